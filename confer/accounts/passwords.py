@@ -1,0 +1,55 @@
+"""Password rules and hashing (argon2, off the event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+COMMON_COUNT = 10_000
+
+_hasher = PasswordHasher()
+# A hash to verify against when the account does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"][:COMMON_COUNT])
+
+
+def problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """What is wrong with a new password, or None."""
+    if len(password) < MIN_LENGTH:
+        return f"Password must be {MIN_LENGTH} characters or more"
+    if len(password) > MAX_LENGTH:
+        return f"Password must be {MAX_LENGTH} characters or fewer"
+    lowered = password.lower()
+    if lowered in _common() or lowered.rstrip("0123456789!") in _common():
+        return "That password is one of the most common passwords: choose another"
+    if email and lowered == email.lower():
+        return "Password must not be your email address"
+    if name and lowered == name.lower():
+        return "Password must not be your name"
+    return None
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(stored: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(None, _verify, stored, password)

@@ -1,0 +1,219 @@
+"""SQL for accounts: users, sign-in sessions, sign-in failures and API tokens."""
+
+from __future__ import annotations
+
+import asyncpg
+
+Con = asyncpg.Connection | asyncpg.Pool
+
+USER_COLUMNS = "id, email, name, title, organisation, bio, is_admin, created_at"
+
+INSERT_USER = f"""
+INSERT INTO users (email, name, title, organisation, password_hash, is_admin)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING {USER_COLUMNS}
+"""
+
+FETCH_USER = f"""
+SELECT {USER_COLUMNS}
+FROM users
+WHERE id = $1
+"""
+
+FETCH_USER_FOR_SIGN_IN = """
+SELECT id, password_hash
+FROM users
+WHERE lower(email) = lower($1)
+"""
+
+FETCH_USER_BY_EMAIL = f"""
+SELECT {USER_COLUMNS}
+FROM users
+WHERE lower(email) = lower($1)
+"""
+
+UPDATE_PROFILE = f"""
+UPDATE users
+SET name = $2, title = $3, organisation = $4, bio = $5
+WHERE id = $1
+RETURNING {USER_COLUMNS}
+"""
+
+UPDATE_PASSWORD = """
+UPDATE users
+SET password_hash = $2, password_changed_at = now()
+WHERE id = $1
+"""
+
+FETCH_PASSWORD_HASH = """
+SELECT password_hash
+FROM users
+WHERE id = $1
+"""
+
+INSERT_LOGIN = """
+INSERT INTO logins (user_id, token_hash, expires_at)
+VALUES ($1, $2, now() + make_interval(days => $3))
+RETURNING id
+"""
+
+# Touch last_seen_at at most once a minute, to keep page views read-only in practice.
+FETCH_ACTOR_BY_LOGIN = """
+WITH hit AS (
+    SELECT l.id AS login_id, l.user_id, l.last_seen_at
+    FROM logins l
+    WHERE l.token_hash = $1 AND l.expires_at > now()
+), touched AS (
+    UPDATE logins SET last_seen_at = now()
+    WHERE id = (SELECT login_id FROM hit) AND last_seen_at < now() - interval '1 minute'
+)
+SELECT hit.login_id, u.id, u.name, u.email, u.is_admin
+FROM hit
+JOIN users u ON u.id = hit.user_id
+"""
+
+DELETE_LOGIN = """
+DELETE FROM logins
+WHERE token_hash = $1
+RETURNING user_id
+"""
+
+DELETE_LOGINS_OF_USER = """
+DELETE FROM logins
+WHERE user_id = $1
+"""
+
+INSERT_LOGIN_FAILURE = """
+INSERT INTO login_failures (email, address)
+VALUES (lower($1), $2)
+"""
+
+# Failures in the window, per account and per address, and how many seconds until the
+# oldest of each leaves the window (the database clock decides).
+FETCH_LOGIN_THROTTLE = """
+SELECT
+    count(*) FILTER (WHERE email = lower($1)) AS email_failures,
+    count(*) FILTER (WHERE address = $2) AS address_failures,
+    ceil(extract(epoch FROM min(at) FILTER (WHERE email = lower($1))
+        + make_interval(secs => $3) - now()))::int AS email_retry_after,
+    ceil(extract(epoch FROM min(at) FILTER (WHERE address = $2)
+        + make_interval(secs => $3) - now()))::int AS address_retry_after
+FROM login_failures
+WHERE (email = lower($1) OR address = $2)
+  AND at > now() - make_interval(secs => $3)
+"""
+
+CLEAR_LOGIN_FAILURES = """
+DELETE FROM login_failures
+WHERE email = lower($1)
+"""
+
+INSERT_API_TOKEN = """
+INSERT INTO api_tokens (user_id, name, token_hash)
+VALUES ($1, $2, $3)
+RETURNING id, name, created_at
+"""
+
+LIST_API_TOKENS = """
+SELECT id, name, created_at, last_used_at
+FROM api_tokens
+WHERE user_id = $1 AND revoked_at IS NULL
+ORDER BY created_at DESC
+"""
+
+REVOKE_API_TOKEN = """
+UPDATE api_tokens
+SET revoked_at = now()
+WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+RETURNING id
+"""
+
+FETCH_ACTOR_BY_API_TOKEN = """
+WITH hit AS (
+    UPDATE api_tokens SET last_used_at = now()
+    WHERE token_hash = $1 AND revoked_at IS NULL
+    RETURNING user_id
+)
+SELECT u.id, u.name, u.email, u.is_admin
+FROM hit
+JOIN users u ON u.id = hit.user_id
+"""
+
+
+async def insert_user(
+    con: Con, email: str, name: str, title: str, organisation: str, password_hash: str | None,
+    is_admin: bool,
+) -> asyncpg.Record:  # fmt: skip
+    return await con.fetchrow(INSERT_USER, email, name, title, organisation, password_hash, is_admin)
+
+
+async def fetch_user(con: Con, user_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_USER, user_id)
+
+
+async def fetch_user_by_email(con: Con, email: str) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_USER_BY_EMAIL, email)
+
+
+async def fetch_user_for_sign_in(con: Con, email: str) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_USER_FOR_SIGN_IN, email)
+
+
+async def update_profile(
+    con: Con, user_id: int, name: str, title: str, organisation: str, bio: str
+) -> asyncpg.Record:
+    return await con.fetchrow(UPDATE_PROFILE, user_id, name, title, organisation, bio)
+
+
+async def update_password(con: Con, user_id: int, password_hash: str) -> None:
+    await con.execute(UPDATE_PASSWORD, user_id, password_hash)
+
+
+async def fetch_password_hash(con: Con, user_id: int) -> str | None:
+    return await con.fetchval(FETCH_PASSWORD_HASH, user_id)
+
+
+async def insert_login(con: Con, user_id: int, token_hash: bytes, days: int) -> int:
+    return await con.fetchval(INSERT_LOGIN, user_id, token_hash, days)
+
+
+async def fetch_actor_by_login(con: Con, token_hash: bytes) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_ACTOR_BY_LOGIN, token_hash)
+
+
+async def delete_login(con: Con, token_hash: bytes) -> int | None:
+    return await con.fetchval(DELETE_LOGIN, token_hash)
+
+
+async def delete_logins_of_user(con: Con, user_id: int) -> None:
+    await con.execute(DELETE_LOGINS_OF_USER, user_id)
+
+
+async def insert_login_failure(con: Con, email: str, address: str) -> None:
+    await con.execute(INSERT_LOGIN_FAILURE, email, address)
+
+
+async def fetch_login_throttle(
+    con: Con, email: str, address: str, window_seconds: int
+) -> asyncpg.Record:
+    return await con.fetchrow(FETCH_LOGIN_THROTTLE, email, address, float(window_seconds))
+
+
+async def clear_login_failures(con: Con, email: str) -> None:
+    await con.execute(CLEAR_LOGIN_FAILURES, email)
+
+
+async def insert_api_token(con: Con, user_id: int, name: str, token_hash: bytes) -> asyncpg.Record:
+    return await con.fetchrow(INSERT_API_TOKEN, user_id, name, token_hash)
+
+
+async def list_api_tokens(con: Con, user_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_API_TOKENS, user_id)
+
+
+async def revoke_api_token(con: Con, token_id: int, user_id: int) -> int | None:
+    return await con.fetchval(REVOKE_API_TOKEN, token_id, user_id)
+
+
+async def fetch_actor_by_api_token(con: Con, token_hash: bytes) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_ACTOR_BY_API_TOKEN, token_hash)

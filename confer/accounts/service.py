@@ -1,0 +1,212 @@
+"""Accounts: registration, sign-in and its throttle, sign-in sessions, profiles, API tokens.
+
+Tokens (sign-in cookies and API tokens) are random; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import asyncpg
+
+from confer.accounts import passwords
+from confer.accounts import queries as q
+from confer.errors import Invalid, NotFound, TooManyRequests
+from confer.policy import Actor
+from confer.settings import Settings
+from confer.validate import Fields
+
+API_TOKEN_PREFIX = "cnf_"
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_token(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(16)  # 128 bits
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    name: str
+    title: str
+    organisation: str
+    bio: str = ""
+
+
+def _check_profile(f: Fields, data: dict[str, object]) -> ProfileInput:
+    return ProfileInput(
+        name=f.text("name", data.get("name"), label="Display name", max_len=100),
+        title=f.text("title", data.get("title"), label="Title", required=False, max_len=100),
+        organisation=f.text(
+            "organisation", data.get("organisation"), label="Organisation", required=False,
+            max_len=200,
+        ),  # fmt: skip
+        bio=f.text("bio", data.get("bio"), label="Bio", required=False, max_len=2000),
+    )
+
+
+async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: bool = False) -> int:
+    """Create an account from form or API data; return the new user's id."""
+    f = Fields()
+    email = f.email("email", data.get("email"))
+    profile = _check_profile(f, data)
+    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=128)
+    if "password" not in f.errors:
+        if msg := passwords.problem(password, email=email, name=profile.name):
+            f.add("password", msg)
+    f.raise_if_any()
+    password_hash = await passwords.hash_password(password)
+    try:
+        row = await q.insert_user(
+            pool, email, profile.name, profile.title, profile.organisation, password_hash, is_admin
+        )
+    except asyncpg.UniqueViolationError:
+        raise Invalid(fields={"email": "An account with this email address already exists"}) from None
+    return row["id"]
+
+
+async def sign_in(
+    pool: asyncpg.Pool, settings: Settings, email: object, password: object, address: str
+) -> tuple[int, str]:
+    """Check the password under the throttle; return (user id, new sign-in token)."""
+    f = Fields()
+    email_s = f.text("email", email, label="Email address", max_len=254)
+    password_s = f.text("password", password, label="Password", strip=False, max_len=1024)
+    f.raise_if_any()
+    window = settings.login_window_seconds
+    t = await q.fetch_login_throttle(pool, email_s, address, window)
+    retry = 0
+    if t["email_failures"] >= settings.login_max_failures:
+        retry = max(retry, t["email_retry_after"] or window)
+    if t["address_failures"] >= settings.login_max_failures_per_address:
+        retry = max(retry, t["address_retry_after"] or window)
+    if retry:
+        minutes = max(1, -(-retry // 60))
+        raise TooManyRequests(
+            f"Too many failed sign-in attempts. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}.",
+            retry_after=retry,
+        )
+    row = await q.fetch_user_for_sign_in(pool, email_s)
+    ok = await passwords.verify_password(row["password_hash"] if row else None, password_s)
+    if not ok or row is None:
+        await q.insert_login_failure(pool, email_s, address)
+        raise Invalid(
+            "The email address or password is not right",
+            fields={"email": "Enter the email address and password of your account"},
+        )
+    await q.clear_login_failures(pool, email_s)
+    token = await start_login(pool, settings, row["id"])
+    return row["id"], token
+
+
+async def start_login(pool: asyncpg.Pool, settings: Settings, user_id: int) -> str:
+    token = new_token()
+    await q.insert_login(pool, user_id, hash_token(token), settings.login_session_days)
+    return token
+
+
+async def sign_out(pool: asyncpg.Pool, token: str) -> int | None:
+    """End one sign-in session; return its user's id (for disconnecting their sockets)."""
+    return await q.delete_login(pool, hash_token(token))
+
+
+async def actor_from_login(pool: asyncpg.Pool, token: str) -> tuple[Actor, int] | None:
+    row = await q.fetch_actor_by_login(pool, hash_token(token))
+    if row is None:
+        return None
+    actor = Actor(
+        user_id=row["id"], name=row["name"], email=row["email"], is_admin=row["is_admin"],
+        via="cookie",
+    )  # fmt: skip
+    return actor, row["login_id"]
+
+
+async def actor_from_api_token(pool: asyncpg.Pool, token: str) -> Actor | None:
+    if not token.startswith(API_TOKEN_PREFIX):
+        return None
+    row = await q.fetch_actor_by_api_token(pool, hash_token(token))
+    if row is None:
+        return None
+    return Actor(
+        user_id=row["id"], name=row["name"], email=row["email"], is_admin=row["is_admin"],
+        via="token",
+    )  # fmt: skip
+
+
+async def fetch_profile(pool: asyncpg.Pool, user_id: int) -> asyncpg.Record:
+    row = await q.fetch_user(pool, user_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def update_profile(
+    pool: asyncpg.Pool, actor: Actor, data: dict[str, object]
+) -> asyncpg.Record:
+    assert actor.user_id is not None
+    f = Fields()
+    p = _check_profile(f, data)
+    f.raise_if_any()
+    return await q.update_profile(pool, actor.user_id, p.name, p.title, p.organisation, p.bio)
+
+
+async def change_password(
+    pool: asyncpg.Pool, settings: Settings, actor: Actor, data: dict[str, object]
+) -> str:
+    """Change the password, end every sign-in session, and return a new one for this browser."""
+    assert actor.user_id is not None
+    f = Fields()
+    current = f.text("current_password", data.get("current_password"), label="Current password",
+                     strip=False, max_len=1024)  # fmt: skip
+    new = f.text("new_password", data.get("new_password"), label="New password", strip=False,
+                 max_len=128)  # fmt: skip
+    if "new_password" not in f.errors:
+        if msg := passwords.problem(new, email=actor.email, name=actor.name):
+            f.add("new_password", msg)
+    f.raise_if_any()
+    stored = await q.fetch_password_hash(pool, actor.user_id)
+    if not await passwords.verify_password(stored, current):
+        raise Invalid(fields={"current_password": "Your current password is not right"})
+    new_hash = await passwords.hash_password(new)
+    token = new_token()
+    async with pool.acquire() as con, con.transaction():
+        await q.update_password(con, actor.user_id, new_hash)
+        await q.delete_logins_of_user(con, actor.user_id)
+        await q.insert_login(con, actor.user_id, hash_token(token), settings.login_session_days)
+    return token
+
+
+async def create_api_token(pool: asyncpg.Pool, actor: Actor, name: object) -> tuple[str, int]:
+    """Create a personal API token; the token itself is shown once and never stored."""
+    assert actor.user_id is not None
+    f = Fields()
+    name_s = f.text("token_name", name, label="Token name", max_len=100)
+    f.raise_if_any()
+    token = new_token(API_TOKEN_PREFIX)
+    row = await q.insert_api_token(pool, actor.user_id, name_s, hash_token(token))
+    return token, row["id"]
+
+
+async def list_api_tokens(pool: asyncpg.Pool, actor: Actor) -> list[asyncpg.Record]:
+    assert actor.user_id is not None
+    return await q.list_api_tokens(pool, actor.user_id)
+
+
+async def revoke_api_token(pool: asyncpg.Pool, actor: Actor, token_id: int) -> None:
+    assert actor.user_id is not None
+    if await q.revoke_api_token(pool, token_id, actor.user_id) is None:
+        raise NotFound("No such token")
+
+
+async def create_user(
+    pool: asyncpg.Pool, *, email: str, name: str, password: str, is_admin: bool = False
+) -> int:
+    """For the command line and the demo: the same rules as registration."""
+    return await register(
+        pool, {"email": email, "name": name, "password": password}, is_admin=is_admin
+    )

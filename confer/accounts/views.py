@@ -1,0 +1,180 @@
+"""Pages for accounts: register, sign in and out, profile, password and API tokens."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from confer.accounts import service
+from confer.errors import Invalid, TooManyRequests, Unauthorized
+from confer.keys import actor_key, ctx_key
+from confer.web import (
+    SESSION_COOKIE, clear_session_cookie, client_address, read_form, redirect, set_session_cookie,
+)  # fmt: skip
+
+
+def _safe_next(value: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or "\\" in value:
+        return "/"
+    return value
+
+
+def _signed_in(request: web.Request) -> int:
+    actor = request[actor_key]
+    if actor.user_id is None:
+        raise Unauthorized()
+    return actor.user_id
+
+
+async def show_sign_in(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "accounts/login.html", request,
+        {"errors": {}, "values": {}, "next": _safe_next(request.query.get("next"))},
+    )  # fmt: skip
+
+
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    next_url = _safe_next(form.get("next"))
+    try:
+        _, token = await service.sign_in(
+            ctx.pool, ctx.settings, form.get("email"), form.get("password"),
+            client_address(request),
+        )  # fmt: skip
+    except (Invalid, TooManyRequests) as e:
+        response = aiohttp_jinja2.render_template(
+            "accounts/login.html", request,
+            {"errors": e.fields or {"email": e.message}, "message": e.message,
+             "values": {"email": form.get("email", "")}, "next": next_url},
+            status=e.status,
+        )  # fmt: skip
+        if isinstance(e, TooManyRequests):
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response
+    response = redirect(next_url)
+    set_session_cookie(request, response, token)
+    raise response
+
+
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        user_id = await service.sign_out(ctx.pool, token)
+        if user_id is not None:
+            await ctx.hub.disconnect_user(user_id)
+    response = redirect("/")
+    clear_session_cookie(response)
+    raise response
+
+
+async def show_register(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "accounts/register.html", request,
+        {"errors": {}, "values": {}, "next": _safe_next(request.query.get("next"))},
+    )  # fmt: skip
+
+
+async def register(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    next_url = _safe_next(form.get("next"))
+    try:
+        user_id = await service.register(ctx.pool, form)
+    except Invalid as e:
+        values = {k: v for k, v in form.items() if "password" not in k}
+        return aiohttp_jinja2.render_template(
+            "accounts/register.html", request,
+            {"errors": e.fields, "values": values, "next": next_url}, status=e.status,
+        )  # fmt: skip
+    token = await service.start_login(ctx.pool, ctx.settings, user_id)
+    response = redirect(next_url)
+    set_session_cookie(request, response, token)
+    raise response
+
+
+async def _account_page(
+    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
+    status: int = 200, new_token: str | None = None, message: str | None = None,
+) -> web.Response:  # fmt: skip
+    ctx = request.app[ctx_key]
+    user_id = _signed_in(request)
+    profile = await service.fetch_profile(ctx.pool, user_id)
+    tokens = await service.list_api_tokens(ctx.pool, request[actor_key])
+    return aiohttp_jinja2.render_template(
+        "accounts/account.html", request,
+        {"profile": profile, "tokens": tokens, "errors": errors or {},
+         "values": values or dict(profile), "new_token": new_token,
+         "message": message or request.query.get("done")},
+        status=status,
+    )  # fmt: skip
+
+
+async def show_account(request: web.Request) -> web.Response:
+    return await _account_page(request)
+
+
+async def update_profile(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    _signed_in(request)
+    form = await read_form(request)
+    try:
+        await service.update_profile(ctx.pool, request[actor_key], form)
+    except Invalid as e:
+        return await _account_page(request, errors=e.fields, values=form, status=e.status)
+    raise redirect("/account?done=Your+profile+has+been+saved")
+
+
+async def change_password(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    user_id = _signed_in(request)
+    form = await read_form(request)
+    try:
+        token = await service.change_password(ctx.pool, ctx.settings, request[actor_key], form)
+    except Invalid as e:
+        return await _account_page(request, errors=e.fields, status=e.status)
+    await ctx.hub.disconnect_user(user_id)
+    response = redirect("/account?done=Your+password+has+been+changed")
+    set_session_cookie(request, response, token)
+    raise response
+
+
+async def create_token(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    _signed_in(request)
+    form = await read_form(request)
+    try:
+        token, _ = await service.create_api_token(ctx.pool, request[actor_key], form.get("token_name"))
+    except Invalid as e:
+        return await _account_page(request, errors=e.fields, status=e.status)
+    return await _account_page(request, new_token=token)
+
+
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    from confer.web import int_param
+
+    ctx = request.app[ctx_key]
+    _signed_in(request)
+    await service.revoke_api_token(ctx.pool, request[actor_key], int_param(request, "token_id"))
+    raise redirect("/account?done=The+token+has+been+revoked")
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/login", show_sign_in, name="login")
+    r.add_post("/login", sign_in)
+    r.add_post("/logout", sign_out, name="logout")
+    r.add_get("/register", show_register, name="register")
+    r.add_post("/register", register)
+    r.add_get("/account", show_account, name="account")
+    r.add_post("/account/profile", update_profile, name="account_profile")
+    r.add_post("/account/password", change_password, name="account_password")
+    r.add_post("/account/tokens", create_token, name="account_tokens")
+    r.add_post("/account/tokens/{token_id}/revoke", revoke_token, name="account_token_revoke")

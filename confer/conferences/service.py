@@ -1,0 +1,314 @@
+"""Conferences: creating and editing them, their programme, roles, and joining.
+
+Every function checks permission through confer.policy; times come from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from confer import markup
+from confer.accounts import queries as accounts_q
+from confer.conferences import queries as q
+from confer.context import Ctx
+from confer.errors import Conflict, Forbidden, Invalid, NotFound
+from confer.live.events import Event, conference_room
+from confer.policy import Actor, Membership, can, require
+from confer.validate import Fields
+
+ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
+KINDS = ("discussion", "panel", "keynote", "break")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A conference as one actor sees it."""
+
+    conference: asyncpg.Record
+    member: Membership | None
+    actor: Actor
+
+    def can(self, action: str, **targets: object) -> bool:
+        return can(self.actor, self.member, action, conference=self.conference, **targets)  # type: ignore[arg-type]
+
+    def require(self, action: str, **targets: object) -> None:
+        require(self.actor, self.member, action, conference=self.conference, **targets)  # type: ignore[arg-type]
+
+    @property
+    def id(self) -> int:
+        return self.conference["id"]
+
+    @property
+    def tz(self) -> str:
+        return self.conference["timezone"]
+
+
+def membership_from_row(row: asyncpg.Record | None) -> Membership | None:
+    if row is None:
+        return None
+    return Membership(
+        conference_id=row["conference_id"], user_id=row["user_id"], role=row["role"],
+        status=row["status"], facilitates=row["facilitates"],
+        session_ids=frozenset(row["session_ids"]), muted=row["muted"],
+    )  # fmt: skip
+
+
+async def membership_of(con: q.Con, actor: Actor, conference_id: int) -> Membership | None:
+    if actor.user_id is None:
+        return None
+    return membership_from_row(await q.fetch_membership(con, conference_id, actor.user_id))
+
+
+async def place_from_row(con: q.Con, actor: Actor, conference: asyncpg.Record) -> Place:
+    return Place(conference, await membership_of(con, actor, conference["id"]), actor)
+
+
+async def load(
+    con: q.Con, actor: Actor, slug: str, action: str = "conference.see"
+) -> Place:
+    """The conference by slug, as `actor` sees it; 404 if they may not see it."""
+    conference = await q.fetch_conference_by_slug(con, slug)
+    if conference is None:
+        raise NotFound()
+    place = await place_from_row(con, actor, conference)
+    place.require(action)
+    return place
+
+
+async def list_visible(ctx: Ctx, actor: Actor) -> list[asyncpg.Record]:
+    return await q.list_conferences(ctx.pool, actor.user_id, actor.is_admin)
+
+
+# --- creating and editing ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConferenceInput:
+    title: str
+    summary_md: str
+    code_of_conduct_md: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    visibility: str
+
+
+def _check_conference(f: Fields, data: dict[str, object]) -> ConferenceInput:
+    title = f.text("title", data.get("title"), label="Title", max_len=200)
+    summary = f.text("summary", data.get("summary"), label="Summary", required=False,
+                     max_len=20_000)  # fmt: skip
+    coc = f.text("code_of_conduct", data.get("code_of_conduct"), label="Code of conduct",
+                 required=False, max_len=20_000)  # fmt: skip
+    tz = f.timezone("timezone", data.get("timezone") or "Europe/London")
+    starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
+    ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
+    if starts and ends and ends <= starts:
+        f.add("ends_at", "End must be after the start")
+    visibility = f.choice("visibility", data.get("visibility") or "public", ("public", "members"),
+                          label="Who can read it")  # fmt: skip
+    return ConferenceInput(title, summary, coc, tz, starts, ends, visibility)  # type: ignore[arg-type]
+
+
+def _check_slug(f: Fields, value: object) -> str:
+    slug = f.text("slug", value, label="Web address (slug)", max_len=63).lower()
+    if slug and "slug" not in f.errors:
+        import re
+
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", slug):
+            f.add("slug", "Use 2 to 63 lower-case letters, numbers and hyphens, like social-media-2026")
+    return slug
+
+
+async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> str:
+    """A site admin creates a draft conference and names its organisers (emails)."""
+    if not actor.is_admin:
+        raise Forbidden("Only site administrators can create conferences.")
+    f = Fields()
+    slug = _check_slug(f, data.get("slug"))
+    c = _check_conference(f, data)
+    organiser_emails = _emails(f, "organisers", data.get("organisers"))
+    f.raise_if_any()
+    organiser_ids = await _user_ids(ctx.pool, f, "organisers", organiser_emails)
+    f.raise_if_any()
+    summary_html = await markup.render(c.summary_md)
+    coc_html = await markup.render(c.code_of_conduct_md)
+    async with ctx.pool.acquire() as con, con.transaction():
+        try:
+            conference_id = await q.insert_conference(
+                con, slug, c.title, c.summary_md, summary_html, c.code_of_conduct_md, coc_html,
+                c.timezone, c.starts_at, c.ends_at, c.visibility, actor.user_id,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError:
+            raise Invalid(fields={"slug": "That web address is taken: choose another"}) from None
+        for user_id in organiser_ids or [actor.user_id]:
+            await q.upsert_membership(con, conference_id, user_id, "organiser", "conference")
+    return slug
+
+
+def _emails(f: Fields, name: str, value: object) -> list[str]:
+    raw = f.text(name, value, label="Email addresses", required=False, max_len=5000)
+    emails = [e.strip() for e in raw.replace(";", ",").replace("\n", ",").split(",") if e.strip()]
+    for e in emails:
+        sub = Fields()
+        sub.email(name, e)
+        if sub.errors:
+            f.add(name, f"{e} is not an email address")
+    return emails
+
+
+async def _user_ids(pool: asyncpg.Pool, f: Fields, name: str, emails: list[str]) -> list[int]:
+    ids = []
+    for email in emails:
+        row = await accounts_q.fetch_user_by_email(pool, email)
+        if row is None:
+            f.add(name, f"There is no account for {email}: ask them to register first")
+        else:
+            ids.append(row["id"])
+    return ids
+
+
+async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> None:
+    place = await load(ctx.pool, actor, slug, "conference.manage")
+    f = Fields()
+    c = _check_conference(f, data)
+    f.raise_if_any()
+    summary_html = await markup.render(c.summary_md)
+    coc_html = await markup.render(c.code_of_conduct_md)
+    async with ctx.pool.acquire() as con, con.transaction():
+        await q.update_conference(
+            con, place.id, c.title, c.summary_md, summary_html, c.code_of_conduct_md, coc_html,
+            c.timezone, c.starts_at, c.ends_at, c.visibility,
+        )  # fmt: skip
+    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+
+
+async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> None:
+    place = await load(ctx.pool, actor, slug, "conference.manage")
+    await q.set_published(ctx.pool, place.id, published)
+    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+
+
+# --- the programme ----------------------------------------------------------------------
+
+
+async def programme(ctx: Ctx, place: Place) -> list[asyncpg.Record]:
+    return await q.list_sessions(ctx.pool, place.id)
+
+
+async def speakers_by_session(ctx: Ctx, place: Place) -> dict[int, list[asyncpg.Record]]:
+    out: dict[int, list[asyncpg.Record]] = {}
+    for row in await q.list_speakers(ctx.pool, place.id):
+        out.setdefault(row["session_id"], []).append(row)
+    return out
+
+
+async def fetch_session(con: q.Con, place: Place, session_id: int) -> asyncpg.Record:
+    """A session of this conference; one of another conference is a 404."""
+    row = await q.fetch_session(con, session_id, place.id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def save_session(
+    ctx: Ctx, actor: Actor, slug: str, session_id: int | None, data: dict[str, object]
+) -> int:
+    """Add (session_id None) or edit a session of the programme."""
+    place = await load(ctx.pool, actor, slug, "conference.manage")
+    tz = place.tz
+    f = Fields()
+    kind = f.choice("kind", data.get("kind"), KINDS, label="Kind of session")
+    title = f.text("title", data.get("title"), label="Title", max_len=200)
+    description = f.text("description", data.get("description"), label="Description",
+                         required=False, max_len=20_000)  # fmt: skip
+    starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
+    ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
+    window = f.choice("posting_window", data.get("posting_window") or "session",
+                      ("session", "conference"), label="When threads take posts")  # fmt: skip
+    open_threads = f.boolean(data.get("participants_start_threads"))
+    c = place.conference
+    if starts and ends:
+        if ends <= starts:
+            f.add("ends_at", "End must be after the start")
+        if starts < c["starts_at"] or ends > c["ends_at"]:
+            f.add("starts_at", "The session must be inside the conference's dates")
+    f.raise_if_any()
+    html = await markup.render(description)
+    args = (kind, title, description, html, starts, ends, window, open_threads)
+    async with ctx.pool.acquire() as con, con.transaction():
+        if session_id is None:
+            session_id = await q.insert_session(con, place.id, *args)
+        elif await q.update_session(con, session_id, place.id, *args) is None:
+            raise NotFound()
+    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+    assert session_id is not None
+    return session_id
+
+
+async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> None:
+    place = await load(ctx.pool, actor, slug, "conference.manage")
+    if await q.delete_session(ctx.pool, session_id, place.id) is None:
+        raise NotFound()
+    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+
+
+# --- roles and joining ------------------------------------------------------------------
+
+
+async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> None:
+    """An organiser gives an existing account a role, with a facilitator's sessions."""
+    place = await load(ctx.pool, actor, slug, "conference.manage")
+    f = Fields()
+    email = f.email("email", data.get("email"))
+    role = f.choice("role", data.get("role"), ROLES, label="Role")
+    raw_sessions = data.get("sessions") or []
+    if isinstance(raw_sessions, str):
+        raw_sessions = [raw_sessions]
+    session_ids = [int(s) for s in raw_sessions if str(s).isdigit()]  # type: ignore[union-attr]
+    f.raise_if_any()
+    user = await accounts_q.fetch_user_by_email(ctx.pool, email)
+    if user is None:
+        raise Invalid(fields={"email": f"There is no account for {email}: ask them to register"})
+    facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
+    async with ctx.pool.acquire() as con, con.transaction():
+        await q.upsert_membership(con, place.id, user["id"], role, facilitates)
+        await q.replace_session_facilitators(
+            con, place.id, user["id"], session_ids if role == "facilitator" else []
+        )
+        if role == "speaker":
+            for sid in session_ids:
+                if await q.fetch_session(con, sid, place.id) is not None:
+                    await q.insert_session_speaker(con, sid, user["id"])
+
+
+async def join(ctx: Ctx, actor: Actor, slug: str, accept_code_of_conduct: object) -> Membership:
+    """Join a published conference as a participant, accepting its code of conduct."""
+    if not actor.authenticated:
+        from confer.errors import Unauthorized
+
+        raise Unauthorized("Sign in or create an account to join.")
+    place = await load(ctx.pool, actor, slug, "conference.see")
+    if place.member is not None and place.member.active:
+        return place.member
+    place.require("conference.join")
+    if place.conference["state"] == "closed":
+        raise Conflict("This conference has closed, so it is not taking new members.")
+    if place.conference["registration"] != "open":
+        raise Forbidden("This conference is not open for registration.")
+    f = Fields()
+    if not f.boolean(accept_code_of_conduct):
+        f.add("accept_code_of_conduct", "Confirm that you accept the code of conduct")
+    f.raise_if_any()
+    assert actor.user_id is not None
+    await q.insert_membership_if_absent(ctx.pool, place.id, actor.user_id, "participant")
+    member = await membership_of(ctx.pool, actor, place.id)
+    assert member is not None
+    return member
+
+
+async def members(ctx: Ctx, place: Place) -> list[asyncpg.Record]:
+    place.require("conference.manage")
+    return await q.list_members(ctx.pool, place.id)

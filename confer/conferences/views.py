@@ -1,0 +1,257 @@
+"""Pages for conferences: the list, a conference's home, programme, speakers, joining,
+and the forms with which admins create and organisers manage them."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from confer.conferences import service
+from confer.conferences.service import KINDS, ROLES, Place
+from confer.errors import Invalid
+from confer.keys import actor_key, ctx_key
+from confer.web import int_param, read_form, redirect
+
+
+def _slug(request: web.Request) -> str:
+    return request.match_info["slug"]
+
+
+async def _place(request: web.Request, action: str = "conference.see") -> Place:
+    ctx = request.app[ctx_key]
+    return await service.load(ctx.pool, request[actor_key], _slug(request), action)
+
+
+@aiohttp_jinja2.template("conferences/index.html")
+async def list_conferences(request: web.Request) -> dict:
+    ctx = request.app[ctx_key]
+    return {"conferences": await service.list_visible(ctx, request[actor_key])}
+
+
+@aiohttp_jinja2.template("conferences/show.html")
+async def show_conference(request: web.Request) -> dict:
+    ctx = request.app[ctx_key]
+    place = await _place(request)
+    sessions = await service.programme(ctx, place)
+    return {"place": place, "c": place.conference, "sessions": sessions}
+
+
+@aiohttp_jinja2.template("conferences/programme.html")
+async def show_programme(request: web.Request) -> dict:
+    ctx = request.app[ctx_key]
+    place = await _place(request)
+    sessions = await service.programme(ctx, place)
+    speakers = await service.speakers_by_session(ctx, place)
+    return {"place": place, "c": place.conference, "sessions": sessions, "speakers": speakers}
+
+
+@aiohttp_jinja2.template("conferences/speakers.html")
+async def show_speakers(request: web.Request) -> dict:
+    ctx = request.app[ctx_key]
+    place = await _place(request)
+    sessions = {s["id"]: s for s in await service.programme(ctx, place)}
+    people: dict[int, dict] = {}
+    for session_id, rows in (await service.speakers_by_session(ctx, place)).items():
+        for row in rows:
+            person = people.setdefault(row["user_id"], {**dict(row), "sessions": []})
+            person["sessions"].append(sessions[session_id])
+    return {"place": place, "c": place.conference, "people": list(people.values())}
+
+
+async def show_join(request: web.Request) -> web.Response:
+    place = await _place(request)
+    return aiohttp_jinja2.render_template(
+        "conferences/join.html", request, {"place": place, "c": place.conference, "errors": {}}
+    )
+
+
+async def join(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        await service.join(ctx, request[actor_key], _slug(request), form.get("accept_code_of_conduct"))
+    except Invalid as e:
+        place = await _place(request)
+        return aiohttp_jinja2.render_template(
+            "conferences/join.html", request,
+            {"place": place, "c": place.conference, "errors": e.fields}, status=e.status,
+        )  # fmt: skip
+    raise redirect(f"/c/{_slug(request)}?joined=1")
+
+
+# --- admin and organisers ---------------------------------------------------------------
+
+
+async def show_new_conference(request: web.Request) -> web.Response:
+    from confer.errors import Forbidden
+
+    if not request[actor_key].is_admin:
+        raise Forbidden("Only site administrators can create conferences.")
+    return aiohttp_jinja2.render_template(
+        "manage/new_conference.html", request, {"errors": {}, "values": {"timezone": "Europe/London"}}
+    )
+
+
+async def create_conference(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        slug = await service.create_conference(ctx, request[actor_key], form)
+    except Invalid as e:
+        return aiohttp_jinja2.render_template(
+            "manage/new_conference.html", request, {"errors": e.fields, "values": form},
+            status=e.status,
+        )  # fmt: skip
+    raise redirect(f"/c/{slug}/manage?done=created")
+
+
+async def _manage_page(
+    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
+    session_values: dict | None = None, role_values: dict | None = None, status: int = 200,
+) -> web.Response:  # fmt: skip
+    ctx = request.app[ctx_key]
+    place = await _place(request, "conference.manage")
+    c = place.conference
+    sessions = await service.programme(ctx, place)
+    return aiohttp_jinja2.render_template(
+        "manage/conference.html", request,
+        {
+            "place": place, "c": c, "sessions": sessions,
+            "members": await service.members(ctx, place),
+            "speakers": await service.speakers_by_session(ctx, place),
+            "errors": errors or {}, "kinds": KINDS, "roles": ROLES,
+            "values": values if values is not None else _conference_values(c),
+            "session_values": session_values or {},
+            "role_values": role_values or {},
+            "done": request.query.get("done"),
+        },
+        status=status,
+    )  # fmt: skip
+
+
+def _conference_values(c: object) -> dict:
+    from confer import timefmt
+
+    tz = c["timezone"]  # type: ignore[index]
+    return {
+        "title": c["title"], "summary": c["summary_md"],  # type: ignore[index]
+        "code_of_conduct": c["code_of_conduct_md"], "timezone": tz,  # type: ignore[index]
+        "starts_at": timefmt.input_value(c["starts_at"], tz),  # type: ignore[index]
+        "ends_at": timefmt.input_value(c["ends_at"], tz),  # type: ignore[index]
+        "visibility": c["visibility"],  # type: ignore[index]
+    }
+
+
+async def show_manage(request: web.Request) -> web.Response:
+    return await _manage_page(request)
+
+
+async def update_conference(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        await service.update_conference(ctx, request[actor_key], _slug(request), form)
+    except Invalid as e:
+        return await _manage_page(request, errors=e.fields, values=form, status=e.status)
+    raise redirect(f"/c/{_slug(request)}/manage?done=saved")
+
+
+async def publish(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    published = form.get("published") == "yes"
+    await service.set_published(ctx, request[actor_key], _slug(request), published)
+    raise redirect(f"/c/{_slug(request)}/manage?done={'published' if published else 'unpublished'}")
+
+
+async def add_session(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    # The add form shares its page with other forms, so its fields carry a prefix.
+    form = {k.removeprefix("session_"): v for k, v in (await read_form(request)).items()}
+    try:
+        await service.save_session(ctx, request[actor_key], _slug(request), None, form)
+    except Invalid as e:
+        errors = {f"session_{k}": v for k, v in e.fields.items()}
+        return await _manage_page(request, errors=errors, session_values=form, status=e.status)
+    raise redirect(f"/c/{_slug(request)}/manage?done=session-added#programme")
+
+
+async def show_edit_session(request: web.Request) -> web.Response:
+    from confer import timefmt
+
+    ctx = request.app[ctx_key]
+    place = await _place(request, "conference.manage")
+    s = await service.fetch_session(ctx.pool, place, int_param(request, "session_id"))
+    tz = place.tz
+    values = {
+        "kind": s["kind"], "title": s["title"], "description": s["description_md"],
+        "starts_at": timefmt.input_value(s["starts_at"], tz),
+        "ends_at": timefmt.input_value(s["ends_at"], tz),
+        "posting_window": s["posting_window"],
+        "participants_start_threads": s["participants_start_threads"],
+    }  # fmt: skip
+    return aiohttp_jinja2.render_template(
+        "manage/session.html", request,
+        {"place": place, "c": place.conference, "s": s, "values": values, "errors": {},
+         "kinds": KINDS},
+    )  # fmt: skip
+
+
+async def update_session(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    session_id = int_param(request, "session_id")
+    form = await read_form(request)
+    try:
+        await service.save_session(ctx, request[actor_key], _slug(request), session_id, form)
+    except Invalid as e:
+        place = await _place(request, "conference.manage")
+        s = await service.fetch_session(ctx.pool, place, session_id)
+        return aiohttp_jinja2.render_template(
+            "manage/session.html", request,
+            {"place": place, "c": place.conference, "s": s, "values": form, "errors": e.fields,
+             "kinds": KINDS},
+            status=e.status,
+        )  # fmt: skip
+    raise redirect(f"/c/{_slug(request)}/manage?done=session-saved#programme")
+
+
+async def delete_session(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    await service.delete_session(
+        ctx, request[actor_key], _slug(request), int_param(request, "session_id")
+    )
+    raise redirect(f"/c/{_slug(request)}/manage?done=session-deleted#programme")
+
+
+async def assign_role(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    post = await request.post()
+    form = {k.removeprefix("role_"): v for k, v in (await read_form(request)).items()}
+    data: dict[str, object] = dict(form)
+    data["sessions"] = [v for v in post.getall("sessions", []) if isinstance(v, str)]
+    try:
+        await service.assign_role(ctx, request[actor_key], _slug(request), data)
+    except Invalid as e:
+        errors = {f"role_{k}": v for k, v in e.fields.items()}
+        return await _manage_page(request, errors=errors, role_values=form, status=e.status)
+    raise redirect(f"/c/{_slug(request)}/manage?done=role-assigned#people")
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", list_conferences, name="home")
+    r.add_get("/admin/conferences/new", show_new_conference, name="new_conference")
+    r.add_post("/admin/conferences", create_conference, name="create_conference")
+    r.add_get("/c/{slug}", show_conference, name="conference")
+    r.add_get("/c/{slug}/programme", show_programme, name="programme")
+    r.add_get("/c/{slug}/speakers", show_speakers, name="speakers")
+    r.add_get("/c/{slug}/join", show_join, name="join")
+    r.add_post("/c/{slug}/join", join)
+    r.add_get("/c/{slug}/manage", show_manage, name="manage")
+    r.add_post("/c/{slug}/manage", update_conference)
+    r.add_post("/c/{slug}/manage/publish", publish, name="publish")
+    r.add_post("/c/{slug}/manage/sessions", add_session, name="add_session")
+    r.add_get("/c/{slug}/manage/sessions/{session_id}", show_edit_session, name="edit_session")
+    r.add_post("/c/{slug}/manage/sessions/{session_id}", update_session)
+    r.add_post("/c/{slug}/manage/sessions/{session_id}/delete", delete_session, name="delete_session")
+    r.add_post("/c/{slug}/manage/roles", assign_role, name="assign_role")

@@ -1,0 +1,24 @@
+"""Every typed application and request key, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+from aiohttp import web
+
+from confer.policy import Actor
+from confer.settings import Settings
+
+if TYPE_CHECKING:
+    from confer.context import Ctx
+    from confer.live.hub import Hub
+
+settings_key = web.AppKey("settings", Settings)
+pool_key = web.AppKey("pool", asyncpg.Pool)
+hub_key: web.AppKey[Hub] = web.AppKey("hub")
+ctx_key: web.AppKey[Ctx] = web.AppKey("ctx")
+
+actor_key = web.RequestKey("actor", Actor)
+csrf_key = web.RequestKey("csrf", str)
+login_id_key = web.RequestKey("login_id", int)

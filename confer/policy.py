@@ -1,0 +1,148 @@
+"""The one permission question: may this actor do this action here?
+
+Every handler and socket event reaches a service, and every service asks `can()`
+or `require()`. The time box is not a permission: services check it against the
+database clock. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from confer.errors import Forbidden, NotFound, Unauthorized
+
+Role = Literal["organiser", "facilitator", "speaker", "participant", "observer"]
+STAFF_ROLES = ("organiser", "facilitator")
+POSTING_ROLES = ("organiser", "facilitator", "speaker", "participant")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: a signed-in user (by cookie or API token) or nobody."""
+
+    user_id: int | None = None
+    name: str = ""
+    is_admin: bool = False
+    email: str = ""
+    via: Literal["cookie", "token", "none", "cli"] = "none"
+
+    @property
+    def authenticated(self) -> bool:
+        return self.user_id is not None
+
+
+ANONYMOUS = Actor()
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The actor's place in one conference (None in `can()` when they have none)."""
+
+    conference_id: int
+    user_id: int
+    role: Role
+    status: str = "active"
+    facilitates: str = "conference"
+    session_ids: frozenset[int] = field(default_factory=frozenset)
+    muted: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def facilitates_session(self, session_id: int | None) -> bool:
+        if not self.active:
+            return False
+        if self.role == "organiser":
+            return True
+        if self.role != "facilitator":
+            return False
+        return self.facilitates == "conference" or session_id in self.session_ids
+
+
+Row = Mapping[str, Any]
+
+
+def can(
+    actor: Actor,
+    member: Membership | None,
+    action: str,
+    *,
+    conference: Row,
+    session: Row | None = None,
+    post: Row | None = None,
+) -> bool:
+    """Answer whether `actor` may do `action`. Unknown actions are refused."""
+    is_organiser = actor.is_admin or (
+        member is not None and member.active and member.role == "organiser"
+    )
+    published = conference["published_at"] is not None
+    active = member is not None and member.active
+
+    if action == "conference.see":  # its home, programme and speakers
+        return published or is_organiser
+    if action == "conference.read":  # sessions, threads and posts
+        if not published:
+            return is_organiser
+        return conference["visibility"] == "public" or active or is_organiser
+    if action == "conference.manage":
+        return is_organiser
+    if action == "conference.join":
+        return actor.authenticated and published and member is None
+    if action == "thread.create":
+        if session is None or session["kind"] != "discussion":
+            return False
+        if is_organiser:
+            return True
+        if member is None or not active or member.muted:
+            return False
+        if member.facilitates_session(session["id"]):
+            return True
+        return bool(session["participants_start_threads"]) and member.role in POSTING_ROLES
+    if action == "post.create":
+        return active and member is not None and member.role in POSTING_ROLES and not member.muted
+    if action in ("post.edit", "post.delete"):
+        return (
+            post is not None
+            and actor.user_id is not None
+            and post["author_id"] == actor.user_id
+            and post["status"] in ("visible", "pending")
+        )
+    return False
+
+
+def require(
+    actor: Actor,
+    member: Membership | None,
+    action: str,
+    *,
+    conference: Row,
+    session: Row | None = None,
+    post: Row | None = None,
+) -> None:
+    """Raise the right error when `can()` says no.
+
+    A conference the actor may not see answers 404, so that drafts and private
+    conferences do not reveal themselves; otherwise 401 for the anonymous and 403.
+    """
+    if can(actor, member, action, conference=conference, session=session, post=post):
+        return
+    if action != "conference.see" and not can(
+        actor, member, "conference.see", conference=conference
+    ):
+        raise NotFound("Page not found")
+    if action == "conference.see":
+        raise NotFound("Page not found")
+    if not actor.authenticated:
+        raise Unauthorized("Sign in to do that.")
+    if action == "post.create" and member is not None and member.muted:
+        raise Forbidden("You have been muted in this conference and cannot post for now.")
+    if action in ("post.create", "thread.create") and member is None:
+        raise Forbidden("Join this conference to take part.")
+    if action == "post.create" and member is not None and member.role == "observer":
+        raise Forbidden("Observers can read but not post.")
+    if action == "thread.create":
+        raise Forbidden("Only facilitators can start threads in this session.")
+    raise Forbidden()

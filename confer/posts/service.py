@@ -1,0 +1,196 @@
+"""Posts: writing, editing and deleting them, and how each reader sees one.
+
+One path: the form handler, the JSON API and the socket all call create_post().
+Events are published after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from confer import markup, timefmt
+from confer.conferences import service as conferences
+from confer.conferences.service import Place
+from confer.context import Ctx
+from confer.errors import Closed, Forbidden, Invalid, NotFound
+from confer.live.events import Event, thread_room
+from confer.policy import Actor
+from confer.posts import queries as q
+from confer.validate import Fields
+
+REMOVED_BY_AUTHOR = "This post was deleted by its author."
+
+
+def check_body(f: Fields, value: object, max_chars: int) -> str:
+    return f.text("body", value, label="Your post", max_len=max_chars, too_large_is_413=True)
+
+
+def check_key(f: Fields, value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    return f.text("idempotency_key", value, label="Idempotency key", max_len=100) or None
+
+
+def present(place: Place, row: asyncpg.Record) -> dict | None:
+    """A post as this reader may see it, or None if they may not see it at all."""
+    status = row["status"]
+    mine = place.actor.user_id is not None and row["author_id"] == place.actor.user_id
+    staff = place.member is not None and place.member.facilitates_session(None) or place.can(
+        "conference.manage"
+    )
+    if status == "pending" and not (mine or staff):
+        return None
+    post = dict(row)
+    if status == "deleted":
+        post["body_html"] = ""
+        post["body_md"] = ""
+        post["placeholder"] = REMOVED_BY_AUTHOR
+    elif status == "hidden" and not (mine or staff):
+        post["body_html"] = ""
+        post["body_md"] = ""
+        post["placeholder"] = f"Removed by a facilitator: {row['hidden_reason'] or 'no reason given'}"
+    else:
+        post["placeholder"] = None
+    post["mine"] = mine
+    return post
+
+
+def payload(place: Place, post: dict | asyncpg.Record) -> dict:
+    """The wire shape of a post (JSON API and live events)."""
+    slug = place.conference["slug"]
+    placeholder = post.get("placeholder") if isinstance(post, dict) else None
+    return {
+        "id": post["id"],
+        "thread_id": post["thread_id"],
+        "seq": post["seq"],
+        "author": {
+            "id": post["author_id"],
+            "name": post["author_name"] or "Former participant",
+            "title": post["author_title"] or "",
+            "organisation": post["author_organisation"] or "",
+            "role": post["author_role"] or "",
+        },
+        "reply_to": (
+            {"id": post["reply_to_id"], "seq": post["reply_to_seq"], "author": post["reply_to_name"]}
+            if post["reply_to_id"]
+            else None
+        ),
+        "html": post["body_html"],
+        "placeholder": placeholder,
+        "status": post["status"],
+        "created_at": timefmt.iso(post["created_at"]),
+        "edited_at": timefmt.iso(post["edited_at"]),
+        "url": f"/c/{slug}/posts/{post['id']}",
+    }
+
+
+def post_event(place: Place, row: asyncpg.Record, name: str = "post:new") -> Event:
+    return Event(name, thread_room(row["thread_id"]), payload(place, dict(row)))
+
+
+async def create_post(
+    ctx: Ctx, actor: Actor, slug: str, thread_id: int, data: dict[str, object]
+) -> tuple[dict, bool]:
+    """Reply in a thread; return (post payload, created). A repeated key returns the first post."""
+    from confer.threads import service as threads
+
+    place = await conferences.load(ctx.pool, actor, slug, "conference.read")
+    thread = await threads.fetch(ctx.pool, place, thread_id)
+    place.require("post.create")
+    f = Fields()
+    body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
+    key = check_key(f, data.get("idempotency_key"))
+    reply_to = data.get("reply_to")
+    reply_to_id: int | None = None
+    if reply_to not in (None, ""):
+        if isinstance(reply_to, int) or (isinstance(reply_to, str) and reply_to.isdigit()):
+            reply_to_id = int(reply_to)
+        else:
+            f.add("reply_to", "Reply to must be a post number")
+    f.raise_if_any()
+    assert actor.user_id is not None
+    if key and (existing := await q.fetch_post_by_key(ctx.pool, actor.user_id, key)):
+        return _repeat(place, existing, thread_id), False
+    threads.check_open(thread, place.tz)
+    if reply_to_id is not None:
+        target = await q.fetch_reply_target(ctx.pool, reply_to_id)
+        if target is None or target["thread_id"] != thread_id:
+            raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
+    html = await markup.render(body)
+    try:
+        async with ctx.pool.acquire() as con, con.transaction():
+            post_id = await q.insert_post(con, thread_id, actor.user_id, reply_to_id, body, html, key)
+    except asyncpg.UniqueViolationError:
+        existing = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
+        if existing is None:
+            raise
+        return _repeat(place, existing, thread_id), False
+    row = await q.fetch_post(ctx.pool, post_id)
+    assert row is not None
+    await ctx.hub.publish([post_event(place, row)])
+    return payload(place, present(place, row) or dict(row)), True
+
+
+def _repeat(place: Place, existing: asyncpg.Record, thread_id: int) -> dict:
+    if existing["thread_id"] != thread_id:
+        raise Invalid(fields={"idempotency_key": "That key was already used for another post"})
+    return payload(place, present(place, existing) or dict(existing))
+
+
+async def load_post(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, dict]:
+    """A post and its conference, as this actor may see it (404 otherwise)."""
+    row = await q.fetch_post(ctx.pool, post_id)
+    if row is None:
+        raise NotFound()
+    conference = await conferences.q.fetch_conference(ctx.pool, row["conference_id"])
+    assert conference is not None
+    place = await conferences.place_from_row(ctx.pool, actor, conference)
+    if not place.can("conference.read"):
+        raise NotFound()
+    post = present(place, row)
+    if post is None:
+        raise NotFound()
+    return place, post
+
+
+async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object]) -> dict:
+    """The author edits within the edit window; the previous text is kept as a revision."""
+    place, post = await load_post(ctx, actor, post_id)
+    place.require("post.edit", post=post)
+    f = Fields()
+    body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
+    f.raise_if_any()
+    html = await markup.render(body)
+    async with ctx.pool.acquire() as con, con.transaction():
+        locked = await q.fetch_post_for_change(con, post_id, ctx.settings.edit_window_seconds)
+        assert locked is not None
+        if not locked["editable"]:
+            minutes = ctx.settings.edit_window_seconds // 60
+            raise Closed(f"Posts can be edited for {minutes} minutes after posting.")
+        await q.insert_revision(con, post_id, actor.user_id)
+        await q.update_post_body(con, post_id, body, html)
+    row = await q.fetch_post(ctx.pool, post_id)
+    assert row is not None
+    await ctx.hub.publish([post_event(place, row, "post:updated")])
+    return payload(place, present(place, row) or dict(row))
+
+
+async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
+    """The author deletes their post: its text goes, a placeholder stays in the thread."""
+    place, post = await load_post(ctx, actor, post_id)
+    if not place.can("post.delete", post=post):
+        raise Forbidden("You can only delete your own posts.")
+    async with ctx.pool.acquire() as con, con.transaction():
+        locked = await q.fetch_post_for_change(con, post_id, ctx.settings.edit_window_seconds)
+        assert locked is not None
+        if locked["status"] == "deleted":
+            return payload(place, post)
+        was_counted = locked["status"] == "visible"
+        await q.mark_deleted(con, post_id)
+        await q.delete_revisions(con, post_id)
+        if was_counted:
+            await q.decrement_post_count(con, locked["thread_id"])
+    row = await q.fetch_post(ctx.pool, post_id)
+    assert row is not None
+    await ctx.hub.publish([post_event(place, row, "post:updated")])
+    return payload(place, present(place, row) or dict(row))

@@ -1,0 +1,95 @@
+"""SQL for threads and the reader's place in them.
+
+A thread's posting window comes from its session (or the whole conference) and the
+database clock; `posting_state` is computed here so that every caller agrees.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+Con = asyncpg.Connection | asyncpg.Pool
+
+THREAD_COLUMNS = """
+t.id, t.conference_id, t.session_id, t.title, t.author_id, t.last_seq, t.post_count,
+t.last_post_at, t.created_at,
+s.kind AS session_kind, s.title AS session_title, s.participants_start_threads,
+s.posting_window,
+w.opens_at, w.closes_at,
+CASE WHEN c.published_at IS NULL THEN 'draft'
+     WHEN now() < w.opens_at THEN 'upcoming'
+     WHEN now() < w.closes_at THEN 'open'
+     ELSE 'closed' END AS posting_state
+"""
+
+THREAD_FROM = """
+FROM threads t
+JOIN sessions s ON s.id = t.session_id
+JOIN conferences c ON c.id = t.conference_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN s.posting_window = 'conference' THEN c.starts_at
+                ELSE greatest(s.starts_at, c.starts_at) END AS opens_at,
+           CASE WHEN s.posting_window = 'conference' THEN c.ends_at
+                ELSE least(s.ends_at, c.ends_at) END AS closes_at
+) w
+"""
+
+FETCH_THREAD = f"""
+SELECT {THREAD_COLUMNS}
+{THREAD_FROM}
+WHERE t.id = $1 AND t.conference_id = $2
+"""
+
+LIST_THREADS = f"""
+SELECT {THREAD_COLUMNS},
+       u.name AS author_name,
+       greatest(t.last_seq - coalesce(rs.last_seq, 0), 0) AS unread,
+       (rs.user_id IS NOT NULL) AS visited
+{THREAD_FROM}
+LEFT JOIN users u ON u.id = t.author_id
+LEFT JOIN read_state rs ON rs.thread_id = t.id AND rs.user_id = $2
+WHERE t.session_id = $1
+ORDER BY coalesce(t.last_post_at, t.created_at) DESC, t.id DESC
+"""
+
+INSERT_THREAD = """
+INSERT INTO threads (conference_id, session_id, title, author_id)
+VALUES ($1, $2, $3, $4)
+RETURNING id
+"""
+
+FETCH_READ_SEQ = """
+SELECT last_seq
+FROM read_state
+WHERE user_id = $1 AND thread_id = $2
+"""
+
+UPSERT_READ_SEQ = """
+INSERT INTO read_state (user_id, thread_id, last_seq)
+VALUES ($1, $2, $3)
+ON CONFLICT (user_id, thread_id)
+DO UPDATE SET last_seq = greatest(read_state.last_seq, EXCLUDED.last_seq), updated_at = now()
+WHERE read_state.last_seq < EXCLUDED.last_seq
+"""
+
+
+async def fetch_thread(con: Con, thread_id: int, conference_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_THREAD, thread_id, conference_id)
+
+
+async def list_threads(con: Con, session_id: int, user_id: int | None) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_THREADS, session_id, user_id)
+
+
+async def insert_thread(
+    con: Con, conference_id: int, session_id: int, title: str, author_id: int | None
+) -> int:
+    return await con.fetchval(INSERT_THREAD, conference_id, session_id, title, author_id)
+
+
+async def fetch_read_seq(con: Con, user_id: int, thread_id: int) -> int | None:
+    return await con.fetchval(FETCH_READ_SEQ, user_id, thread_id)
+
+
+async def upsert_read_seq(con: Con, user_id: int, thread_id: int, seq: int) -> None:
+    await con.execute(UPSERT_READ_SEQ, user_id, thread_id, seq)

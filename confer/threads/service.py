@@ -1,0 +1,184 @@
+"""Threads: starting them, listing a session's threads, and the reader's page of posts.
+
+The time box lives here: `check_open()` compares the thread's window with the database clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from confer import markup, timefmt
+from confer.conferences import service as conferences
+from confer.conferences.service import Place
+from confer.context import Ctx
+from confer.errors import Closed, NotFound
+from confer.live.events import Event, conference_room
+from confer.policy import Actor
+from confer.posts import queries as posts_q
+from confer.posts.service import check_body, check_key, post_event, present
+from confer.threads import queries as q
+from confer.validate import Fields
+
+
+def check_open(thread: asyncpg.Record, tz: str) -> None:
+    """Raise Closed unless the thread takes posts now (by the database clock)."""
+    state = thread["posting_state"]
+    if state == "open":
+        return
+    if state == "upcoming":
+        raise Closed(
+            f"This thread opens for posts at {timefmt.when(thread['opens_at'], tz)} ({tz}).",
+            opens_at=thread["opens_at"],
+        )
+    if state == "draft":
+        raise Closed("This conference has not been published yet.")
+    raise Closed(
+        f"This thread closed for posts at {timefmt.when(thread['closes_at'], tz)} ({tz}). "
+        "You can still read it.",
+        closed_at=thread["closes_at"],
+    )
+
+
+async def fetch(con: q.Con, place: Place, thread_id: int) -> asyncpg.Record:
+    """A thread of this conference that the actor may read; otherwise 404."""
+    place.require("conference.read")
+    thread = await q.fetch_thread(con, thread_id, place.id)
+    if thread is None:
+        raise NotFound()
+    return thread
+
+
+async def list_for_session(
+    ctx: Ctx, place: Place, session: asyncpg.Record
+) -> list[asyncpg.Record]:
+    place.require("conference.read")
+    return await q.list_threads(ctx.pool, session["id"], place.actor.user_id)
+
+
+async def create_thread(
+    ctx: Ctx, actor: Actor, slug: str, session_id: int, data: dict[str, object]
+) -> tuple[int, int, bool]:
+    """Start a thread with its opening post; return (thread id, post id, created).
+
+    Organisers and facilitators may prepare threads before their session opens;
+    participants (where the session allows) only while it is open. A repeated
+    idempotency key returns the thread that key already made.
+    """
+    place = await conferences.load(ctx.pool, actor, slug, "conference.read")
+    session = await conferences.fetch_session(ctx.pool, place, session_id)
+    place.require("thread.create", session=session)
+    f = Fields()
+    title = f.text("title", data.get("title"), label="Title", max_len=ctx.settings.title_max_chars)
+    body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
+    key = check_key(f, data.get("idempotency_key"))
+    f.raise_if_any()
+    assert actor.user_id is not None
+    if key and (existing := await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key)):
+        return existing["thread_id"], existing["id"], False
+    staff = place.member is not None and place.member.facilitates_session(session_id)
+    staff = staff or place.can("conference.manage")
+    _check_thread_window(place, session, staff=staff)
+    html = await markup.render(body)
+    try:
+        async with ctx.pool.acquire() as con, con.transaction():
+            thread_id = await q.insert_thread(con, place.id, session_id, title, actor.user_id)
+            post_id = await posts_q.insert_post(con, thread_id, actor.user_id, None, body, html, key)
+    except asyncpg.UniqueViolationError:
+        existing = await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
+        if existing is None:
+            raise
+        return existing["thread_id"], existing["id"], False
+    thread = await q.fetch_thread(ctx.pool, thread_id, place.id)
+    post = await posts_q.fetch_post(ctx.pool, post_id)
+    assert thread is not None and post is not None
+    await ctx.hub.publish(
+        [
+            Event("thread:new", conference_room(place.id), thread_payload(place, thread)),
+            post_event(place, post),
+        ]
+    )
+    return thread_id, post_id, True
+
+
+def _check_thread_window(place: Place, session: asyncpg.Record, *, staff: bool) -> None:
+    c = place.conference
+    tz = place.tz
+    if c["state"] == "closed":
+        raise Closed(
+            f"This conference closed at {timefmt.when(c['ends_at'], tz)} ({tz}). "
+            "It is now a read-only archive.",
+            closed_at=c["ends_at"],
+        )
+    if staff:
+        return
+    if session["posting_window"] == "conference":
+        if c["state"] != "live":
+            raise Closed(
+                f"This conference opens at {timefmt.when(c['starts_at'], tz)} ({tz}).",
+                opens_at=c["starts_at"],
+            )
+        return
+    if session["state"] == "upcoming":
+        raise Closed(
+            f"This session opens at {timefmt.when(session['starts_at'], tz)} ({tz}).",
+            opens_at=session["starts_at"],
+        )
+    if session["state"] == "closed":
+        raise Closed(
+            f"This session closed at {timefmt.when(session['ends_at'], tz)} ({tz}).",
+            closed_at=session["ends_at"],
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    thread: asyncpg.Record
+    posts: list[dict]
+    page: int
+    pages: int
+    read_upto: int  # posts with a larger seq are new to this reader
+
+
+async def read_page(ctx: Ctx, place: Place, thread: asyncpg.Record, page: int) -> Page:
+    """One page of a thread (pages by seq, so permalinks stay put), marking what is new.
+
+    Page 0 means "where this reader left off": the page of their first unread post,
+    or the first page on a first visit.
+    """
+    per = ctx.settings.posts_per_page
+    pages = max(1, -(-thread["last_seq"] // per))
+    user_id = place.actor.user_id
+    seen = await q.fetch_read_seq(ctx.pool, user_id, thread["id"]) if user_id else None
+    if page == 0:
+        page = 1 if seen is None else page_of(min(seen + 1, max(thread["last_seq"], 1)), per)
+    page = max(1, min(page, pages))
+    rows = await posts_q.list_posts_between(ctx.pool, thread["id"], (page - 1) * per, page * per)
+    read_upto = thread["last_seq"] if user_id is None else (seen or 0)
+    if user_id is not None and rows:
+        # A benign write on GET, as every forum does: the reader's place in the thread.
+        await q.upsert_read_seq(ctx.pool, user_id, thread["id"], rows[-1]["seq"])
+    posts = [p for row in rows if (p := present(place, row)) is not None]
+    return Page(thread, posts, page, pages, read_upto)
+
+
+def thread_payload(place: Place, thread: asyncpg.Record) -> dict:
+    slug = place.conference["slug"]
+    return {
+        "id": thread["id"],
+        "session_id": thread["session_id"],
+        "title": thread["title"],
+        "post_count": thread["post_count"],
+        "last_seq": thread["last_seq"],
+        "last_post_at": timefmt.iso(thread["last_post_at"]),
+        "created_at": timefmt.iso(thread["created_at"]),
+        "posting_state": thread["posting_state"],
+        "opens_at": timefmt.iso(thread["opens_at"]),
+        "closes_at": timefmt.iso(thread["closes_at"]),
+        "url": f"/c/{slug}/threads/{thread['id']}",
+    }
+
+
+def page_of(seq: int, per: int) -> int:
+    return (seq - 1) // per + 1

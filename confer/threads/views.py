@@ -1,0 +1,175 @@
+"""Pages for sessions, threads and posts. Posting works without JavaScript:
+forms post, then redirect to the new post."""
+
+from __future__ import annotations
+
+import uuid
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from confer.conferences import service as conferences
+from confer.errors import Closed, ConferError, Invalid
+from confer.keys import actor_key, ctx_key
+from confer.posts import service as posts
+from confer.threads import service
+from confer.threads.service import page_of
+from confer.web import int_param, query_int, read_form, redirect
+
+
+def _slug(request: web.Request) -> str:
+    return request.match_info["slug"]
+
+
+async def _session_page(
+    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
+    status: int = 200,
+) -> web.Response:  # fmt: skip
+    ctx = request.app[ctx_key]
+    place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    session = await conferences.fetch_session(ctx.pool, place, int_param(request, "session_id"))
+    place.require("conference.read")
+    threads = await service.list_for_session(ctx, place, session)
+    speakers = (await conferences.speakers_by_session(ctx, place)).get(session["id"], [])
+    return aiohttp_jinja2.render_template(
+        "threads/session.html", request,
+        {"place": place, "c": place.conference, "s": session, "threads": threads,
+         "speakers": speakers, "can_start": place.can("thread.create", session=session),
+         "errors": errors or {}, "values": values or {"idempotency_key": str(uuid.uuid4())}},
+        status=status,
+    )  # fmt: skip
+
+
+async def show_session(request: web.Request) -> web.Response:
+    return await _session_page(request)
+
+
+async def create_thread(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        thread_id, post_id, _ = await service.create_thread(
+            ctx, request[actor_key], _slug(request), int_param(request, "session_id"), form
+        )
+    except (Invalid, Closed) as e:
+        errors = e.fields or {"body": e.message}
+        return await _session_page(request, errors=errors, values=form, status=e.status)
+    except ConferError as e:
+        if e.status == 413:
+            return await _session_page(request, errors=e.fields, values=form, status=413)
+        raise
+    raise redirect(f"/c/{_slug(request)}/threads/{thread_id}#post-{post_id}")
+
+
+async def _thread_page(
+    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
+    status: int = 200, message: str | None = None,
+) -> web.Response:  # fmt: skip
+    ctx = request.app[ctx_key]
+    place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    thread = await service.fetch(ctx.pool, place, int_param(request, "thread_id"))
+    page_no = query_int(request, "page", 0, lo=0, hi=1_000_000)
+    page = await service.read_page(ctx, place, thread, page_no)
+    reply_to = request.query.get("reply_to", "")
+    return aiohttp_jinja2.render_template(
+        "threads/show.html", request,
+        {"place": place, "c": place.conference, "t": thread, "page": page,
+         "can_post": place.can("post.create"), "errors": errors or {}, "message": message,
+         "values": values or {"idempotency_key": str(uuid.uuid4()),
+                              "reply_to": reply_to if reply_to.isdigit() else ""},
+         "per_page": ctx.settings.posts_per_page},
+        status=status,
+    )  # fmt: skip
+
+
+async def show_thread(request: web.Request) -> web.Response:
+    return await _thread_page(request)
+
+
+async def create_post(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        post, _ = await posts.create_post(
+            ctx, request[actor_key], _slug(request), int_param(request, "thread_id"), form
+        )
+    except (Invalid, Closed) as e:
+        # The text is kept: the page is shown again with what was typed.
+        errors = e.fields or {"body": e.message}
+        return await _thread_page(request, errors=errors, values=form, status=e.status)
+    except ConferError as e:
+        if e.status in (413, 429):
+            return await _thread_page(
+                request, errors=e.fields or {"body": e.message}, values=form, status=e.status
+            )
+        raise
+    page = page_of(post["seq"], ctx.settings.posts_per_page)
+    raise redirect(
+        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}"
+    )
+
+
+async def show_post(request: web.Request) -> web.StreamResponse:
+    """A post's permalink: redirect to its place in its thread."""
+    ctx = request.app[ctx_key]
+    place, post = await posts.load_post(ctx, request[actor_key], int_param(request, "post_id"))
+    if place.conference["slug"] != _slug(request):
+        raise web.HTTPNotFound()
+    page = page_of(post["seq"], ctx.settings.posts_per_page)
+    raise redirect(f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}")
+
+
+async def _edit_page(
+    request: web.Request, *, errors: dict | None = None, body: str | None = None,
+    status: int = 200,
+) -> web.Response:  # fmt: skip
+    ctx = request.app[ctx_key]
+    place, post = await posts.load_post(ctx, request[actor_key], int_param(request, "post_id"))
+    if place.conference["slug"] != _slug(request):
+        raise web.HTTPNotFound()
+    place.require("post.edit", post=post)
+    return aiohttp_jinja2.render_template(
+        "threads/edit_post.html", request,
+        {"place": place, "c": place.conference, "post": post, "errors": errors or {},
+         "body": post["body_md"] if body is None else body},
+        status=status,
+    )  # fmt: skip
+
+
+async def show_edit_post(request: web.Request) -> web.Response:
+    return await _edit_page(request)
+
+
+async def edit_post(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        post = await posts.edit_post(ctx, request[actor_key], int_param(request, "post_id"), form)
+    except (Invalid, Closed) as e:
+        return await _edit_page(
+            request, errors=e.fields or {"body": e.message}, body=form.get("body", ""),
+            status=e.status,
+        )  # fmt: skip
+    except ConferError as e:
+        if e.status == 413:
+            return await _edit_page(request, errors=e.fields, body=form.get("body", ""), status=413)
+        raise
+    raise redirect(post["url"])
+
+
+async def delete_post(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    post = await posts.delete_post(ctx, request[actor_key], int_param(request, "post_id"))
+    raise redirect(post["url"])
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/c/{slug}/sessions/{session_id}", show_session, name="session")
+    r.add_post("/c/{slug}/sessions/{session_id}/threads", create_thread, name="create_thread")
+    r.add_get("/c/{slug}/threads/{thread_id}", show_thread, name="thread")
+    r.add_post("/c/{slug}/threads/{thread_id}/posts", create_post, name="create_post")
+    r.add_get("/c/{slug}/posts/{post_id}", show_post, name="post")
+    r.add_get("/c/{slug}/posts/{post_id}/edit", show_edit_post, name="edit_post")
+    r.add_post("/c/{slug}/posts/{post_id}/edit", edit_post)
+    r.add_post("/c/{slug}/posts/{post_id}/delete", delete_post, name="delete_post")

@@ -1,0 +1,332 @@
+"""The HTTP edge: who is asking, CSRF, security headers, reading input, and errors.
+
+Domain errors become HTTP here and only here: a GOV.UK-styled page for browsers,
+`{"error": {"code", "message", "fields"}}` for the JSON API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp_jinja2
+import asyncpg
+from aiohttp import web
+
+from confer.accounts import service as accounts
+from confer.errors import BadRequest, ConferError, TooManyRequests
+from confer.keys import actor_key, csrf_key, login_id_key, pool_key, settings_key
+from confer.policy import ANONYMOUS
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "confer_session"
+CSRF_COOKIE = "confer_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+# --- CSRF -------------------------------------------------------------------------------
+# Double-submit: a random cookie, and a form field or header holding its HMAC under
+# SECRET_KEY. A cross-site page can neither read the cookie nor forge the HMAC.
+
+
+def _csrf_for(request: web.Request, cookie_value: str) -> str:
+    secret = request.app[settings_key].secret_key.encode()
+    return hmac.new(secret, cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_ok(request: web.Request, submitted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not submitted:
+        return False
+    return hmac.compare_digest(_csrf_for(request, cookie), submitted)
+
+
+# --- reading input ----------------------------------------------------------------------
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """The posted form as plain strings; bad encoding or NUL bytes answer 400."""
+    try:
+        form = await request.post()
+    except UnicodeDecodeError:
+        raise BadRequest("The form could not be read: it is not valid UTF-8.") from None
+    data: dict[str, str] = {}
+    for key, value in form.items():
+        if not isinstance(value, str):
+            continue  # file uploads are read by the handlers that expect them
+        if "\x00" in value or "\x00" in key:
+            raise BadRequest(
+                "The form contains a NUL character.", fields={key: "Remove the NUL character"}
+            )
+        data.setdefault(key, value)
+    return data
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+        text = raw.decode("utf-8")
+        data = json.loads(text) if text.strip() else {}
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not valid UTF-8.") from None
+    except json.JSONDecodeError as e:
+        raise BadRequest(f"The request body is not valid JSON: {e.msg}.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    if _has_nul(data):
+        raise BadRequest("The request contains a NUL character.")
+    return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+async def read_input(request: web.Request) -> dict[str, Any]:
+    """JSON or form, by content type."""
+    if request.content_type == "application/json":
+        return await read_json(request)
+    return await read_form(request)
+
+
+def int_param(request: web.Request, name: str) -> int:
+    """A numeric path segment; anything else is a 404, not a 500."""
+    raw = request.match_info.get(name, "")
+    if not raw.isdigit() or len(raw) > 18:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def query_int(request: web.Request, name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number", fields={name: "Must be a number"}) from None
+    return max(lo, min(hi, value))
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+def json_response(data: Any, *, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
+
+
+def error_json(code: str, message: str, fields: dict[str, str] | None = None, *, status: int,
+               headers: dict[str, str] | None = None) -> web.Response:  # fmt: skip
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def error_page(
+    request: web.Request, status: int, title: str, message: str, *,
+    headers: dict[str, str] | None = None,
+) -> web.Response:  # fmt: skip
+    response = aiohttp_jinja2.render_template(
+        "errors/error.html",
+        request,
+        {"status": status, "title": title, "message": message},
+        status=status,
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def redirect(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location)
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    settings = request.app[settings_key]
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=settings.secure_cookies,
+        path="/", max_age=settings.login_session_days * 86400,
+    )  # fmt: skip
+
+
+def clear_session_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(SESSION_COOKIE, path="/")
+
+
+# --- middlewares ------------------------------------------------------------------------
+
+HTTP_TITLES = {
+    400: "There is a problem with the request",
+    401: "You need to sign in",
+    403: "You cannot do that",
+    404: "Page not found",
+    405: "That cannot be done here",
+    409: "That has already been done",
+    413: "That is too large",
+    422: "There is a problem",
+    429: "Too many attempts",
+    503: "Sorry, the service is unavailable",
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ConferError as e:
+        headers = {}
+        if isinstance(e, TooManyRequests):
+            headers["Retry-After"] = str(e.retry_after)
+        if e.status == 401 and not is_api(request):
+            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from None
+        if is_api(request):
+            return error_json(e.code, e.message, e.fields, status=e.status, headers=headers)
+        return error_page(
+            request, e.status, HTTP_TITLES.get(e.status, "There is a problem"), e.message,
+            headers=headers,
+        )  # fmt: skip
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        message = {
+            404: "If you typed the web address, check it is correct. "
+            "If you pasted the web address, check you copied the entire address.",
+            413: "What you sent is larger than Confer accepts.",
+        }.get(e.status, e.reason)
+        if is_api(request):
+            return error_json(
+                e.reason.lower().replace(" ", "_"), message, status=e.status,
+                headers={k: v for k, v in e.headers.items() if k == "Allow"},
+            )  # fmt: skip
+        return error_page(request, e.status, HTTP_TITLES.get(e.status, e.reason), message)
+    except UnicodeDecodeError:
+        if is_api(request):
+            return error_json("bad_request", "The request is not valid UTF-8.", status=400)
+        return error_page(request, 400, HTTP_TITLES[400], "The request is not valid UTF-8.")
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.CannotConnectNowError):  # fmt: skip
+        log.exception("database unavailable during %s %s", request.method, request.path)
+        message = "Confer cannot reach its database just now. Please try again in a minute."
+        headers = {"Retry-After": "15"}
+        if is_api(request):
+            return error_json("unavailable", message, status=503, headers=headers)
+        return error_page(request, 503, HTTP_TITLES[503], message, headers=headers)
+    except Exception:
+        log.exception("error during %s %s", request.method, request.path)
+        message = "Something went wrong on our side. What you sent may not have been saved."
+        if is_api(request):
+            return error_json("internal", message, status=500)
+        return error_page(request, 500, "Sorry, there is a problem with the service", message)
+
+
+@web.middleware
+async def actor_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Identify the caller by API token (Authorization: Bearer) or sign-in cookie."""
+    pool = request.app[pool_key]
+    request[actor_key] = ANONYMOUS
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        actor = await accounts.actor_from_api_token(pool, auth[7:].strip())
+        if actor is None:
+            if is_api(request):
+                return error_json("unauthorized", "That API token is not valid.", status=401)
+        else:
+            request[actor_key] = actor
+        return await handler(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        found = await accounts.actor_from_login(pool, token)
+        if found is not None:
+            request[actor_key], request[login_id_key] = found
+    return await handler(request)
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state changes without the CSRF token, unless authenticated by API token."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    new_cookie = None
+    if not cookie:
+        new_cookie = cookie = secrets.token_urlsafe(24)
+    request[csrf_key] = _csrf_for(request, cookie)
+    if request.method not in SAFE_METHODS and request[actor_key].via != "token":
+        submitted = request.headers.get(CSRF_HEADER)
+        if submitted is None and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            form = await read_form(request)
+            submitted = form.get(CSRF_FIELD)
+        if new_cookie is not None or not _csrf_ok(request, submitted):
+            message = (
+                "This form has expired or was sent from another site. "
+                "Go back, reload the page and try again: your text is still in your browser."
+            )
+            if is_api(request):
+                response: web.StreamResponse = error_json("csrf", message, status=403)
+            else:
+                response = error_page(request, 403, "Please try again", message)
+            if new_cookie:
+                _set_csrf_cookie(request, response, new_cookie)
+            return response
+    response = await handler(request)
+    if new_cookie and not response.prepared:
+        _set_csrf_cookie(request, response, new_cookie)
+    return response
+
+
+def _set_csrf_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    response.set_cookie(
+        CSRF_COOKIE, value, httponly=True, samesite="Lax", path="/",
+        secure=request.app[settings_key].secure_cookies,
+    )  # fmt: skip
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response, errors and static files included."""
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if response.content_type == "text/html" and not request.path.startswith("/static/"):
+        h.setdefault("Cache-Control", "no-store")
