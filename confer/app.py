@@ -10,7 +10,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from confer import db, timefmt, web as edge
+from confer import db, timefmt
+from confer import web as edge
 from confer.context import Ctx
 from confer.keys import actor_key, csrf_key, ctx_key, hub_key, pool_key, settings_key
 from confer.live.hub import Hub

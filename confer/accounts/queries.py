@@ -141,10 +141,17 @@ JOIN users u ON u.id = hit.user_id
 
 
 async def insert_user(
-    con: Con, email: str, name: str, title: str, organisation: str, password_hash: str | None,
+    con: Con,
+    email: str,
+    name: str,
+    title: str,
+    organisation: str,
+    password_hash: str | None,
     is_admin: bool,
-) -> asyncpg.Record:  # fmt: skip
-    return await con.fetchrow(INSERT_USER, email, name, title, organisation, password_hash, is_admin)
+) -> asyncpg.Record:
+    return await con.fetchrow(
+        INSERT_USER, email, name, title, organisation, password_hash, is_admin
+    )
 
 
 async def fetch_user(con: Con, user_id: int) -> asyncpg.Record | None:

@@ -42,9 +42,12 @@ def _check_profile(f: Fields, data: dict[str, object]) -> ProfileInput:
         name=f.text("name", data.get("name"), label="Display name", max_len=100),
         title=f.text("title", data.get("title"), label="Title", required=False, max_len=100),
         organisation=f.text(
-            "organisation", data.get("organisation"), label="Organisation", required=False,
+            "organisation",
+            data.get("organisation"),
+            label="Organisation",
+            required=False,
             max_len=200,
-        ),  # fmt: skip
+        ),
         bio=f.text("bio", data.get("bio"), label="Bio", required=False, max_len=2000),
     )
 
@@ -65,7 +68,9 @@ async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: boo
             pool, email, profile.name, profile.title, profile.organisation, password_hash, is_admin
         )
     except asyncpg.UniqueViolationError:
-        raise Invalid(fields={"email": "An account with this email address already exists"}) from None
+        raise Invalid(
+            fields={"email": "An account with this email address already exists"}
+        ) from None
     return row["id"]
 
 
@@ -97,7 +102,7 @@ async def sign_in(
         await q.insert_login_failure(pool, email_s, address)
         raise Invalid(
             "The email address or password is not right",
-            fields={"email": "Enter the email address and password of your account"},
+            fields={"email": "The email address or password is not right"},
         )
     await q.clear_login_failures(pool, email_s)
     token = await start_login(pool, settings, row["id"])
@@ -120,9 +125,12 @@ async def actor_from_login(pool: asyncpg.Pool, token: str) -> tuple[Actor, int] 
     if row is None:
         return None
     actor = Actor(
-        user_id=row["id"], name=row["name"], email=row["email"], is_admin=row["is_admin"],
+        user_id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        is_admin=row["is_admin"],
         via="cookie",
-    )  # fmt: skip
+    )
     return actor, row["login_id"]
 
 
@@ -133,9 +141,12 @@ async def actor_from_api_token(pool: asyncpg.Pool, token: str) -> Actor | None:
     if row is None:
         return None
     return Actor(
-        user_id=row["id"], name=row["name"], email=row["email"], is_admin=row["is_admin"],
+        user_id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        is_admin=row["is_admin"],
         via="token",
-    )  # fmt: skip
+    )
 
 
 async def fetch_profile(pool: asyncpg.Pool, user_id: int) -> asyncpg.Record:
@@ -161,10 +172,16 @@ async def change_password(
     """Change the password, end every sign-in session, and return a new one for this browser."""
     assert actor.user_id is not None
     f = Fields()
-    current = f.text("current_password", data.get("current_password"), label="Current password",
-                     strip=False, max_len=1024)  # fmt: skip
-    new = f.text("new_password", data.get("new_password"), label="New password", strip=False,
-                 max_len=128)  # fmt: skip
+    current = f.text(
+        "current_password",
+        data.get("current_password"),
+        label="Current password",
+        strip=False,
+        max_len=1024,
+    )
+    new = f.text(
+        "new_password", data.get("new_password"), label="New password", strip=False, max_len=128
+    )
     if "new_password" not in f.errors:
         if msg := passwords.problem(new, email=actor.email, name=actor.name):
             f.add("new_password", msg)

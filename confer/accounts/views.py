@@ -11,8 +11,13 @@ from confer.accounts import service
 from confer.errors import Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.web import (
-    SESSION_COOKIE, clear_session_cookie, client_address, read_form, redirect, set_session_cookie,
-)  # fmt: skip
+    SESSION_COOKIE,
+    clear_session_cookie,
+    client_address,
+    read_form,
+    redirect,
+    set_session_cookie,
+)
 
 
 def _safe_next(value: str | None) -> str:
@@ -34,9 +39,10 @@ def _signed_in(request: web.Request) -> int:
 
 async def show_sign_in(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
-        "accounts/login.html", request,
+        "accounts/login.html",
+        request,
         {"errors": {}, "values": {}, "next": _safe_next(request.query.get("next"))},
-    )  # fmt: skip
+    )
 
 
 async def sign_in(request: web.Request) -> web.StreamResponse:
@@ -45,16 +51,24 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     next_url = _safe_next(form.get("next"))
     try:
         _, token = await service.sign_in(
-            ctx.pool, ctx.settings, form.get("email"), form.get("password"),
+            ctx.pool,
+            ctx.settings,
+            form.get("email"),
+            form.get("password"),
             client_address(request),
-        )  # fmt: skip
+        )
     except (Invalid, TooManyRequests) as e:
         response = aiohttp_jinja2.render_template(
-            "accounts/login.html", request,
-            {"errors": e.fields or {"email": e.message}, "message": e.message,
-             "values": {"email": form.get("email", "")}, "next": next_url},
+            "accounts/login.html",
+            request,
+            {
+                "errors": e.fields or {"email": e.message},
+                "message": e.message,
+                "values": {"email": form.get("email", "")},
+                "next": next_url,
+            },
             status=e.status,
-        )  # fmt: skip
+        )
         if isinstance(e, TooManyRequests):
             response.headers["Retry-After"] = str(e.retry_after)
         return response
@@ -77,9 +91,10 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
 
 async def show_register(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
-        "accounts/register.html", request,
+        "accounts/register.html",
+        request,
         {"errors": {}, "values": {}, "next": _safe_next(request.query.get("next"))},
-    )  # fmt: skip
+    )
 
 
 async def register(request: web.Request) -> web.StreamResponse:
@@ -91,9 +106,11 @@ async def register(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         values = {k: v for k, v in form.items() if "password" not in k}
         return aiohttp_jinja2.render_template(
-            "accounts/register.html", request,
-            {"errors": e.fields, "values": values, "next": next_url}, status=e.status,
-        )  # fmt: skip
+            "accounts/register.html",
+            request,
+            {"errors": e.fields, "values": values, "next": next_url},
+            status=e.status,
+        )
     token = await service.start_login(ctx.pool, ctx.settings, user_id)
     response = redirect(next_url)
     set_session_cookie(request, response, token)
@@ -101,20 +118,31 @@ async def register(request: web.Request) -> web.StreamResponse:
 
 
 async def _account_page(
-    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
-    status: int = 200, new_token: str | None = None, message: str | None = None,
-) -> web.Response:  # fmt: skip
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status: int = 200,
+    new_token: str | None = None,
+    message: str | None = None,
+) -> web.Response:
     ctx = request.app[ctx_key]
     user_id = _signed_in(request)
     profile = await service.fetch_profile(ctx.pool, user_id)
     tokens = await service.list_api_tokens(ctx.pool, request[actor_key])
     return aiohttp_jinja2.render_template(
-        "accounts/account.html", request,
-        {"profile": profile, "tokens": tokens, "errors": errors or {},
-         "values": values or dict(profile), "new_token": new_token,
-         "message": message or request.query.get("done")},
+        "accounts/account.html",
+        request,
+        {
+            "profile": profile,
+            "tokens": tokens,
+            "errors": errors or {},
+            "values": values or dict(profile),
+            "new_token": new_token,
+            "message": message or request.query.get("done"),
+        },
         status=status,
-    )  # fmt: skip
+    )
 
 
 async def show_account(request: web.Request) -> web.Response:
@@ -151,7 +179,9 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     _signed_in(request)
     form = await read_form(request)
     try:
-        token, _ = await service.create_api_token(ctx.pool, request[actor_key], form.get("token_name"))
+        token, _ = await service.create_api_token(
+            ctx.pool, request[actor_key], form.get("token_name")
+        )
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
     return await _account_page(request, new_token=token)

@@ -60,68 +60,112 @@ SCHEMAS: dict[str, Any] = {
     "Session": {
         "type": "object",
         "properties": {
-            "id": INT, "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
-            "title": STR, "description_html": STR, "starts_at": TIME, "ends_at": TIME,
+            "id": INT,
+            "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
+            "title": STR,
+            "description_html": STR,
+            "starts_at": TIME,
+            "ends_at": TIME,
             "state": {"enum": ["upcoming", "open", "closed"]},
             "posting_window": {"enum": ["session", "conference"]},
-            "participants_start_threads": {"type": "boolean"}, "url": STR,
+            "participants_start_threads": {"type": "boolean"},
+            "url": STR,
         },
-    },  # fmt: skip
+    },
     "Conference": {
         "type": "object",
         "properties": {
-            "id": INT, "slug": STR, "title": STR,
+            "id": INT,
+            "slug": STR,
+            "title": STR,
             "state": {"enum": ["draft", "upcoming", "live", "closed"]},
-            "timezone": STR, "starts_at": TIME, "ends_at": TIME,
+            "timezone": STR,
+            "starts_at": TIME,
+            "ends_at": TIME,
             "visibility": {"enum": ["public", "members"]},
             "registration": {"enum": ["open", "approval", "invite"]},
-            "summary_html": STR, "url": STR,
+            "summary_html": STR,
+            "url": STR,
             "sessions": {"type": "array", "items": _ref("Session")},
             "membership": {"type": ["object", "null"]},
         },
-    },  # fmt: skip
+    },
     "Thread": {
         "type": "object",
         "properties": {
-            "id": INT, "session_id": INT, "title": STR, "post_count": INT, "last_seq": INT,
-            "last_post_at": STR, "created_at": TIME,
+            "id": INT,
+            "session_id": INT,
+            "title": STR,
+            "post_count": INT,
+            "last_seq": INT,
+            "last_post_at": STR,
+            "created_at": TIME,
             "posting_state": {"enum": ["draft", "upcoming", "open", "closed"]},
-            "opens_at": TIME, "closes_at": TIME, "url": STR,
+            "opens_at": TIME,
+            "closes_at": TIME,
+            "url": STR,
         },
-    },  # fmt: skip
+    },
     "Post": {
         "type": "object",
         "properties": {
-            "id": INT, "thread_id": INT, "seq": INT,
-            "author": {"type": "object", "properties": {
-                "id": {"type": ["integer", "null"]}, "name": STR, "title": STR,
-                "organisation": STR, "role": STR}},
+            "id": INT,
+            "thread_id": INT,
+            "seq": INT,
+            "author": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": ["integer", "null"]},
+                    "name": STR,
+                    "title": STR,
+                    "organisation": STR,
+                    "role": STR,
+                },
+            },
             "reply_to": {"type": ["object", "null"]},
             "html": {"type": "string", "description": "Sanitised HTML, safe to insert"},
             "placeholder": {"type": ["string", "null"]},
             "status": {"enum": ["visible", "pending", "hidden", "deleted"]},
-            "created_at": TIME, "edited_at": STR, "url": STR,
+            "created_at": TIME,
+            "edited_at": STR,
+            "url": STR,
         },
-    },  # fmt: skip
+    },
     "NewPost": {
         "type": "object",
         "required": ["body"],
         "properties": {
             "body": {"type": "string", "maxLength": 20000, "description": "Markdown"},
             "reply_to": {"type": ["integer", "null"]},
-            "idempotency_key": {"type": "string", "maxLength": 100,
-                                "description": "Repeat it when retrying: no duplicate is made"},
+            "idempotency_key": {
+                "type": "string",
+                "maxLength": 100,
+                "description": "Repeat it when retrying: no duplicate is made",
+            },
         },
-    },  # fmt: skip
+    },
 }
 
 PATHS: dict[str, Any] = {
-    "/api/v1/me": {"get": {"summary": "Who the caller is", "responses": {"200": _json({"type": "object"}), **ERRORS}}},
+    "/api/v1/me": {
+        "get": {
+            "summary": "Who the caller is",
+            "responses": {"200": _json({"type": "object"}), **ERRORS},
+        }
+    },
     "/api/v1/conferences": {
         "get": {
             "summary": "Conferences the caller may see",
-            "responses": {"200": _json({"type": "object", "properties": {
-                "conferences": {"type": "array", "items": _ref("Conference")}}})},
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "conferences": {"type": "array", "items": _ref("Conference")}
+                        },
+                    }
+                )
+            },
         }
     },
     "/api/v1/conferences/{slug}": {
@@ -135,9 +179,18 @@ PATHS: dict[str, Any] = {
         "post": {
             "summary": "Join, accepting the code of conduct",
             "parameters": [SLUG],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["accept_code_of_conduct"],
-                "properties": {"accept_code_of_conduct": {"const": True}}}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["accept_code_of_conduct"],
+                            "properties": {"accept_code_of_conduct": {"const": True}},
+                        }
+                    }
+                },
+            },
             "responses": {"200": _json({"type": "object"}), **ERRORS},
         }
     },
@@ -145,17 +198,36 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Threads of a session",
             "parameters": [_id_param("session_id")],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "threads": {"type": "array", "items": _ref("Thread")}}}), **ERRORS},
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"threads": {"type": "array", "items": _ref("Thread")}},
+                    }
+                ),
+                **ERRORS,
+            },
         },
         "post": {
             "summary": "Start a thread with its opening post",
             "parameters": [_id_param("session_id")],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["title", "body"],
-                "properties": {"title": STR, "body": STR, "idempotency_key": STR}}}}},
-            "responses": {"201": _json(_ref("Thread"), "Created"),
-                          "200": _json(_ref("Thread"), "Already made with this key"), **ERRORS},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["title", "body"],
+                            "properties": {"title": STR, "body": STR, "idempotency_key": STR},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(_ref("Thread"), "Created"),
+                "200": _json(_ref("Thread"), "Already made with this key"),
+                **ERRORS,
+            },
         },
     },
     "/api/v1/threads/{thread_id}": {
@@ -171,34 +243,70 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _id_param("thread_id"),
                 {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                },
             ],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "posts": {"type": "array", "items": _ref("Post")}, "last_seq": INT,
-                "more": {"type": "boolean"}}}), **ERRORS},
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "posts": {"type": "array", "items": _ref("Post")},
+                            "last_seq": INT,
+                            "more": {"type": "boolean"},
+                        },
+                    }
+                ),
+                **ERRORS,
+            },
         },
         "post": {
             "summary": "Post in a thread",
             "parameters": [_id_param("thread_id")],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewPost")}}},
-            "responses": {"201": _json(_ref("Post"), "Created"),
-                          "200": _json(_ref("Post"), "The post this idempotency key already made"),
-                          **ERRORS},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("NewPost")}},
+            },
+            "responses": {
+                "201": _json(_ref("Post"), "Created"),
+                "200": _json(_ref("Post"), "The post this idempotency key already made"),
+                **ERRORS,
+            },
         },
     },
     "/api/v1/posts/{post_id}": {
-        "get": {"summary": "One post", "parameters": [_id_param("post_id")],
-                "responses": {"200": _json(_ref("Post")), **ERRORS}},
-        "patch": {"summary": "Edit your post (within the edit window)",
-                  "parameters": [_id_param("post_id")],
-                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                      "type": "object", "required": ["body"], "properties": {"body": STR}}}}},
-                  "responses": {"200": _json(_ref("Post")), **ERRORS}},
-        "delete": {"summary": "Delete your post (a placeholder stays)",
-                   "parameters": [_id_param("post_id")],
-                   "responses": {"200": _json(_ref("Post")), **ERRORS}},
+        "get": {
+            "summary": "One post",
+            "parameters": [_id_param("post_id")],
+            "responses": {"200": _json(_ref("Post")), **ERRORS},
+        },
+        "patch": {
+            "summary": "Edit your post (within the edit window)",
+            "parameters": [_id_param("post_id")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["body"],
+                            "properties": {"body": STR},
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _json(_ref("Post")), **ERRORS},
+        },
+        "delete": {
+            "summary": "Delete your post (a placeholder stays)",
+            "parameters": [_id_param("post_id")],
+            "responses": {"200": _json(_ref("Post")), **ERRORS},
+        },
     },
-}  # fmt: skip
+}
 
 
 def openapi_document(app: web.Application) -> dict[str, Any]:

@@ -25,10 +25,15 @@ API = "/api/v1"
 
 def conference_json(c: object, *, sessions: list | None = None) -> dict:
     data = {
-        "id": c["id"], "slug": c["slug"], "title": c["title"],  # type: ignore[index]
-        "state": c["state"], "timezone": c["timezone"],  # type: ignore[index]
-        "starts_at": timefmt.iso(c["starts_at"]), "ends_at": timefmt.iso(c["ends_at"]),  # type: ignore[index]
-        "visibility": c["visibility"], "registration": c["registration"],  # type: ignore[index]
+        "id": c["id"],
+        "slug": c["slug"],
+        "title": c["title"],  # type: ignore[index]
+        "state": c["state"],
+        "timezone": c["timezone"],  # type: ignore[index]
+        "starts_at": timefmt.iso(c["starts_at"]),
+        "ends_at": timefmt.iso(c["ends_at"]),  # type: ignore[index]
+        "visibility": c["visibility"],
+        "registration": c["registration"],  # type: ignore[index]
         "summary_html": c["summary_html"],  # type: ignore[index]
         "url": f"/c/{c['slug']}",  # type: ignore[index]
     }
@@ -39,10 +44,14 @@ def conference_json(c: object, *, sessions: list | None = None) -> dict:
 
 def session_json(c: object, s: object) -> dict:
     return {
-        "id": s["id"], "kind": s["kind"], "title": s["title"],  # type: ignore[index]
+        "id": s["id"],
+        "kind": s["kind"],
+        "title": s["title"],  # type: ignore[index]
         "description_html": s["description_html"],  # type: ignore[index]
-        "starts_at": timefmt.iso(s["starts_at"]), "ends_at": timefmt.iso(s["ends_at"]),  # type: ignore[index]
-        "state": s["state"], "posting_window": s["posting_window"],  # type: ignore[index]
+        "starts_at": timefmt.iso(s["starts_at"]),
+        "ends_at": timefmt.iso(s["ends_at"]),  # type: ignore[index]
+        "state": s["state"],
+        "posting_window": s["posting_window"],  # type: ignore[index]
         "participants_start_threads": s["participants_start_threads"],  # type: ignore[index]
         "url": f"/c/{c['slug']}/sessions/{s['id']}",  # type: ignore[index]
     }
@@ -96,7 +105,7 @@ async def create_thread(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place, session_id = await _place_of_session(request)
     body = await read_json(request)
-    thread_id, post_id, created = await threads.create_thread(
+    thread_id, _post_id, created = await threads.create_thread(
         ctx, request[actor_key], place.conference["slug"], session_id, body
     )
     thread = await threads.fetch(ctx.pool, place, thread_id)

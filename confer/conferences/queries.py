@@ -121,7 +121,9 @@ LEFT JOIN session_facilitators sf
    AND sf.session_id IN (SELECT id FROM sessions WHERE conference_id = m.conference_id)
 WHERE m.conference_id = $1
 GROUP BY u.id, m.conference_id, m.user_id
-ORDER BY array_position(ARRAY['organiser','facilitator','speaker','participant','observer'], m.role),
+ORDER BY array_position(
+    ARRAY['organiser', 'facilitator', 'speaker', 'participant', 'observer'], m.role
+),
          u.name
 """
 

@@ -50,10 +50,14 @@ def membership_from_row(row: asyncpg.Record | None) -> Membership | None:
     if row is None:
         return None
     return Membership(
-        conference_id=row["conference_id"], user_id=row["user_id"], role=row["role"],
-        status=row["status"], facilitates=row["facilitates"],
-        session_ids=frozenset(row["session_ids"]), muted=row["muted"],
-    )  # fmt: skip
+        conference_id=row["conference_id"],
+        user_id=row["user_id"],
+        role=row["role"],
+        status=row["status"],
+        facilitates=row["facilitates"],
+        session_ids=frozenset(row["session_ids"]),
+        muted=row["muted"],
+    )
 
 
 async def membership_of(con: q.Con, actor: Actor, conference_id: int) -> Membership | None:
@@ -66,9 +70,7 @@ async def place_from_row(con: q.Con, actor: Actor, conference: asyncpg.Record) -
     return Place(conference, await membership_of(con, actor, conference["id"]), actor)
 
 
-async def load(
-    con: q.Con, actor: Actor, slug: str, action: str = "conference.see"
-) -> Place:
+async def load(con: q.Con, actor: Actor, slug: str, action: str = "conference.see") -> Place:
     """The conference by slug, as `actor` sees it; 404 if they may not see it."""
     conference = await q.fetch_conference_by_slug(con, slug)
     if conference is None:
@@ -98,17 +100,27 @@ class ConferenceInput:
 
 def _check_conference(f: Fields, data: dict[str, object]) -> ConferenceInput:
     title = f.text("title", data.get("title"), label="Title", max_len=200)
-    summary = f.text("summary", data.get("summary"), label="Summary", required=False,
-                     max_len=20_000)  # fmt: skip
-    coc = f.text("code_of_conduct", data.get("code_of_conduct"), label="Code of conduct",
-                 required=False, max_len=20_000)  # fmt: skip
+    summary = f.text(
+        "summary", data.get("summary"), label="Summary", required=False, max_len=20_000
+    )
+    coc = f.text(
+        "code_of_conduct",
+        data.get("code_of_conduct"),
+        label="Code of conduct",
+        required=False,
+        max_len=20_000,
+    )
     tz = f.timezone("timezone", data.get("timezone") or "Europe/London")
     starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
     ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
     if starts and ends and ends <= starts:
         f.add("ends_at", "End must be after the start")
-    visibility = f.choice("visibility", data.get("visibility") or "public", ("public", "members"),
-                          label="Who can read it")  # fmt: skip
+    visibility = f.choice(
+        "visibility",
+        data.get("visibility") or "public",
+        ("public", "members"),
+        label="Who can read it",
+    )
     return ConferenceInput(title, summary, coc, tz, starts, ends, visibility)  # type: ignore[arg-type]
 
 
@@ -118,7 +130,10 @@ def _check_slug(f: Fields, value: object) -> str:
         import re
 
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", slug):
-            f.add("slug", "Use 2 to 63 lower-case letters, numbers and hyphens, like social-media-2026")
+            f.add(
+                "slug",
+                "Use 2 to 63 lower-case letters, numbers and hyphens, like social-media-2026",
+            )
     return slug
 
 
@@ -138,9 +153,19 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
     async with ctx.pool.acquire() as con, con.transaction():
         try:
             conference_id = await q.insert_conference(
-                con, slug, c.title, c.summary_md, summary_html, c.code_of_conduct_md, coc_html,
-                c.timezone, c.starts_at, c.ends_at, c.visibility, actor.user_id,
-            )  # fmt: skip
+                con,
+                slug,
+                c.title,
+                c.summary_md,
+                summary_html,
+                c.code_of_conduct_md,
+                coc_html,
+                c.timezone,
+                c.starts_at,
+                c.ends_at,
+                c.visibility,
+                actor.user_id,
+            )
         except asyncpg.UniqueViolationError:
             raise Invalid(fields={"slug": "That web address is taken: choose another"}) from None
         for user_id in organiser_ids or [actor.user_id]:
@@ -179,16 +204,29 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
     coc_html = await markup.render(c.code_of_conduct_md)
     async with ctx.pool.acquire() as con, con.transaction():
         await q.update_conference(
-            con, place.id, c.title, c.summary_md, summary_html, c.code_of_conduct_md, coc_html,
-            c.timezone, c.starts_at, c.ends_at, c.visibility,
-        )  # fmt: skip
-    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+            con,
+            place.id,
+            c.title,
+            c.summary_md,
+            summary_html,
+            c.code_of_conduct_md,
+            coc_html,
+            c.timezone,
+            c.starts_at,
+            c.ends_at,
+            c.visibility,
+        )
+    await ctx.hub.publish(
+        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
+    )
 
 
 async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> None:
     place = await load(ctx.pool, actor, slug, "conference.manage")
     await q.set_published(ctx.pool, place.id, published)
-    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+    await ctx.hub.publish(
+        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
+    )
 
 
 # --- the programme ----------------------------------------------------------------------
@@ -222,12 +260,17 @@ async def save_session(
     f = Fields()
     kind = f.choice("kind", data.get("kind"), KINDS, label="Kind of session")
     title = f.text("title", data.get("title"), label="Title", max_len=200)
-    description = f.text("description", data.get("description"), label="Description",
-                         required=False, max_len=20_000)  # fmt: skip
+    description = f.text(
+        "description", data.get("description"), label="Description", required=False, max_len=20_000
+    )
     starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
     ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
-    window = f.choice("posting_window", data.get("posting_window") or "session",
-                      ("session", "conference"), label="When threads take posts")  # fmt: skip
+    window = f.choice(
+        "posting_window",
+        data.get("posting_window") or "session",
+        ("session", "conference"),
+        label="When threads take posts",
+    )
     open_threads = f.boolean(data.get("participants_start_threads"))
     c = place.conference
     if starts and ends:
@@ -243,7 +286,9 @@ async def save_session(
             session_id = await q.insert_session(con, place.id, *args)
         elif await q.update_session(con, session_id, place.id, *args) is None:
             raise NotFound()
-    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+    await ctx.hub.publish(
+        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
+    )
     assert session_id is not None
     return session_id
 
@@ -252,7 +297,9 @@ async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> 
     place = await load(ctx.pool, actor, slug, "conference.manage")
     if await q.delete_session(ctx.pool, session_id, place.id) is None:
         raise NotFound()
-    await ctx.hub.publish([Event("conference:updated", conference_room(place.id), {"id": place.id})])
+    await ctx.hub.publish(
+        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
+    )
 
 
 # --- roles and joining ------------------------------------------------------------------

@@ -69,13 +69,17 @@ async def join(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     try:
-        await service.join(ctx, request[actor_key], _slug(request), form.get("accept_code_of_conduct"))
+        await service.join(
+            ctx, request[actor_key], _slug(request), form.get("accept_code_of_conduct")
+        )
     except Invalid as e:
         place = await _place(request)
         return aiohttp_jinja2.render_template(
-            "conferences/join.html", request,
-            {"place": place, "c": place.conference, "errors": e.fields}, status=e.status,
-        )  # fmt: skip
+            "conferences/join.html",
+            request,
+            {"place": place, "c": place.conference, "errors": e.fields},
+            status=e.status,
+        )
     raise redirect(f"/c/{_slug(request)}?joined=1")
 
 
@@ -88,7 +92,9 @@ async def show_new_conference(request: web.Request) -> web.Response:
     if not request[actor_key].is_admin:
         raise Forbidden("Only site administrators can create conferences.")
     return aiohttp_jinja2.render_template(
-        "manage/new_conference.html", request, {"errors": {}, "values": {"timezone": "Europe/London"}}
+        "manage/new_conference.html",
+        request,
+        {"errors": {}, "values": {"timezone": "Europe/London"}},
     )
 
 
@@ -99,34 +105,46 @@ async def create_conference(request: web.Request) -> web.StreamResponse:
         slug = await service.create_conference(ctx, request[actor_key], form)
     except Invalid as e:
         return aiohttp_jinja2.render_template(
-            "manage/new_conference.html", request, {"errors": e.fields, "values": form},
+            "manage/new_conference.html",
+            request,
+            {"errors": e.fields, "values": form},
             status=e.status,
-        )  # fmt: skip
+        )
     raise redirect(f"/c/{slug}/manage?done=created")
 
 
 async def _manage_page(
-    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
-    session_values: dict | None = None, role_values: dict | None = None, status: int = 200,
-) -> web.Response:  # fmt: skip
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    session_values: dict | None = None,
+    role_values: dict | None = None,
+    status: int = 200,
+) -> web.Response:
     ctx = request.app[ctx_key]
     place = await _place(request, "conference.manage")
     c = place.conference
     sessions = await service.programme(ctx, place)
     return aiohttp_jinja2.render_template(
-        "manage/conference.html", request,
+        "manage/conference.html",
+        request,
         {
-            "place": place, "c": c, "sessions": sessions,
+            "place": place,
+            "c": c,
+            "sessions": sessions,
             "members": await service.members(ctx, place),
             "speakers": await service.speakers_by_session(ctx, place),
-            "errors": errors or {}, "kinds": KINDS, "roles": ROLES,
+            "errors": errors or {},
+            "kinds": KINDS,
+            "roles": ROLES,
             "values": values if values is not None else _conference_values(c),
             "session_values": session_values or {},
             "role_values": role_values or {},
             "done": request.query.get("done"),
         },
         status=status,
-    )  # fmt: skip
+    )
 
 
 def _conference_values(c: object) -> dict:
@@ -134,8 +152,10 @@ def _conference_values(c: object) -> dict:
 
     tz = c["timezone"]  # type: ignore[index]
     return {
-        "title": c["title"], "summary": c["summary_md"],  # type: ignore[index]
-        "code_of_conduct": c["code_of_conduct_md"], "timezone": tz,  # type: ignore[index]
+        "title": c["title"],
+        "summary": c["summary_md"],  # type: ignore[index]
+        "code_of_conduct": c["code_of_conduct_md"],
+        "timezone": tz,  # type: ignore[index]
         "starts_at": timefmt.input_value(c["starts_at"], tz),  # type: ignore[index]
         "ends_at": timefmt.input_value(c["ends_at"], tz),  # type: ignore[index]
         "visibility": c["visibility"],  # type: ignore[index]
@@ -184,17 +204,26 @@ async def show_edit_session(request: web.Request) -> web.Response:
     s = await service.fetch_session(ctx.pool, place, int_param(request, "session_id"))
     tz = place.tz
     values = {
-        "kind": s["kind"], "title": s["title"], "description": s["description_md"],
+        "kind": s["kind"],
+        "title": s["title"],
+        "description": s["description_md"],
         "starts_at": timefmt.input_value(s["starts_at"], tz),
         "ends_at": timefmt.input_value(s["ends_at"], tz),
         "posting_window": s["posting_window"],
         "participants_start_threads": s["participants_start_threads"],
-    }  # fmt: skip
+    }
     return aiohttp_jinja2.render_template(
-        "manage/session.html", request,
-        {"place": place, "c": place.conference, "s": s, "values": values, "errors": {},
-         "kinds": KINDS},
-    )  # fmt: skip
+        "manage/session.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "s": s,
+            "values": values,
+            "errors": {},
+            "kinds": KINDS,
+        },
+    )
 
 
 async def update_session(request: web.Request) -> web.StreamResponse:
@@ -207,11 +236,18 @@ async def update_session(request: web.Request) -> web.StreamResponse:
         place = await _place(request, "conference.manage")
         s = await service.fetch_session(ctx.pool, place, session_id)
         return aiohttp_jinja2.render_template(
-            "manage/session.html", request,
-            {"place": place, "c": place.conference, "s": s, "values": form, "errors": e.fields,
-             "kinds": KINDS},
+            "manage/session.html",
+            request,
+            {
+                "place": place,
+                "c": place.conference,
+                "s": s,
+                "values": form,
+                "errors": e.fields,
+                "kinds": KINDS,
+            },
             status=e.status,
-        )  # fmt: skip
+        )
     raise redirect(f"/c/{_slug(request)}/manage?done=session-saved#programme")
 
 
@@ -253,5 +289,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/c/{slug}/manage/sessions", add_session, name="add_session")
     r.add_get("/c/{slug}/manage/sessions/{session_id}", show_edit_session, name="edit_session")
     r.add_post("/c/{slug}/manage/sessions/{session_id}", update_session)
-    r.add_post("/c/{slug}/manage/sessions/{session_id}/delete", delete_session, name="delete_session")
+    r.add_post(
+        "/c/{slug}/manage/sessions/{session_id}/delete", delete_session, name="delete_session"
+    )
     r.add_post("/c/{slug}/manage/roles", assign_role, name="assign_role")

@@ -113,11 +113,15 @@ WHERE post_id = $1
 """
 
 
-async def list_posts_between(con: Con, thread_id: int, after: int, upto: int) -> list[asyncpg.Record]:
+async def list_posts_between(
+    con: Con, thread_id: int, after: int, upto: int
+) -> list[asyncpg.Record]:
     return await con.fetch(LIST_POSTS_BETWEEN, thread_id, after, upto)
 
 
-async def list_posts_after(con: Con, thread_id: int, after: int, limit: int) -> list[asyncpg.Record]:
+async def list_posts_after(
+    con: Con, thread_id: int, after: int, limit: int
+) -> list[asyncpg.Record]:
     return await con.fetch(LIST_POSTS_AFTER, thread_id, after, limit)
 
 
@@ -130,9 +134,15 @@ async def fetch_post_by_key(con: Con, author_id: int, key: str) -> asyncpg.Recor
 
 
 async def insert_post(
-    con: Con, thread_id: int, author_id: int | None, reply_to_id: int | None, body_md: str,
-    body_html: str, idempotency_key: str | None, status: str = "visible",
-) -> int:  # fmt: skip
+    con: Con,
+    thread_id: int,
+    author_id: int | None,
+    reply_to_id: int | None,
+    body_md: str,
+    body_html: str,
+    idempotency_key: str | None,
+    status: str = "visible",
+) -> int:
     return await con.fetchval(
         INSERT_POST, thread_id, author_id, reply_to_id, body_md, body_html, idempotency_key, status
     )
@@ -142,7 +152,9 @@ async def fetch_reply_target(con: Con, post_id: int) -> asyncpg.Record | None:
     return await con.fetchrow(FETCH_REPLY_TARGET, post_id)
 
 
-async def fetch_post_for_change(con: Con, post_id: int, window_seconds: int) -> asyncpg.Record | None:
+async def fetch_post_for_change(
+    con: Con, post_id: int, window_seconds: int
+) -> asyncpg.Record | None:
     return await con.fetchrow(FETCH_POST_FOR_CHANGE, post_id, float(window_seconds))
 
 

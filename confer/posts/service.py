@@ -35,7 +35,7 @@ def present(place: Place, row: asyncpg.Record) -> dict | None:
     """A post as this reader may see it, or None if they may not see it at all."""
     status = row["status"]
     mine = place.actor.user_id is not None and row["author_id"] == place.actor.user_id
-    staff = place.member is not None and place.member.facilitates_session(None) or place.can(
+    staff = (place.member is not None and place.member.facilitates_session(None)) or place.can(
         "conference.manage"
     )
     if status == "pending" and not (mine or staff):
@@ -48,7 +48,9 @@ def present(place: Place, row: asyncpg.Record) -> dict | None:
     elif status == "hidden" and not (mine or staff):
         post["body_html"] = ""
         post["body_md"] = ""
-        post["placeholder"] = f"Removed by a facilitator: {row['hidden_reason'] or 'no reason given'}"
+        post["placeholder"] = (
+            f"Removed by a facilitator: {row['hidden_reason'] or 'no reason given'}"
+        )
     else:
         post["placeholder"] = None
     post["mine"] = mine
@@ -71,7 +73,11 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
             "role": post["author_role"] or "",
         },
         "reply_to": (
-            {"id": post["reply_to_id"], "seq": post["reply_to_seq"], "author": post["reply_to_name"]}
+            {
+                "id": post["reply_to_id"],
+                "seq": post["reply_to_seq"],
+                "author": post["reply_to_name"],
+            }
             if post["reply_to_id"]
             else None
         ),
@@ -119,7 +125,9 @@ async def create_post(
     html = await markup.render(body)
     try:
         async with ctx.pool.acquire() as con, con.transaction():
-            post_id = await q.insert_post(con, thread_id, actor.user_id, reply_to_id, body, html, key)
+            post_id = await q.insert_post(
+                con, thread_id, actor.user_id, reply_to_id, body, html, key
+            )
     except asyncpg.UniqueViolationError:
         existing = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
         if existing is None:

@@ -50,9 +50,7 @@ async def fetch(con: q.Con, place: Place, thread_id: int) -> asyncpg.Record:
     return thread
 
 
-async def list_for_session(
-    ctx: Ctx, place: Place, session: asyncpg.Record
-) -> list[asyncpg.Record]:
+async def list_for_session(ctx: Ctx, place: Place, session: asyncpg.Record) -> list[asyncpg.Record]:
     place.require("conference.read")
     return await q.list_threads(ctx.pool, session["id"], place.actor.user_id)
 
@@ -84,7 +82,9 @@ async def create_thread(
     try:
         async with ctx.pool.acquire() as con, con.transaction():
             thread_id = await q.insert_thread(con, place.id, session_id, title, actor.user_id)
-            post_id = await posts_q.insert_post(con, thread_id, actor.user_id, None, body, html, key)
+            post_id = await posts_q.insert_post(
+                con, thread_id, actor.user_id, None, body, html, key
+            )
     except asyncpg.UniqueViolationError:
         existing = await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
         if existing is None:

@@ -22,9 +22,12 @@ def _slug(request: web.Request) -> str:
 
 
 async def _session_page(
-    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
     status: int = 200,
-) -> web.Response:  # fmt: skip
+) -> web.Response:
     ctx = request.app[ctx_key]
     place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
     session = await conferences.fetch_session(ctx.pool, place, int_param(request, "session_id"))
@@ -32,12 +35,20 @@ async def _session_page(
     threads = await service.list_for_session(ctx, place, session)
     speakers = (await conferences.speakers_by_session(ctx, place)).get(session["id"], [])
     return aiohttp_jinja2.render_template(
-        "threads/session.html", request,
-        {"place": place, "c": place.conference, "s": session, "threads": threads,
-         "speakers": speakers, "can_start": place.can("thread.create", session=session),
-         "errors": errors or {}, "values": values or {"idempotency_key": str(uuid.uuid4())}},
+        "threads/session.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "s": session,
+            "threads": threads,
+            "speakers": speakers,
+            "can_start": place.can("thread.create", session=session),
+            "errors": errors or {},
+            "values": values or {"idempotency_key": str(uuid.uuid4())},
+        },
         status=status,
-    )  # fmt: skip
+    )
 
 
 async def show_session(request: web.Request) -> web.Response:
@@ -62,9 +73,13 @@ async def create_thread(request: web.Request) -> web.StreamResponse:
 
 
 async def _thread_page(
-    request: web.Request, *, errors: dict | None = None, values: dict | None = None,
-    status: int = 200, message: str | None = None,
-) -> web.Response:  # fmt: skip
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status: int = 200,
+    message: str | None = None,
+) -> web.Response:
     ctx = request.app[ctx_key]
     place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
     thread = await service.fetch(ctx.pool, place, int_param(request, "thread_id"))
@@ -72,14 +87,25 @@ async def _thread_page(
     page = await service.read_page(ctx, place, thread, page_no)
     reply_to = request.query.get("reply_to", "")
     return aiohttp_jinja2.render_template(
-        "threads/show.html", request,
-        {"place": place, "c": place.conference, "t": thread, "page": page,
-         "can_post": place.can("post.create"), "errors": errors or {}, "message": message,
-         "values": values or {"idempotency_key": str(uuid.uuid4()),
-                              "reply_to": reply_to if reply_to.isdigit() else ""},
-         "per_page": ctx.settings.posts_per_page},
+        "threads/show.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "t": thread,
+            "page": page,
+            "can_post": place.can("post.create"),
+            "errors": errors or {},
+            "message": message,
+            "values": values
+            or {
+                "idempotency_key": str(uuid.uuid4()),
+                "reply_to": reply_to if reply_to.isdigit() else "",
+            },
+            "per_page": ctx.settings.posts_per_page,
+        },
         status=status,
-    )  # fmt: skip
+    )
 
 
 async def show_thread(request: web.Request) -> web.Response:
@@ -104,9 +130,7 @@ async def create_post(request: web.Request) -> web.StreamResponse:
             )
         raise
     page = page_of(post["seq"], ctx.settings.posts_per_page)
-    raise redirect(
-        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}"
-    )
+    raise redirect(f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}")
 
 
 async def show_post(request: web.Request) -> web.StreamResponse:
@@ -120,20 +144,29 @@ async def show_post(request: web.Request) -> web.StreamResponse:
 
 
 async def _edit_page(
-    request: web.Request, *, errors: dict | None = None, body: str | None = None,
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    body: str | None = None,
     status: int = 200,
-) -> web.Response:  # fmt: skip
+) -> web.Response:
     ctx = request.app[ctx_key]
     place, post = await posts.load_post(ctx, request[actor_key], int_param(request, "post_id"))
     if place.conference["slug"] != _slug(request):
         raise web.HTTPNotFound()
     place.require("post.edit", post=post)
     return aiohttp_jinja2.render_template(
-        "threads/edit_post.html", request,
-        {"place": place, "c": place.conference, "post": post, "errors": errors or {},
-         "body": post["body_md"] if body is None else body},
+        "threads/edit_post.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "post": post,
+            "errors": errors or {},
+            "body": post["body_md"] if body is None else body,
+        },
         status=status,
-    )  # fmt: skip
+    )
 
 
 async def show_edit_post(request: web.Request) -> web.Response:
@@ -147,9 +180,11 @@ async def edit_post(request: web.Request) -> web.StreamResponse:
         post = await posts.edit_post(ctx, request[actor_key], int_param(request, "post_id"), form)
     except (Invalid, Closed) as e:
         return await _edit_page(
-            request, errors=e.fields or {"body": e.message}, body=form.get("body", ""),
+            request,
+            errors=e.fields or {"body": e.message},
+            body=form.get("body", ""),
             status=e.status,
-        )  # fmt: skip
+        )
     except ConferError as e:
         if e.status == 413:
             return await _edit_page(request, errors=e.fields, body=form.get("body", ""), status=413)

