@@ -120,7 +120,7 @@ async def test_organiser_publishes_and_state_follows_the_database_clock(
     await pool.execute(
         "UPDATE conferences SET starts_at = now() - interval '1 minute' WHERE id = $1", c["id"]
     )
-    status, body = await o.api("GET", f"/api/v1/conferences/{c['slug']}")
+    _, body = await o.api("GET", f"/api/v1/conferences/{c['slug']}")
     assert body["state"] == "live"
     await pool.execute(
         "UPDATE conferences SET ends_at = now() - interval '1 second', "
