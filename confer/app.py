@@ -90,5 +90,8 @@ def create_app(settings: Settings) -> web.Application:
     conference_views.setup(app)
     thread_views.setup(app)
     api_routes.setup(app)
+    from confer.live import server as live_server
+
+    live_server.setup(app)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import asyncpg
+import socketio
 from aiohttp import web
 
 from confer.policy import Actor
@@ -18,6 +19,7 @@ settings_key = web.AppKey("settings", Settings)
 pool_key = web.AppKey("pool", asyncpg.Pool)
 hub_key: web.AppKey[Hub] = web.AppKey("hub")
 ctx_key: web.AppKey[Ctx] = web.AppKey("ctx")
+sio_key = web.AppKey("sio", socketio.AsyncServer)
 
 actor_key = web.RequestKey("actor", Actor)
 csrf_key = web.RequestKey("csrf", str)

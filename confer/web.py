@@ -53,6 +53,11 @@ def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
 
+def is_socket(request: web.Request) -> bool:
+    """socket.io's transport: it authenticates once at connect and checks the Origin itself."""
+    return request.path.startswith("/socket.io/")
+
+
 def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
@@ -288,6 +293,8 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Identify the caller by API token (Authorization: Bearer) or sign-in cookie."""
     pool = request.app[pool_key]
     request[actor_key] = ANONYMOUS
+    if is_socket(request) or request.path.startswith("/static/"):
+        return await handler(request)
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         actor = await accounts.actor_from_api_token(pool, auth[7:].strip())
@@ -308,6 +315,8 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse state changes without the CSRF token, unless authenticated by API token."""
+    if is_socket(request) or request.path.startswith("/static/"):
+        return await handler(request)
     cookie = request.cookies.get(CSRF_COOKIE)
     new_cookie = None
     if not cookie:

@@ -13,7 +13,7 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Closed, Forbidden, Invalid, NotFound
-from confer.live.events import Event, thread_room
+from confer.live.events import Event, conference_room, thread_room
 from confer.policy import Actor
 from confer.posts import queries as q
 from confer.validate import Fields
@@ -94,6 +94,14 @@ def post_event(place: Place, row: asyncpg.Record, name: str = "post:new") -> Eve
     return Event(name, thread_room(row["thread_id"]), payload(place, dict(row)))
 
 
+def activity_event(place: Place, thread: asyncpg.Record, row: asyncpg.Record) -> Event:
+    """The conference home's live activity: the post, with where it was made."""
+    data = payload(place, dict(row))
+    data["thread_title"] = thread["title"]
+    data["session_id"] = thread["session_id"]
+    return Event("post:new", conference_room(place.id), data)
+
+
 async def create_post(
     ctx: Ctx, actor: Actor, slug: str, thread_id: int, data: dict[str, object]
 ) -> tuple[dict, bool]:
@@ -135,7 +143,7 @@ async def create_post(
         return _repeat(place, existing, thread_id), False
     row = await q.fetch_post(ctx.pool, post_id)
     assert row is not None
-    await ctx.hub.publish([post_event(place, row)])
+    await ctx.hub.publish([post_event(place, row), activity_event(place, thread, row)])
     return payload(place, present(place, row) or dict(row)), True
 
 

@@ -17,7 +17,7 @@ from confer.errors import Closed, NotFound
 from confer.live.events import Event, conference_room
 from confer.policy import Actor
 from confer.posts import queries as posts_q
-from confer.posts.service import check_body, check_key, post_event, present
+from confer.posts.service import activity_event, check_body, check_key, post_event, present
 from confer.threads import queries as q
 from confer.validate import Fields
 
@@ -97,6 +97,7 @@ async def create_thread(
         [
             Event("thread:new", conference_room(place.id), thread_payload(place, thread)),
             post_event(place, post),
+            activity_event(place, thread, post),
         ]
     )
     return thread_id, post_id, True

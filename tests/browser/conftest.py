@@ -15,23 +15,19 @@ install step.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
 
-from tests.conftest import PASSWORD
-
-AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-# Served by page.route() on the site's own origin; no such file exists on the server.
-AXE_URL_PATH = "/static/__axe.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-BLOCKING_IMPACTS = ("serious", "critical")
+from confer.accounts import service as accounts
+from confer.settings import Settings
+from confer.web import SESSION_COOKIE
+from tests.browser.helpers import AXE_RESULTS, counts, describe
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -48,9 +44,6 @@ CHROMIUM_ARGS = [
 # Fail fast: a missing element should fail in seconds, not after Playwright's 30 s default.
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=5_000)
-
-# axe results of every audited page, printed at the end of the run.
-AXE_RESULTS: list[tuple[str, dict[str, int]]] = []
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +63,8 @@ class LazyBrowser:
     """A Chromium whose launch runs in the background until a test first needs it."""
 
     def __init__(self, chromium: str) -> None:
-        self._task = asyncio.create_task(self._launch(chromium))
         self._pw: Playwright | None = None
+        self._task = asyncio.create_task(self._launch(chromium))
 
     async def _launch(self, chromium: str) -> Browser:
         self._pw = await async_playwright().start()
@@ -82,8 +75,7 @@ class LazyBrowser:
 
     async def close(self) -> None:
         try:
-            browser = await self._task
-            await browser.close()
+            await (await self._task).close()
         finally:
             if self._pw is not None:
                 await self._pw.stop()
@@ -100,78 +92,34 @@ NewPage = Callable[..., Awaitable[Page]]
 
 
 @pytest.fixture
-async def new_page(browser: LazyBrowser, server: TestServer) -> NewPage:
-    """new_page(js=True): a page in a fresh context (its own cookies) on the test server."""
+async def new_page(
+    browser: LazyBrowser, server: TestServer, pool: asyncpg.Pool, settings: Settings
+) -> NewPage:
+    """new_page(js=True, user=None): a page in a fresh context (its own cookies).
 
-    async def make(*, js: bool = True) -> Page:
+    With `user`, the context starts signed in as that user through a sign-in cookie, for
+    tests about something other than signing in (those sign in through the form).
+    """
+
+    async def make(*, js: bool = True, user: dict | None = None) -> Page:
         b = await browser.get()
-        context = await b.new_context(
-            base_url=str(server.make_url("/")).rstrip("/"), java_script_enabled=js
-        )
+        base_url = str(server.make_url("/")).rstrip("/")
+        context = await b.new_context(base_url=base_url, java_script_enabled=js)
         context.set_default_timeout(TIMEOUT_MS)
+        if user is not None:
+            token = await accounts.start_login(pool, settings, user["id"])
+            await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
         return await context.new_page()
 
     return make
 
 
-# --- helpers the tests share --------------------------------------------------------------
-
-
-async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the form, as a person would."""
-    await page.goto("/login")
-    await page.get_by_label("Email address").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_text("Signed in as")).to_be_visible()
-
-
-async def audit(page: Page, name: str) -> list[dict[str, Any]]:
-    """Run axe on the page as it is now; record the counts by impact; return the violations.
-
-    Our CSP (`script-src 'self'`) blocks inline scripts, and add_script_tag(path=...) inlines
-    the file, so axe would never load. Rather than weaken the CSP for the whole page
-    (bypass_csp=True would also hide CSP bugs in our own pages), we serve axe from the site's
-    own origin: page.route() answers /static/__axe.js from the vendored file, and the page
-    loads it as an ordinary same-origin script, which the CSP allows.
-    """
-    await page.route(
-        f"**{AXE_URL_PATH}",
-        lambda route: route.fulfill(path=AXE_JS, content_type="text/javascript"),
-    )
-    origin = page.url.split("/", 3)[:3]
-    await page.add_script_tag(url="/".join(origin) + AXE_URL_PATH)
-    result = await page.evaluate(f"axe.run({{runOnly: {json.dumps(AXE_TAGS)}}})")
-    violations: list[dict[str, Any]] = result["violations"]
-    counts = {impact: 0 for impact in ("critical", "serious", "moderate", "minor")}
-    for v in violations:
-        counts[v["impact"] or "minor"] += len(v["nodes"])
-    AXE_RESULTS.append((name, counts))
-    return violations
-
-
-def describe(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
-        for node in v["nodes"]:
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            lines.append(f"    {' '.join(map(str, node['target']))}: {summary}")
-    return "\n".join(lines)
-
-
-async def assert_accessible(page: Page, name: str) -> None:
-    """No serious or critical axe violation; all violations are listed if there is one."""
-    violations = await audit(page, name)
-    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-    assert not blocking, f"axe found problems on {name} ({page.url}):\n" + describe(violations)
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not AXE_RESULTS:
         return
-    terminalreporter.section("axe results (nodes per impact)")
-    for name, counts in AXE_RESULTS:
-        terminalreporter.write_line(
-            f"{name:<32} " + " ".join(f"{k}={v}" for k, v in counts.items())
-        )
+    terminalreporter.section("axe results (rules violated, by impact)")
+    for name, _url, violations in AXE_RESULTS:
+        found = " ".join(f"{k}={v}" for k, v in counts(violations).items())
+        terminalreporter.write_line(f"{name:<32} {found}")
+        if violations and terminalreporter.config.getoption("verbose") > 0:
+            terminalreporter.write_line(describe(violations))

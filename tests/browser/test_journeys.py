@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -109,8 +109,7 @@ async def test_closed_thread_shows_a_notice_instead_of_the_composer(world, new_p
     session = await world.session(conf, starts_in=timedelta(hours=-3), lasts=timedelta(hours=1))
     await world.member(conf, user)
     thread = await world.thread(session, user, title="Finished business", posts=2)
-    page = await new_page()
-    await sign_in(page, user["email"])
+    page = await new_page(user=user)
 
     await page.goto(f"/c/{conf['slug']}/threads/{thread['id']}")
     await expect(page.get_by_role("heading", level=1, name="Finished business")).to_be_visible()
@@ -127,8 +126,7 @@ async def test_refused_posts_keep_their_text_and_say_what_is_wrong(world, new_pa
     session = await world.session(conf)
     await world.member(conf, user)
     thread = await world.thread(session, user, posts=1)
-    page = await new_page()
-    await sign_in(page, user["email"])
+    page = await new_page(user=user)
     await page.goto(f"/c/{conf['slug']}/threads/{thread['id']}")
     composer = page.get_by_label("Your post", exact=True)
 
@@ -159,9 +157,11 @@ async def test_refused_posts_keep_their_text_and_say_what_is_wrong(world, new_pa
     )
     await page.get_by_role("button", name="Post", exact=True).click()
     await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Closed")).to_be_visible()
     await expect(page.get_by_label("Your post", exact=True)).to_have_value(
         "My considered reply, written slowly."
     )
+    await expect(page.get_by_role("button", name="Post", exact=True)).to_have_count(0)
     assert await pool.fetchval("SELECT count(*) FROM posts WHERE thread_id = $1", thread["id"]) == 1
 
 
@@ -215,8 +215,7 @@ async def test_observer_reads_but_has_no_composer(world, new_page):
     await world.member(conf, author)
     await world.member(conf, observer, "observer")
     thread = await world.thread(session, author, title="Open question", posts=2)
-    page = await new_page()
-    await sign_in(page, observer["email"])
+    page = await new_page(user=observer)
 
     await page.goto(f"/c/{conf['slug']}/threads/{thread['id']}")
     await expect(page.get_by_text("Post number 2")).to_be_visible()

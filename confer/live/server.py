@@ -1,0 +1,337 @@
+"""The socket.io server: authentication, authorised rooms, catch-up by seq, and socket actions.
+
+Socket handlers are thin adapters: they read the actor from the socket's session and call
+the same services as the HTTP handlers. Only services publish events, after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from confer.accounts import service as accounts
+from confer.conferences import queries as conferences_q
+from confer.conferences import service as conferences
+from confer.errors import ConferError, Forbidden, NotFound
+from confer.keys import ctx_key, hub_key, settings_key, sio_key
+from confer.live.events import Event
+from confer.live.fanout import FastEmitManager, FastRedisManager
+from confer.policy import ANONYMOUS, Actor
+from confer.posts import queries as posts_q
+from confer.posts import service as posts
+from confer.threads import service as threads
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_LIMIT = 500
+FLOOD_EVENTS = 100
+FLOOD_SECONDS = 10.0
+MAX_MESSAGE_BYTES = 128 * 1024
+CONTROL_CHANNEL = "confer:control"
+
+
+def _error(e: ConferError) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": e.code, "message": e.message, "fields": e.fields}}
+
+
+class ConferNamespace(socketio.AsyncNamespace):
+    def __init__(self, app: web.Application) -> None:
+        super().__init__("/")
+        self.app = app
+        self.flood: dict[str, deque[float]] = {}
+        self.presence: dict[str, set[str]] = {}  # room -> sids on this process
+        self.rooms_of: dict[str, set[str]] = {}  # sid -> presence rooms
+
+    @property
+    def ctx(self):  # noqa: ANN201 - the app's Ctx, available once the pool is up
+        return self.app[ctx_key]
+
+    # --- connection ----------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        """Authenticate by API token (auth.token) or the sign-in cookie; anonymous may read."""
+        request: web.Request = environ["aiohttp.request"]
+        actor: Actor = ANONYMOUS
+        login_id = None
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if token:
+            found = await accounts.actor_from_api_token(self.ctx.pool, str(token))
+            if found is None:
+                raise socketio.exceptions.ConnectionRefusedError(
+                    "That API token is not valid.", {"code": "unauthorized"}
+                )
+            actor = found
+        else:
+            from confer.web import SESSION_COOKIE
+
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if cookie:
+                found_login = await accounts.actor_from_login(self.ctx.pool, cookie)
+                if found_login is None:
+                    raise socketio.exceptions.ConnectionRefusedError(
+                        "Your sign-in has ended: sign in again.", {"code": "unauthorized"}
+                    )
+                actor, login_id = found_login
+        await self.save_session(sid, {"actor": actor, "login_id": login_id})
+        self.flood[sid] = deque()
+        self.rooms_of[sid] = set()
+        if actor.user_id is not None:
+            await self.enter_room(sid, f"user:{actor.user_id}")
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.flood.pop(sid, None)
+        for room in self.rooms_of.pop(sid, set()):
+            await self._left(sid, room)
+
+    async def _actor(self, sid: str) -> Actor:
+        session = await self.get_session(sid)
+        return session["actor"]
+
+    async def _flooding(self, sid: str) -> bool:
+        """More than FLOOD_EVENTS events in FLOOD_SECONDS: tell the client, then disconnect."""
+        now = time.monotonic()
+        q = self.flood.setdefault(sid, deque())
+        q.append(now)
+        while q and q[0] < now - FLOOD_SECONDS:
+            q.popleft()
+        if len(q) > FLOOD_EVENTS:
+            await self.emit(
+                "error", {"code": "flood", "message": "Too many messages: slow down."}, to=sid
+            )
+            await self.disconnect(sid)
+            return True
+        return False
+
+    # --- rooms ---------------------------------------------------------------------------
+
+    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        if await self._flooding(sid):
+            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
+        if not isinstance(data, dict) or not isinstance(data.get("room"), str):
+            return {"ok": False, "error": {"code": "bad_request", "message": "Say which room."}}
+        room = data["room"]
+        actor = await self._actor(sid)
+        try:
+            missed, reload = await self._authorise(actor, room, data.get("after"))
+        except ConferError as e:
+            return _error(e)
+        await self.enter_room(sid, room)
+        count = await self._joined(sid, room)
+        reply: dict[str, Any] = {"ok": True, "missed": missed, "present": count}
+        if reload:
+            reply["reload"] = True
+        return reply
+
+    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+        room = data.get("room") if isinstance(data, dict) else None
+        if not isinstance(room, str) or room.startswith("user:"):
+            return {"ok": False, "error": {"code": "bad_request", "message": "Say which room."}}
+        await self.leave_room(sid, room)
+        if room in self.rooms_of.get(sid, set()):
+            self.rooms_of[sid].discard(room)
+            await self._left(sid, room)
+        return {"ok": True}
+
+    async def _authorise(
+        self, actor: Actor, room: str, after: Any
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """May `actor` join `room`? Returns what they missed after `after` (thread rooms)."""
+        kind, _, raw_id = room.partition(":")
+        if not raw_id.isdigit():
+            raise NotFound("No such room.")
+        target = int(raw_id)
+        pool = self.ctx.pool
+        if kind == "thread":
+            slug = await conferences_q.fetch_slug_of_thread(pool, target)
+            if slug is None:
+                raise NotFound("No such thread.")
+            place = await conferences.load(pool, actor, slug, "conference.read")
+            thread = await threads.fetch(pool, place, target)
+            if after is None or after == "":
+                return [], False
+            if not isinstance(after, int) or after < 0:
+                raise NotFound("after must be a post seq.")
+            if thread["last_seq"] - after > CATCH_UP_LIMIT:
+                return [], True
+            rows = await posts_q.list_posts_after(pool, target, after, CATCH_UP_LIMIT)
+            return [
+                posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None
+            ], False
+        if kind == "conference":
+            conference = await conferences_q.fetch_conference(pool, target)
+            if conference is None:
+                raise NotFound("No such conference.")
+            place = await conferences.place_from_row(pool, actor, conference)
+            place.require("conference.read")
+            return [], False
+        if kind == "user":
+            if actor.user_id != target:
+                raise Forbidden("That is someone else's room.")
+            return [], False
+        raise NotFound("No such room.")
+
+    async def _joined(self, sid: str, room: str) -> int:
+        members = self.presence.setdefault(room, set())
+        if sid not in members:
+            members.add(sid)
+            self.rooms_of.setdefault(sid, set()).add(room)
+            await self._announce_presence(room)
+        return len(members)
+
+    async def _left(self, sid: str, room: str) -> None:
+        members = self.presence.get(room)
+        if members is None:
+            return
+        members.discard(sid)
+        if not members:
+            del self.presence[room]
+        await self._announce_presence(room)
+
+    async def _announce_presence(self, room: str) -> None:
+        count = len(self.presence.get(room, ()))
+        await self.emit("presence", {"room": room, "count": count}, room=room)
+
+    # --- actions: the same services as HTTP ---------------------------------------------
+
+    async def on_post(self, sid: str, data: Any) -> dict[str, Any]:
+        if await self._flooding(sid):
+            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
+        if not isinstance(data, dict) or not str(data.get("thread_id", "")).isdigit():
+            return {"ok": False, "error": {"code": "bad_request", "message": "Say which thread.",
+                                           "fields": {"thread_id": "Required"}}}  # fmt: skip
+        actor = await self._actor(sid)
+        thread_id = int(data["thread_id"])
+        try:
+            slug = await conferences_q.fetch_slug_of_thread(self.ctx.pool, thread_id)
+            if slug is None:
+                raise NotFound("No such thread.")
+            post, created = await posts.create_post(self.ctx, actor, slug, thread_id, data)
+        except ConferError as e:
+            return _error(e)
+        return {"ok": True, "post": post, "created": created}
+
+
+def _manager(settings: Any) -> socketio.AsyncManager:
+    if settings.redis_url:
+        return FastRedisManager(settings.redis_url)
+    return FastEmitManager()
+
+
+def setup(app: web.Application) -> socketio.AsyncServer:
+    """Attach the socket.io server at /socket.io/ and connect it to the hub."""
+    settings = app[settings_key]
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=_manager(settings),
+        # None: the handshake must be same-origin (never "*" with cookie auth).
+        cors_allowed_origins=None,
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        json=_FastJSON,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+    sio.attach(app)
+    namespace = ConferNamespace(app)
+    sio.register_namespace(namespace)
+    app[sio_key] = sio
+
+    async def emit(event: Event) -> None:
+        await sio.emit(event.name, event.data, room=event.room)
+
+    async def disconnect_user(user_id: int) -> None:
+        if settings.redis_url:
+            await _publish_control(app, {"disconnect_user": user_id})
+        else:
+            await _disconnect_local(sio, user_id)
+
+    app[hub_key].attach(emit, disconnect_user)
+    app.cleanup_ctx.append(_control_listener)
+    app.on_shutdown.append(_going_away)
+    return sio
+
+
+async def _disconnect_local(sio: socketio.AsyncServer, user_id: int) -> None:
+    room = f"user:{user_id}"
+    sids = [sid for sid, _ in sio.manager.get_participants("/", room)]
+    for sid in sids:
+        await sio.emit("error", {"code": "signed_out", "message": "You have been signed out."}, to=sid)
+        await sio.disconnect(sid)
+
+
+async def _publish_control(app: web.Application, message: dict[str, Any]) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(app[settings_key].redis_url)
+    try:
+        await client.publish(CONTROL_CHANNEL, json.dumps(message))
+    finally:
+        await client.aclose()
+
+
+async def _control_listener(app: web.Application) -> AsyncIterator[None]:
+    """With REDIS_URL: every process disconnects its own sockets of a signed-out user."""
+    settings = app[settings_key]
+    if not settings.redis_url:
+        yield
+        return
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(settings.redis_url)
+    sio = app[sio_key]
+
+    async def listen() -> None:
+        while True:
+            try:
+                pubsub = client.pubsub()
+                await pubsub.subscribe(CONTROL_CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    data = json.loads(message["data"])
+                    if "disconnect_user" in data:
+                        await _disconnect_local(sio, int(data["disconnect_user"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("control channel lost; retrying")
+                await asyncio.sleep(1)
+
+    task = asyncio.create_task(listen())
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    await client.aclose()
+
+
+async def _going_away(app: web.Application) -> None:
+    """On shutdown: close every socket so clients reconnect elsewhere (or later)."""
+    sio = app[sio_key]
+    sids = [sid for sid, _ in sio.manager.get_participants("/", None)]
+    for sid in sids:
+        try:
+            await sio.disconnect(sid)
+        except Exception:
+            log.debug("could not close socket %s", sid, exc_info=True)
+
+
+class _FastJSON:
+    """socket.io's JSON module: compact separators, ISO dates."""
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, separators=(",", ":"), default=str)
+
+    @staticmethod
+    def loads(s: str | bytes, **kwargs: Any) -> Any:
+        return json.loads(s)

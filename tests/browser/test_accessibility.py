@@ -1,0 +1,112 @@
+"""axe-core on every type of page, as the people who see it: no serious or critical violation.
+
+Each test audits several pages in one browser (launching Chromium per test costs about a
+second) and reports every failing page at once, each with its violations and their nodes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.helpers import Audits
+
+pytestmark = pytest.mark.browser
+
+
+async def site(world) -> dict:
+    """A live conference with a programme, speakers, a thread with posts, and members."""
+    organiser = await world.user("Olivia Organiser", admin=True)
+    speaker = await world.user("Sam Speaker", title="Dr", organisation="Bristol City Council")
+    participant = await world.user("Asha Patel", title="Cllr", organisation="Leeds City Council")
+    conf = await world.conference()
+    discussion = await world.session(conf, title="Housing", open_threads=True)
+    panel = await world.session(
+        conf, kind="panel", title="Money", starts_in=timedelta(hours=3), lasts=timedelta(hours=1)
+    )
+    closed = await world.session(
+        conf, title="Opening", starts_in=timedelta(hours=-3), lasts=timedelta(hours=1)
+    )
+    await world.member(conf, organiser, "organiser")
+    await world.member(conf, speaker, "speaker", sessions=[discussion, panel])
+    await world.member(conf, participant)
+    thread = await world.thread(discussion, speaker, title="Temporary accommodation", posts=3)
+    await world.thread(closed, speaker, title="Welcome", posts=1)
+    return {
+        "conf": conf, "slug": conf["slug"], "discussion": discussion, "thread": thread,
+        "organiser": organiser, "participant": participant,
+    }  # fmt: skip
+
+
+async def test_public_pages_have_no_serious_axe_violations(world, new_page):
+    s = await site(world)
+    c = f"/c/{s['slug']}"
+    page = await new_page()
+    audits = Audits()
+    for name, path in [
+        ("home", "/"),
+        ("conference home", c),
+        ("programme", f"{c}/programme"),
+        ("speakers", f"{c}/speakers"),
+        ("session (anonymous)", f"{c}/sessions/{s['discussion']['id']}"),
+        ("thread (anonymous)", f"{c}/threads/{s['thread']['id']}"),
+        ("sign in", "/login"),
+        ("register", "/register"),
+        ("404", "/c/no-such-conference"),
+    ]:
+        response = await page.goto(path)
+        assert response is not None
+        assert response.status == (404 if name == "404" else 200), name
+        await audits.check(page, name)
+
+    # A form shown again with errors.
+    await page.goto("/register")
+    await page.get_by_label("Email address").fill("not an email")
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    await audits.check(page, "register with errors")
+    audits.assert_clean()
+
+
+async def test_participant_pages_have_no_serious_axe_violations(world, new_page):
+    s = await site(world)
+    c = f"/c/{s['slug']}"
+    page = await new_page(user=s["participant"])
+    audits = Audits()
+
+    await page.goto(f"{c}/sessions/{s['discussion']['id']}")
+    await expect(page.get_by_role("button", name="Start thread")).to_be_visible()
+    await audits.check(page, "session with new-thread form")
+
+    await page.goto(f"{c}/threads/{s['thread']['id']}")
+    await expect(page.get_by_label("Your post", exact=True)).to_be_visible()
+    await expect(page.locator("article")).to_have_count(3)
+    await audits.check(page, "thread with composer")
+
+    await page.get_by_role("button", name="Post", exact=True).click()
+    await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    await audits.check(page, "thread composer with errors")
+
+    await page.goto("/account")
+    await expect(page.get_by_role("heading", level=1, name="Your account")).to_be_visible()
+    await audits.check(page, "account")
+    audits.assert_clean()
+
+
+async def test_admin_pages_have_no_serious_axe_violations(world, new_page):
+    s = await site(world)
+    page = await new_page(user=s["organiser"])
+    audits = Audits()
+
+    await page.goto("/admin/conferences/new")
+    await audits.check(page, "new conference form")
+    await page.get_by_role("button", name="Create conference").click()
+    await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    await audits.check(page, "new conference with errors")
+
+    await page.goto(f"/c/{s['slug']}/manage?done=saved")
+    await expect(page.get_by_text("Your changes have been saved.")).to_be_visible()
+    await audits.check(page, "manage")
+    audits.assert_clean()

@@ -1,0 +1,294 @@
+"""Live: real python-socketio clients against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import socketio
+
+from confer.accounts import service as accounts
+from confer.policy import Actor
+from tests.conftest import World
+
+
+class Client:
+    """A socket.io client that records what it receives."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: dict[str, list[Any]] = {}
+        self.arrived = asyncio.Event()
+        for name in ("post:new", "post:updated", "thread:updated", "thread:new", "presence",
+                     "error", "conference:updated", "connect_error"):  # fmt: skip
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name: str):
+        async def record(data: Any) -> None:
+            self.events.setdefault(name, []).append(data)
+            self.arrived.set()
+
+        return record
+
+    async def wait_for(self, name: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
+        async def until() -> None:
+            while len(self.events.get(name, [])) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+        await asyncio.wait_for(until(), timeout)
+        return self.events[name]
+
+    async def join(self, room: str, after: int | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"room": room}
+        if after is not None:
+            data["after"] = after
+        return await self.sio.call("join", data, timeout=10)
+
+
+@pytest.fixture
+async def connect(server) -> AsyncIterator[Any]:
+    clients: list[Client] = []
+
+    async def make(*, cookie: str | None = None, token: str | None = None) -> Client:
+        c = Client()
+        headers = {"Cookie": f"confer_session={cookie}"} if cookie else {}
+        await c.sio.connect(
+            str(server.make_url("/")), headers=headers, auth={"token": token} if token else None,
+            transports=["websocket"], wait_timeout=10,
+        )
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        if c.sio.connected:
+            await c.sio.disconnect()
+
+
+def _cookie(browser) -> str:
+    return next(c.value for c in browser.session.cookie_jar if c.key == "confer_session")
+
+
+async def _thread(world: World, *, visibility: str = "public"):
+    c = await world.conference(visibility=visibility)
+    s = await world.session(c)
+    fac = await world.user(name="Faye")
+    await world.member(c, fac, "facilitator")
+    t = await world.thread(s, fac)
+    u = await world.user(name="Jane Smith", title="Cllr")
+    await world.member(c, u, "participant")
+    return c, s, t, u
+
+
+async def test_http_form_api_and_socket_posts_all_reach_a_reader(world, browser_factory, connect, pool):
+    c, _, t, u = await _thread(world)
+    reader = await connect()
+    ack = await reader.join(f"thread:{t['id']}")
+    assert ack["ok"] is True and ack["missed"] == []
+    b = await browser_factory(u["email"])
+    await b.post(f"/c/{c['slug']}/threads/{t['id']}/posts", {"body": "From the form"})
+    await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "From the API"})
+    writer = await connect(cookie=_cookie(b))
+    reply = await writer.sio.call(
+        "post", {"thread_id": t["id"], "body": "From a socket", "idempotency_key": "s1"}, timeout=10
+    )
+    assert reply["ok"] is True and reply["post"]["seq"] == 4
+    got = await reader.wait_for("post:new", 3)
+    assert [p["seq"] for p in got] == [2, 3, 4]
+    assert [p["html"] for p in got] == [
+        "<p>From the form</p>\n", "<p>From the API</p>\n", "<p>From a socket</p>\n",
+    ]
+    assert got[0]["author"] == {
+        "id": u["id"], "name": "Jane Smith", "title": "Cllr", "organisation": "", "role": "participant",
+    }
+
+
+async def test_socket_post_errors_come_back_in_the_ack(world, browser_factory, connect):
+    c, _, t, u = await _thread(world)
+    b = await browser_factory(u["email"])
+    writer = await connect(cookie=_cookie(b))
+    reply = await writer.sio.call("post", {"thread_id": t["id"], "body": ""}, timeout=10)
+    assert reply == {"ok": False, "error": {"code": "invalid", "message": "Some fields need correcting",
+                                             "fields": {"body": "Enter your post"}}}
+    anon = await connect()
+    reply = await anon.sio.call("post", {"thread_id": t["id"], "body": "hi"}, timeout=10)
+    assert reply["ok"] is False and reply["error"]["code"] == "unauthorized"
+
+
+async def test_edits_and_deletions_update_in_place(world, browser_factory, connect, pool):
+    c, _, t, u = await _thread(world)
+    reader = await connect()
+    await reader.join(f"thread:{t['id']}")
+    b = await browser_factory(u["email"])
+    _, post = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "Frist"})
+    await b.api("PATCH", f"/api/v1/posts/{post['id']}", {"body": "First"})
+    await b.api("DELETE", f"/api/v1/posts/{post['id']}")
+    updated = await reader.wait_for("post:updated", 2)
+    assert updated[0]["html"] == "<p>First</p>\n"
+    assert updated[1]["status"] == "deleted" and updated[1]["html"] == ""
+
+
+async def test_catch_up_after_a_disconnection_delivers_each_missed_post_once_in_order(
+    world, browser_factory, connect
+):
+    c, _, t, u = await _thread(world)
+    reader = await connect()
+    ack = await reader.join(f"thread:{t['id']}")
+    last_seen = 1
+    await reader.sio.disconnect()
+    b = await browser_factory(u["email"])
+    for i in range(50):
+        await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": f"missed {i}"})
+    again = await connect()
+    ack = await again.join(f"thread:{t['id']}", after=last_seen)
+    assert ack["ok"] is True
+    assert [p["seq"] for p in ack["missed"]] == list(range(2, 52))
+    assert [p["html"] for p in ack["missed"]][:2] == ["<p>missed 0</p>\n", "<p>missed 1</p>\n"]
+    await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "live again"})
+    live = await again.wait_for("post:new")
+    assert [p["seq"] for p in live] == [52]
+
+
+async def test_too_large_a_gap_tells_the_client_to_reload(world, connect):
+    c = await world.conference()
+    s = await world.session(c)
+    u = await world.user()
+    await world.member(c, u, "participant")
+    t = await world.thread(s, u, posts=520)
+    reader = await connect()
+    ack = await reader.join(f"thread:{t['id']}", after=5)
+    assert ack["ok"] is True and ack.get("reload") is True and ack["missed"] == []
+    ack = await reader.join(f"thread:{t['id']}", after=100)
+    assert "reload" not in ack and len(ack["missed"]) == 420
+
+
+async def test_joins_are_authorised(world, browser_factory, connect):
+    c, _, t, u = await _thread(world, visibility="members")
+    anon = await connect()
+    ack = await anon.join(f"thread:{t['id']}")
+    assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+    ack = await anon.join(f"conference:{c['id']}")
+    assert ack["ok"] is False
+    # A member of another conference
+    other = await world.conference()
+    outsider = await world.user()
+    await world.member(other, outsider, "observer")
+    ob = await browser_factory(outsider["email"])
+    o = await connect(cookie=_cookie(ob))
+    ack = await o.join(f"thread:{t['id']}")
+    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+    ack = await o.join(f"user:{u['id']}")
+    assert ack["ok"] is False
+    for room in ("thread:abc", "nonsense", "thread:999999", "moderation:x"):
+        ack = await o.join(room)
+        assert ack["ok"] is False, room
+    mb = await browser_factory(u["email"])
+    m = await connect(cookie=_cookie(mb))
+    assert (await m.join(f"thread:{t['id']}"))["ok"] is True
+
+
+async def test_a_hidden_conference_draft_is_not_joinable(world, connect):
+    c = await world.conference(published=False)
+    anon = await connect()
+    ack = await anon.join(f"conference:{c['id']}")
+    assert ack["ok"] is False and ack["error"]["code"] == "not_found"
+
+
+async def test_api_token_authenticates_a_socket_and_a_bad_one_is_refused(world, connect, pool):
+    c, _, t, u = await _thread(world)
+    token, _ = await accounts.create_api_token(pool, Actor(user_id=u["id"], name="x"), "bot")
+    client = await connect(token=token)
+    reply = await client.sio.call("post", {"thread_id": t["id"], "body": "by token"}, timeout=10)
+    assert reply["ok"] is True and reply["post"]["author"]["id"] == u["id"]
+    refused = Client()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.sio.connect(
+            str(client.sio.connection_url), auth={"token": "cnf_not-a-real-token"},
+            transports=["websocket"], wait_timeout=10,
+        )
+    assert refused.events["connect_error"][0]["message"] == "That API token is not valid."
+
+
+async def test_signing_out_disconnects_the_members_sockets(world, browser_factory, connect):
+    c, _, t, u = await _thread(world)
+    b = await browser_factory(u["email"])
+    client = await connect(cookie=_cookie(b))
+    assert client.sio.connected
+    await b.post("/logout")
+    await client.wait_for("error")
+    for _ in range(50):
+        if not client.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not client.sio.connected
+    assert client.events["error"][0]["code"] == "signed_out"
+
+
+async def test_presence_counts_who_is_here(world, connect):
+    c, _, t, _ = await _thread(world)
+    a = await connect()
+    ack = await a.join(f"thread:{t['id']}")
+    assert ack["present"] == 1
+    b = await connect()
+    ack = await b.join(f"thread:{t['id']}")
+    assert ack["present"] == 2
+    seen = await a.wait_for("presence", 2)
+    assert seen[-1] == {"room": f"thread:{t['id']}", "count": 2}
+    await b.sio.disconnect()
+    seen = await a.wait_for("presence", 3)
+    assert seen[-1]["count"] == 1
+
+
+async def test_a_flooding_socket_is_told_and_disconnected(world, connect):
+    c, _, t, _ = await _thread(world)
+    client = await connect()
+    for _ in range(105):
+        await client.sio.emit("join", {"room": f"thread:{t['id']}"})
+    await client.wait_for("error")
+    assert client.events["error"][0]["code"] == "flood"
+    for _ in range(50):
+        if not client.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not client.sio.connected
+
+
+async def test_conference_room_shows_activity_across_threads(world, browser_factory, connect):
+    c, _, t, u = await _thread(world)
+    watcher = await connect()
+    assert (await watcher.join(f"conference:{c['id']}"))["ok"]
+    b = await browser_factory(u["email"])
+    await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "Busy day"})
+    got = await watcher.wait_for("post:new")
+    assert got[0]["thread_title"] == "A thread" and got[0]["thread_id"] == t["id"]
+
+
+async def test_events_are_published_only_after_commit(world, settings, pool):
+    """A post refused inside the transaction publishes nothing."""
+    from confer.context import Ctx
+    from confer.errors import Closed
+    from confer.live.hub import Hub
+    from confer.posts import service as posts
+
+    c, s, t, u = await _thread(world)
+    published: list[Any] = []
+    hub = Hub()
+
+    async def record(event: Any) -> None:
+        published.append(event)
+
+    async def nothing(_: int) -> None:
+        return None
+
+    hub.attach(record, nothing)
+    ctx = Ctx(pool=pool, settings=settings, hub=hub)
+    actor = Actor(user_id=u["id"], name="x")
+    await posts.create_post(ctx, actor, c["slug"], t["id"], {"body": "ok"})
+    assert [e.name for e in published] == ["post:new", "post:new"]
+    await pool.execute("UPDATE sessions SET ends_at = now() - interval '1 second', starts_at = now() - interval '1 hour' WHERE id = $1", s["id"])
+    with pytest.raises(Closed):
+        await posts.create_post(ctx, actor, c["slug"], t["id"], {"body": "refused"})
+    assert len(published) == 2
