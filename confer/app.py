@@ -93,5 +93,9 @@ def create_app(settings: Settings) -> web.Application:
     from confer.live import server as live_server
 
     live_server.setup(app)
+    from confer.live.scheduler import scheduler_ctx
+
+    # After _database: the programme clock needs the pool.
+    app.cleanup_ctx.append(scheduler_ctx)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
     return app

@@ -1,9 +1,350 @@
 // Confer's browser code: an ES module, no build step, no inline script (our CSP forbids it).
-// Pages work without it; this file adds GOV.UK component behaviour and, later, live updates.
+// Every page works without it. With it: GOV.UK component behaviour, and live updates over
+// socket.io — new posts appear in place, counts and presence stay current, the composer posts
+// without a reload, and nothing is lost across a reconnect (we re-join with the last seq seen).
+//
+// Rule: user-supplied text is only ever inserted as text nodes. The one exception is a post's
+// `html`, which the server rendered and sanitised (markdown-it + nh3) and is inserted as such.
 import { initAll } from "/static/vendor/govuk-frontend/govuk-frontend.min.js";
+import { io } from "/static/vendor/socket.io/socket.io.esm.min.js";
 
 document.body.classList.add("js-enabled");
 if ("noModule" in HTMLScriptElement.prototype) {
   document.body.classList.add("govuk-frontend-supported");
 }
 initAll();
+
+const body = document.body;
+const threadId = Number(body.dataset.threadId || 0);
+const conferenceId = Number(body.dataset.conferenceId || 0);
+
+// --- small DOM helpers ------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+const announcer = document.getElementById("live-announcer");
+function announce(text) {
+  if (!announcer) return;
+  // Clear, then set on the next frame, so that repeated messages are read again.
+  announcer.textContent = "";
+  requestAnimationFrame(() => { announcer.textContent = text; });
+}
+
+function authorName(author) {
+  return [author.title, author.name].filter(Boolean).join(" ");
+}
+
+function shortTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// --- the connection ---------------------------------------------------------------------
+
+const rooms = [];
+let socket = null;
+
+function connect() {
+  if (socket) return socket;
+  // Same origin, the sign-in cookie goes with the handshake. Reconnects with backoff by itself.
+  socket = io({ reconnectionDelay: 1000, reconnectionDelayMax: 10000 });
+  const status = document.querySelector("[data-connection-status]");
+  let everConnected = false;
+  socket.on("connect", () => {
+    if (status) { status.hidden = true; status.textContent = ""; }
+    for (const room of rooms) room.join(everConnected);
+    everConnected = true;
+  });
+  socket.on("disconnect", () => {
+    if (status && everConnected) { status.hidden = false; status.textContent = "Reconnecting…"; }
+  });
+  socket.on("presence", ({ room, count }) => {
+    for (const node of document.querySelectorAll(`[data-presence="${CSS.escape(room)}"]`)) {
+      node.hidden = false;
+      node.textContent = `${count} here now`;
+    }
+  });
+  return socket;
+}
+
+function room(name, { after, onJoined } = {}) {
+  const entry = {
+    join(isRejoin) {
+      const payload = { room: name };
+      const seq = after ? after() : undefined;
+      if (seq !== undefined) payload.after = seq;
+      socket.emit("join", payload, (ack) => { if (onJoined) onJoined(ack || {}, isRejoin); });
+    },
+  };
+  rooms.push(entry);
+  connect();
+  if (socket.connected) entry.join(false);
+  return entry;
+}
+
+// --- a thread page ----------------------------------------------------------------------
+
+function threadPage() {
+  const list = document.querySelector("[data-posts]");
+  if (!list) return;
+  const live = list.dataset.live === "on";
+  let lastSeq = Number(body.dataset.lastSeq || 0);
+  const slug = location.pathname.split("/")[2];
+  let unseen = [];
+
+  const newPostsButton = el("button", { type: "button", class: "govuk-button govuk-button--secondary confer-new-posts", hidden: true });
+  newPostsButton.addEventListener("click", () => {
+    const first = unseen[0];
+    unseen = [];
+    newPostsButton.hidden = true;
+    if (first) { first.scrollIntoView({ behavior: "smooth", block: "start" }); first.querySelector("h3")?.focus?.(); }
+  });
+  list.after(newPostsButton);
+
+  function nearBottom() {
+    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 250;
+  }
+
+  function render(post) {
+    const article = el("article", {
+      class: "confer-post confer-post--new" + (post.placeholder ? " confer-post--placeholder" : ""),
+      id: `post-${post.id}`, "data-seq": post.seq, "data-post-id": post.id,
+      "aria-labelledby": `post-${post.id}-author`,
+    });
+    const heading = el("h3", { class: "govuk-heading-s confer-post__author", id: `post-${post.id}-author`, tabindex: "-1" },
+      authorName(post.author) || "Former participant");
+    if (["organiser", "facilitator", "speaker"].includes(post.author.role)) {
+      heading.append(" ", el("strong", { class: "govuk-tag govuk-tag--turquoise confer-role" },
+        post.author.role[0].toUpperCase() + post.author.role.slice(1)));
+    }
+    const header = el("header", { class: "confer-post__header" }, heading);
+    if (post.author.organisation) header.append(el("p", { class: "govuk-body-s confer-post__org" }, post.author.organisation));
+    header.append(el("p", { class: "govuk-body-s confer-post__meta" },
+      el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: post.created_at }, shortTime(post.created_at))),
+      " ", el("strong", { class: "govuk-tag govuk-tag--yellow" }, "New")));
+    article.append(header);
+    if (post.reply_to) {
+      article.append(el("p", { class: "govuk-body-s confer-post__reply-to" }, "In reply to ",
+        el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.reply_to.id}` }, post.reply_to.author || "Former participant")));
+    }
+    article.append(bodyOf(post));
+    return article;
+  }
+
+  function bodyOf(post) {
+    if (post.placeholder) {
+      return el("p", { class: "govuk-body confer-post__placeholder" }, el("em", {}, post.placeholder));
+    }
+    const div = el("div", { class: "confer-prose confer-post__body" });
+    div.innerHTML = post.html; // sanitised on the server; see the note at the top
+    return div;
+  }
+
+  function insert(post, { announceIt }) {
+    if (post.seq <= lastSeq) return; // already shown: replays and races never duplicate
+    lastSeq = post.seq;
+    body.dataset.lastSeq = String(lastSeq);
+    for (const n of document.querySelectorAll("[data-post-count]")) n.textContent = String(Number(n.textContent || 0) + 1);
+    if (!live) {
+      showNotice(`New posts have been added. Go to the last page to read them.`);
+      return;
+    }
+    const wasAtBottom = nearBottom();
+    const empty = list.querySelector("p.govuk-body:only-of-type");
+    if (empty && !list.querySelector("article")) empty.remove();
+    const article = render(post);
+    list.append(article);
+    if (announceIt) announce(`New post from ${authorName(post.author) || "Former participant"}`);
+    if (wasAtBottom) {
+      article.scrollIntoView({ block: "nearest" });
+    } else {
+      unseen.push(article);
+      newPostsButton.hidden = false;
+      newPostsButton.textContent = `${unseen.length} new post${unseen.length === 1 ? "" : "s"}`;
+    }
+  }
+
+  function update(post) {
+    const article = document.getElementById(`post-${post.id}`);
+    if (!article) return;
+    const old = article.querySelector(".confer-post__body, .confer-post__placeholder");
+    const fresh = bodyOf(post);
+    if (old) old.replaceWith(fresh); else article.append(fresh);
+    article.classList.toggle("confer-post--placeholder", Boolean(post.placeholder));
+    if (post.status === "deleted") article.querySelector(".confer-post__actions")?.remove();
+  }
+
+  let notice = null;
+  function showNotice(text) {
+    if (!notice) {
+      notice = el("div", { class: "govuk-inset-text", role: "status" });
+      list.before(notice);
+    }
+    notice.replaceChildren(document.createTextNode(text + " "),
+      el("a", { class: "govuk-link", href: location.pathname }, "Reload the page"));
+  }
+
+  room(`thread:${threadId}`, {
+    after: () => lastSeq,
+    onJoined(ack) {
+      if (!ack.ok) return;
+      if (ack.reload) { showNotice("A lot has been posted while you were away."); return; }
+      // A replayed backlog is inserted quietly: only posts that arrive live are announced.
+      for (const post of ack.missed || []) insert(post, { announceIt: false });
+      if ((ack.missed || []).length) announce(`${ack.missed.length} new post${ack.missed.length === 1 ? "" : "s"} while you were away`);
+    },
+  });
+  socket.on("post:new", (post) => { if (post.thread_id === threadId) insert(post, { announceIt: true }); });
+  socket.on("post:updated", (post) => { if (post.thread_id === threadId) update(post); });
+  socket.on("thread:updated", (change) => {
+    if (change.thread_id !== threadId) return;
+    const area = document.querySelector("[data-composer-area]");
+    const stateArea = document.querySelector("[data-thread-state-area]");
+    if (change.posting_state === "open") {
+      if (area) area.hidden = false;
+      if (stateArea) stateArea.replaceChildren();
+      announce("This thread is now open for posts.");
+    } else if (change.posting_state === "closed") {
+      if (area) area.hidden = true;
+      if (stateArea) {
+        stateArea.replaceChildren(el("p", { class: "govuk-inset-text", "data-thread-state": true }, change.message));
+      }
+      announce(change.message);
+    }
+  });
+
+  composer();
+}
+
+// --- the composer: post without a reload, keep the text when refused ---------------------
+
+function composer() {
+  const form = document.querySelector("form[data-composer]");
+  if (!form) return;
+  const textarea = form.querySelector("textarea[name=body]");
+  const keyInput = form.querySelector("input[name=idempotency_key]");
+  const replyInput = form.querySelector("input[name=reply_to]");
+  const errorsArea = document.querySelector("[data-composer-errors]");
+  const button = form.querySelector("button[type=submit]");
+  let sending = false;
+
+  function showErrors(error) {
+    const fields = error.fields && Object.keys(error.fields).length ? error.fields : { body: error.message };
+    const list = el("ul", { class: "govuk-list govuk-error-summary__list" });
+    for (const [name, message] of Object.entries(fields)) {
+      list.append(el("li", {}, el("a", { href: `#${name === "body" ? "body" : name}` }, message)));
+    }
+    const summary = el("div", { class: "govuk-error-summary", tabindex: "-1" },
+      el("div", { role: "alert" },
+        el("h2", { class: "govuk-error-summary__title" }, "There is a problem"),
+        el("div", { class: "govuk-error-summary__body" }, list)));
+    errorsArea.replaceChildren(summary);
+    const group = textarea.closest(".govuk-form-group");
+    group.classList.add("govuk-form-group--error");
+    textarea.classList.add("govuk-textarea--error");
+    group.querySelector(".govuk-error-message")?.remove();
+    const message = el("p", { class: "govuk-error-message", id: "body-error" },
+      el("span", { class: "govuk-visually-hidden" }, "Error:"), " ", fields.body || error.message);
+    textarea.before(message);
+    textarea.setAttribute("aria-describedby", "body-error");
+    summary.focus();
+  }
+
+  function clearErrors() {
+    errorsArea.replaceChildren();
+    const group = textarea.closest(".govuk-form-group");
+    group.classList.remove("govuk-form-group--error");
+    textarea.classList.remove("govuk-textarea--error");
+    group.querySelector(".govuk-error-message")?.remove();
+  }
+
+  form.addEventListener("submit", (event) => {
+    // Without a live connection, let the form post the ordinary way (it works without JS).
+    if (!socket || !socket.connected) return;
+    event.preventDefault();
+    if (sending) return; // a double click sends once; the key makes retries safe anyway
+    sending = true;
+    button.disabled = true;
+    const payload = {
+      thread_id: threadId, body: textarea.value, idempotency_key: keyInput.value || newKey(),
+      reply_to: replyInput && replyInput.value ? Number(replyInput.value) : null,
+    };
+    keyInput.value = payload.idempotency_key;
+    socket.timeout(15000).emit("post", payload, (err, ack) => {
+      sending = false;
+      button.disabled = false;
+      if (err) {
+        // No answer: keep the text and the key, so that trying again cannot post twice.
+        showErrors({ message: "Your post could not be sent just now. Try again: it will not be posted twice." });
+        return;
+      }
+      if (!ack.ok) { showErrors(ack.error); return; }
+      clearErrors();
+      textarea.value = "";
+      keyInput.value = newKey();
+      if (replyInput) replyInput.value = "";
+      document.querySelector("[data-replying]")?.remove();
+      announce("Your post has been added.");
+    });
+  });
+}
+
+// --- a session page: thread counts ---------------------------------------------------------
+
+function sessionPage() {
+  const sessionId = Number(body.dataset.sessionId || 0);
+  if (!sessionId || !conferenceId || threadId) return;
+  room(`conference:${conferenceId}`);
+  socket.on("post:new", (post) => {
+    if (post.session_id !== sessionId) return;
+    const row = document.querySelector(`[data-thread-id="${post.thread_id}"]`);
+    const count = row?.querySelector("[data-post-count]");
+    if (count) count.textContent = String(Number(count.textContent || 0) + 1);
+  });
+}
+
+// --- a conference home: live activity ------------------------------------------------------
+
+function conferenceHome() {
+  const feed = document.querySelector("[data-activity-feed]");
+  if (!feed || !conferenceId) return;
+  room(`conference:${conferenceId}`);
+  socket.on("post:new", (post) => {
+    if (!post.thread_title) return;
+    const item = el("li", {},
+      el("a", { class: "govuk-link", href: post.url }, post.thread_title), " — ",
+      authorName(post.author) || "Former participant");
+    feed.prepend(item);
+    while (feed.children.length > 10) feed.lastElementChild.remove();
+    const session = document.querySelector(`[data-session-id="${post.session_id}"] [data-session-posts]`);
+    if (session) session.textContent = String(Number(session.textContent || 0) + 1);
+  });
+  socket.on("conference:updated", (change) => {
+    if (change.session_id) {
+      const tag = document.querySelector(`[data-session-id="${change.session_id}"] [data-session-state]`);
+      const label = { open: ["Open now", "govuk-tag--green"], closed: ["Closed", "govuk-tag--grey"] }[change.session_state];
+      if (tag) tag.replaceChildren(...(label ? [el("strong", { class: `govuk-tag ${label[1]}` }, label[0])] : []));
+    }
+  });
+}
+
+if (threadId) threadPage();
+else if (body.dataset.sessionId) sessionPage();
+else conferenceHome();

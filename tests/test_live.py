@@ -292,3 +292,24 @@ async def test_events_are_published_only_after_commit(world, settings, pool):
     with pytest.raises(Closed):
         await posts.create_post(ctx, actor, c["slug"], t["id"], {"body": "refused"})
     assert len(published) == 2
+
+
+async def test_open_pages_hear_when_a_session_closes_by_the_clock(world, connect, pool):
+    from datetime import timedelta
+
+    c = await world.conference()
+    s = await world.session(c, starts_in=timedelta(hours=-1), lasts=timedelta(hours=2))
+    u = await world.user()
+    t = await world.thread(s, u)
+    reader = await connect()
+    await reader.join(f"thread:{t['id']}")
+    await reader.join(f"conference:{c['id']}")
+    # The organiser moves the end to a moment from now: the clock hears of it and announces it.
+    await pool.execute(
+        "UPDATE sessions SET ends_at = now() + interval '1 second' WHERE id = $1", s["id"]
+    )
+    got = await reader.wait_for("thread:updated", timeout=10)
+    assert got[0]["thread_id"] == t["id"] and got[0]["posting_state"] == "closed"
+    assert "closed for posts at" in got[0]["message"] and "(Europe/London)" in got[0]["message"]
+    conf = await reader.wait_for("conference:updated", timeout=5)
+    assert conf[0] == {"id": c["id"], "session_id": s["id"], "session_state": "closed"}

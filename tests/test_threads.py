@@ -167,7 +167,7 @@ async def test_closed_conference_is_a_read_only_archive(world, browser_factory, 
     b = await browser_factory(u["email"])
     r, text = await b.get(f"/c/{c['slug']}/threads/{t['id']}")
     assert r.status == 200 and "Post number 1" in text
-    assert "data-composer" not in text and "closed at" in text
+    assert "data-composer" not in text and "closed for posts at" in text
     r, _ = await b.post(f"/c/{c['slug']}/threads/{t['id']}/posts", {"body": "late"})
     assert r.status == 403
 

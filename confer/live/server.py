@@ -73,12 +73,9 @@ class ConferNamespace(socketio.AsyncNamespace):
             from confer.web import SESSION_COOKIE
 
             cookie = request.cookies.get(SESSION_COOKIE)
-            if cookie:
-                found_login = await accounts.actor_from_login(self.ctx.pool, cookie)
-                if found_login is None:
-                    raise socketio.exceptions.ConnectionRefusedError(
-                        "Your sign-in has ended: sign in again.", {"code": "unauthorized"}
-                    )
+            # An ended sign-in reads as anonymous, as it does over HTTP.
+            found_login = await accounts.actor_from_login(self.ctx.pool, cookie) if cookie else None
+            if found_login is not None:
                 actor, login_id = found_login
         await self.save_session(sid, {"actor": actor, "login_id": login_id})
         self.flood[sid] = deque()

@@ -22,7 +22,9 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
+from playwright.async_api import (
+    Browser, BrowserContext, Page, Playwright, async_playwright, expect,
+)  # fmt: skip
 
 from confer.accounts import service as accounts
 from confer.settings import Settings
@@ -94,24 +96,31 @@ NewPage = Callable[..., Awaitable[Page]]
 @pytest.fixture
 async def new_page(
     browser: LazyBrowser, server: TestServer, pool: asyncpg.Pool, settings: Settings
-) -> NewPage:
+) -> AsyncIterator[NewPage]:
     """new_page(js=True, user=None): a page in a fresh context (its own cookies).
 
     With `user`, the context starts signed in as that user through a sign-in cookie, for
     tests about something other than signing in (those sign in through the form).
     """
 
+    contexts: list[BrowserContext] = []
+
     async def make(*, js: bool = True, user: dict | None = None) -> Page:
         b = await browser.get()
         base_url = str(server.make_url("/")).rstrip("/")
         context = await b.new_context(base_url=base_url, java_script_enabled=js)
+        contexts.append(context)
         context.set_default_timeout(TIMEOUT_MS)
         if user is not None:
             token = await accounts.start_login(pool, settings, user["id"])
             await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
         return await context.new_page()
 
-    return make
+    yield make
+    # Close the pages before the server stops: an open live connection (socket.io) would
+    # otherwise hold the server's shutdown until its timeout.
+    for context in contexts:
+        await context.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -123,3 +132,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{name:<32} {found}")
         if violations and terminalreporter.config.getoption("verbose") > 0:
             terminalreporter.write_line(describe(violations))
+
+
+def pytest_runtest_logreport(report):  # DEBUG
+    if report.failed:
+        print("\nDEBUG FAILURE", report.when, report.longreprtext[-3000:], flush=True)

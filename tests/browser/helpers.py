@@ -38,7 +38,7 @@ async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     await expect(page.get_by_text("Signed in as")).to_be_visible()
 
 
-async def audit(page: Page, name: str) -> list[dict[str, Any]]:
+async def audit(page: Page, name: str, *, record: bool = True) -> list[dict[str, Any]]:
     """Run axe on the page as it is now, record the result, and return the violations.
 
     Our CSP (`script-src 'self'`) blocks inline scripts, and add_script_tag(path=...) inlines
@@ -55,7 +55,8 @@ async def audit(page: Page, name: str) -> list[dict[str, Any]]:
     await page.add_script_tag(url=origin + AXE_URL_PATH)
     result = await page.evaluate(AXE_RUN)
     violations: list[dict[str, Any]] = result["violations"]
-    AXE_RESULTS.append((name, page.url, violations))
+    if record:
+        AXE_RESULTS.append((name, page.url, violations))
     return violations
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.helpers import Audits
+from tests.browser.helpers import Audits, audit
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,16 @@ async def site(world) -> dict:
         conf, title="Opening", starts_in=timedelta(hours=-3), lasts=timedelta(hours=1)
     )
     await world.member(conf, organiser, "organiser")
-    await world.member(conf, speaker, "speaker", sessions=[discussion, panel])
+    await world.member(conf, speaker, "speaker")
+    # world.member(sessions=...) fills session_facilitators; speakers are in session_speakers.
+    for i, session in enumerate((discussion, panel)):
+        await world.pool.execute(
+            "INSERT INTO session_speakers (session_id, user_id, position) VALUES ($1, $2, $3)",
+            session["id"], speaker["id"], i,
+        )  # fmt: skip
+    await world.pool.execute(
+        "UPDATE users SET bio = 'Leads the housing team.' WHERE id = $1", speaker["id"]
+    )
     await world.member(conf, participant)
     thread = await world.thread(discussion, speaker, title="Temporary accommodation", posts=3)
     await world.thread(closed, speaker, title="Welcome", posts=1)
@@ -68,6 +77,22 @@ async def test_public_pages_have_no_serious_axe_violations(world, new_page):
     await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
     await audits.check(page, "register with errors")
     audits.assert_clean()
+
+    # The audit itself works: faults planted in the page are found, with their impact.
+    await page.evaluate(
+        """() => {
+            const faint = document.createElement("p");
+            faint.textContent = "Faint grey text";
+            faint.style.color = "#c0c0c0";
+            const img = document.createElement("img");
+            img.src = "/static/favicon.svg";
+            document.querySelector("main").append(faint, img);
+        }"""
+    )
+    found = {v["id"]: v["impact"] for v in await audit(page, "planted faults", record=False)}
+    print("FOUND", found, flush=True)
+    assert found.get("color-contrast") == "serious", found
+    assert found.get("image-alt") == "critical", found
 
 
 async def test_participant_pages_have_no_serious_axe_violations(world, new_page):

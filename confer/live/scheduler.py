@@ -1,0 +1,158 @@
+"""The programme clock: when a session or conference opens or closes, tell the open pages.
+
+One process leads (it holds a PostgreSQL advisory lock on a connection of its own), so with
+several processes each boundary is announced once. The database clock decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+from aiohttp import web
+
+from confer import timefmt
+from confer.errors import Closed
+from confer.keys import hub_key, pool_key
+from confer.live.events import Event, conference_room, thread_room
+from confer.live.hub import Hub
+from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK = 7_163_901_245
+MAX_SLEEP = 30.0
+
+THREADS_CROSSING = f"""
+SELECT {THREAD_COLUMNS}, c.timezone
+{THREAD_FROM}
+WHERE c.published_at IS NOT NULL
+  AND ((w.opens_at > $1 AND w.opens_at <= now()) OR (w.closes_at > $1 AND w.closes_at <= now()))
+"""
+
+SESSIONS_CROSSING = """
+SELECT s.id, s.conference_id,
+       CASE WHEN now() < s.starts_at THEN 'upcoming' WHEN now() < s.ends_at THEN 'open'
+            ELSE 'closed' END AS state
+FROM sessions s
+JOIN conferences c ON c.id = s.conference_id
+WHERE c.published_at IS NOT NULL
+  AND ((s.starts_at > $1 AND s.starts_at <= now()) OR (s.ends_at > $1 AND s.ends_at <= now()))
+"""
+
+CONFERENCES_CROSSING = """
+SELECT c.id, CASE WHEN now() < c.starts_at THEN 'upcoming' WHEN now() < c.ends_at THEN 'live'
+                  ELSE 'closed' END AS state
+FROM conferences c
+WHERE c.published_at IS NOT NULL
+  AND ((c.starts_at > $1 AND c.starts_at <= now()) OR (c.ends_at > $1 AND c.ends_at <= now()))
+"""
+
+NEXT_BOUNDARY = """
+SELECT extract(epoch FROM min(t) - now())
+FROM (
+    SELECT starts_at AS t FROM sessions WHERE starts_at > now()
+    UNION ALL SELECT ends_at FROM sessions WHERE ends_at > now()
+    UNION ALL SELECT starts_at FROM conferences WHERE starts_at > now()
+    UNION ALL SELECT ends_at FROM conferences WHERE ends_at > now()
+) boundaries
+"""
+
+
+def _thread_message(thread: asyncpg.Record) -> str:
+    if thread["posting_state"] == "open":
+        return "This thread is open for posts."
+    try:
+        from confer.threads.service import check_open
+
+        check_open(thread, thread["timezone"])
+    except Closed as e:
+        return e.message
+    return ""
+
+
+async def announce_crossings(con: asyncpg.Connection, since: datetime) -> tuple[list[Event], datetime]:
+    """Events for every boundary crossed in (since, now]; returns them and the new `since`."""
+    now = await con.fetchval("SELECT now()")
+    events: list[Event] = []
+    for t in await con.fetch(THREADS_CROSSING, since):
+        events.append(
+            Event("thread:updated", thread_room(t["id"]), {
+                "thread_id": t["id"], "posting_state": t["posting_state"],
+                "opens_at": timefmt.iso(t["opens_at"]), "closes_at": timefmt.iso(t["closes_at"]),
+                "message": _thread_message(t),
+            })
+        )  # fmt: skip
+    for s in await con.fetch(SESSIONS_CROSSING, since):
+        events.append(
+            Event("conference:updated", conference_room(s["conference_id"]),
+                  {"id": s["conference_id"], "session_id": s["id"], "session_state": s["state"]})
+        )  # fmt: skip
+    for c in await con.fetch(CONFERENCES_CROSSING, since):
+        events.append(
+            Event("conference:updated", conference_room(c["id"]), {"id": c["id"], "state": c["state"]})
+        )
+    return events, now
+
+
+async def _lead(app: web.Application, con: asyncpg.Connection) -> None:
+    hub = app[hub_key]
+    # A trigger (migrations/0002) notifies when any start or end time changes.
+    changed = asyncio.Event()
+
+    def wake(*_: object) -> None:
+        changed.set()
+
+    await con.add_listener("confer_programme", wake)
+    try:
+        await _tick(hub, con, changed)
+    finally:
+        # A connection must go back to the pool without listeners.
+        await con.remove_listener("confer_programme", wake)
+
+
+async def _tick(hub: Hub, con: asyncpg.Connection, changed: asyncio.Event) -> None:
+    since = await con.fetchval("SELECT now()")
+    while True:
+        changed.clear()
+        events, since = await announce_crossings(con, since)
+        if events:
+            await hub.publish(events)
+        wait = await con.fetchval(NEXT_BOUNDARY)
+        # Wake just after the next boundary (so that now() has passed it), or when one moves.
+        timeout = min(MAX_SLEEP, float(wait) + 0.01) if wait is not None else MAX_SLEEP
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
+async def _run(app: web.Application) -> None:
+    pool = app[pool_key]
+    while True:
+        try:
+            async with pool.acquire() as con:
+                if await con.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                    try:
+                        await _lead(app, con)
+                    finally:
+                        await con.execute("SELECT pg_advisory_unlock($1)", LEADER_LOCK)
+            await asyncio.sleep(MAX_SLEEP)  # another process leads; check again later
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("programme clock failed; restarting in 5 s")
+            await asyncio.sleep(5)
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_run(app))
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
