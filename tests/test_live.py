@@ -56,8 +56,11 @@ async def connect(server) -> AsyncIterator[Any]:
         c = Client()
         headers = {"Cookie": f"confer_session={cookie}"} if cookie else {}
         await c.sio.connect(
-            str(server.make_url("/")), headers=headers, auth={"token": token} if token else None,
-            transports=["websocket"], wait_timeout=10,
+            str(server.make_url("/")),
+            headers=headers,
+            auth={"token": token} if token else None,
+            transports=["websocket"],
+            wait_timeout=10,
         )
         clients.append(c)
         return c
@@ -83,7 +86,9 @@ async def _thread(world: World, *, visibility: str = "public"):
     return c, s, t, u
 
 
-async def test_http_form_api_and_socket_posts_all_reach_a_reader(world, browser_factory, connect, pool):
+async def test_http_form_api_and_socket_posts_all_reach_a_reader(
+    world, browser_factory, connect, pool
+):
     c, _, t, u = await _thread(world)
     reader = await connect()
     ack = await reader.join(f"thread:{t['id']}")
@@ -99,10 +104,16 @@ async def test_http_form_api_and_socket_posts_all_reach_a_reader(world, browser_
     got = await reader.wait_for("post:new", 3)
     assert [p["seq"] for p in got] == [2, 3, 4]
     assert [p["html"] for p in got] == [
-        "<p>From the form</p>\n", "<p>From the API</p>\n", "<p>From a socket</p>\n",
+        "<p>From the form</p>\n",
+        "<p>From the API</p>\n",
+        "<p>From a socket</p>\n",
     ]
     assert got[0]["author"] == {
-        "id": u["id"], "name": "Jane Smith", "title": "Cllr", "organisation": "", "role": "participant",
+        "id": u["id"],
+        "name": "Jane Smith",
+        "title": "Cllr",
+        "organisation": "",
+        "role": "participant",
     }
 
 
@@ -111,8 +122,14 @@ async def test_socket_post_errors_come_back_in_the_ack(world, browser_factory, c
     b = await browser_factory(u["email"])
     writer = await connect(cookie=_cookie(b))
     reply = await writer.sio.call("post", {"thread_id": t["id"], "body": ""}, timeout=10)
-    assert reply == {"ok": False, "error": {"code": "invalid", "message": "Some fields need correcting",
-                                             "fields": {"body": "Enter your post"}}}
+    assert reply == {
+        "ok": False,
+        "error": {
+            "code": "invalid",
+            "message": "Some fields need correcting",
+            "fields": {"body": "Enter your post"},
+        },
+    }
     anon = await connect()
     reply = await anon.sio.call("post", {"thread_id": t["id"], "body": "hi"}, timeout=10)
     assert reply["ok"] is False and reply["error"]["code"] == "unauthorized"
@@ -206,8 +223,10 @@ async def test_api_token_authenticates_a_socket_and_a_bad_one_is_refused(world, 
     refused = Client()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await refused.sio.connect(
-            str(client.sio.connection_url), auth={"token": "cnf_not-a-real-token"},
-            transports=["websocket"], wait_timeout=10,
+            str(client.sio.connection_url),
+            auth={"token": "cnf_not-a-real-token"},
+            transports=["websocket"],
+            wait_timeout=10,
         )
     assert refused.events["connect_error"][0]["message"] == "That API token is not valid."
 
@@ -288,7 +307,10 @@ async def test_events_are_published_only_after_commit(world, settings, pool):
     actor = Actor(user_id=u["id"], name="x")
     await posts.create_post(ctx, actor, c["slug"], t["id"], {"body": "ok"})
     assert [e.name for e in published] == ["post:new", "post:new"]
-    await pool.execute("UPDATE sessions SET ends_at = now() - interval '1 second', starts_at = now() - interval '1 hour' WHERE id = $1", s["id"])
+    await pool.execute(
+        "UPDATE sessions SET ends_at = now() - interval '1 second', starts_at = now() - interval '1 hour' WHERE id = $1",
+        s["id"],
+    )
     with pytest.raises(Closed):
         await posts.create_post(ctx, actor, c["slug"], t["id"], {"body": "refused"})
     assert len(published) == 2
