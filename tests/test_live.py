@@ -32,13 +32,13 @@ class Client:
 
         return record
 
-    async def wait_for(self, name: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
+    async def wait_for(self, name: str, count: int = 1, within: float = 5.0) -> list[Any]:
         async def until() -> None:
             while len(self.events.get(name, [])) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-        await asyncio.wait_for(until(), timeout)
+        await asyncio.wait_for(until(), within)
         return self.events[name]
 
     async def join(self, room: str, after: int | None = None) -> dict[str, Any]:
@@ -330,8 +330,8 @@ async def test_open_pages_hear_when_a_session_closes_by_the_clock(world, connect
     await pool.execute(
         "UPDATE sessions SET ends_at = now() + interval '1 second' WHERE id = $1", s["id"]
     )
-    got = await reader.wait_for("thread:updated", timeout=10)
+    got = await reader.wait_for("thread:updated", within=10)
     assert got[0]["thread_id"] == t["id"] and got[0]["posting_state"] == "closed"
     assert "closed for posts at" in got[0]["message"] and "(Europe/London)" in got[0]["message"]
-    conf = await reader.wait_for("conference:updated", timeout=5)
+    conf = await reader.wait_for("conference:updated", within=5)
     assert conf[0] == {"id": c["id"], "session_id": s["id"], "session_state": "closed"}

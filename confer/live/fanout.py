@@ -20,9 +20,16 @@ from socketio import packet
 
 class FastEmitManager(socketio.AsyncManager):
     async def emit(
-        self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
-        callback: Any = None, to: Any = None, **kwargs: Any,
-    ) -> None:  # fmt: skip
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
         room = to or room
         if callback is not None or namespace not in self.rooms:
             await super().emit(

@@ -74,26 +74,39 @@ def _thread_message(thread: asyncpg.Record) -> str:
     return ""
 
 
-async def announce_crossings(con: asyncpg.Connection, since: datetime) -> tuple[list[Event], datetime]:
+async def announce_crossings(
+    con: asyncpg.Connection, since: datetime
+) -> tuple[list[Event], datetime]:
     """Events for every boundary crossed in (since, now]; returns them and the new `since`."""
     now = await con.fetchval("SELECT now()")
     events: list[Event] = []
     for t in await con.fetch(THREADS_CROSSING, since):
         events.append(
-            Event("thread:updated", thread_room(t["id"]), {
-                "thread_id": t["id"], "posting_state": t["posting_state"],
-                "opens_at": timefmt.iso(t["opens_at"]), "closes_at": timefmt.iso(t["closes_at"]),
-                "message": _thread_message(t),
-            })
-        )  # fmt: skip
+            Event(
+                "thread:updated",
+                thread_room(t["id"]),
+                {
+                    "thread_id": t["id"],
+                    "posting_state": t["posting_state"],
+                    "opens_at": timefmt.iso(t["opens_at"]),
+                    "closes_at": timefmt.iso(t["closes_at"]),
+                    "message": _thread_message(t),
+                },
+            )
+        )
     for s in await con.fetch(SESSIONS_CROSSING, since):
         events.append(
-            Event("conference:updated", conference_room(s["conference_id"]),
-                  {"id": s["conference_id"], "session_id": s["id"], "session_state": s["state"]})
-        )  # fmt: skip
+            Event(
+                "conference:updated",
+                conference_room(s["conference_id"]),
+                {"id": s["conference_id"], "session_id": s["id"], "session_state": s["state"]},
+            )
+        )
     for c in await con.fetch(CONFERENCES_CROSSING, since):
         events.append(
-            Event("conference:updated", conference_room(c["id"]), {"id": c["id"], "state": c["state"]})
+            Event(
+                "conference:updated", conference_room(c["id"]), {"id": c["id"], "state": c["state"]}
+            )
         )
     return events, now
 

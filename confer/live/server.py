@@ -20,6 +20,7 @@ from aiohttp import web
 from confer.accounts import service as accounts
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
+from confer.context import Ctx
 from confer.errors import ConferError, Forbidden, NotFound
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
 from confer.live.events import Event
@@ -51,7 +52,8 @@ class ConferNamespace(socketio.AsyncNamespace):
         self.rooms_of: dict[str, set[str]] = {}  # sid -> presence rooms
 
     @property
-    def ctx(self):  # noqa: ANN201 - the app's Ctx, available once the pool is up
+    def ctx(self) -> Ctx:
+        # The app's Ctx: available once the pool is up, before any socket connects.
         return self.app[ctx_key]
 
     # --- connection ----------------------------------------------------------------------
@@ -202,8 +204,14 @@ class ConferNamespace(socketio.AsyncNamespace):
         if await self._flooding(sid):
             return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
         if not isinstance(data, dict) or not str(data.get("thread_id", "")).isdigit():
-            return {"ok": False, "error": {"code": "bad_request", "message": "Say which thread.",
-                                           "fields": {"thread_id": "Required"}}}  # fmt: skip
+            return {
+                "ok": False,
+                "error": {
+                    "code": "bad_request",
+                    "message": "Say which thread.",
+                    "fields": {"thread_id": "Required"},
+                },
+            }
         actor = await self._actor(sid)
         thread_id = int(data["thread_id"])
         try:
@@ -259,7 +267,9 @@ async def _disconnect_local(sio: socketio.AsyncServer, user_id: int) -> None:
     room = f"user:{user_id}"
     sids = [sid for sid, _ in sio.manager.get_participants("/", room)]
     for sid in sids:
-        await sio.emit("error", {"code": "signed_out", "message": "You have been signed out."}, to=sid)
+        await sio.emit(
+            "error", {"code": "signed_out", "message": "You have been signed out."}, to=sid
+        )
         await sio.disconnect(sid)
 
 
