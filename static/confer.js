@@ -137,7 +137,7 @@ function threadPage() {
     const header = el("header", { class: "confer-post__header" }, heading);
     if (post.author.organisation) header.append(el("p", { class: "govuk-body-s confer-post__org" }, post.author.organisation));
     header.append(el("p", { class: "govuk-body-s confer-post__meta" },
-      el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: post.created_at }, shortTime(post.created_at))),
+      el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: post.created_at }, post.created_at_text || shortTime(post.created_at))),
       " ", el("strong", { class: "govuk-tag govuk-tag--yellow" }, "New")));
     article.append(header);
     if (post.reply_to) {
@@ -145,7 +145,31 @@ function threadPage() {
         el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.reply_to.id}` }, post.reply_to.author || "Former participant")));
     }
     article.append(bodyOf(post));
+    article.append(actions(post));
     return article;
+  }
+
+  const myId = Number(body.dataset.userId || 0);
+  const canReply = list.dataset.canReply === "yes";
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+  function actions(post) {
+    const items = el("ul", { class: "govuk-list govuk-body-s confer-post__actions" });
+    const who = authorName(post.author) || "Former participant";
+    if (canReply) {
+      const reply = el("a", { class: "govuk-link", href: `?page=${body.dataset.page}&reply_to=${post.id}#composer`, "data-reply-to": post.id },
+        "Reply", el("span", { class: "govuk-visually-hidden" }, ` to ${who}`));
+      items.append(el("li", {}, reply));
+    }
+    if (myId && post.author.id === myId && post.status !== "deleted") {
+      items.append(el("li", {}, el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.id}/edit` },
+        "Edit", el("span", { class: "govuk-visually-hidden" }, " your post"))));
+      const form = el("form", { method: "post", action: `/c/${slug}/posts/${post.id}/delete`, class: "confer-inline-form" },
+        el("input", { type: "hidden", name: "csrf_token", value: csrf }),
+        el("button", { type: "submit", class: "confer-link-button" }, "Delete", el("span", { class: "govuk-visually-hidden" }, " your post")));
+      items.append(el("li", {}, form));
+    }
+    return items;
   }
 
   function bodyOf(post) {

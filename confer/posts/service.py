@@ -85,6 +85,7 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "placeholder": placeholder,
         "status": post["status"],
         "created_at": timefmt.iso(post["created_at"]),
+        "created_at_text": timefmt.short(post["created_at"], place.tz),
         "edited_at": timefmt.iso(post["edited_at"]),
         "url": f"/c/{slug}/posts/{post['id']}",
     }

@@ -133,7 +133,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if violations and terminalreporter.config.getoption("verbose") > 0:
             terminalreporter.write_line(describe(violations))
 
-
-def pytest_runtest_logreport(report):  # DEBUG
-    if report.failed:
-        print("\nDEBUG FAILURE", report.when, report.longreprtext[-3000:], flush=True)

@@ -90,7 +90,6 @@ async def test_public_pages_have_no_serious_axe_violations(world, new_page):
         }"""
     )
     found = {v["id"]: v["impact"] for v in await audit(page, "planted faults", record=False)}
-    print("FOUND", found, flush=True)
     assert found.get("color-contrast") == "serious", found
     assert found.get("image-alt") == "critical", found
 
