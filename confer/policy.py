@@ -103,6 +103,31 @@ def can(
         return bool(session["participants_start_threads"]) and member.role in POSTING_ROLES
     if action == "post.create":
         return active and member is not None and member.role in POSTING_ROLES and not member.muted
+    if action == "post.flag":
+        return (
+            active
+            and member is not None
+            and not member.muted
+            and post is not None
+            and post["author_id"] != actor.user_id
+        )
+    if action == "moderate":  # threads and posts of one session
+        if is_organiser:
+            return True
+        return (
+            member is not None and session is not None and member.facilitates_session(session["id"])
+        )
+    if action == "moderate.members":  # mute, remove, pre-moderate a member
+        return is_organiser or (
+            member is not None
+            and member.active
+            and member.role == "facilitator"
+            and member.facilitates == "conference"
+        )
+    if action == "moderate.any":  # the moderation page: some session to look after
+        return is_organiser or (
+            member is not None and member.active and member.role == "facilitator"
+        )
     if action in ("post.edit", "post.delete"):
         return (
             post is not None
@@ -147,4 +172,8 @@ def require(
         raise Forbidden("Observers can read but not post.")
     if action == "thread.create":
         raise Forbidden("Only facilitators can start threads in this session.")
+    if action.startswith("moderate"):
+        raise Forbidden("Only facilitators and organisers can do that here.")
+    if action == "post.flag" and post is not None and post["author_id"] == actor.user_id:
+        raise Forbidden("You cannot report your own post.")
     raise Forbidden()

@@ -173,7 +173,7 @@ def error_json(
     return web.json_response(body, status=status, headers=headers)
 
 
-def error_page(
+async def error_page(
     request: web.Request,
     status: int,
     title: str,
@@ -181,12 +181,14 @@ def error_page(
     *,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(
-        "errors/error.html",
-        request,
-        {"status": status, "title": title, "message": message},
-        status=status,
-    )
+    context: dict[str, object] = {}
+    if aiohttp_jinja2.REQUEST_CONTEXT_KEY not in request:
+        # Rendered by a middleware before aiohttp-jinja2's context processors ran (a refused
+        # CSRF check, a database outage in actor_middleware): base.html still needs them.
+        for processor in request.config_dict[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]:
+            context.update(await processor(request))
+    context.update({"status": status, "title": title, "message": message})
+    response = aiohttp_jinja2.render_template("errors/error.html", request, context, status=status)
     if headers:
         response.headers.update(headers)
     return response
@@ -241,7 +243,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from None
         if is_api(request):
             return error_json(e.code, e.message, e.fields, status=e.status, headers=headers)
-        return error_page(
+        return await error_page(
             request,
             e.status,
             HTTP_TITLES.get(e.status, "There is a problem"),
@@ -263,11 +265,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 status=e.status,
                 headers={k: v for k, v in e.headers.items() if k == "Allow"},
             )
-        return error_page(request, e.status, HTTP_TITLES.get(e.status, e.reason), message)
+        return await error_page(request, e.status, HTTP_TITLES.get(e.status, e.reason), message)
     except UnicodeDecodeError:
         if is_api(request):
             return error_json("bad_request", "The request is not valid UTF-8.", status=400)
-        return error_page(request, 400, HTTP_TITLES[400], "The request is not valid UTF-8.")
+        return await error_page(request, 400, HTTP_TITLES[400], "The request is not valid UTF-8.")
     except (
         OSError,
         asyncpg.PostgresConnectionError,
@@ -279,13 +281,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {"Retry-After": "15"}
         if is_api(request):
             return error_json("unavailable", message, status=503, headers=headers)
-        return error_page(request, 503, HTTP_TITLES[503], message, headers=headers)
+        return await error_page(request, 503, HTTP_TITLES[503], message, headers=headers)
     except Exception:
         log.exception("error during %s %s", request.method, request.path)
         message = "Something went wrong on our side. What you sent may not have been saved."
         if is_api(request):
             return error_json("internal", message, status=500)
-        return error_page(request, 500, "Sorry, there is a problem with the service", message)
+        return await error_page(request, 500, "Sorry, there is a problem with the service", message)
 
 
 @web.middleware
@@ -338,7 +340,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if is_api(request):
                 response: web.StreamResponse = error_json("csrf", message, status=403)
             else:
-                response = error_page(request, 403, "Please try again", message)
+                response = await error_page(request, 403, "Please try again", message)
             if new_cookie:
                 _set_csrf_cookie(request, response, new_cookie)
             return response

@@ -342,6 +342,14 @@ function sessionPage() {
     const count = row?.querySelector("[data-post-count]");
     if (count) count.textContent = String(Number(count.textContent || 0) + 1);
   });
+  socket.on("conference:updated", (change) => {
+    if (change.session_id !== sessionId) return;
+    const notice = document.querySelector("[data-session-state]");
+    const text = { open: "This session is open now.", closed: "This session has closed. You can still read it." }[change.session_state];
+    if (!text) return;
+    if (notice) notice.textContent = text;
+    announce(text);
+  });
 }
 
 // --- a conference home: live activity ------------------------------------------------------

@@ -308,6 +308,55 @@ PATHS: dict[str, Any] = {
     },
 }
 
+_ACTION_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["action"],
+                "properties": {"action": STR, "reason": STR},
+                "additionalProperties": True,
+            }
+        }
+    },
+}
+
+PATHS.update({
+    "/api/v1/conferences/{slug}/moderation": {"get": {
+        "summary": "Moderation queue: pending and reported posts, and the log",
+        "parameters": [SLUG], "responses": {"200": _json({"type": "object"}), **ERRORS}}},
+    "/api/v1/conferences/{slug}/members/{user_id}/moderation": {"post": {
+        "summary": "mute (minutes, reason), unmute, premoderate, unpremoderate, remove (reason)",
+        "parameters": [SLUG, _id_param("user_id")], "requestBody": _ACTION_BODY,
+        "responses": {"200": _json({"type": "object"}), **ERRORS}}},
+    "/api/v1/posts/{post_id}/moderation": {"post": {
+        "summary": "hide (reason), restore, approve, reject (reason), pin, unpin, "
+                   "move (to_thread_id)",
+        "parameters": [_id_param("post_id")], "requestBody": _ACTION_BODY,
+        "responses": {"200": _json(_ref("Post")), **ERRORS}}},
+    "/api/v1/posts/{post_id}/flags": {"post": {
+        "summary": "Report a post once: reason (off_topic, disrespectful, personal_information, "
+                   "spam, other) and a note",
+        "parameters": [_id_param("post_id")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"],
+            "properties": {"reason": STR, "note": STR}}}}},
+        "responses": {"201": _json({"type": "object"}), **ERRORS}}},
+    "/api/v1/posts/{post_id}/flags/resolve": {"post": {
+        "summary": "Resolve a post's reports: outcome keep, or hide with a reason",
+        "parameters": [_id_param("post_id")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["outcome"],
+            "properties": {"outcome": {"enum": ["keep", "hide"]}, "reason": STR}}}}},
+        "responses": {"200": _json(_ref("Post")), **ERRORS}}},
+    "/api/v1/threads/{thread_id}/moderation": {"post": {
+        "summary": "pin, unpin, lock (reason), unlock, close, reopen, premoderate, "
+                   "unpremoderate, slow_mode (seconds, until), summarise (summary)",
+        "parameters": [_id_param("thread_id")], "requestBody": _ACTION_BODY,
+        "responses": {"200": _json(_ref("Thread")), **ERRORS}}},
+})  # fmt: skip
+
 
 def openapi_document(app: web.Application) -> dict[str, Any]:
     return {

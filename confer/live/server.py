@@ -122,7 +122,10 @@ class ConferNamespace(socketio.AsyncNamespace):
             missed, reload = await self._authorise(actor, room, data.get("after"))
         except ConferError as e:
             return _error(e)
-        await self.enter_room(sid, room)
+        if room.startswith("moderation:"):
+            await self._enter_moderation(sid, room, actor)
+        else:
+            await self.enter_room(sid, room)
         count = await self._joined(sid, room)
         reply: dict[str, Any] = {"ok": True, "missed": missed, "present": count}
         if reload:
@@ -175,7 +178,29 @@ class ConferNamespace(socketio.AsyncNamespace):
             if actor.user_id != target:
                 raise Forbidden("That is someone else's room.")
             return [], False
+        if kind == "moderation":
+            conference = await conferences_q.fetch_conference(pool, target)
+            if conference is None:
+                raise NotFound("No such conference.")
+            place = await conferences.place_from_row(pool, actor, conference)
+            place.require("moderate.any")
+            return [], False
         raise NotFound("No such room.")
+
+    async def _enter_moderation(self, sid: str, room: str, actor: Actor) -> None:
+        """Conference-wide moderators join the room; a facilitator of chosen sessions joins
+        one room per session instead, so that they hear only of their sessions."""
+        from confer.moderation.service import moderation_rooms
+
+        conference_id = int(room.partition(":")[2])
+        conference = await conferences_q.fetch_conference(self.ctx.pool, conference_id)
+        place = await conferences.place_from_row(self.ctx.pool, actor, conference)
+        if place.can("moderate.members"):
+            await self.enter_room(sid, room)
+            return
+        assert place.member is not None
+        for session_id in place.member.session_ids:
+            await self.enter_room(sid, moderation_rooms(conference_id, session_id)[1])
 
     async def _joined(self, sid: str, room: str) -> int:
         members = self.presence.setdefault(room, set())
@@ -222,6 +247,64 @@ class ConferNamespace(socketio.AsyncNamespace):
         except ConferError as e:
             return _error(e)
         return {"ok": True, "post": post, "created": created}
+
+    async def on_moderate(self, sid: str, data: Any) -> dict[str, Any]:
+        """{"action", "post_id" | "thread_id" | ("user_id" and "conference"), ...reason etc.}"""
+        from confer.moderation import service as moderation
+
+        if await self._flooding(sid):
+            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
+        if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+            return {
+                "ok": False,
+                "error": {
+                    "code": "bad_request",
+                    "message": "Say what to do.",
+                    "fields": {"action": "Required"},
+                },
+            }
+        actor = await self._actor(sid)
+        action = data["action"]
+        try:
+            if str(data.get("post_id", "")).isdigit():
+                result = await moderation.moderate_post(
+                    self.ctx, actor, int(data["post_id"]), action, data
+                )
+            elif str(data.get("thread_id", "")).isdigit():
+                result = await moderation.moderate_thread(
+                    self.ctx, actor, int(data["thread_id"]), action, data
+                )
+            elif str(data.get("user_id", "")).isdigit() and isinstance(data.get("conference"), str):
+                result = await moderation.moderate_member(
+                    self.ctx, actor, data["conference"], int(data["user_id"]), action, data
+                )
+            else:
+                raise NotFound("Say which post, thread or member.")
+        except ConferError as e:
+            return _error(e)
+        return {"ok": True, "result": result}
+
+    async def on_flag(self, sid: str, data: Any) -> dict[str, Any]:
+        """{"post_id", "reason", "note"}: report a post."""
+        from confer.moderation import service as moderation
+
+        if await self._flooding(sid):
+            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
+        if not isinstance(data, dict) or not str(data.get("post_id", "")).isdigit():
+            return {
+                "ok": False,
+                "error": {
+                    "code": "bad_request",
+                    "message": "Say which post.",
+                    "fields": {"post_id": "Required"},
+                },
+            }
+        actor = await self._actor(sid)
+        try:
+            result = await moderation.flag_post(self.ctx, actor, int(data["post_id"]), data)
+        except ConferError as e:
+            return _error(e)
+        return {"ok": True, "result": result}
 
 
 def _manager(settings: Any) -> socketio.AsyncManager:

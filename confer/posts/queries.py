@@ -8,7 +8,8 @@ Con = asyncpg.Connection | asyncpg.Pool
 
 POST_COLUMNS = """
 p.id, p.thread_id, p.conference_id, p.seq, p.author_id, p.reply_to_id, p.body_md,
-p.body_html, p.status, p.hidden_reason, p.created_at, p.edited_at,
+p.body_html, p.status, p.hidden_reason, p.created_at, p.edited_at, p.pinned_at,
+th.session_id,
 u.name AS author_name, u.title AS author_title, u.organisation AS author_organisation,
 m.role AS author_role,
 r.seq AS reply_to_seq, ru.name AS reply_to_name
@@ -16,6 +17,7 @@ r.seq AS reply_to_seq, ru.name AS reply_to_name
 
 POST_FROM = """
 FROM posts p
+JOIN threads th ON th.id = p.thread_id
 LEFT JOIN users u ON u.id = p.author_id
 LEFT JOIN memberships m ON m.conference_id = p.conference_id AND m.user_id = p.author_id
 LEFT JOIN posts r ON r.id = p.reply_to_id

@@ -12,7 +12,7 @@ from confer import markup, timefmt
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
-from confer.errors import Closed, Forbidden, Invalid, NotFound
+from confer.errors import Closed, Forbidden, Invalid, NotFound, TooManyRequests
 from confer.live.events import Event, conference_room, thread_room
 from confer.policy import Actor
 from confer.posts import queries as q
@@ -35,9 +35,7 @@ def present(place: Place, row: asyncpg.Record) -> dict | None:
     """A post as this reader may see it, or None if they may not see it at all."""
     status = row["status"]
     mine = place.actor.user_id is not None and row["author_id"] == place.actor.user_id
-    staff = (place.member is not None and place.member.facilitates_session(None)) or place.can(
-        "conference.manage"
-    )
+    staff = place.can("moderate", session={"id": row["session_id"]})
     if status == "pending" and not (mine or staff):
         return None
     post = dict(row)
@@ -54,6 +52,7 @@ def present(place: Place, row: asyncpg.Record) -> dict | None:
     else:
         post["placeholder"] = None
     post["mine"] = mine
+    post["staff"] = staff
     return post
 
 
@@ -131,11 +130,31 @@ async def create_post(
         target = await q.fetch_reply_target(ctx.pool, reply_to_id)
         if target is None or target["thread_id"] != thread_id:
             raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
+    from confer.moderation import queries as moderation_q
+    from confer.moderation.service import post_change_events
+
     html = await markup.render(body)
+    staff = place.can("moderate", session={"id": thread["session_id"]})
     try:
         async with ctx.pool.acquire() as con, con.transaction():
+            if not staff:
+                wait = await moderation_q.slow_mode_wait(con, thread_id, actor.user_id)
+                if wait is not None and wait > 0:
+                    raise TooManyRequests(
+                        f"Slow mode is on in this thread: you can post again in {wait} second"
+                        f"{'' if wait == 1 else 's'}. Your text has been kept.",
+                        retry_after=wait,
+                    )
+            pending = not staff and await moderation_q.needs_approval(con, thread_id, actor.user_id)
             post_id = await q.insert_post(
-                con, thread_id, actor.user_id, reply_to_id, body, html, key
+                con,
+                thread_id,
+                actor.user_id,
+                reply_to_id,
+                body,
+                html,
+                key,
+                "pending" if pending else "visible",
             )
     except asyncpg.UniqueViolationError:
         existing = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
@@ -144,7 +163,11 @@ async def create_post(
         return _repeat(place, existing, thread_id), False
     row = await q.fetch_post(ctx.pool, post_id)
     assert row is not None
-    await ctx.hub.publish([post_event(place, row), activity_event(place, thread, row)])
+    if pending:
+        # Only the author and the moderators hear of a post awaiting approval.
+        await ctx.hub.publish(post_change_events(place, row, "post:new"))
+    else:
+        await ctx.hub.publish([post_event(place, row), activity_event(place, thread, row)])
     return payload(place, present(place, row) or dict(row)), True
 
 

@@ -12,14 +12,17 @@ Con = asyncpg.Connection | asyncpg.Pool
 
 THREAD_COLUMNS = """
 t.id, t.conference_id, t.session_id, t.title, t.author_id, t.last_seq, t.post_count,
-t.last_post_at, t.created_at,
+t.last_post_at, t.created_at, t.pinned_at, t.locked_at, t.lock_reason, t.closed_at,
+t.premoderated, t.slow_mode_seconds, t.slow_mode_until, t.summary_md, t.summary_html,
+t.summary_updated_at,
 s.kind AS session_kind, s.title AS session_title, s.participants_start_threads,
 s.posting_window,
 w.opens_at, w.closes_at,
 CASE WHEN c.published_at IS NULL THEN 'draft'
      WHEN now() < w.opens_at THEN 'upcoming'
-     WHEN now() < w.closes_at THEN 'open'
-     ELSE 'closed' END AS posting_state
+     WHEN now() >= w.closes_at OR t.closed_at IS NOT NULL THEN 'closed'
+     WHEN t.locked_at IS NOT NULL THEN 'locked'
+     ELSE 'open' END AS posting_state
 """
 
 THREAD_FROM = """
@@ -49,7 +52,8 @@ SELECT {THREAD_COLUMNS},
 LEFT JOIN users u ON u.id = t.author_id
 LEFT JOIN read_state rs ON rs.thread_id = t.id AND rs.user_id = $2
 WHERE t.session_id = $1
-ORDER BY coalesce(t.last_post_at, t.created_at) DESC, t.id DESC
+ORDER BY t.pinned_at IS NULL, t.pinned_at DESC,
+         coalesce(t.last_post_at, t.created_at) DESC, t.id DESC
 """
 
 INSERT_THREAD = """

@@ -34,6 +34,17 @@ def check_open(thread: asyncpg.Record, tz: str) -> None:
         )
     if state == "draft":
         raise Closed("This conference has not been published yet.")
+    if state == "locked":
+        raise Closed(
+            f"A facilitator locked this thread: {thread['lock_reason'] or 'no reason given'}. "
+            "You can still read it."
+        )
+    if thread["closed_at"] is not None and thread["closed_at"] < thread["closes_at"]:
+        raise Closed(
+            f"A facilitator closed this thread at {timefmt.when(thread['closed_at'], tz)} ({tz}). "
+            "You can still read it.",
+            closed_at=thread["closed_at"],
+        )
     raise Closed(
         f"This thread closed for posts at {timefmt.when(thread['closes_at'], tz)} ({tz}). "
         "You can still read it.",

@@ -25,8 +25,9 @@ AXE_RUN = f"axe.run({{runOnly: {json.dumps(AXE_TAGS)}, resultTypes: ['violations
 BLOCKING_IMPACTS = ("serious", "critical")
 IMPACTS = ("critical", "serious", "moderate", "minor")
 
-# Every audited page: (name, url, violations), printed at the end of the run.
-AXE_RESULTS: list[tuple[str, str, list[dict[str, Any]]]] = []
+# Every audited page: (name, url, violations, ids of rules axe could not decide and left for
+# a person to review), printed at the end of the run.
+AXE_RESULTS: list[tuple[str, str, list[dict[str, Any]], list[str]]] = []
 
 
 async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -56,7 +57,8 @@ async def audit(page: Page, name: str, *, record: bool = True) -> list[dict[str,
     result = await page.evaluate(AXE_RUN)
     violations: list[dict[str, Any]] = result["violations"]
     if record:
-        AXE_RESULTS.append((name, page.url, violations))
+        review = sorted({i["id"] for i in result["incomplete"]})
+        AXE_RESULTS.append((name, page.url, violations, review))
     return violations
 
 

@@ -6,14 +6,17 @@ second) and reports every failing page at once, each with its violations and the
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from playwright.async_api import expect
 
+from confer.posts import queries as posts_q
+from tests.browser.conftest import SESSION_LOOP
 from tests.browser.helpers import Audits, audit
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SESSION_LOOP]
 
 
 async def site(world) -> dict:
@@ -43,6 +46,10 @@ async def site(world) -> dict:
     await world.member(conf, participant)
     thread = await world.thread(discussion, speaker, title="Temporary accommodation", posts=3)
     await world.thread(closed, speaker, title="Welcome", posts=1)
+    # A post of the participant's own, so that its Edit and Delete controls are audited too.
+    await posts_q.insert_post(
+        world.pool, thread["id"], participant["id"], None, "Mine", "<p>Mine</p>", None
+    )
     return {
         "conf": conf, "slug": conf["slug"], "discussion": discussion, "thread": thread,
         "organiser": organiser, "participant": participant,
@@ -104,13 +111,26 @@ async def test_participant_pages_have_no_serious_axe_violations(world, new_page)
     await expect(page.get_by_role("button", name="Start thread")).to_be_visible()
     await audits.check(page, "session with new-thread form")
 
-    await page.goto(f"{c}/threads/{s['thread']['id']}")
+    thread = f"{c}/threads/{s['thread']['id']}"
+    problem = page.get_by_role("heading", name="There is a problem")
+    await page.goto(thread)
     await expect(page.get_by_label("Your post", exact=True)).to_be_visible()
-    await expect(page.locator("article")).to_have_count(3)
+    await expect(page.locator("article")).to_have_count(4)
+    await expect(page.get_by_role("button", name="Delete your post")).to_be_visible()
+    await expect(page.get_by_text(re.compile(r"^\d+ here now$"))).to_be_visible()  # live
     await audits.check(page, "thread with composer")
 
+    # Refused over the live connection: confer.js draws the errors.
     await page.get_by_role("button", name="Post", exact=True).click()
-    await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    await expect(problem).to_be_visible()
+    await audits.check(page, "thread composer, live errors")
+
+    # Without a live connection the form posts, and the server shows the page with errors.
+    await page.route("**/socket.io/**", lambda route: route.abort())
+    await page.goto(thread)
+    await page.get_by_role("button", name="Post", exact=True).click()
+    await expect(page).to_have_title(re.compile("^Error: "))
+    await expect(problem).to_be_visible()
     await audits.check(page, "thread composer with errors")
 
     await page.goto("/account")

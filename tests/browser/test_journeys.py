@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.conftest import SESSION_LOOP
 from tests.browser.helpers import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SESSION_LOOP]
 
 POST_URL = re.compile(r"/threads/\d+\?page=\d+#post-(\d+)$")
 JS = pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])

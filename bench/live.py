@@ -1,0 +1,800 @@
+"""Live fan-out: N socket.io clients in one thread, posts at a steady rate, delivery latency.
+
+Design: the server is the thing measured, so the load tool must stay off the critical path.
+Clients are the official socket.io-client (the version the browser runs) in several Node
+processes, each holding its share of websocket-only connections; a client's `post:new`
+handler only stores (client, post id, CLOCK_MONOTONIC µs) in typed arrays. Posts are made by
+this process through the JSON API with aiohttp, each on its own task on an absolute schedule,
+so a slow response never delays the next post. Latency is receipt time (Node) minus the time
+just before the HTTP request was issued (Python), on the same monotonic clock. The figures
+also report how late the load tool itself ran (the post schedule lag and each worker's
+event-loop delay) so that a slow load tool shows up instead of passing for a slow server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import common
+from bench.common import now_us
+
+DEMO_SLUG = "councillors-connected"
+ORGANISER = "organiser@demo.confer.test"
+WORKER_JS = common.BENCH_DIR / "live_client.cjs"
+CURVE_SVG = common.ROOT / "docs" / "perf-live-curve.svg"
+CURVE_CLIENTS = (100, 500, 1000, 2000)
+TARGETS = {"p99_ms": {500: 100, 2000: 150}, "memory_mb_at_1000": 150}
+
+POST_BODY = (
+    "Benchmark post {i} of {n}. We moved our **bin collection** updates to the council's "
+    "social channels last spring, and the number of missed-collection calls fell by a third. "
+    "The key was answering every reply within a working day: see "
+    "https://example.org/councils/social-media-guide for the guide we followed."
+)
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    clients: int = 500
+    rate: float = 10.0
+    seconds: float = 60.0
+    workers: int = 4
+    grace: float = 5.0
+    concurrency: int = 25  # connections being opened at once, per worker
+    deflate: bool = True  # clients offer permessage-deflate, as browsers do
+    anonymous: bool = False  # clients connect with the organiser's API token unless set
+    settle_timeout: float = 120.0
+    database_url: str | None = None
+    profile: bool = False  # py-spy the server during the posting phase
+
+    @property
+    def posts(self) -> int:
+        return max(1, round(self.rate * self.seconds))
+
+
+SMOKE = LiveConfig(clients=20, rate=2.0, seconds=2.5, workers=2, grace=2.0, settle_timeout=10)
+
+
+# --- Node workers ------------------------------------------------------------------------------
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    def __init__(self, index: int, proc: asyncio.subprocess.Process, results: Path, err: Path):
+        self.index = index
+        self.proc = proc
+        self.results_path = results
+        self.err_path = err
+        self.records = 0
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        async for raw in self.proc.stdout:
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                continue
+            if msg.get("type") == "progress":
+                self.records = msg["records"]
+            else:
+                await self.messages.put(msg)
+        await self.messages.put({"type": "exit"})
+
+    async def expect(self, kind: str, within: float) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WorkerError(f"worker {self.index}: no '{kind}' within {within:.0f} s")
+            try:
+                msg = await asyncio.wait_for(self.messages.get(), left)
+            except TimeoutError:
+                continue
+            if msg["type"] == kind:
+                return msg
+            if msg["type"] in ("error", "exit"):
+                raise WorkerError(
+                    f"worker {self.index}: {msg.get('message', 'exited')}\n{self.stderr_tail()}"
+                )
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        if self.proc.returncode is None:
+            self.proc.stdin.write(command.encode() + b"\n")
+
+    def stderr_tail(self) -> str:
+        try:
+            return self.err_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        self.reader.cancel()
+        if self.proc.returncode is None:
+            common.stop_group(self.proc.pid, wait=3)
+
+
+async def start_worker(
+    index: int, clients: int, cfg: LiveConfig, url: str, token: str | None, room: str,
+    modules: Path, tmp: Path, max_seconds: float,
+) -> Worker:  # fmt: skip
+    results = tmp / f"worker{index}.json"
+    err = tmp / f"worker{index}.err"
+    config = {
+        "worker": index,
+        "clients": clients,
+        "url": url,
+        "token": token,
+        "room": room,
+        "nodeModules": str(modules),
+        "concurrency": cfg.concurrency,
+        "deflate": cfg.deflate,
+        "expectedPosts": cfg.posts,
+        "resultsPath": str(results),
+        "maxSeconds": max_seconds,
+    }
+    node = shutil.which("node") or "node"
+    err_fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            str(WORKER_JS),
+            json.dumps(config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err_fd,
+            start_new_session=True,
+            preexec_fn=common.child_setup(clients + 1024),
+        )
+    finally:
+        os.close(err_fd)
+    return Worker(index, proc, results, err)
+
+
+def load_results(paths: list[Path]) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+
+
+# --- setup through the CLI and the JSON API ---------------------------------------------------
+
+
+async def wait_until_up(http: aiohttp.ClientSession, server: common.Server, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise RuntimeError(f"the server exited during start-up:\n{server.log_tail()}")
+        try:
+            async with http.get(f"{server.url}/api/v1/conferences/{DEMO_SLUG}") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {within:.0f} s:\n{server.log_tail()}")
+
+
+async def make_thread(http: aiohttp.ClientSession, base: str, token: str) -> int:
+    """A fresh thread in the demo's café (open for the whole conference), by the organiser."""
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.get(f"{base}/api/v1/conferences/{DEMO_SLUG}", headers=auth) as r:
+        r.raise_for_status()
+        conference = await r.json()
+    cafe = [s for s in conference["sessions"] if s["posting_window"] == "conference"]
+    if not cafe:
+        raise RuntimeError("the demo conference has no café session")
+    body = {
+        "title": f"Benchmark thread {common.timestamp()}",
+        "body": "Posts in this thread are made by `python -m bench live`.",
+        "idempotency_key": f"bench-thread-{uuid.uuid4()}",
+    }
+    url = f"{base}/api/v1/sessions/{cafe[0]['id']}/threads"
+    async with http.post(url, json=body, headers=auth) as r:
+        data = await r.json()
+        if r.status != 201:
+            raise RuntimeError(f"could not create the thread ({r.status}): {data}")
+    return int(data["id"])
+
+
+async def settle(server_pid: int, workers: list[Worker], within: float) -> tuple[float, bool]:
+    """Wait until the join storm is over: server CPU under 10% and no presence for 1 s."""
+    t0 = time.monotonic()
+    prev_cpu, prev_t = common.proc_cpu_seconds(server_pid) or 0.0, time.monotonic()
+    while time.monotonic() - t0 < within:
+        await asyncio.sleep(1.0)
+        cpu, t = common.proc_cpu_seconds(server_pid) or 0.0, time.monotonic()
+        busy = (cpu - prev_cpu) / (t - prev_t)
+        prev_cpu, prev_t = cpu, t
+        for w in workers:
+            w.send("idle")
+        idle = [await w.expect("idle", 10) for w in workers]
+        quiet = all(m["sinceLastPresence"] is None or m["sinceLastPresence"] > 1.0 for m in idle)
+        if busy < 0.10 and quiet:
+            return time.monotonic() - t0, True
+    return time.monotonic() - t0, False
+
+
+# --- profiling ----------------------------------------------------------------------------------
+
+
+async def start_profiler(pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process | None:
+    py_spy = shutil.which("py-spy")
+    if py_spy is None:
+        print("--profile: py-spy is not installed (pip install py-spy); skipping", flush=True)
+        return None
+    return await asyncio.create_subprocess_exec(
+        py_spy, "record", "--pid", str(pid), "--duration", str(math.ceil(seconds)),
+        "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(out),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def keep_profile(path: Path, clients: int) -> dict[str, Any] | None:
+    """Copy py-spy's collapsed stacks under bench/results/ and summarise them."""
+    if not path.exists():
+        return None
+    common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    saved = common.RESULTS_DIR / f"live-{clients}-profile-{common.timestamp()}.txt"
+    shutil.copy(path, saved)
+    profile = summarise_profile(path)
+    profile["raw"] = str(saved.relative_to(common.ROOT))
+    return profile
+
+
+def summarise_profile(path: Path, top: int = 20) -> dict[str, Any]:
+    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+    self_samples: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        # "func (path:line)" -> "func (file)" so that lines of one function add up
+        names = [f.split(":")[0] + ")" if "(" in f else f for f in frames]
+        self_samples[names[-1]] = self_samples.get(names[-1], 0) + n
+        for name in set(names):
+            incl[name] = incl.get(name, 0) + n
+
+    def top_of(d: dict[str, int]) -> list[list[Any]]:
+        rows = sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        return [[name, round(100 * v / max(total, 1), 1)] for name, v in rows]
+
+    return {"samples": total, "self_pct": top_of(self_samples), "inclusive_pct": top_of(incl)}
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+
+async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    modules = await asyncio.to_thread(common.ensure_socket_io_client)
+    sio_version = json.loads(
+        (modules / "socket.io-client" / "package.json").read_text(encoding="utf-8")
+    )["version"]
+    facts = common.machine_facts()
+    facts["socket.io-client"] = sio_version
+    server = common.Server(nofile=cfg.clients * 2 + 4096, database_url=cfg.database_url)
+    workers: list[Worker] = []
+    profiler = None
+    n_workers = max(1, min(cfg.workers, cfg.clients))
+    connect_budget = 60 + cfg.clients * 0.15
+    max_seconds = connect_budget + cfg.settle_timeout + cfg.seconds + cfg.grace + 120
+    record: dict[str, Any] = {"benchmark": "live", "machine": facts, "params": asdict(cfg)}
+    record["params"].pop("database_url")
+    record["params"]["posts"] = cfg.posts
+    record["params"]["workers"] = n_workers
+    try:
+        say(f"live: starting a server ({'DATABASE_URL' if cfg.database_url else 'embedded'})")
+        server.start(demo=True)
+        timeout = aiohttp.ClientTimeout(total=60)
+        connector = aiohttp.TCPConnector(limit=100)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+            await wait_until_up(http, server, 120)
+            out = await asyncio.to_thread(server.cli, "token", "create", "--email", ORGANISER)
+            token = out.strip().splitlines()[-1]
+            thread_id = await make_thread(http, server.url, token)
+            room = f"thread:{thread_id}"
+            mem_before = common.rss_mb(server.pid)
+            assert server.tmp is not None
+
+            # Connect and join.
+            say(f"live: connecting {cfg.clients} clients in {n_workers} Node workers")
+            q, extra = divmod(cfg.clients, n_workers)
+            t_connect = time.monotonic()
+            client_token = None if cfg.anonymous else token
+            for i in range(n_workers):
+                k = q + (i < extra)
+                w = await start_worker(
+                    i, k, cfg, server.url, client_token, room, modules, server.tmp, max_seconds
+                )
+                workers.append(w)
+            offsets = []
+            for w in workers:
+                msg = await w.expect("clock", 30)
+                offsets.append((now_us() - msg["us"]) / 1000)
+            if max(abs(o) for o in offsets) > 1000:
+                raise RuntimeError(f"Node's monotonic clock differs from Python's: {offsets} ms")
+            ready = [await w.expect("ready", connect_budget) for w in workers]
+            connect_s = time.monotonic() - t_connect
+            joined = sum(m["joined"] for m in ready)
+            failed = sum(m["failed"] for m in ready)
+            say(f"live: {joined} joined, {failed} failed in {connect_s:.1f} s; settling")
+            if joined == 0:
+                raise RuntimeError(f"no client could join: {ready[0]['errors']}")
+            settle_s, settled = await settle(server.pid, workers, cfg.settle_timeout)
+            mem_connected = common.rss_mb(server.pid)
+
+            # Post at a steady rate.
+            say(f"live: posting {cfg.posts} posts at {cfg.rate:g}/s")
+            url = f"{server.url}/api/v1/threads/{thread_id}/posts"
+            auth = {"Authorization": f"Bearer {token}"}
+            sent: dict[int, int] = {}
+            http_ms: list[float] = []
+            post_errors: list[str] = []
+            lag_ms: list[float] = []
+            run_id = uuid.uuid4().hex[:8]
+
+            async def post_one(i: int) -> None:
+                body = {
+                    "body": POST_BODY.format(i=i + 1, n=cfg.posts),
+                    "idempotency_key": f"bench-{run_id}-{i}",
+                }
+                t_send = now_us()
+                try:
+                    async with http.post(url, json=body, headers=auth) as r:
+                        data = await r.json()
+                        if r.status != 201:
+                            post_errors.append(f"{r.status}: {str(data)[:200]}")
+                            return
+                except (aiohttp.ClientError, TimeoutError) as e:
+                    post_errors.append(f"{type(e).__name__}: {e}")
+                    return
+                http_ms.append((now_us() - t_send) / 1000)
+                sent[int(data["id"])] = t_send
+
+            cpu0 = {
+                "machine": common.machine_busy_seconds(),
+                "server": common.proc_cpu_seconds(server.pid) or 0.0,
+                "bench": common.self_cpu_seconds(),
+            }
+            load0 = common.loadavg()
+            for w in workers:
+                w.send("start")
+            if cfg.profile:
+                prof_path = server.tmp / "profile.txt"
+                profiler = await start_profiler(server.pid, cfg.seconds, prof_path)
+            t0 = time.monotonic()
+            tasks = []
+            for i in range(cfg.posts):
+                delay = t0 + i / cfg.rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                lag_ms.append(max(0.0, -delay) * 1000)
+                tasks.append(asyncio.create_task(post_one(i)))
+            await asyncio.wait(tasks, timeout=60)
+            for t in tasks:
+                t.cancel()
+            post_s = time.monotonic() - t0
+
+            # Grace: stop early once every expected delivery has arrived.
+            expected = joined * len(sent)
+            t_grace = time.monotonic()
+            while time.monotonic() - t_grace < cfg.grace:
+                if sum(w.records for w in workers) >= expected:
+                    await asyncio.sleep(0.5)  # let late duplicates show
+                    break
+                await asyncio.sleep(0.1)
+            cpu1 = {
+                "machine": common.machine_busy_seconds(),
+                "server": common.proc_cpu_seconds(server.pid) or 0.0,
+                "bench": common.self_cpu_seconds(),
+            }
+            load1 = common.loadavg()
+            mem_end = common.rss_mb(server.pid)
+            for w in workers:
+                w.send("finish")
+            for w in workers:
+                await w.expect("done", 120)
+            results = await asyncio.to_thread(load_results, [w.results_path for w in workers])
+            profile = None
+            if profiler is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(profiler.wait(), 30)
+                profile = await asyncio.to_thread(keep_profile, prof_path, cfg.clients)
+    finally:
+        if profiler is not None and profiler.returncode is None:
+            common.stop_group(profiler.pid, wait=2)
+        for w in workers:
+            w.stop()
+        server.stop()
+
+    # --- figures ---------------------------------------------------------------------------
+    latencies: list[float] = []
+    first_ms: list[float] = []
+    spread_ms: list[float] = []
+    received = 0
+    for post_id, t_send in sent.items():
+        times: list[float] = []
+        for r in results:
+            times.extend(r["posts"].get(str(post_id), ()))
+        received += len(times)
+        latencies.extend((t - t_send) / 1000 for t in times)
+        if times:
+            first_ms.append((min(times) - t_send) / 1000)
+            spread_ms.append((max(times) - min(times)) / 1000)
+    sent_keys = {str(k) for k in sent}
+    unexpected = sum(len(v) for r in results for k, v in r["posts"].items() if k not in sent_keys)
+    duplicates = sum(r["duplicates"] for r in results)
+    ours = (cpu1["server"] - cpu0["server"]) + (cpu1["bench"] - cpu0["bench"])
+    ours += sum(r["cpuSeconds"] for r in results)
+    busy = cpu1["machine"] - cpu0["machine"]
+    record["results"] = {
+        "clients_joined": joined,
+        "clients_failed": failed,
+        "connect_errors": sorted({e for m in ready for e in m["errors"]})[:5],
+        "websocket_extensions": ready[0].get("extensions"),
+        "connect_join_seconds": round(connect_s, 1),
+        "settle_seconds": round(settle_s, 1),
+        "settled": settled,
+        "posts_sent": cfg.posts,
+        "posts_created": len(sent),
+        "post_errors": post_errors[:10],
+        "posting_seconds": round(post_s, 1),
+        "latency_ms": common.summary(latencies),
+        "first_delivery_ms": common.summary(first_ms),
+        "fanout_spread_ms": common.summary(spread_ms),
+        "http_post_ms": common.summary(http_ms),
+        "deliveries": {
+            "expected": expected,
+            "received": received,
+            "lost": expected - received,
+            "duplicated": duplicates,
+            "unexpected": unexpected,
+            "disconnects": sum(r["disconnects"] for r in results),
+        },
+        "server_memory_mb": {
+            "before_connect": mem_before["rss_mb"],
+            "after_connect": mem_connected["rss_mb"],
+            "end": mem_end["rss_mb"],
+            "peak": mem_end["hwm_mb"],
+        },
+        "load_tool": {
+            "post_schedule_lag_ms": common.summary(lag_ms),
+            "worker_event_loop_delay_ms": {
+                "p99_max": round(max(r["eventLoopDelayMs"]["p99"] for r in results), 1),
+                "max": round(max(r["eventLoopDelayMs"]["max"] for r in results), 1),
+            },
+            "worker_rss_mb": [r["rssMb"] for r in results],
+            "clock_offset_ms": [round(o, 2) for o in offsets],
+        },
+        "noise": {
+            "loadavg_before": load0,
+            "loadavg_after": load1,
+            "cpu_seconds": {
+                "machine_busy": round(busy, 1),
+                "server": round(cpu1["server"] - cpu0["server"], 1),
+                "node_workers": round(sum(r["cpuSeconds"] for r in results), 1),
+                "bench_process": round(cpu1["bench"] - cpu0["bench"], 1),
+                "other_incl_postgres": round(busy - ours, 1),
+            },
+            "window_seconds": round(post_s + (time.monotonic() - t_grace), 1),
+        },
+    }
+    if profile is not None:
+        record["results"]["profile"] = profile
+    return record
+
+
+# --- presentation --------------------------------------------------------------------------------
+
+
+def print_record(record: dict[str, Any]) -> None:
+    p, r = record["params"], record["results"]
+    d, m, n = r["deliveries"], r["server_memory_mb"], r["noise"]
+    print()
+    print(
+        f"live: {r['clients_joined']}/{p['clients']} clients joined, {p['rate']:g} posts/s for "
+        f"{p['seconds']:g} s ({r['posts_created']}/{p['posts']} posts made), "
+        f"{p['workers']} Node workers, socket.io-client {record['machine']['socket.io-client']}, "
+        f"websocket extensions: {r['websocket_extensions'] or 'none'}"
+    )
+    rows = []
+    for label, key in (
+        ("post -> post:new (every client)", "latency_ms"),
+        ("post -> first client", "first_delivery_ms"),
+        ("fan-out spread (first -> last client)", "fanout_spread_ms"),
+        ("HTTP POST response", "http_post_ms"),
+    ):
+        s = r[key]
+        rows.append([label, s["p50"], s["p95"], s["p99"], s["max"], s["n"]])
+    print(common.table(rows, ["latency, ms", "p50", "p95", "p99", "max", "n"]))
+    print()
+    print(
+        common.table(
+            [
+                [
+                    d["expected"],
+                    d["received"],
+                    d["lost"],
+                    d["duplicated"],
+                    d["unexpected"],
+                    d["disconnects"],
+                ]
+            ],
+            ["deliveries expected", "received", "lost", "duplicated", "unexpected", "dropped"],
+        )
+    )
+    print()
+    print(
+        common.table(
+            [[m["before_connect"], m["after_connect"], m["end"], m["peak"]]],
+            ["server RSS MB: before connect", "after connect", "end", "peak"],
+        )
+    )
+    lt = r["load_tool"]
+    cpu = n["cpu_seconds"]
+    print()
+    print(
+        f"connect + join: {r['connect_join_seconds']} s, settle: {r['settle_seconds']} s"
+        f"{'' if r['settled'] else ' (did not settle)'}; failed clients: {r['clients_failed']}"
+        f"{' ' + str(r['connect_errors']) if r['connect_errors'] else ''}"
+    )
+    print(
+        f"load tool: post schedule lag p99 {lt['post_schedule_lag_ms']['p99']} ms, "
+        f"worker event-loop delay p99 {lt['worker_event_loop_delay_ms']['p99_max']} ms "
+        f"(max {lt['worker_event_loop_delay_ms']['max']} ms)"
+    )
+    print(
+        f"noise: loadavg {n['loadavg_before']} -> {n['loadavg_after']}; CPU s over "
+        f"{n['window_seconds']} s: machine {cpu['machine_busy']}, server {cpu['server']}, "
+        f"Node {cpu['node_workers']}, bench {cpu['bench_process']}, "
+        f"other (incl. PostgreSQL) {cpu['other_incl_postgres']}"
+    )
+    if r["post_errors"]:
+        print(f"post errors: {r['post_errors'][:3]}")
+    prof = r.get("profile")
+    if prof:
+        print(f"\nserver profile ({prof['samples']} samples, raw: {prof['raw']}), self time:")
+        for name, pct in prof["self_pct"][:12]:
+            print(f"  {pct:5.1f}%  {name}")
+
+
+# --- the curve --------------------------------------------------------------------------------
+
+
+def curve_svg(points: list[dict[str, Any]], subtitle: str) -> str:
+    """p50 and p99 delivery latency against clients, as a hand-written SVG."""
+    w, h = 720, 440
+    left, right, top, bottom = 70, 30, 60, 60
+    pw, ph = w - left - right, h - top - bottom
+    xs = [pt["clients"] for pt in points]
+    ys = [v for pt in points for v in (pt["p50"], pt["p99"]) if v is not None]
+    x_max = max([*xs, 2000])
+    y_top = max([*ys, 150.0]) * 1.1
+    steps = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
+    step = next((s for s in steps if y_top / s <= 8), steps[-1])
+    y_max = math.ceil(y_top / step) * step
+    ink, blue, red, grey = "#0b0c0c", "#1d70b8", "#d4351c", "#505a5f"
+
+    def x(v: float) -> float:
+        return round(left + pw * v / x_max, 1)
+
+    def y(v: float) -> float:
+        return round(top + ph * (1 - v / y_max), 1)
+
+    def line(x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = "") -> str:
+        return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{stroke}"{extra}/>'
+
+    def text(tx: float, ty: float, s: str, extra: str = "") -> str:
+        return f'<text x="{tx}" y="{ty}"{extra}>{s}</text>'
+
+    desc = "; ".join(
+        f"{p['clients']} clients: p50 {p['p50']} ms, p99 {p['p99']} ms" for p in points
+    )
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" '
+        f'height="{h}" role="img" aria-labelledby="t d" font-family="system-ui, sans-serif" '
+        'font-size="13">',
+        '<title id="t">Live delivery latency against clients in one thread</title>',
+        f'<desc id="d">{desc}</desc>',
+        f'<rect width="{w}" height="{h}" fill="#fff"/>',
+        text(left, 24, "Post-to-delivery latency, one thread (python -m bench live --curve)",
+             ' font-size="16" font-weight="bold"'),
+        text(left, 44, subtitle, f' fill="{grey}"'),
+    ]  # fmt: skip
+    for i in range(int(y_max / step) + 1):
+        v = i * step
+        out.append(line(left, y(v), left + pw, y(v), "#e5e5e5"))
+        out.append(text(left - 8, y(v) + 4, f"{v:g}", ' text-anchor="end"'))
+    for c in sorted({0, *xs}):
+        out.append(line(x(c), top + ph, x(c), top + ph + 5, ink))
+        out.append(text(x(c), top + ph + 20, str(c), ' text-anchor="middle"'))
+    out.append(line(left, top + ph, left + pw, top + ph, ink))
+    out.append(line(left, top, left, top + ph, ink))
+    out.append(text(left + pw / 2, h - 14, "clients in the thread", ' text-anchor="middle"'))
+    out.append(
+        f'<text transform="translate(18 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
+        "latency, ms</text>"
+    )
+    for clients, target in TARGETS["p99_ms"].items():
+        cx, cy = x(clients), y(target)
+        dash = ' stroke-width="2" stroke-dasharray="3 2"'
+        out.append(line(cx - 8, cy, cx + 8, cy, red, dash))
+        label = f"p99 target {target}"
+        out.append(text(cx - 10, cy - 6, label, f' text-anchor="end" fill="{red}"'))
+    for key, colour, dash in (("p50", blue, ""), ("p99", ink, ' stroke-dasharray="6 3"')):
+        pts = [(x(pt["clients"]), y(pt[key]), pt[key]) for pt in points if pt[key] is not None]
+        d = " ".join(f"{'L' if i else 'M'}{px} {py}" for i, (px, py, _) in enumerate(pts))
+        out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
+        for px, py, v in pts:
+            out.append(f'<circle cx="{px}" cy="{py}" r="4" fill="{colour}"/>')
+            out.append(text(px + 6, py - 6, f"{v:g}", f' fill="{colour}"'))
+    lx = left + 16
+    out.append(line(lx, top + 12, lx + 24, top + 12, blue, ' stroke-width="2.5"'))
+    out.append(text(lx + 30, top + 16, "p50"))
+    out.append(
+        line(lx, top + 32, lx + 24, top + 32, ink, ' stroke-width="2.5" stroke-dasharray="6 3"')
+    )
+    out.append(text(lx + 30, top + 36, "p99"))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+async def run_curve(base: LiveConfig, clients: list[int], svg: Path = CURVE_SVG) -> dict[str, Any]:
+    points = []
+    runs = []
+    for n in clients:
+        print(f"\n=== curve: {n} clients ===", flush=True)
+        rec = await run_live(replace(base, clients=n))
+        print_record(rec)
+        path = common.write_record(f"live-{n}", rec)
+        print(f"record: {path.relative_to(common.ROOT)}")
+        r = rec["results"]
+        points.append(
+            {
+                "clients": n,
+                "p50": r["latency_ms"]["p50"],
+                "p95": r["latency_ms"]["p95"],
+                "p99": r["latency_ms"]["p99"],
+                "max": r["latency_ms"]["max"],
+                "lost": r["deliveries"]["lost"],
+                "duplicated": r["deliveries"]["duplicated"],
+                "rss_after_connect_mb": r["server_memory_mb"]["after_connect"],
+                "rss_end_mb": r["server_memory_mb"]["end"],
+                "record": str(path.relative_to(common.ROOT)),
+            }
+        )
+        runs.append(rec)
+    facts = runs[-1]["machine"]
+    subtitle = (
+        f"{base.rate:g} posts/s for {base.seconds:g} s per point; {facts['nproc']} cores "
+        f"({facts['cpu_model']}), shared with other jobs; {common.timestamp()[:8]}"
+    )
+    await asyncio.to_thread(write_text, svg, curve_svg(points, subtitle))
+    print()
+    print(
+        common.table(
+            [[p["clients"], p["p50"], p["p95"], p["p99"], p["max"], p["lost"], p["duplicated"],
+              p["rss_after_connect_mb"], p["rss_end_mb"]] for p in points],
+            ["clients", "p50 ms", "p95 ms", "p99 ms", "max ms", "lost", "dup", "RSS conn MB",
+             "RSS end MB"],
+        )
+    )  # fmt: skip
+    print(f"chart: {svg.relative_to(common.ROOT)}")
+    return {
+        "benchmark": "live-curve",
+        "machine": facts,
+        "params": {**asdict(base), "clients": clients},
+        "points": points,
+        "chart": str(svg.relative_to(common.ROOT)),
+    }
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = LiveConfig()
+    arg = p.add_argument
+    arg("--clients", type=int, help=f"socket clients (default {d.clients})")
+    arg("--rate", type=float, help=f"posts per second (default {d.rate:g})")
+    arg("--seconds", type=float, help=f"posting time (default {d.seconds:g}; 20 with --curve)")
+    arg("--workers", type=int, default=d.workers, help="Node worker processes")
+    arg("--grace", type=float, default=d.grace, help="seconds to wait for late deliveries")
+    arg("--concurrency", type=int, default=d.concurrency, help="connects at once per worker")
+    arg("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
+    arg("--anonymous", action="store_true", help="clients connect without a token")
+    arg("--profile", action="store_true", help="py-spy the server while posting")
+    arg("--curve", action="store_true", help="100..2000 clients; draw docs/perf-live-curve.svg")
+    arg("--curve-clients", default=",".join(map(str, CURVE_CLIENTS)), help="curve points")
+    arg("--smoke", action="store_true", help="a few seconds, 20 clients, 5 posts (for CI)")
+
+
+def config_from(args: argparse.Namespace) -> LiveConfig:
+    if getattr(args, "smoke", False):
+        base = SMOKE
+    else:
+        base = LiveConfig(
+            workers=args.workers, grace=args.grace, concurrency=args.concurrency,
+            seconds=20.0 if args.curve else LiveConfig.seconds,
+        )  # fmt: skip
+    changes: dict[str, Any] = {
+        "deflate": not args.no_deflate,
+        "anonymous": args.anonymous,
+        "profile": args.profile,
+        "database_url": os.environ.get("DATABASE_URL") or None,
+    }
+    for name in ("clients", "rate", "seconds"):
+        if getattr(args, name, None) is not None:
+            changes[name] = getattr(args, name)
+    return replace(base, **changes)
+
+
+async def _stoppable(coro: Any) -> Any:
+    """SIGTERM cancels the run like Ctrl-C does, so every `finally` stops its processes."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await coro
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    if args.curve:
+        clients = [int(c) for c in args.curve_clients.split(",") if c.strip()]
+        svg = CURVE_SVG
+        if args.smoke:  # keep the published chart; draw the smoke one among the results
+            clients, svg = [5, 20], common.RESULTS_DIR / "live-curve-smoke.svg"
+        record = asyncio.run(_stoppable(run_curve(cfg, clients, svg)))
+        path = common.write_record("live-curve", record)
+    else:
+        record = asyncio.run(_stoppable(run_live(cfg)))
+        print_record(record)
+        name = "live-smoke" if args.smoke else f"live-{cfg.clients}"
+        path = common.write_record(name, record)
+    print(f"record: {path.relative_to(common.ROOT)}")
+    return 0
+
+
+def defaults() -> argparse.Namespace:
+    """The arguments `python -m bench all` uses."""
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return p.parse_args([])
+
+
+if __name__ == "__main__":
+    sys.exit(main(defaults()))

@@ -1,0 +1,486 @@
+"""Facilitation and moderation: one function per kind of action, each checking permission
+(policy "moderate" for a session's threads and posts, "moderate.members" for members),
+writing its change and its moderation_log row in one transaction, then publishing.
+
+What reaches whom: thread rooms get the public view of a post (a placeholder when hidden,
+nothing while pending); the author's own room gets their view; moderation rooms get all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from confer import markup, timefmt
+from confer.conferences import queries as conferences_q
+from confer.conferences import service as conferences
+from confer.conferences.service import Place
+from confer.context import Ctx
+from confer.errors import Conflict, Forbidden, NotFound
+from confer.live.events import Event, conference_room, thread_room
+from confer.moderation import queries as q
+from confer.policy import ANONYMOUS, Actor
+from confer.posts import queries as posts_q
+from confer.posts import service as posts
+from confer.threads import queries as threads_q
+from confer.threads import service as threads
+from confer.validate import Fields
+
+FLAG_REASONS = {
+    "off_topic": "Off-topic",
+    "disrespectful": "Disrespectful",
+    "personal_information": "Personal information",
+    "spam": "Spam",
+    "other": "Something else",
+}
+# Reasons from a typical code of conduct, offered when hiding; any written reason is allowed.
+HIDE_REASONS = (
+    "Personal attack",
+    "Disrespectful language",
+    "Personal information",
+    "Off-topic",
+    "Spam or advertising",
+)
+THREAD_ACTIONS = (
+    "pin",
+    "unpin",
+    "lock",
+    "unlock",
+    "close",
+    "reopen",
+    "premoderate",
+    "unpremoderate",
+    "slow_mode",
+    "summarise",
+)
+POST_ACTIONS = ("hide", "restore", "approve", "reject", "pin", "unpin", "move")
+MEMBER_ACTIONS = ("mute", "unmute", "premoderate", "unpremoderate", "remove")
+AUTO_HIDE_REASON = "Hidden while facilitators review reports from members"
+
+
+def moderation_rooms(conference_id: int, session_id: int | None) -> list[str]:
+    """Conference-wide moderators share one room; facilitators of chosen sessions, one each."""
+    rooms = [f"moderation:{conference_id}"]
+    if session_id is not None:
+        rooms.append(f"moderation:{conference_id}:session:{session_id}")
+    return rooms
+
+
+def _to_moderators(name: str, place: Place, session_id: int | None, data: dict) -> list[Event]:
+    return [Event(name, room, data) for room in moderation_rooms(place.id, session_id)]
+
+
+def public_view(place: Place, row: asyncpg.Record) -> dict | None:
+    """The post as a reader with no special rights sees it (None while pending)."""
+    public = Place(place.conference, None, ANONYMOUS)
+    shown = posts.present(public, row)
+    return None if shown is None else posts.payload(place, shown)
+
+
+def full_view(place: Place, row: asyncpg.Record) -> dict:
+    data = posts.payload(place, dict(row))
+    data["hidden_reason"] = row["hidden_reason"]
+    return data
+
+
+def post_change_events(
+    place: Place, row: asyncpg.Record, name: str = "post:updated"
+) -> list[Event]:
+    """Everyone sees the public view; the author and the moderators see the whole post."""
+    events = []
+    public = public_view(place, row)
+    if public is not None:
+        events.append(Event(name, thread_room(row["thread_id"]), public))
+    full = full_view(place, row)
+    if row["author_id"] is not None:
+        events.append(Event("post:updated", f"user:{row['author_id']}", full))
+    events += _to_moderators("post:updated", place, row["session_id"], full)
+    return events
+
+
+async def _reason(f: Fields, data: dict[str, Any], *, required: bool) -> str:
+    picked = data.get("reason_choice")
+    written = data.get("reason")
+    if picked and picked != "other" and not written:
+        written = picked
+    return f.text("reason", written, label="Reason", required=required, max_len=500)
+
+
+# --- threads ----------------------------------------------------------------------------
+
+
+async def _thread_place(ctx: Ctx, actor: Actor, thread_id: int) -> tuple[Place, asyncpg.Record]:
+    slug = await conferences_q.fetch_slug_of_thread(ctx.pool, thread_id)
+    if slug is None:
+        raise NotFound()
+    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    thread = await threads.fetch(ctx.pool, place, thread_id)
+    return place, thread
+
+
+async def moderate_thread(
+    ctx: Ctx, actor: Actor, thread_id: int, action: str, data: dict[str, Any]
+) -> dict:
+    """Pin, lock (with a reason), close early, reopen, pre-moderate, slow mode, or summarise."""
+    place, thread = await _thread_place(ctx, actor, thread_id)
+    place.require("moderate", session={"id": thread["session_id"]})
+    f = Fields()
+    if action not in THREAD_ACTIONS:
+        f.add("action", "Choose what to do")
+    reason = await _reason(f, data, required=action == "lock")
+    details: dict[str, Any] = {}
+    seconds = 0
+    until = None
+    summary = ""
+    if action == "slow_mode":
+        raw = data.get("seconds")
+        if not str(raw).isdigit() or not 0 <= int(str(raw)) <= 3600:
+            f.add("seconds", "Enter a number of seconds from 0 to 3600")
+        else:
+            seconds = int(str(raw))
+        if data.get("until"):
+            until = f.local_datetime("until", data.get("until"), place.tz, label="Until")
+        details = {"seconds": seconds, "until": timefmt.iso(until)}
+    if action == "summarise":
+        summary = f.text("summary", data.get("summary"), label="Summary", max_len=20_000)
+    if action == "reopen" and thread["closed_at"] is not None:
+        window_open = await ctx.pool.fetchval("SELECT now() < $1", thread["closes_at"])
+        if not window_open:
+            f.add("action", "This thread's session has ended, so it cannot be reopened")
+    f.raise_if_any()
+    summary_html = await markup.render(summary) if action == "summarise" else ""
+    async with ctx.pool.acquire() as con, con.transaction():
+        if action == "slow_mode":
+            await q.set_slow_mode(con, thread_id, seconds, until)
+        elif action == "summarise":
+            await q.set_summary(con, thread_id, summary, summary_html, actor.user_id)
+        else:
+            await q.set_thread(con, action, thread_id, reason or None)
+        await q.insert_log(
+            con,
+            place.id,
+            thread["session_id"],
+            actor.user_id,
+            f"thread.{action}",
+            "thread",
+            thread_id,
+            reason,
+            details,
+        )
+    fresh = await threads_q.fetch_thread(ctx.pool, thread_id, place.id)
+    assert fresh is not None
+    payload = threads.thread_payload(place, fresh)
+    payload["thread_id"] = thread_id
+    payload["change"] = action
+    await ctx.hub.publish(
+        [
+            Event("thread:updated", thread_room(thread_id), payload),
+            Event("thread:updated", conference_room(place.id), payload),
+        ]
+    )
+    return payload
+
+
+# --- posts ------------------------------------------------------------------------------
+
+
+async def _post_place(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, asyncpg.Record]:
+    row = await posts_q.fetch_post(ctx.pool, post_id)
+    if row is None:
+        raise NotFound()
+    conference = await conferences_q.fetch_conference(ctx.pool, row["conference_id"])
+    assert conference is not None
+    place = await conferences.place_from_row(ctx.pool, actor, conference)
+    if not place.can("conference.read"):
+        raise NotFound()
+    return place, row
+
+
+async def moderate_post(
+    ctx: Ctx, actor: Actor, post_id: int, action: str, data: dict[str, Any]
+) -> dict:
+    """Hide (with a reason), restore, approve, reject (with a reason), pin, unpin, or move."""
+    place, row = await _post_place(ctx, actor, post_id)
+    place.require("moderate", session={"id": row["session_id"]})
+    f = Fields()
+    if action not in POST_ACTIONS:
+        f.add("action", "Choose what to do")
+    reason = await _reason(f, data, required=action in ("hide", "reject"))
+    status = row["status"]
+    to_thread = None
+    if status == "deleted" and action != "pin":
+        f.add("action", "The author deleted this post")
+    elif action == "restore" and status != "hidden":
+        f.add("action", "Only a hidden post can be restored")
+    elif action in ("approve", "reject") and status != "pending":
+        f.add("action", "This post is not waiting for approval")
+    elif action == "hide" and status == "hidden":
+        f.add("action", "This post is already hidden")
+    if action == "move":
+        raw = data.get("to_thread_id")
+        if not str(raw or "").isdigit():
+            f.add("to_thread_id", "Choose the thread to move the post to")
+        else:
+            to_thread = await threads_q.fetch_thread(ctx.pool, int(str(raw)), place.id)
+            if to_thread is None:
+                f.add("to_thread_id", "That thread is not in this conference")
+            elif to_thread["id"] == row["thread_id"]:
+                f.add("to_thread_id", "The post is already in that thread")
+            elif not place.can("moderate", session={"id": to_thread["session_id"]}):
+                f.add("to_thread_id", "You do not facilitate that thread's session")
+    f.raise_if_any()
+    details: dict[str, Any] = {}
+    events: list[Event] = []
+    async with ctx.pool.acquire() as con, con.transaction():
+        if action == "hide":
+            await q.set_post_status(con, post_id, "hidden", reason)
+            await q.resolve_flags(con, post_id, actor.user_id, "hidden")
+        elif action == "restore":
+            await q.set_post_status(con, post_id, "visible", None)
+            await q.resolve_flags(con, post_id, actor.user_id, "kept")
+        elif action == "approve":
+            await q.set_post_status(con, post_id, "visible", None)
+        elif action == "reject":
+            await q.set_post_status(con, post_id, "hidden", f"Not approved: {reason}")
+        elif action in ("pin", "unpin"):
+            await q.set_post_pin(con, post_id, action == "pin")
+        elif action == "move":
+            assert to_thread is not None
+            if status == "visible":
+                await q.decrement_count(con, row["thread_id"])
+            new_seq = await q.move_post(con, post_id, to_thread["id"], status)
+            details = {
+                "from_thread_id": row["thread_id"],
+                "from_seq": row["seq"],
+                "to_thread_id": to_thread["id"],
+                "to_seq": new_seq,
+            }
+        await q.insert_log(
+            con,
+            place.id,
+            row["session_id"],
+            actor.user_id,
+            f"post.{action}",
+            "post",
+            post_id,
+            reason,
+            details,
+        )
+    fresh = await posts_q.fetch_post(ctx.pool, post_id)
+    assert fresh is not None
+    if action == "approve":
+        # Newly visible: everyone in the thread gets it as a new post.
+        events += post_change_events(place, fresh, "post:new")
+        thread = await threads_q.fetch_thread(ctx.pool, fresh["thread_id"], place.id)
+        assert thread is not None
+        public = public_view(place, fresh)
+        if public is not None:
+            public.update(thread_title=thread["title"], session_id=thread["session_id"])
+            events.append(Event("post:new", conference_room(place.id), public))
+    elif action == "move":
+        gone = {
+            "id": post_id,
+            "thread_id": row["thread_id"],
+            "moved_to": fresh["thread_id"],
+            "status": "moved",
+            "seq": row["seq"],
+        }
+        events.append(Event("post:removed", thread_room(row["thread_id"]), gone))
+        events += post_change_events(place, fresh, "post:new")
+    else:
+        events += post_change_events(place, fresh)
+    await ctx.hub.publish(events)
+    return full_view(place, fresh)
+
+
+# --- flags ------------------------------------------------------------------------------
+
+
+async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) -> dict:
+    """A member reports a post, once. At the conference's threshold of distinct members'
+    reports, the post is hidden until a facilitator reviews it."""
+    place, row = await _post_place(ctx, actor, post_id)
+    place.require("post.flag", post=row)
+    f = Fields()
+    reason = data.get("reason")
+    if reason not in FLAG_REASONS:
+        f.add("reason", "Choose why you are reporting this post")
+    note = f.text("note", data.get("note"), label="Note", required=reason == "other", max_len=1000)
+    f.raise_if_any()
+    assert actor.user_id is not None
+    hidden = False
+    async with ctx.pool.acquire() as con, con.transaction():
+        flag_id = await q.insert_flag(con, post_id, place.id, actor.user_id, str(reason), note)
+        if flag_id is None:
+            raise Conflict("You have already reported this post. Facilitators will look at it.")
+        count = await q.count_open_flags(con, post_id)
+        if count >= place.conference["flag_threshold"] and row["status"] == "visible":
+            await q.set_post_status(con, post_id, "hidden", AUTO_HIDE_REASON)
+            await q.insert_log(
+                con,
+                place.id,
+                row["session_id"],
+                None,
+                "post.auto_hide",
+                "post",
+                post_id,
+                AUTO_HIDE_REASON,
+                {"flags": count},
+            )
+            hidden = True
+    fresh = await posts_q.fetch_post(ctx.pool, post_id)
+    assert fresh is not None
+    events = _to_moderators(
+        "flag:new",
+        place,
+        row["session_id"],
+        {
+            "post_id": post_id,
+            "thread_id": row["thread_id"],
+            "session_id": row["session_id"],
+            "reason": reason,
+            "reason_text": FLAG_REASONS[str(reason)],
+            "count": count,
+            "hidden": hidden,
+        },
+    )
+    if hidden:
+        events += post_change_events(place, fresh)
+    await ctx.hub.publish(events)
+    return {"post_id": post_id, "flags": count, "hidden": hidden}
+
+
+async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) -> dict:
+    """Keep the post (reports dismissed, and shown again if reports hid it) or hide it."""
+    place, row = await _post_place(ctx, actor, post_id)
+    place.require("moderate", session={"id": row["session_id"]})
+    f = Fields()
+    outcome = data.get("outcome")
+    if outcome not in ("keep", "hide"):
+        f.add("outcome", "Choose whether to keep or hide the post")
+    reason = await _reason(f, data, required=outcome == "hide")
+    f.raise_if_any()
+    async with ctx.pool.acquire() as con, con.transaction():
+        resolved = await q.resolve_flags(
+            con, post_id, actor.user_id, "kept" if outcome == "keep" else "hidden"
+        )
+        if not resolved:
+            raise Conflict("There are no open reports on this post.")
+        if outcome == "hide" and row["status"] != "hidden":
+            await q.set_post_status(con, post_id, "hidden", reason)
+        elif outcome == "hide":
+            await q.set_post_status(con, post_id, "hidden", reason)
+        elif (
+            outcome == "keep"
+            and row["status"] == "hidden"
+            and row["hidden_reason"] == AUTO_HIDE_REASON
+        ):
+            await q.set_post_status(con, post_id, "visible", None)
+        await q.insert_log(
+            con,
+            place.id,
+            row["session_id"],
+            actor.user_id,
+            f"flags.{outcome}",
+            "post",
+            post_id,
+            reason,
+            {"flags": len(resolved)},
+        )
+    fresh = await posts_q.fetch_post(ctx.pool, post_id)
+    assert fresh is not None
+    events = post_change_events(place, fresh)
+    events += _to_moderators(
+        "flag:resolved", place, row["session_id"], {"post_id": post_id, "outcome": outcome}
+    )
+    await ctx.hub.publish(events)
+    return full_view(place, fresh)
+
+
+# --- members ----------------------------------------------------------------------------
+
+
+async def moderate_member(
+    ctx: Ctx, actor: Actor, slug: str, user_id: int, action: str, data: dict[str, Any]
+) -> dict:
+    """Mute for a while, unmute, pre-moderate, or remove a member of the conference."""
+    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place.require("moderate.members")
+    target = await q.fetch_member(ctx.pool, place.id, user_id)
+    if target is None:
+        raise NotFound("That person is not a member of this conference.")
+    if target["role"] == "organiser" or user_id == actor.user_id:
+        raise Forbidden("Organisers, and you yourself, cannot be moderated here.")
+    f = Fields()
+    if action not in MEMBER_ACTIONS:
+        f.add("action", "Choose what to do")
+    reason = await _reason(f, data, required=action in ("mute", "remove"))
+    minutes = 0
+    if action == "mute":
+        raw = str(data.get("minutes") or "")
+        if not raw.isdigit() or not 1 <= int(raw) <= 60 * 24 * 14:
+            f.add("minutes", "Enter how many minutes, from 1 to 20160 (two weeks)")
+        else:
+            minutes = int(raw)
+    f.raise_if_any()
+    async with ctx.pool.acquire() as con, con.transaction():
+        until = None
+        if action == "mute":
+            until = await con.fetchval("SELECT now() + $1::interval", timedelta(minutes=minutes))
+        await q.set_member(con, action, place.id, user_id, until)
+        await q.insert_log(
+            con,
+            place.id,
+            None,
+            actor.user_id,
+            f"member.{action}",
+            "member",
+            user_id,
+            reason,
+            {"minutes": minutes} if minutes else {},
+        )
+    if action == "remove":
+        await ctx.hub.disconnect_user(user_id)
+    await ctx.hub.publish(
+        [
+            Event(
+                "notification",
+                f"user:{user_id}",
+                {"kind": f"member.{action}", "conference_id": place.id, "reason": reason},
+            )
+        ]
+    )
+    return {"user_id": user_id, "action": action, "reason": reason}
+
+
+# --- what moderators see ----------------------------------------------------------------
+
+
+def _session_scope(place: Place) -> list[int] | None:
+    """None: every session; otherwise the sessions a facilitator looks after."""
+    if place.can("moderate.members"):
+        return None
+    assert place.member is not None
+    return sorted(place.member.session_ids)
+
+
+async def queue(ctx: Ctx, actor: Actor, slug: str) -> dict[str, Any]:
+    """Pending posts, reported posts (newest first, with counts) and the log, in scope."""
+    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place.require("moderate.any")
+    scope = _session_scope(place)
+    return {
+        "place": place,
+        "pending": await q.list_pending(ctx.pool, place.id, scope),
+        "flagged": await q.list_flagged_posts(ctx.pool, place.id, scope),
+        "log": await q.list_log(ctx.pool, place.id, scope),
+        "members": await conferences_q.list_members(ctx.pool, place.id)
+        if place.can("moderate.members")
+        else [],
+    }
+
+
+async def summaries(ctx: Ctx, thread_id: int) -> list[asyncpg.Record]:
+    return await q.list_summaries(ctx.pool, thread_id)
