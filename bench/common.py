@@ -118,6 +118,20 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def proc_status(pid: int, *keys: str) -> dict[str, int]:
+    """Integer fields of /proc/<pid>/status (e.g. nonvoluntary_ctxt_switches)."""
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name in keys:
+                    out[name] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds spent by everything on the machine (all cores) since boot."""
     with open("/proc/stat", encoding="ascii") as f:
@@ -149,8 +163,13 @@ def rss_mb(pid: int) -> dict[str, float | None]:
 # --- child processes -----------------------------------------------------------------------
 
 
-def child_setup(nofile: int) -> Callable[[], None]:
-    """preexec_fn: raise the soft file limit; die with the benchmark (PR_SET_PDEATHSIG)."""
+def child_setup(nofile: int, sched: str = "normal") -> Callable[[], None]:
+    """preexec_fn: raise the soft file limit; die with the benchmark (PR_SET_PDEATHSIG).
+
+    sched="batch" runs the child under SCHED_BATCH: the kernel does not let it preempt the
+    running task when it wakes up. Load generators use it so that each message the server
+    writes to a client socket does not switch the CPU away from the server mid-broadcast.
+    """
 
     def setup() -> None:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -159,6 +178,9 @@ def child_setup(nofile: int) -> Callable[[], None]:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
         with contextlib.suppress(Exception):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if sched == "batch":
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
     return setup
 

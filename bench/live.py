@@ -38,6 +38,7 @@ ORGANISER = "organiser@demo.confer.test"
 WORKER_JS = common.BENCH_DIR / "live_client.cjs"
 CURVE_SVG = common.ROOT / "docs" / "perf-live-curve.svg"
 CURVE_CLIENTS = (100, 500, 1000, 2000)
+CTX = ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")
 TARGETS = {"p99_ms": {500: 100, 2000: 150}, "memory_mb_at_1000": 150}
 
 POST_BODY = (
@@ -61,6 +62,7 @@ class LiveConfig:
     settle_timeout: float = 120.0
     database_url: str | None = None
     profile: bool = False  # py-spy the server during the posting phase
+    worker_sched: str = "batch"  # "batch": Node workers never preempt the server on wake-up
 
     @property
     def posts(self) -> int:
@@ -164,7 +166,7 @@ async def start_worker(
             stdout=asyncio.subprocess.PIPE,
             stderr=err_fd,
             start_new_session=True,
-            preexec_fn=common.child_setup(clients + 1024),
+            preexec_fn=common.child_setup(clients + 1024, cfg.worker_sched),
         )
     finally:
         os.close(err_fd)
@@ -380,6 +382,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 "machine": common.machine_busy_seconds(),
                 "server": common.proc_cpu_seconds(server.pid) or 0.0,
                 "bench": common.self_cpu_seconds(),
+                **common.proc_status(server.pid, *CTX),
             }
             load0 = common.loadavg()
             for w in workers:
@@ -412,8 +415,10 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 "machine": common.machine_busy_seconds(),
                 "server": common.proc_cpu_seconds(server.pid) or 0.0,
                 "bench": common.self_cpu_seconds(),
+                **common.proc_status(server.pid, *CTX),
             }
             load1 = common.loadavg()
+            t_end = time.monotonic()
             mem_end = common.rss_mb(server.pid)
             for w in workers:
                 w.send("finish")
@@ -452,6 +457,8 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
     ours = (cpu1["server"] - cpu0["server"]) + (cpu1["bench"] - cpu0["bench"])
     ours += sum(r["cpuSeconds"] for r in results)
     busy = cpu1["machine"] - cpu0["machine"]
+    server_cpu = cpu1["server"] - cpu0["server"]
+    window = t_end - t0
     record["results"] = {
         "clients_joined": joined,
         "clients_failed": failed,
@@ -468,6 +475,12 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         "first_delivery_ms": common.summary(first_ms),
         "fanout_spread_ms": common.summary(spread_ms),
         "http_post_ms": common.summary(http_ms),
+        "server_cpu": {
+            "ms_per_post": round(1000 * server_cpu / max(len(sent), 1), 1),
+            "us_per_delivery": round(1e6 * server_cpu / max(received, 1), 1),
+            "share_of_one_core": round(server_cpu / max(window, 0.001), 2),
+            "context_switches": {k: cpu1.get(k, 0) - cpu0.get(k, 0) for k in CTX},
+        },
         "deliveries": {
             "expected": expected,
             "received": received,
@@ -501,7 +514,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 "bench_process": round(cpu1["bench"] - cpu0["bench"], 1),
                 "other_incl_postgres": round(busy - ours, 1),
             },
-            "window_seconds": round(post_s + (time.monotonic() - t_grace), 1),
+            "window_seconds": round(window, 1),
         },
     }
     if profile is not None:
@@ -554,6 +567,11 @@ def print_record(record: dict[str, Any]) -> None:
             [[m["before_connect"], m["after_connect"], m["end"], m["peak"]]],
             ["server RSS MB: before connect", "after connect", "end", "peak"],
         )
+    )
+    sc = r["server_cpu"]
+    print(
+        f"server CPU: {sc['ms_per_post']} ms a post, {sc['us_per_delivery']} µs a delivery, "
+        f"{sc['share_of_one_core']:.0%} of one core; context switches {sc['context_switches']}"
     )
     lt = r["load_tool"]
     cpu = n["cpu_seconds"]
@@ -733,6 +751,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     arg("--concurrency", type=int, default=d.concurrency, help="connects at once per worker")
     arg("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     arg("--anonymous", action="store_true", help="clients connect without a token")
+    arg(
+        "--worker-sched",
+        choices=("batch", "normal"),
+        default=d.worker_sched,
+        help="scheduling policy of the Node workers (batch: never preempt the server)",
+    )
     arg("--profile", action="store_true", help="py-spy the server while posting")
     arg("--curve", action="store_true", help="100..2000 clients; draw docs/perf-live-curve.svg")
     arg("--curve-clients", default=",".join(map(str, CURVE_CLIENTS)), help="curve points")
@@ -749,6 +773,7 @@ def config_from(args: argparse.Namespace) -> LiveConfig:
         )  # fmt: skip
     changes: dict[str, Any] = {
         "deflate": not args.no_deflate,
+        "worker_sched": args.worker_sched,
         "anonymous": args.anonymous,
         "profile": args.profile,
         "database_url": os.environ.get("DATABASE_URL") or None,

@@ -86,7 +86,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     """The posted form as plain strings; bad encoding or NUL bytes answer 400."""
     try:
         form = await request.post()
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, LookupError):  # LookupError: a charset Python does not know
         raise BadRequest("The form could not be read: it is not valid UTF-8.") from None
     data: dict[str, str] = {}
     for key, value in form.items():
@@ -109,6 +109,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise BadRequest("The request body is not valid UTF-8.") from None
     except json.JSONDecodeError as e:
         raise BadRequest(f"The request body is not valid JSON: {e.msg}.") from None
+    except (ValueError, RecursionError):  # nested too deeply, or a number too long to convert
+        raise BadRequest("The request body is not JSON that Confer can read.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     if _has_nul(data):
@@ -117,12 +119,17 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    stack = [value]  # not recursive: json.loads accepts nesting deeper than our stack has room
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
     return False
 
 
@@ -136,7 +143,7 @@ async def read_input(request: web.Request) -> dict[str, Any]:
 def int_param(request: web.Request, name: str) -> int:
     """A numeric path segment; anything else is a 404, not a 500."""
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() is True
         raise web.HTTPNotFound()
     return int(raw)
 

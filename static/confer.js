@@ -106,6 +106,8 @@ function threadPage() {
   if (!list) return;
   const live = list.dataset.live === "on";
   let lastSeq = Number(body.dataset.lastSeq || 0);
+  // Shown posts, by id: an approved post arrives late with an earlier seq, so seq alone cannot dedupe.
+  const shown = new Set(Array.from(list.querySelectorAll("article[data-post-id]"), (a) => Number(a.dataset.postId)));
   const slug = location.pathname.split("/")[2];
   let unseen = [];
 
@@ -143,6 +145,10 @@ function threadPage() {
     if (post.reply_to) {
       article.append(el("p", { class: "govuk-body-s confer-post__reply-to" }, "In reply to ",
         el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.reply_to.id}` }, post.reply_to.author || "Former participant")));
+    }
+    if (post.status === "pending") {
+      article.append(el("p", { class: "govuk-body-s" }, el("strong", { class: "govuk-tag govuk-tag--orange" }, "Awaiting approval"),
+        " Only you and the facilitators can see this post until it is approved."));
     }
     article.append(bodyOf(post));
     article.append(actions(post));
@@ -182,10 +188,13 @@ function threadPage() {
   }
 
   function insert(post, { announceIt }) {
-    if (post.seq <= lastSeq) return; // already shown: replays and races never duplicate
-    lastSeq = post.seq;
+    if (shown.has(post.id)) return; // already shown: replays and races never duplicate
+    shown.add(post.id);
+    lastSeq = Math.max(lastSeq, post.seq);
     body.dataset.lastSeq = String(lastSeq);
-    for (const n of document.querySelectorAll("[data-post-count]")) n.textContent = String(Number(n.textContent || 0) + 1);
+    if (post.status === "visible") {
+      for (const n of document.querySelectorAll("[data-post-count]")) n.textContent = String(Number(n.textContent || 0) + 1);
+    }
     if (!live) {
       showNotice(`New posts have been added. Go to the last page to read them.`);
       return;
@@ -225,6 +234,8 @@ function threadPage() {
       el("a", { class: "govuk-link", href: location.pathname }, "Reload the page"));
   }
 
+  window.conferInsertPost = (post) => insert(post, { announceIt: false });
+
   room(`thread:${threadId}`, {
     after: () => lastSeq,
     onJoined(ack) {
@@ -236,12 +247,36 @@ function threadPage() {
     },
   });
   socket.on("post:new", (post) => { if (post.thread_id === threadId) insert(post, { announceIt: true }); });
-  socket.on("post:updated", (post) => { if (post.thread_id === threadId) update(post); });
+  socket.on("post:updated", (post) => {
+    if (post.thread_id !== threadId) return;
+    if (document.getElementById(`post-${post.id}`)) update(post);
+    else if (post.status === "pending" && post.author.id === Number(body.dataset.userId || 0)) insert(post, { announceIt: false });
+  });
+  socket.on("post:removed", (gone) => {
+    if (gone.thread_id !== threadId) return;
+    document.getElementById(`post-${gone.id}`)?.remove();
+  });
   socket.on("thread:updated", (change) => {
     if (change.thread_id !== threadId) return;
     const area = document.querySelector("[data-composer-area]");
     const stateArea = document.querySelector("[data-thread-state-area]");
-    if (change.posting_state === "open") {
+    if (change.summary_html !== undefined) {
+      let summary = document.querySelector(".confer-summary .confer-prose");
+      if (!summary && change.summary_html) {
+        const section = el("section", { class: "confer-summary", "aria-labelledby": "summary-heading" },
+          el("h2", { class: "govuk-heading-m", id: "summary-heading" }, "Facilitator summary"));
+        summary = el("div", { class: "confer-prose" });
+        section.append(summary);
+        list.before(section);
+      }
+      if (summary) summary.innerHTML = change.summary_html; // sanitised on the server
+    }
+    if (change.posting_state === "locked") {
+      if (area) area.hidden = true;
+      const text = `A facilitator locked this thread: ${change.lock_reason || "no reason given"}`;
+      if (stateArea) stateArea.replaceChildren(el("p", { class: "govuk-inset-text", "data-thread-state": true }, text));
+      announce(text);
+    } else if (change.posting_state === "open") {
       if (area) area.hidden = false;
       if (stateArea) stateArea.replaceChildren();
       announce("This thread is now open for posts.");
@@ -321,6 +356,7 @@ function composer() {
       }
       if (!ack.ok) { showErrors(ack.error); return; }
       clearErrors();
+      if (ack.post && window.conferInsertPost) window.conferInsertPost(ack.post);
       textarea.value = "";
       keyInput.value = newKey();
       if (replyInput) replyInput.value = "";
@@ -377,6 +413,26 @@ function conferenceHome() {
   });
 }
 
-if (threadId) threadPage();
+// --- the moderation page: hear of new reports and queued posts ---------------------------
+
+function moderationPage() {
+  const conference = Number(body.dataset.moderation || 0);
+  const status = document.querySelector("[data-moderation-live]");
+  room(`moderation:${conference}`);
+  function bump(selector, text) {
+    const count = document.querySelector(selector);
+    if (count) count.textContent = String(Number(count.textContent || 0) + 1);
+    if (status) {
+      status.replaceChildren(document.createTextNode(text + " "),
+        el("a", { class: "govuk-link", href: location.pathname }, "Reload to review"));
+    }
+    announce(text);
+  }
+  socket.on("flag:new", (flag) => bump("[data-flag-count]", `New report: ${flag.reason_text}${flag.hidden ? " (the post is now hidden)" : ""}.`));
+  socket.on("post:new", (post) => { if (post.status === "pending") bump("[data-pending-count]", `A post from ${authorName(post.author)} is waiting for approval.`); });
+}
+
+if (body.dataset.moderation) moderationPage();
+else if (threadId) threadPage();
 else if (body.dataset.sessionId) sessionPage();
 else conferenceHome();

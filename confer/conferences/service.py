@@ -314,7 +314,11 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
     raw_sessions = data.get("sessions") or []
     if isinstance(raw_sessions, str):
         raw_sessions = [raw_sessions]
-    session_ids = [int(s) for s in raw_sessions if str(s).isdigit()]  # type: ignore[union-attr]
+    session_ids = [
+        int(s)
+        for s in raw_sessions  # type: ignore[union-attr]
+        if str(s).isascii() and str(s).isdigit() and len(str(s)) <= 18
+    ]
     f.raise_if_any()
     user = await accounts_q.fetch_user_by_email(ctx.pool, email)
     if user is None:

@@ -171,6 +171,14 @@ WHERE p.conference_id = $1 AND p.status = 'pending'
 ORDER BY p.created_at
 """
 
+LIST_MOVE_TARGETS = """
+SELECT t.id, t.title, s.title AS session_title
+FROM threads t
+JOIN sessions s ON s.id = t.session_id
+WHERE t.conference_id = $1 AND t.id <> $2
+ORDER BY s.starts_at, t.title
+"""
+
 SET_MEMBER = {
     "mute": "UPDATE memberships SET muted_until = $3 WHERE conference_id = $1 AND user_id = $2",
     "unmute": "UPDATE memberships SET muted_until = NULL WHERE conference_id = $1 AND user_id = $2",
@@ -316,6 +324,10 @@ async def list_pending(
     con: Con, conference_id: int, session_ids: list[int] | None
 ) -> list[asyncpg.Record]:
     return await con.fetch(LIST_PENDING, conference_id, session_ids)
+
+
+async def list_move_targets(con: Con, conference_id: int, thread_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_MOVE_TARGETS, conference_id, thread_id)
 
 
 async def set_member(

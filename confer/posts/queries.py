@@ -39,6 +39,13 @@ ORDER BY p.seq
 LIMIT $3
 """
 
+LIST_PINNED = f"""
+SELECT {POST_COLUMNS}
+{POST_FROM}
+WHERE p.thread_id = $1 AND p.pinned_at IS NOT NULL AND p.status = 'visible'
+ORDER BY p.pinned_at DESC
+"""
+
 FETCH_POST = f"""
 SELECT {POST_COLUMNS}
 {POST_FROM}
@@ -125,6 +132,10 @@ async def list_posts_after(
     con: Con, thread_id: int, after: int, limit: int
 ) -> list[asyncpg.Record]:
     return await con.fetch(LIST_POSTS_AFTER, thread_id, after, limit)
+
+
+async def list_pinned(con: Con, thread_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_PINNED, thread_id)
 
 
 async def fetch_post(con: Con, post_id: int) -> asyncpg.Record | None:

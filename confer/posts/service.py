@@ -117,8 +117,10 @@ async def create_post(
     reply_to = data.get("reply_to")
     reply_to_id: int | None = None
     if reply_to not in (None, ""):
-        if isinstance(reply_to, int) or (isinstance(reply_to, str) and reply_to.isdigit()):
-            reply_to_id = int(reply_to)
+        text = str(reply_to) if isinstance(reply_to, int | str) else ""
+        # ASCII digits only ("²".isdigit() is True), and small enough for a bigint.
+        if not isinstance(reply_to, bool) and text.isascii() and text.isdigit() and len(text) <= 18:
+            reply_to_id = int(text)
         else:
             f.add("reply_to", "Reply to must be a post number")
     f.raise_if_any()

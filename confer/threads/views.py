@@ -11,6 +11,7 @@ from aiohttp import web
 from confer.conferences import service as conferences
 from confer.errors import Closed, ConferError, Invalid
 from confer.keys import actor_key, ctx_key
+from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import service
 from confer.threads.service import page_of
@@ -86,6 +87,22 @@ async def _thread_page(
     page_no = query_int(request, "page", 0, lo=0, hi=1_000_000)
     page = await service.read_page(ctx, place, thread, page_no)
     reply_to = request.query.get("reply_to", "")
+    can_moderate = place.can("moderate", session={"id": thread["session_id"]})
+    pinned = [
+        p
+        for r in await posts_q.list_pinned(ctx.pool, thread["id"])
+        if (p := posts.present(place, r)) is not None
+    ]
+    tools = {}
+    if can_moderate:
+        from confer.moderation import queries as moderation_q
+        from confer.moderation.service import HIDE_REASONS
+
+        tools = {
+            "hide_reasons": HIDE_REASONS,
+            "move_targets": await moderation_q.list_move_targets(ctx.pool, place.id, thread["id"]),
+            "summaries": await moderation_q.list_summaries(ctx.pool, thread["id"]),
+        }
     return aiohttp_jinja2.render_template(
         "threads/show.html",
         request,
@@ -103,6 +120,10 @@ async def _thread_page(
                 "reply_to": reply_to if reply_to.isdigit() else "",
             },
             "per_page": ctx.settings.posts_per_page,
+            "can_moderate": can_moderate,
+            "pinned": pinned,
+            "tools": tools,
+            "flagged": request.query.get("flagged"),
         },
         status=status,
     )
