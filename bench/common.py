@@ -219,6 +219,7 @@ class Server:
 
     nofile: int = 8192
     database_url: str | None = None
+    root: Path = ROOT  # another checkout of Confer, for before/after experiments
     port: int = 0
     tmp: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
@@ -264,7 +265,7 @@ class Server:
         try:
             self.proc = subprocess.Popen(
                 cmd,
-                cwd=ROOT,
+                cwd=self.root,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -279,7 +280,7 @@ class Server:
         """Run `python -m confer ...` on the same database; return its stdout."""
         out = subprocess.run(
             [sys.executable, "-m", "confer", *args],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             capture_output=True,
             text=True,

@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -55,12 +56,14 @@ class LiveConfig:
     rate: float = 10.0
     seconds: float = 60.0
     workers: int = 4
-    grace: float = 5.0
+    grace: float = 5.0  # deliveries later than this after the last post count as lost
+    drain: float = 60.0  # ... but are waited for this long, to tell late from never
     concurrency: int = 25  # connections being opened at once, per worker
     deflate: bool = True  # clients offer permessage-deflate, as browsers do
     anonymous: bool = False  # clients connect with the organiser's API token unless set
     settle_timeout: float = 120.0
     database_url: str | None = None
+    server_root: str | None = None  # run the server from another checkout (A/B experiments)
     profile: bool = False  # py-spy the server during the posting phase
     worker_sched: str = "batch"  # "batch": Node workers never preempt the server on wake-up
 
@@ -69,7 +72,10 @@ class LiveConfig:
         return max(1, round(self.rate * self.seconds))
 
 
-SMOKE = LiveConfig(clients=20, rate=2.0, seconds=2.5, workers=2, grace=2.0, settle_timeout=10)
+SMOKE = LiveConfig(
+    clients=20, rate=2.0, seconds=2.5, workers=2, grace=2.0, drain=5.0, settle_timeout=10
+)
+POST_NUMBER = re.compile(r"Benchmark post (\d+) of")
 
 
 # --- Node workers ------------------------------------------------------------------------------
@@ -217,6 +223,25 @@ async def make_thread(http: aiohttp.ClientSession, base: str, token: str) -> int
     return int(data["id"])
 
 
+async def list_thread(
+    http: aiohttp.ClientSession, url: str, auth: dict[str, str]
+) -> dict[int, int]:
+    """Post number -> post id for every benchmark post in the thread (from its text)."""
+    found: dict[int, int] = {}
+    after = 0
+    while True:
+        async with http.get(url, params={"after": after, "limit": 500}, headers=auth) as r:
+            r.raise_for_status()
+            page = await r.json()
+        for post in page["posts"]:
+            m = POST_NUMBER.search(post["html"] or "")
+            if m:
+                found[int(m.group(1))] = int(post["id"])
+        if not page["more"]:
+            return found
+        after = page["last_seq"]
+
+
 async def settle(server_pid: int, workers: list[Worker], within: float) -> tuple[float, bool]:
     """Wait until the join storm is over: server CPU under 10% and no presence for 1 s."""
     t0 = time.monotonic()
@@ -299,12 +324,16 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
     )["version"]
     facts = common.machine_facts()
     facts["socket.io-client"] = sio_version
-    server = common.Server(nofile=cfg.clients * 2 + 4096, database_url=cfg.database_url)
+    server = common.Server(
+        nofile=cfg.clients * 2 + 4096,
+        database_url=cfg.database_url,
+        root=Path(cfg.server_root) if cfg.server_root else common.ROOT,
+    )
     workers: list[Worker] = []
     profiler = None
     n_workers = max(1, min(cfg.workers, cfg.clients))
     connect_budget = 60 + cfg.clients * 0.15
-    max_seconds = connect_budget + cfg.settle_timeout + cfg.seconds + cfg.grace + 120
+    max_seconds = connect_budget + cfg.settle_timeout + cfg.seconds + cfg.drain + cfg.grace + 180
     record: dict[str, Any] = {"benchmark": "live", "machine": facts, "params": asdict(cfg)}
     record["params"].pop("database_url")
     record["params"]["posts"] = cfg.posts
@@ -312,7 +341,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
     try:
         say(f"live: starting a server ({'DATABASE_URL' if cfg.database_url else 'embedded'})")
         server.start(demo=True)
-        timeout = aiohttp.ClientTimeout(total=60)
+        timeout = aiohttp.ClientTimeout(total=max(60, cfg.drain + cfg.grace))
         connector = aiohttp.TCPConnector(limit=100)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             await wait_until_up(http, server, 120)
@@ -354,7 +383,8 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
             say(f"live: posting {cfg.posts} posts at {cfg.rate:g}/s")
             url = f"{server.url}/api/v1/threads/{thread_id}/posts"
             auth = {"Authorization": f"Bearer {token}"}
-            sent: dict[int, int] = {}
+            send_us: dict[int, int] = {}  # post number -> CLOCK_MONOTONIC µs just before sending
+            id_of: dict[int, int] = {}  # post number -> post id (from the response)
             http_ms: list[float] = []
             post_errors: list[str] = []
             lag_ms: list[float] = []
@@ -362,10 +392,10 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
 
             async def post_one(i: int) -> None:
                 body = {
-                    "body": POST_BODY.format(i=i + 1, n=cfg.posts),
+                    "body": POST_BODY.format(i=i, n=cfg.posts),
                     "idempotency_key": f"bench-{run_id}-{i}",
                 }
-                t_send = now_us()
+                send_us[i] = now_us()
                 try:
                     async with http.post(url, json=body, headers=auth) as r:
                         data = await r.json()
@@ -375,8 +405,8 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 except (aiohttp.ClientError, TimeoutError) as e:
                     post_errors.append(f"{type(e).__name__}: {e}")
                     return
-                http_ms.append((now_us() - t_send) / 1000)
-                sent[int(data["id"])] = t_send
+                http_ms.append((now_us() - send_us[i]) / 1000)
+                id_of[i] = int(data["id"])
 
             cpu0 = {
                 "machine": common.machine_busy_seconds(),
@@ -398,19 +428,24 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                     await asyncio.sleep(delay)
                 lag_ms.append(max(0.0, -delay) * 1000)
                 tasks.append(asyncio.create_task(post_one(i)))
-            await asyncio.wait(tasks, timeout=60)
+            t_last = time.monotonic()
+            grace_end_us = now_us() + int(cfg.grace * 1e6)
+            drain_end = t_last + max(cfg.grace, cfg.drain)
+            post_s = t_last - t0 + 1 / cfg.rate
+
+            # Wait for the responses and the deliveries: anything that has not arrived
+            # `grace` seconds after the last post counts as lost; waiting on up to `drain`
+            # seconds tells late deliveries (a backlog) from ones that never come.
+            await asyncio.wait(tasks, timeout=max(0.1, drain_end - time.monotonic()))
             for t in tasks:
                 t.cancel()
-            post_s = time.monotonic() - t0
-
-            # Grace: stop early once every expected delivery has arrived.
-            expected = joined * len(sent)
-            t_grace = time.monotonic()
-            while time.monotonic() - t_grace < cfg.grace:
-                if sum(w.records for w in workers) >= expected:
+            expected_now = joined * len(id_of)
+            while time.monotonic() < drain_end:
+                if sum(w.records for w in workers) >= expected_now:
                     await asyncio.sleep(0.5)  # let late duplicates show
                     break
                 await asyncio.sleep(0.1)
+            t_end = time.monotonic()
             cpu1 = {
                 "machine": common.machine_busy_seconds(),
                 "server": common.proc_cpu_seconds(server.pid) or 0.0,
@@ -418,10 +453,10 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 **common.proc_status(server.pid, *CTX),
             }
             load1 = common.loadavg()
-            t_end = time.monotonic()
             mem_end = common.rss_mb(server.pid)
             for w in workers:
                 w.send("finish")
+            listed = await list_thread(http, url, auth)
             for w in workers:
                 await w.expect("done", 120)
             results = await asyncio.to_thread(load_results, [w.results_path for w in workers])
@@ -438,21 +473,29 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         server.stop()
 
     # --- figures ---------------------------------------------------------------------------
+    # Posts whose response was lost still count: the thread's listing maps number -> id.
+    for number, post_id in listed.items():
+        id_of.setdefault(number, post_id)
+    created = {post_id: send_us[n] for n, post_id in id_of.items() if n in send_us}
     latencies: list[float] = []
     first_ms: list[float] = []
     spread_ms: list[float] = []
-    received = 0
-    for post_id, t_send in sent.items():
+    received = late = 0
+    for post_id, t_send in created.items():
         times: list[float] = []
         for r in results:
             times.extend(r["posts"].get(str(post_id), ()))
         received += len(times)
+        late += sum(1 for t in times if t > grace_end_us)
         latencies.extend((t - t_send) / 1000 for t in times)
         if times:
             first_ms.append((min(times) - t_send) / 1000)
             spread_ms.append((max(times) - min(times)) / 1000)
-    sent_keys = {str(k) for k in sent}
-    unexpected = sum(len(v) for r in results for k, v in r["posts"].items() if k not in sent_keys)
+    expected = joined * len(created)
+    created_keys = {str(k) for k in created}
+    unexpected = sum(
+        len(v) for r in results for k, v in r["posts"].items() if k not in created_keys
+    )
     duplicates = sum(r["duplicates"] for r in results)
     ours = (cpu1["server"] - cpu0["server"]) + (cpu1["bench"] - cpu0["bench"])
     ours += sum(r["cpuSeconds"] for r in results)
@@ -468,7 +511,8 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         "settle_seconds": round(settle_s, 1),
         "settled": settled,
         "posts_sent": cfg.posts,
-        "posts_created": len(sent),
+        "posts_created": len(created),
+        "posts_in_thread": len(listed),
         "post_errors": post_errors[:10],
         "posting_seconds": round(post_s, 1),
         "latency_ms": common.summary(latencies),
@@ -476,15 +520,17 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         "fanout_spread_ms": common.summary(spread_ms),
         "http_post_ms": common.summary(http_ms),
         "server_cpu": {
-            "ms_per_post": round(1000 * server_cpu / max(len(sent), 1), 1),
+            "ms_per_post": round(1000 * server_cpu / max(len(created), 1), 1),
             "us_per_delivery": round(1e6 * server_cpu / max(received, 1), 1),
             "share_of_one_core": round(server_cpu / max(window, 0.001), 2),
             "context_switches": {k: cpu1.get(k, 0) - cpu0.get(k, 0) for k in CTX},
         },
         "deliveries": {
             "expected": expected,
-            "received": received,
-            "lost": expected - received,
+            "received": received - late,
+            "lost": expected - received + late,
+            "late": late,
+            "never": expected - received,
             "duplicated": duplicates,
             "unexpected": unexpected,
             "disconnects": sum(r["disconnects"] for r in results),
@@ -546,21 +592,11 @@ def print_record(record: dict[str, Any]) -> None:
         rows.append([label, s["p50"], s["p95"], s["p99"], s["max"], s["n"]])
     print(common.table(rows, ["latency, ms", "p50", "p95", "p99", "max", "n"]))
     print()
-    print(
-        common.table(
-            [
-                [
-                    d["expected"],
-                    d["received"],
-                    d["lost"],
-                    d["duplicated"],
-                    d["unexpected"],
-                    d["disconnects"],
-                ]
-            ],
-            ["deliveries expected", "received", "lost", "duplicated", "unexpected", "dropped"],
-        )
-    )
+    g = p["grace"]
+    cols = ["deliveries expected", f"received in {g:g} s", "lost", "(late)", "(never)"]
+    cols += ["duplicated", "unexpected", "sockets dropped"]
+    keys = ("expected", "received", "lost", "late", "never", "duplicated", "unexpected")
+    print(common.table([[*(d[k] for k in keys), d["disconnects"]]], cols))
     print()
     print(
         common.table(
@@ -747,7 +783,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     arg("--rate", type=float, help=f"posts per second (default {d.rate:g})")
     arg("--seconds", type=float, help=f"posting time (default {d.seconds:g}; 20 with --curve)")
     arg("--workers", type=int, default=d.workers, help="Node worker processes")
-    arg("--grace", type=float, default=d.grace, help="seconds to wait for late deliveries")
+    arg("--grace", type=float, default=d.grace, help="later deliveries count as lost")
+    arg("--drain", type=float, default=d.drain, help="but wait this long to tell late from never")
     arg("--concurrency", type=int, default=d.concurrency, help="connects at once per worker")
     arg("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     arg("--anonymous", action="store_true", help="clients connect without a token")
@@ -758,6 +795,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="scheduling policy of the Node workers (batch: never preempt the server)",
     )
     arg("--profile", action="store_true", help="py-spy the server while posting")
+    arg("--server-root", help="run `python -m confer` from this checkout (before/after tests)")
     arg("--curve", action="store_true", help="100..2000 clients; draw docs/perf-live-curve.svg")
     arg("--curve-clients", default=",".join(map(str, CURVE_CLIENTS)), help="curve points")
     arg("--smoke", action="store_true", help="a few seconds, 20 clients, 5 posts (for CI)")
@@ -768,7 +806,7 @@ def config_from(args: argparse.Namespace) -> LiveConfig:
         base = SMOKE
     else:
         base = LiveConfig(
-            workers=args.workers, grace=args.grace, concurrency=args.concurrency,
+            workers=args.workers, grace=args.grace, drain=args.drain, concurrency=args.concurrency,
             seconds=20.0 if args.curve else LiveConfig.seconds,
         )  # fmt: skip
     changes: dict[str, Any] = {
@@ -776,6 +814,7 @@ def config_from(args: argparse.Namespace) -> LiveConfig:
         "worker_sched": args.worker_sched,
         "anonymous": args.anonymous,
         "profile": args.profile,
+        "server_root": os.path.abspath(args.server_root) if args.server_root else None,
         "database_url": os.environ.get("DATABASE_URL") or None,
     }
     for name in ("clients", "rate", "seconds"):

@@ -111,6 +111,21 @@ def can(
             and post is not None
             and post["author_id"] != actor.user_id
         )
+    if action == "question.ask":
+        return active and member is not None and member.role in POSTING_ROLES and not member.muted
+    if action == "question.vote":  # `post` is the question
+        return (
+            active
+            and member is not None
+            and member.role in POSTING_ROLES
+            and not member.muted
+            and post is not None
+            and post["author_id"] != actor.user_id
+        )
+    if action == "question.answer":  # `session` carries the panel's speaker_ids
+        return is_organiser or (
+            active and session is not None and actor.user_id in session.get("speaker_ids", ())
+        )
     if action == "moderate":  # threads and posts of one session
         if is_organiser:
             return True
@@ -162,11 +177,18 @@ def require(
         raise NotFound("Page not found")
     if not actor.authenticated:
         raise Unauthorized("Sign in to do that.")
-    if action == "post.create" and member is not None and member.muted:
+    if (
+        action in ("post.create", "question.ask", "question.vote")
+        and member is not None
+        and member.muted
+    ):
         raise Forbidden("You have been muted in this conference and cannot post for now.")
     if action == "conference.read":
         raise Forbidden("This conference's discussions are for its members. Join it to read them.")
-    if action in ("post.create", "thread.create") and member is None:
+    if (
+        action in ("post.create", "thread.create", "question.ask", "question.vote")
+        and member is None
+    ):
         raise Forbidden("Join this conference to take part.")
     if action == "post.create" and member is not None and member.role == "observer":
         raise Forbidden("Observers can read but not post.")
@@ -174,6 +196,16 @@ def require(
         raise Forbidden("Only facilitators can start threads in this session.")
     if action.startswith("moderate"):
         raise Forbidden("Only facilitators and organisers can do that here.")
+    if action == "question.vote" and post is not None and post["author_id"] == actor.user_id:
+        raise Forbidden("You cannot vote for your own question.")
+    if action == "question.answer":
+        raise Forbidden("Only the panel's speakers can answer questions.")
+    if (
+        action in ("question.ask", "question.vote")
+        and member is not None
+        and member.role == "observer"
+    ):
+        raise Forbidden("Observers can read but not ask or vote.")
     if action == "post.flag" and post is not None and post["author_id"] == actor.user_id:
         raise Forbidden("You cannot report your own post.")
     raise Forbidden()

@@ -357,6 +357,56 @@ PATHS.update({
         "responses": {"200": _json(_ref("Thread")), **ERRORS}}},
 })  # fmt: skip
 
+_QUESTION = {
+    "type": "object",
+    "properties": {
+        "id": INT,
+        "session_id": INT,
+        "html": STR,
+        "vote_count": INT,
+        "status": {"enum": ["pending", "open", "answering", "answered", "dismissed"]},
+        "dismiss_reason": {"type": ["string", "null"]},
+        "merged_into_id": {"type": ["integer", "null"]},
+        "author": {"type": "object"},
+        "answers": {"type": "array"},
+        "voted": {"type": "boolean"},
+        "created_at": TIME,
+        "url": STR,
+    },
+}
+
+PATHS.update({
+    "/api/v1/panels/{session_id}/questions": {
+        "get": {"summary": "A panel's questions (sort=votes or new), with answers",
+                "parameters": [_id_param("session_id"),
+                               {"name": "sort", "in": "query",
+                                "schema": {"enum": ["votes", "new"]}}],
+                "responses": {"200": _json({"type": "object"}), **ERRORS}},
+        "post": {"summary": "Ask a question (body up to 500 characters, idempotency_key)",
+                 "parameters": [_id_param("session_id")],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["body"],
+                     "properties": {"body": STR, "idempotency_key": STR}}}}},
+                 "responses": {"201": _json(_QUESTION, "Created"), "200": _json(_QUESTION),
+                               **ERRORS}},
+    },
+    "/api/v1/questions/{question_id}/vote": {
+        "post": {"summary": "Vote for a question (once)", "parameters": [_id_param("question_id")],
+                 "responses": {"200": _json({"type": "object"}), **ERRORS}},
+        "delete": {"summary": "Withdraw your vote", "parameters": [_id_param("question_id")],
+                   "responses": {"200": _json({"type": "object"}), **ERRORS}},
+    },
+    "/api/v1/questions/{question_id}/state": {"post": {
+        "summary": "approve, answering, answered, dismiss (reason), merge (into), reopen",
+        "parameters": [_id_param("question_id")], "requestBody": _ACTION_BODY,
+        "responses": {"200": _json(_QUESTION), **ERRORS}}},
+    "/api/v1/questions/{question_id}/answers": {"post": {
+        "summary": "A speaker answers (body, Markdown)", "parameters": [_id_param("question_id")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["body"], "properties": {"body": STR}}}}},
+        "responses": {"201": _json(_QUESTION), **ERRORS}}},
+})  # fmt: skip
+
 
 def openapi_document(app: web.Application) -> dict[str, Any]:
     return {

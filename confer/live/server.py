@@ -178,6 +178,14 @@ class ConferNamespace(socketio.AsyncNamespace):
             if actor.user_id != target:
                 raise Forbidden("That is someone else's room.")
             return [], False
+        if kind == "panel":
+            from confer.panels import service as panels
+
+            slug = await conferences_q.fetch_slug_of_session(pool, target)
+            if slug is None:
+                raise NotFound("No such panel.")
+            await panels.load(self.ctx, actor, slug, target)
+            return [], False
         if kind == "moderation":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
@@ -305,6 +313,56 @@ class ConferNamespace(socketio.AsyncNamespace):
         except ConferError as e:
             return _error(e)
         return {"ok": True, "result": result}
+
+    async def on_ask(self, sid: str, data: Any) -> dict[str, Any]:
+        """{"session_id", "body", "idempotency_key"}: ask the panel a question."""
+        from confer.panels import service as panels
+
+        if await self._flooding(sid):
+            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
+        if not isinstance(data, dict) or not str(data.get("session_id", "")).isdigit():
+            return {
+                "ok": False,
+                "error": {
+                    "code": "bad_request",
+                    "message": "Say which panel.",
+                    "fields": {"session_id": "Required"},
+                },
+            }
+        actor = await self._actor(sid)
+        session_id = int(data["session_id"])
+        try:
+            slug = await conferences_q.fetch_slug_of_session(self.ctx.pool, session_id)
+            if slug is None:
+                raise NotFound("No such panel.")
+            question, created = await panels.ask(self.ctx, actor, slug, session_id, data)
+        except ConferError as e:
+            return _error(e)
+        return {"ok": True, "question": question, "created": created}
+
+    async def on_vote(self, sid: str, data: Any) -> dict[str, Any]:
+        """{"question_id", "withdraw": false}: vote for a question, or withdraw the vote."""
+        from confer.panels import service as panels
+
+        if await self._flooding(sid):
+            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
+        if not isinstance(data, dict) or not str(data.get("question_id", "")).isdigit():
+            return {
+                "ok": False,
+                "error": {
+                    "code": "bad_request",
+                    "message": "Say which question.",
+                    "fields": {"question_id": "Required"},
+                },
+            }
+        actor = await self._actor(sid)
+        try:
+            result = await panels.vote(
+                self.ctx, actor, int(data["question_id"]), withdraw=bool(data.get("withdraw"))
+            )
+        except ConferError as e:
+            return _error(e)
+        return {"ok": True, **result}
 
 
 def _manager(settings: Any) -> socketio.AsyncManager:
