@@ -432,7 +432,79 @@ function moderationPage() {
   socket.on("post:new", (post) => { if (post.status === "pending") bump("[data-pending-count]", `A post from ${authorName(post.author)} is waiting for approval.`); });
 }
 
+// --- a panel page: questions, votes, "answering now" and answers, live --------------------
+
+function panelPage() {
+  const panelId = Number(body.dataset.panelId || 0);
+  const list = document.querySelector("[data-questions]");
+  if (!list) return;
+
+  function renderAnswers(container, answers) {
+    container.replaceChildren(...answers.map((a) => {
+      const div = el("div", { class: "confer-answer", id: `answer-${a.id}` },
+        el("p", { class: "govuk-body-s govuk-!-font-weight-bold" },
+          `Answer from ${authorName(a.speaker)}${a.speaker.organisation ? ", " + a.speaker.organisation : ""}`));
+      const prose = el("div", { class: "confer-prose" });
+      prose.innerHTML = a.html; // sanitised on the server
+      div.append(prose);
+      return div;
+    }));
+  }
+
+  function setStatus(item, status) {
+    item.dataset.status = status;
+    item.classList.toggle("confer-question--answering", status === "answering");
+    const label = { answering: ["Answering now", "govuk-tag--green"], answered: ["Answered", "govuk-tag--blue"],
+      dismissed: ["Dismissed", "govuk-tag--grey"], pending: ["Awaiting approval", "govuk-tag--orange"] }[status];
+    const slot = item.querySelector("[data-question-status]");
+    if (slot) slot.replaceChildren(...(label ? [el("strong", { class: `govuk-tag ${label[1]}` }, label[0])] : []));
+  }
+
+  function addQuestion(q) {
+    if (document.getElementById(`question-${q.id}`)) return;
+    list.querySelector("[data-no-questions]")?.remove();
+    const item = el("li", { class: "confer-question", id: `question-${q.id}`, "data-question-id": q.id, "data-status": q.status },
+      el("p", { class: "govuk-body-s confer-question__meta" },
+        el("span", { "data-question-status": true }), " ",
+        el("strong", { "data-vote-count": true }, String(q.vote_count)), " votes — asked by ",
+        authorName(q.author) + (q.author.organisation ? ` (${q.author.organisation})` : ""), ", ", q.created_at_text || ""));
+    const prose = el("div", { class: "confer-prose confer-question__body" });
+    prose.innerHTML = q.html; // sanitised on the server
+    item.append(prose, el("div", { class: "confer-answers", "data-answers": true }),
+      el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, "Reload to vote or answer")));
+    setStatus(item, q.status);
+    if (list.dataset.sort === "new") list.prepend(item); else list.append(item);
+    announce(`New question from ${authorName(q.author)}`);
+  }
+
+  room(`panel:${panelId}`);
+  socket.on("question:new", (q) => { if (q.session_id === panelId) addQuestion(q); });
+  socket.on("question:updated", (q) => {
+    if (q.session_id !== panelId) return;
+    const item = document.getElementById(`question-${q.id}`);
+    if (!item) { if (q.html && q.status !== "pending") addQuestion(q); return; }
+    if (q.vote_count !== undefined) {
+      const count = item.querySelector("[data-vote-count]");
+      if (count) count.textContent = String(q.vote_count);
+    }
+    if (q.status) setStatus(item, q.status);
+    if (q.answers) {
+      const before = item.querySelectorAll(".confer-answer").length;
+      renderAnswers(item.querySelector("[data-answers]"), q.answers);
+      if (q.answers.length > before) announce(`New answer from ${authorName(q.answers[q.answers.length - 1].speaker)}`);
+    }
+  });
+  socket.on("question:answering", (q) => {
+    if (q.session_id !== panelId) return;
+    for (const other of list.querySelectorAll('[data-status="answering"]')) if (Number(other.dataset.questionId) !== q.id) setStatus(other, "open");
+    const item = document.getElementById(`question-${q.id}`);
+    if (item) setStatus(item, "answering");
+    announce("The panel is answering a question now.");
+  });
+}
+
 if (body.dataset.moderation) moderationPage();
+else if (body.dataset.panelId) panelPage();
 else if (threadId) threadPage();
 else if (body.dataset.sessionId) sessionPage();
 else conferenceHome();
