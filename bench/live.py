@@ -62,6 +62,7 @@ class LiveConfig:
     deflate: bool = True  # clients offer permessage-deflate, as browsers do
     anonymous: bool = False  # clients connect with the organiser's API token unless set
     settle_timeout: float = 120.0
+    connect_timeout: float | None = None  # default grows with clients²
     database_url: str | None = None
     server_root: str | None = None  # run the server from another checkout (A/B experiments)
     profile: bool = False  # py-spy the server during the posting phase
@@ -167,7 +168,7 @@ async def start_worker(
         proc = await asyncio.create_subprocess_exec(
             node,
             str(WORKER_JS),
-            json.dumps(config),
+            env={**os.environ, "CFB_WORKER_CONFIG": json.dumps(config)},  # not argv: ps shows it
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=err_fd,
@@ -332,7 +333,8 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
     workers: list[Worker] = []
     profiler = None
     n_workers = max(1, min(cfg.workers, cfg.clients))
-    connect_budget = 60 + cfg.clients * 0.15
+    # Each join is announced to the whole room, so joining costs O(N²) frames: allow for it.
+    connect_budget = cfg.connect_timeout or 120 + 3e-4 * cfg.clients**2
     max_seconds = connect_budget + cfg.settle_timeout + cfg.seconds + cfg.drain + cfg.grace + 180
     record: dict[str, Any] = {"benchmark": "live", "machine": facts, "params": asdict(cfg)}
     record["params"].pop("database_url")
@@ -786,6 +788,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     arg("--grace", type=float, default=d.grace, help="later deliveries count as lost")
     arg("--drain", type=float, default=d.drain, help="but wait this long to tell late from never")
     arg("--concurrency", type=int, default=d.concurrency, help="connects at once per worker")
+    arg("--connect-timeout", type=float, help="seconds allowed to connect and join everyone")
     arg("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     arg("--anonymous", action="store_true", help="clients connect without a token")
     arg(
@@ -814,6 +817,7 @@ def config_from(args: argparse.Namespace) -> LiveConfig:
         "worker_sched": args.worker_sched,
         "anonymous": args.anonymous,
         "profile": args.profile,
+        "connect_timeout": args.connect_timeout,
         "server_root": os.path.abspath(args.server_root) if args.server_root else None,
         "database_url": os.environ.get("DATABASE_URL") or None,
     }

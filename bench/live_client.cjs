@@ -8,8 +8,9 @@
 // directly. The handler only stores three numbers in typed arrays; everything else (grouping,
 // duplicates) happens after the measurement, on "finish".
 //
-// Protocol: argv[2] is a JSON config. stdout carries JSON lines (clock, ready, progress, done,
-// error); stdin takes "start" and "finish" lines. EOF on stdin (the benchmark died) ends the
+// Protocol: the environment variable CFB_WORKER_CONFIG holds a JSON config. stdout carries
+// JSON lines (clock, ready, idle, progress, done, error); stdin takes "start", "idle" and
+// "finish" lines. EOF on stdin (the benchmark died) ends the
 // worker, and so does cfg.maxSeconds.
 
 const path = require('path');
@@ -17,7 +18,7 @@ const fs = require('fs');
 const readline = require('readline');
 const { monitorEventLoopDelay } = require('perf_hooks');
 
-const cfg = JSON.parse(process.argv[2]);
+const cfg = JSON.parse(process.env.CFB_WORKER_CONFIG);
 const { io } = require(path.join(cfg.nodeModules, 'socket.io-client'));
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);

@@ -178,7 +178,9 @@ def header_problems(path: str, r: aiohttp.ClientResponse) -> list[str]:
     if "unsafe-inline" in csp.lower():
         problems.append(f"{path}: 'unsafe-inline' in {csp}")
     if r.headers.get("X-Content-Type-Options", "").lower() != "nosniff":
-        problems.append(f"{path}: X-Content-Type-Options is {r.headers.get('X-Content-Type-Options')}")
+        problems.append(
+            f"{path}: X-Content-Type-Options is {r.headers.get('X-Content-Type-Options')}"
+        )
     if not r.headers.get("Referrer-Policy"):
         problems.append(f"{path}: no Referrer-Policy")
     return problems
@@ -209,7 +211,8 @@ async def test_every_kind_of_response_carries_the_security_headers(scene):
         cases.append(("GET /account (anonymous)", r, 303))
         r, _ = await raw(b, "POST", "/logout", data={"csrf_token": "wrong"})
         cases.append(("POST /logout without CSRF", r, 403))
-        r, _ = await raw(b, "POST", "/api/v1/threads/1/posts", data=b"{", headers={
+        path = f"/api/v1/threads/{scene.thread['id']}/posts"
+        r, _ = await raw(b, "POST", path, data=b"{", headers={
             "Content-Type": "application/json", "X-CSRF-Token": b.csrf})  # fmt: skip
         cases.append(("POST malformed JSON", r, 400))
         r, _ = await raw(b, "HEAD", "/")
@@ -229,11 +232,11 @@ async def test_every_kind_of_response_carries_the_security_headers(scene):
 
 async def test_no_page_has_inline_script_event_handlers_or_style_attributes(scene, browser_factory):
     b = scene.browser
-    c, slug = scene.conference, scene.slug
+    slug = scene.slug
     t = scene.thread
     anon = await browser_factory()
     participant = await browser_factory(scene.participant["email"])
-    outsider = await browser_factory((await _new_user(scene, browser_factory))["email"])
+    outsider = await browser_factory((await _new_user(browser_factory))["email"])
     pages: list[tuple[Browser, str, int]] = [
         (b, "/", 200),
         (b, f"/c/{slug}", 200),
@@ -271,7 +274,23 @@ async def test_no_page_has_inline_script_event_handlers_or_style_attributes(scen
         if "<html" not in text:
             problems.append(f"{path}: not an HTML page")
         problems += [f"{path}: {p}" for p in page_problems(text)]
-    # Pages shown after a refused form: CSRF refusal, validation errors, throttling.
+    # Every page route, so that a page added later is checked too (as the organiser).
+    ids = {"slug": slug, "session_id": scene.session["id"], "thread_id": t["id"],
+           "post_id": scene.post_id, "token_id": scene.token_id}  # fmt: skip
+    templates = sorted(
+        {route.resource.canonical for route in b.server.app.router.routes()
+         if route.method == "GET"
+         and not route.resource.canonical.startswith(("/api/", "/static", "/socket.io"))}
+    )  # fmt: skip
+    assert "/c/{slug}/threads/{thread_id}" in templates, templates
+    for template in templates:
+        path = _fill(template, ids)
+        r, text = await b.get(path)
+        if r.status >= 500:
+            problems.append(f"{template}: status {r.status}")
+        if r.content_type == "text/html":
+            problems += [f"{template}: {p}" for p in page_problems(text)]
+    # Pages shown after a refused form: validation errors and a CSRF refusal.
     forms = [
         (anon, "/register", {"email": "bad", "name": "", "password": "x"}, True, 422),
         (anon, "/login", {"email": "nobody@example.org", "password": "wrong"}, True, 422),
@@ -287,7 +306,7 @@ async def test_no_page_has_inline_script_event_handlers_or_style_attributes(scen
     assert not problems, "\n".join(problems)
 
 
-async def _new_user(scene: Scene, browser_factory) -> dict:
+async def _new_user(browser_factory) -> dict:
     email = f"{uuid.uuid4().hex[:10]}@example.org"
     b = await browser_factory()
     r, text = await b.post("/register", {"email": email, "name": "Out Sider", "password": PASSWORD})
@@ -321,11 +340,15 @@ async def test_session_cookie_is_secure_when_the_site_is_https(settings, aiohttp
     await b.session.close()
     # A test client speaks http: let its jar send Secure cookies back to this origin.
     b.session = aiohttp.ClientSession(
-        cookie_jar=aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[str(server.make_url("/"))])
+        cookie_jar=aiohttp.CookieJar(
+            unsafe=True, treat_as_secure_origin=[str(server.make_url("/"))]
+        )
     )
     try:
         r, _ = await b.get("/login")
-        csrf_cookie = next(h for h in r.headers.getall("Set-Cookie") if h.startswith("confer_csrf="))
+        csrf_cookie = next(
+            h for h in r.headers.getall("Set-Cookie") if h.startswith("confer_csrf=")
+        )
         assert morsel(csrf_cookie)["secure"] is True
         r, text = await b.post("/login", {"email": u["email"], "password": PASSWORD})
         assert r.status == 303, text[:500]
@@ -487,9 +510,7 @@ async def test_every_state_changing_route_refuses_a_request_without_a_valid_csrf
                  {"data": json.dumps(fields), "headers": {"Content-Type": "text/plain"}}),
             ]  # fmt: skip
             for label, kw in variants:
-                async with b.session.request(
-                    method, b.url(path), allow_redirects=False, **kw
-                ) as r:
+                async with b.session.request(method, b.url(path), allow_redirects=False, **kw) as r:
                     text = await r.text(errors="replace")
                 if not _refused_for_csrf(path, r.status, text):
                     failures.append(f"{method} {path} ({label}): {r.status} {text[:200]!r}")
@@ -504,7 +525,9 @@ async def test_every_state_changing_route_refuses_a_request_without_a_valid_csrf
     finally:
         await bare.close()
     after = await snapshot(pool)
-    assert not failures, f"{len(failures)} forged requests were not refused:\n" + "\n".join(failures)
+    assert not failures, f"{len(failures)} forged requests were not refused:\n" + "\n".join(
+        failures
+    )
     assert changed_tables(before, after) == []
     # Control: the same browser with its token does change things.
     r, text = await b.post(
@@ -728,11 +751,11 @@ async def test_unknown_and_non_numeric_ids_answer_404(scene):
         if r.status != 404 or code is None or r.content_type != "application/json":
             problems.append(f"{path}: {r.status} {r.content_type} {text[:120]!r}")
     # Writes to things that do not exist.
-    for path in [f"/api/v1/threads/999999999/posts", "/api/v1/threads/\u00b2/posts"]:
+    for path in ["/api/v1/threads/999999999/posts", "/api/v1/threads/\u00b2/posts"]:
         status, body = await b.api("POST", path, {"body": "x"})
         if status != 404:
             problems.append(f"POST {path}: {status} {body}")
-    for path in [f"/api/v1/posts/999999999", "/api/v1/posts/\u00b2"]:
+    for path in ["/api/v1/posts/999999999", "/api/v1/posts/\u00b2"]:
         status, body = await b.api("PATCH", path, {"body": "x"})
         if status != 404:
             problems.append(f"PATCH {path}: {status} {body}")
@@ -788,6 +811,8 @@ NASTIEST = [
     POLYGLOTS[2],
     POLYGLOTS[5],
 ]
+# Template syntax must come out literally. The markers make "did it run" checkable: a bare
+# "49" may well appear in a page anyway (a time, an id, a CSRF token).
 TEMPLATE_PROBES = ["XX{{7*7}}YY", "XX{{ 7*'7' }}YY", "XX${7*7}YY", "XX{% print(7*7) %}YY",
                    "XX#{7*7}YY", "XX<%= 7*7 %>YY"]  # fmt: skip
 TEMPLATE_RESULTS = ["XX49YY", "XX7777777YY"]
@@ -890,6 +915,7 @@ async def test_stored_xss_in_every_field_is_shown_as_text(scene, browser_factory
         check(f"account as {name!r}", page, shown)
 
     # Conference titles and summaries, created by the admin and published.
+    outsider = await browser_factory((await _new_user(browser_factory))["email"])
     for i, title in enumerate(short):
         new_slug = f"xss-{i}-{uuid.uuid4().hex[:6]}"
         r, text = await b.post(
@@ -905,7 +931,6 @@ async def test_stored_xss_in_every_field_is_shown_as_text(scene, browser_factory
             r, page = await b.get(path)
             assert r.status == 200, path
             check(f"{path} titled {title!r}", page, [title.strip()])
-        outsider = await browser_factory((await _new_user(scene, browser_factory))["email"])
         r, page = await outsider.get(f"/c/{new_slug}/join")
         check(f"join page titled {title!r}", page, [title.strip()])
     r, page = await b.get("/")
@@ -913,7 +938,9 @@ async def test_stored_xss_in_every_field_is_shown_as_text(scene, browser_factory
     status, reply = await b.api("GET", "/api/v1/conferences")
     assert status == 200
     for c in reply["conferences"]:
-        problems.extend(f"API summary of {c['slug']}: {x}" for x in page_problems(c["summary_html"]))
+        problems.extend(
+            f"API summary of {c['slug']}: {x}" for x in page_problems(c["summary_html"])
+        )
 
     # The edit page puts the source back in a textarea.
     status, post = await b.api(
@@ -1000,7 +1027,8 @@ async def test_sign_in_does_follow_a_same_site_next(world, browser_factory):
     u = await world.user()
     b = await browser_factory()
     r, _ = await b.post(
-        "/login", {"email": u["email"], "password": PASSWORD, "next": "/c/some-conf/threads/7?page=2"}
+        "/login",
+        {"email": u["email"], "password": PASSWORD, "next": "/c/some-conf/threads/7?page=2"},
     )
     assert r.status == 303
     assert r.headers["Location"] == "/c/some-conf/threads/7?page=2"
@@ -1017,7 +1045,9 @@ async def test_sign_in_does_follow_a_same_site_next(world, browser_factory):
 async def test_weak_passwords_are_refused_at_registration(browser_factory, pool, password, message):
     b = await browser_factory()
     email = f"{uuid.uuid4().hex[:10]}@example.org"
-    r, text = await b.post("/register", {"email": email, "name": "New Person", "password": password})
+    r, text = await b.post(
+        "/register", {"email": email, "name": "New Person", "password": password}
+    )
     assert r.status == 422
     assert message in text
     assert await pool.fetchval("SELECT count(*) FROM users WHERE email = $1", email) == 0
@@ -1028,7 +1058,9 @@ async def test_a_64_character_password_is_accepted_and_stored_as_argon2(browser_
     assert len(password) == 64
     b = await browser_factory()
     email = f"{uuid.uuid4().hex[:10]}@example.org"
-    r, text = await b.post("/register", {"email": email, "name": "New Person", "password": password})
+    r, text = await b.post(
+        "/register", {"email": email, "name": "New Person", "password": password}
+    )
     assert r.status == 303, text[:1000]
     stored = await pool.fetchval("SELECT password_hash FROM users WHERE email = $1", email)
     assert stored.startswith("$argon2")
