@@ -73,6 +73,22 @@ def node_version() -> str | None:
     return out.stdout.strip() or None
 
 
+def git_state(root: Path) -> dict[str, Any]:
+    """The commit the server ran from, and whether confer/ had local changes."""
+
+    def git(*args: str) -> str | None:
+        git_bin = shutil.which("git")
+        if git_bin is None:
+            return None
+        out = subprocess.run(
+            [git_bin, "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--", "confer", "migrations")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "confer_dirty": bool(status)}
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

@@ -337,6 +337,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
     connect_budget = cfg.connect_timeout or 120 + 3e-4 * cfg.clients**2
     max_seconds = connect_budget + cfg.settle_timeout + cfg.seconds + cfg.drain + cfg.grace + 180
     record: dict[str, Any] = {"benchmark": "live", "machine": facts, "params": asdict(cfg)}
+    record["server_code"] = await asyncio.to_thread(common.git_state, server.root)
     record["params"].pop("database_url")
     record["params"]["posts"] = cfg.posts
     record["params"]["workers"] = n_workers
@@ -643,24 +644,23 @@ def print_record(record: dict[str, Any]) -> None:
 
 
 def curve_svg(points: list[dict[str, Any]], subtitle: str) -> str:
-    """p50 and p99 delivery latency against clients, as a hand-written SVG."""
-    w, h = 720, 440
-    left, right, top, bottom = 70, 30, 60, 60
+    """p50 and p99 delivery latency against clients, as a hand-written SVG (log latency axis)."""
+    w, h = 760, 460
+    left, right, top, bottom = 78, 70, 64, 60
     pw, ph = w - left - right, h - top - bottom
     xs = [pt["clients"] for pt in points]
-    ys = [v for pt in points for v in (pt["p50"], pt["p99"]) if v is not None]
+    ys = [v for pt in points for v in (pt["p50"], pt["p99"]) if v]
     x_max = max([*xs, 2000])
-    y_top = max([*ys, 150.0]) * 1.1
-    steps = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
-    step = next((s for s in steps if y_top / s <= 8), steps[-1])
-    y_max = math.ceil(y_top / step) * step
+    lo = 10 ** math.floor(math.log10(min([*ys, 10.0])))
+    hi = 10 ** math.ceil(math.log10(max([*ys, 200.0])))
     ink, blue, red, grey = "#0b0c0c", "#1d70b8", "#d4351c", "#505a5f"
 
     def x(v: float) -> float:
         return round(left + pw * v / x_max, 1)
 
     def y(v: float) -> float:
-        return round(top + ph * (1 - v / y_max), 1)
+        frac = (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return round(top + ph * (1 - frac), 1)
 
     def line(x1: float, y1: float, x2: float, y2: float, stroke: str, extra: str = "") -> str:
         return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{stroke}"{extra}/>'
@@ -668,54 +668,71 @@ def curve_svg(points: list[dict[str, Any]], subtitle: str) -> str:
     def text(tx: float, ty: float, s: str, extra: str = "") -> str:
         return f'<text x="{tx}" y="{ty}"{extra}>{s}</text>'
 
-    desc = "; ".join(
-        f"{p['clients']} clients: p50 {p['p50']} ms, p99 {p['p99']} ms" for p in points
-    )
+    def ms(v: float) -> str:
+        return f"{v / 1000:g} s" if v >= 1000 else f"{v:g} ms"
+
+    desc = "; ".join(f"{p['clients']} clients: p50 {p['p50']}, p99 {p['p99']} ms" for p in points)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" '
         f'height="{h}" role="img" aria-labelledby="t d" font-family="system-ui, sans-serif" '
         'font-size="13">',
-        '<title id="t">Live delivery latency against clients in one thread</title>',
+        '<title id="t">Live post-to-delivery latency against clients in one thread</title>',
         f'<desc id="d">{desc}</desc>',
         f'<rect width="{w}" height="{h}" fill="#fff"/>',
         text(left, 24, "Post-to-delivery latency, one thread (python -m bench live --curve)",
              ' font-size="16" font-weight="bold"'),
         text(left, 44, subtitle, f' fill="{grey}"'),
     ]  # fmt: skip
-    for i in range(int(y_max / step) + 1):
-        v = i * step
-        out.append(line(left, y(v), left + pw, y(v), "#e5e5e5"))
-        out.append(text(left - 8, y(v) + 4, f"{v:g}", ' text-anchor="end"'))
-    for c in sorted({0, *xs}):
+    decade = lo
+    while decade <= hi:
+        for k in (1, 2, 5):
+            v = decade * k
+            if v > hi:
+                break
+            major = k == 1
+            out.append(line(left, y(v), left + pw, y(v), "#dddddd" if major else "#f3f2f1"))
+            if major or (hi / lo) <= 1000:
+                out.append(text(left - 8, y(v) + 4, ms(v), ' text-anchor="end"'))
+        decade *= 10
+    for c in sorted(set(xs)):
         out.append(line(x(c), top + ph, x(c), top + ph + 5, ink))
         out.append(text(x(c), top + ph + 20, str(c), ' text-anchor="middle"'))
     out.append(line(left, top + ph, left + pw, top + ph, ink))
     out.append(line(left, top, left, top + ph, ink))
     out.append(text(left + pw / 2, h - 14, "clients in the thread", ' text-anchor="middle"'))
     out.append(
-        f'<text transform="translate(18 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
-        "latency, ms</text>"
+        f'<text transform="translate(16 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
+        "latency (log scale)</text>"
     )
     for clients, target in TARGETS["p99_ms"].items():
         cx, cy = x(clients), y(target)
-        dash = ' stroke-width="2" stroke-dasharray="3 2"'
-        out.append(line(cx - 8, cy, cx + 8, cy, red, dash))
-        label = f"p99 target {target}"
-        out.append(text(cx - 10, cy - 6, label, f' text-anchor="end" fill="{red}"'))
-    for key, colour, dash in (("p50", blue, ""), ("p99", ink, ' stroke-dasharray="6 3"')):
-        pts = [(x(pt["clients"]), y(pt[key]), pt[key]) for pt in points if pt[key] is not None]
+        out.append(
+            f'<path d="M{cx} {cy - 6}l6 6l-6 6l-6 -6z" fill="none" stroke="{red}" '
+            'stroke-width="2"/>'
+        )
+        at_edge = cx > left + pw - 150
+        anchor = ' text-anchor="end"' if at_edge else ""
+        tx = cx - 9 if at_edge else cx + 9
+        out.append(text(tx, cy + 18, f"p99 target {target} ms", f' fill="{red}"{anchor}'))
+    for key, colour, dash, dy in (
+        ("p50", blue, "", 18),
+        ("p99", ink, ' stroke-dasharray="6 3"', -9),
+    ):
+        pts = [(x(pt["clients"]), y(pt[key]), pt[key]) for pt in points if pt[key]]
         d = " ".join(f"{'L' if i else 'M'}{px} {py}" for i, (px, py, _) in enumerate(pts))
         out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
         for px, py, v in pts:
             out.append(f'<circle cx="{px}" cy="{py}" r="4" fill="{colour}"/>')
-            out.append(text(px + 6, py - 6, f"{v:g}", f' fill="{colour}"'))
-    lx = left + 16
-    out.append(line(lx, top + 12, lx + 24, top + 12, blue, ' stroke-width="2.5"'))
-    out.append(text(lx + 30, top + 16, "p50"))
-    out.append(
-        line(lx, top + 32, lx + 24, top + 32, ink, ' stroke-width="2.5" stroke-dasharray="6 3"')
-    )
-    out.append(text(lx + 30, top + 36, "p99"))
+            label = f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.1f} s"
+            out.append(text(px - 6, py + dy, label, f' fill="{colour}" text-anchor="end"'))
+    lx, ly = left + 16, top + 12
+    out.append(line(lx, ly, lx + 24, ly, blue, ' stroke-width="2.5"'))
+    out.append(text(lx + 30, ly + 4, "p50"))
+    dashed = ' stroke-width="2.5" stroke-dasharray="6 3"'
+    out.append(line(lx, ly + 20, lx + 24, ly + 20, ink, dashed))
+    out.append(text(lx + 30, ly + 24, "p99"))
+    out.append(f'<path d="M{lx + 12} {ly + 34}l6 6l-6 6l-6 -6z" fill="none" stroke="{red}"/>')
+    out.append(text(lx + 30, ly + 44, "target", f' fill="{red}"'))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> web.Application:
     from confer.accounts import views as accounts_views
     from confer.api import routes as api_routes
     from confer.conferences import views as conference_views
+    from confer.exports import views as export_views
     from confer.moderation import views as moderation_views
     from confer.panels import views as panel_views
     from confer.threads import views as thread_views
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> web.Application:
     thread_views.setup(app)
     moderation_views.setup(app)
     panel_views.setup(app)
+    export_views.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.
     api_routes.setup(app)
     from confer.live import server as live_server

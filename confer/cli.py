@@ -142,6 +142,57 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_pool(settings, run))
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Stream a transcript to a file or stdout, with a progress bar on a terminal."""
+    from confer.errors import ConferError
+    from confer.exports import service
+    from confer.policy import Actor
+
+    # The command line acts as a site administrator, recorded as such in the audit log.
+    actor = Actor(user_id=None, name="command line", is_admin=True, via="cli")
+    data = {
+        "format": args.format,
+        "session_id": args.session,
+        "thread_id": args.thread,
+        "include_hidden": args.include_hidden,
+        "moderation_log": args.moderation_log,
+    }
+
+    async def run(pool: asyncpg.Pool) -> int:
+        try:
+            place, req = await service.start(
+                pool, actor, args.slug, data, actor_label="command line"
+            )
+        except ConferError as e:
+            print(e.message, *(f"{k}: {v}" for k, v in e.fields.items()), sep="\n", file=sys.stderr)
+            return 1
+        total = await service.count_posts(pool, place, req)
+        show = sys.stderr.isatty()
+
+        def progress(done: int) -> None:
+            if show and total:
+                width = 30
+                filled = int(width * min(done, total) / total)
+                bar = "#" * filled + "-" * (width - filled)
+                print(f"\r[{bar}] {done}/{total} posts", end="", file=sys.stderr, flush=True)
+
+        # Blocking file writes are fine here: the command runs nothing else on its loop.
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: ASYNC230
+        try:
+            async for chunk in service.stream(pool, place, req, progress):
+                out.write(chunk)
+        finally:
+            if args.output:
+                out.close()
+        if show:
+            print(file=sys.stderr)
+        if args.output:
+            print(f"Wrote {total} posts to {args.output}", file=sys.stderr)
+        return 0
+
+    return asyncio.run(_with_pool(settings, run))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="confer", description="Confer: online conferences for councils."
@@ -174,6 +225,15 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--email", required=True)
     tc.add_argument("--name", default="command line")
     tc.set_defaults(func=cmd_token_create)
+    ex = sub.add_parser("export", help="export a conference's transcript")
+    ex.add_argument("slug")
+    ex.add_argument("--session", type=int, help="only this session")
+    ex.add_argument("--thread", type=int, help="only this thread")
+    ex.add_argument("--format", choices=["md", "html", "json", "csv"], default="md")
+    ex.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    ex.add_argument("--include-hidden", action="store_true", help="include hidden posts")
+    ex.add_argument("--moderation-log", action="store_true", help="add the moderation log")
+    ex.set_defaults(func=cmd_export)
     return p
 
 

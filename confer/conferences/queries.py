@@ -20,7 +20,7 @@ CONFERENCE_COLUMNS = f"""
 c.id, c.slug, c.title, c.summary_md, c.summary_html, c.code_of_conduct_md,
 c.code_of_conduct_html, c.timezone, c.starts_at, c.ends_at, c.visibility, c.registration,
 c.capacity, c.published_at, c.created_at, c.updated_at, c.flag_threshold,
-c.premoderate_first_posts,
+c.premoderate_first_posts, c.facilitators_may_export,
 {CONFERENCE_STATE} AS state, now() AS now
 """
 

@@ -3,7 +3,7 @@
 Event loops. Playwright objects belong to the event loop that started them. pytest-asyncio
 gives each test its own loop here (asyncio_default_fixture_loop_scope = "function"), so a
 browser started once per run could not be used from a test's loop. Instead, every test in this
-folder runs in the one session loop (`pytestmark = SESSION_LOOP` in each module), and so do the
+folder runs in the one session loop (`SESSION_LOOP` in each module's pytestmark), and so do the
 fixtures it uses: one Chromium for the whole run (saving about 1.5 s a test), while the
 database, pool and server are still made fresh for each test, only in the session loop. They
 mirror the fixtures of the same names in tests/conftest.py, which live in the function loop.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,9 +34,6 @@ from confer.web import SESSION_COOKIE
 from tests.browser.helpers import AXE_RESULTS, counts, describe
 from tests.conftest import TEMPLATE_DB, World, _with_db
 
-# Every test module here: pytestmark = [pytest.mark.browser, SESSION_LOOP].
-SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
-
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -51,6 +49,24 @@ CHROMIUM_ARGS = [
 # Fail fast: a missing element should fail in seconds, not after Playwright's 30 s default.
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=5_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse, clearly, a browser test that would run outside the session loop."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here not in item.path.resolve().parents:
+            continue
+        marker = item.get_closest_marker("asyncio")
+        if (
+            item.get_closest_marker("browser") is None
+            or marker is None
+            or marker.kwargs.get("loop_scope") != "session"
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: browser tests need "
+                "`pytestmark = [pytest.mark.browser, SESSION_LOOP]` (tests/browser/helpers.py)"
+            )
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Page, expect
 
 from tests.conftest import PASSWORD
+
+# Every test module here has pytestmark = [pytest.mark.browser, SESSION_LOOP]: the tests run
+# in the session's event loop, where the shared browser lives (see conftest.py).
+SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 # Answered by page.route() on the site's own origin; the server has no such file.

@@ -13,8 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from confer.posts import queries as posts_q
-from tests.browser.conftest import SESSION_LOOP
-from tests.browser.helpers import Audits, audit
+from tests.browser.helpers import SESSION_LOOP, Audits, audit
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
 

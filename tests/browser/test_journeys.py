@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import SESSION_LOOP
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import SESSION_LOOP, sign_in
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
 

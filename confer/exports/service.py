@@ -1,0 +1,171 @@
+"""Transcripts: who may export what, and the export itself, streamed in programme order.
+
+Posts are read through a server-side cursor inside one REPEATABLE READ, read-only
+transaction (a consistent snapshot), so memory stays flat however long the conference.
+Every export writes an audit_log row first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from confer.conferences import service as conferences
+from confer.conferences.service import Place
+from confer.errors import Forbidden, Invalid, NotFound
+from confer.exports import queries as q
+from confer.exports.writers import WRITERS, Writer
+from confer.policy import Actor
+from confer.validate import Fields
+
+BATCH = 500  # posts per yielded chunk
+
+
+@dataclass(frozen=True)
+class Request:
+    format: str
+    session_id: int | None = None
+    thread_id: int | None = None
+    include_hidden: bool = False
+    moderation_log: bool = False
+
+
+def parse(data: dict[str, object]) -> Request:
+    f = Fields()
+    fmt = data.get("format") or "md"
+    if fmt not in WRITERS:
+        f.add("format", "Choose Markdown, HTML, CSV or JSON")
+    ids: dict[str, int | None] = {}
+    for name in ("session_id", "thread_id"):
+        raw = data.get(name)
+        if raw in (None, ""):
+            ids[name] = None
+        elif str(raw).isdigit():
+            ids[name] = int(str(raw))
+        else:
+            f.add(name, "Choose from the list")
+            ids[name] = None
+    f.raise_if_any()
+    return Request(
+        str(fmt),
+        ids["session_id"],
+        ids["thread_id"],
+        include_hidden=f.boolean(data.get("include_hidden")),
+        moderation_log=f.boolean(data.get("moderation_log")),
+    )
+
+
+async def authorise(pool: asyncpg.Pool, place: Place, req: Request) -> Request:
+    """Organisers export anything; facilitators their own sessions, where the organiser allows.
+    A thread's session is filled in, and ids from another conference are a 404."""
+    session_id = req.session_id
+    if req.thread_id is not None:
+        thread_session = await q.fetch_thread_session(pool, req.thread_id, place.id)
+        if thread_session is None or (session_id is not None and session_id != thread_session):
+            raise NotFound("No such thread in this conference.")
+        session_id = thread_session
+    if session_id is not None:
+        await conferences.fetch_session(pool, place, session_id)
+    req = Request(req.format, session_id, req.thread_id, req.include_hidden, req.moderation_log)
+    if place.can("conference.manage"):
+        return req
+    member = place.member
+    if member is None or not member.active or member.role != "facilitator":
+        raise Forbidden("Only organisers can export transcripts.")
+    if not place.conference["facilitators_may_export"]:
+        raise Forbidden("The organisers have not allowed facilitators to export transcripts.")
+    if session_id is None:
+        if member.facilitates != "conference":
+            raise Invalid(fields={"session_id": "Choose one of the sessions you facilitate"})
+    elif not member.facilitates_session(session_id):
+        raise Forbidden("You can export only the sessions you facilitate.")
+    if req.include_hidden or req.moderation_log:
+        raise Forbidden("Only organisers can include hidden posts or the moderation log.")
+    return req
+
+
+async def start(
+    pool: asyncpg.Pool, actor: Actor, slug: str, data: dict[str, object], *, actor_label: str = ""
+) -> tuple[Place, Request]:
+    """Check everything and write the audit row; then stream() produces the file."""
+    place = await conferences.load(pool, actor, slug, "conference.see")
+    req = await authorise(pool, place, parse(data))
+    await q.insert_audit(
+        pool,
+        actor.user_id,
+        actor_label or actor.name,
+        place.id,
+        None,
+        "transcript.export",
+        {
+            "format": req.format,
+            "session_id": req.session_id,
+            "thread_id": req.thread_id,
+            "include_hidden": req.include_hidden,
+            "moderation_log": req.moderation_log,
+        },
+    )
+    return place, req
+
+
+async def stream(
+    pool: asyncpg.Pool,
+    place: Place,
+    req: Request,
+    progress: Callable[[int], None] | None = None,
+) -> AsyncIterator[str]:
+    writer: Writer = WRITERS[req.format](place.conference, include_hidden=req.include_hidden)
+    done = 0
+    async with pool.acquire() as con, con.transaction(isolation="repeatable_read", readonly=True):
+        yield writer.start()
+        for s in await q.list_sessions(con, place.id, req.session_id):
+            yield writer.session(s)
+            for t in await q.list_threads(con, s["id"], req.thread_id):
+                chunk = [writer.thread(t)]
+                async for p in con.cursor(q.POSTS_OF_THREAD, t["id"], prefetch=BATCH):
+                    chunk.append(writer.post(p))
+                    done += 1
+                    if len(chunk) >= BATCH:
+                        yield "".join(chunk)
+                        chunk = []
+                        if progress:
+                            progress(done)
+                chunk.append(writer.thread_end())
+                yield "".join(chunk)
+            if s["kind"] in ("panel", "keynote") and req.thread_id is None:
+                answers: dict[int, list] = {}
+                for a in await q.list_answers(con, s["id"]):
+                    answers.setdefault(a["question_id"], []).append(a)
+                yield writer.questions(await q.list_questions(con, s["id"]), answers)
+            yield writer.session_end()
+        if req.moderation_log:
+            yield writer.appendix(await q.list_moderation_log(con, place.id, req.session_id))
+        yield writer.end()
+    if progress:
+        progress(done)
+
+
+async def count_posts(pool: asyncpg.Pool, place: Place, req: Request) -> int:
+    return await pool.fetchval(
+        """
+        SELECT count(*) FROM posts p JOIN threads t ON t.id = p.thread_id
+        WHERE p.conference_id = $1 AND p.status <> 'pending'
+          AND ($2::bigint IS NULL OR t.session_id = $2) AND ($3::bigint IS NULL OR t.id = $3)
+        """,
+        place.id,
+        req.session_id,
+        req.thread_id,
+    )
+
+
+def filename(place: Place, req: Request) -> str:
+    from confer.exports.writers import EXTENSIONS
+
+    scope = (
+        f"-thread-{req.thread_id}"
+        if req.thread_id
+        else (f"-session-{req.session_id}" if req.session_id else "")
+    )
+    return f"{place.conference['slug']}{scope}-transcript.{EXTENSIONS[req.format]}"

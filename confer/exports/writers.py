@@ -1,0 +1,446 @@
+"""Transcript writers: Markdown, self-contained HTML, CSV and JSON, each fed in programme
+order (start, session, thread, post..., questions, appendix, end) and returning text chunks,
+so that an export streams with flat memory."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from confer import timefmt
+
+Row = Mapping[str, Any]
+FORMATS = {
+    "md": "text/markdown",
+    "html": "text/html",
+    "csv": "text/csv",
+    "json": "application/json",
+}
+EXTENSIONS = {"md": "md", "html": "html", "csv": "csv", "json": "json"}
+KIND_NAMES = {"discussion": "Discussion", "panel": "Panel", "keynote": "Keynote", "break": "Break"}
+
+
+def post_text(p: Row, include_hidden: bool) -> tuple[str, str | None]:
+    """(text, note): hidden posts are replaced unless the organiser asked to include them."""
+    if p["status"] == "deleted":
+        return "[deleted by its author]", None
+    if p["status"] == "hidden":
+        reason = p["hidden_reason"] or "no reason given"
+        if not include_hidden:
+            return f"[removed by a facilitator: {reason}]", None
+        return p["body_md"], f"hidden by a facilitator: {reason}"
+    return p["body_md"], None
+
+
+def author_line(p: Row, prefix: str = "author") -> str:
+    name = p[f"{prefix}_name"] or "Former participant"
+    title = p.get(f"{prefix}_title") or ""
+    return f"{title} {name}".strip()
+
+
+class Writer:
+    def __init__(self, conference: Row, *, include_hidden: bool) -> None:
+        self.c = conference
+        self.tz = conference["timezone"]
+        self.include_hidden = include_hidden
+
+    def start(self) -> str:
+        return ""
+
+    def session(self, s: Row) -> str:
+        return ""
+
+    def thread(self, t: Row) -> str:
+        return ""
+
+    def post(self, p: Row) -> str:
+        return ""
+
+    def thread_end(self) -> str:
+        return ""
+
+    def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
+        return ""
+
+    def session_end(self) -> str:
+        return ""
+
+    def appendix(self, log: list[Row]) -> str:
+        return ""
+
+    def end(self) -> str:
+        return ""
+
+
+class MarkdownWriter(Writer):
+    def start(self) -> str:
+        c = self.c
+        return (
+            f"# {c['title']}\n\n{timefmt.when(c['starts_at'], self.tz)} to "
+            f"{timefmt.when(c['ends_at'], self.tz)} ({self.tz})\n\n"
+            f"{c['summary_md'].strip()}\n\n"
+        )
+
+    def session(self, s: Row) -> str:
+        return (
+            f"\n## {s['title']}\n\n*{KIND_NAMES[s['kind']]}, {timefmt.when(s['starts_at'], self.tz)} "
+            f"to {timefmt.clock(s['ends_at'], self.tz)}*\n\n"
+        )
+
+    def thread(self, t: Row) -> str:
+        out = f"### {t['title']}\n\n"
+        if t["summary_md"]:
+            quoted = "\n".join(f"> {line}" for line in t["summary_md"].splitlines())
+            out += f"> **Facilitator summary**\n>\n{quoted}\n\n"
+        return out
+
+    def post(self, p: Row) -> str:
+        text, note = post_text(p, self.include_hidden)
+        who = author_line(p)
+        extra = ", ".join(x for x in (p["author_organisation"], p["author_role"]) if x)
+        reply = f" — in reply to #{p['reply_to_seq']}" if p["reply_to_seq"] else ""
+        head = f"**#{p['seq']} {who}**{f' ({extra})' if extra else ''}, {timefmt.short(p['created_at'], self.tz)}{reply}"
+        if note:
+            head += f" *[{note}]*"
+        return f"{head}\n\n{text.strip()}\n\n"
+
+    def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
+        if not questions:
+            return "No questions were asked.\n\n"
+        out = "### Questions from the audience\n\n"
+        for q in questions:
+            state = {
+                "answered": "answered",
+                "answering": "being answered",
+                "open": "not answered",
+                "dismissed": f"dismissed: {q['dismiss_reason'] or ''}",
+            }.get(q["status"], q["status"])
+            out += f"**Q ({q['vote_count']} votes, {state})** {q['author_name'] or 'Former participant'}: {q['body_md'].strip()}\n\n"
+            for a in answers.get(q["id"], []):
+                out += f"> **Answer from {author_line(a, 'speaker')}**: {a['body_md'].strip()}\n\n"
+        return out
+
+    def appendix(self, log: list[Row]) -> str:
+        out = (
+            "\n## Appendix: moderation log\n\n| When | Who | Action | Reason |\n|---|---|---|---|\n"
+        )
+        for r in log:
+            out += (
+                f"| {timefmt.short(r['created_at'], self.tz)} | {r['actor_name'] or 'Automatic'} | "
+                f"{r['action']} {r['target_type']} {r['target_id']} | {r['reason'].replace('|', '/')} |\n"
+            )
+        return out
+
+
+HTML_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; max-width: 48em;
+       margin: 2em auto; padding: 0 1em; line-height: 1.45; color: #0b0c0c; }
+h1 { font-size: 2em; } h2 { border-bottom: 2px solid #0b0c0c; padding-bottom: .2em; }
+section.session + section.session { break-before: page; page-break-before: always; }
+article.post { border-top: 1px solid #b1b4b6; padding: .5em 0; break-inside: avoid; }
+.meta { color: #484949; font-size: .9em; margin: 0; }
+.summary, .answer { border-left: 4px solid #1d70b8; padding-left: 1em; }
+.removed { color: #484949; font-style: italic; }
+table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #b1b4b6; padding: .3em; }
+@media print { body { margin: 0; max-width: none; } a { color: inherit; } }
+"""
+
+
+class HtmlWriter(Writer):
+    """One self-contained file: inline CSS, no script, a page break before each session."""
+
+    def start(self) -> str:
+        c = self.c
+        e = html.escape
+        return (
+            '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
+            f"<title>{e(c['title'])} – transcript</title><style>{HTML_STYLE}</style></head><body>\n"
+            f"<h1>{e(c['title'])}</h1>\n<p>{e(timefmt.when(c['starts_at'], self.tz))} to "
+            f"{e(timefmt.when(c['ends_at'], self.tz))} ({e(self.tz)})</p>\n"
+            f"<div>{c['summary_html']}</div>\n"
+        )
+
+    def session(self, s: Row) -> str:
+        e = html.escape
+        return (
+            f'<section class="session">\n<h2>{e(s["title"])}</h2>\n<p class="meta">'
+            f"{e(KIND_NAMES[s['kind']])}, {e(timefmt.when(s['starts_at'], self.tz))} to "
+            f"{e(timefmt.clock(s['ends_at'], self.tz))}</p>\n"
+        )
+
+    def thread(self, t: Row) -> str:
+        out = f"<h3>{html.escape(t['title'])}</h3>\n"
+        if t["summary_html"]:
+            out += f'<div class="summary"><p><strong>Facilitator summary</strong></p>{t["summary_html"]}</div>\n'
+        return out
+
+    def post(self, p: Row) -> str:
+        e = html.escape
+        text, note = post_text(p, self.include_hidden)
+        extra = ", ".join(x for x in (p["author_organisation"], p["author_role"]) if x)
+        reply = (
+            f' — in reply to <a href="#post-{p["reply_to_id"]}">#{p["reply_to_seq"]}</a>'
+            if p["reply_to_seq"]
+            else ""
+        )
+        body = (
+            p["body_html"]
+            if p["status"] == "visible" or (note and self.include_hidden)
+            else f'<p class="removed">{e(text)}</p>'
+        )
+        note_html = f" <em>[{e(note)}]</em>" if note else ""
+        return (
+            f'<article class="post" id="post-{p["id"]}"><p class="meta"><strong>#{p["seq"]} '
+            f"{e(author_line(p))}</strong>{' (' + e(extra) + ')' if extra else ''}, "
+            f"{e(timefmt.short(p['created_at'], self.tz))}{reply}{note_html}</p>{body}</article>\n"
+        )
+
+    def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
+        e = html.escape
+        if not questions:
+            return "<p>No questions were asked.</p>\n"
+        out = "<h3>Questions from the audience</h3>\n"
+        for q in questions:
+            out += (
+                f'<article class="post"><p class="meta"><strong>{e(q["author_name"] or "Former participant")}</strong>, '
+                f"{q['vote_count']} votes, {e(q['status'])}"
+                f"{': ' + e(q['dismiss_reason']) if q['dismiss_reason'] else ''}</p>{q['body_html']}"
+            )
+            for a in answers.get(q["id"], []):
+                out += (
+                    f'<div class="answer"><p class="meta"><strong>Answer from '
+                    f"{e(author_line(a, 'speaker'))}</strong></p>{a['body_html']}</div>"
+                )
+            out += "</article>\n"
+        return out
+
+    def session_end(self) -> str:
+        return "</section>\n"
+
+    def appendix(self, log: list[Row]) -> str:
+        e = html.escape
+        rows = "".join(
+            f"<tr><td>{e(timefmt.short(r['created_at'], self.tz))}</td><td>{e(r['actor_name'] or 'Automatic')}</td>"
+            f"<td>{e(r['action'])} {e(r['target_type'])} {r['target_id']}</td><td>{e(r['reason'])}</td></tr>"
+            for r in log
+        )
+        return (
+            f'<section class="session"><h2>Appendix: moderation log</h2><table><thead><tr><th>When</th>'
+            f"<th>Who</th><th>Action</th><th>Reason</th></tr></thead><tbody>{rows}</tbody></table></section>\n"
+        )
+
+    def end(self) -> str:
+        return "</body></html>\n"
+
+
+def csv_safe(value: object) -> str:
+    """Spreadsheets run cells that start with = + - @ (or tab/CR) as formulas: defuse them."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+class CsvWriter(Writer):
+    """One row per post."""
+
+    HEADER = (
+        "conference",
+        "session",
+        "thread",
+        "seq",
+        "post_id",
+        "time_local",
+        "time_utc",
+        "author_name",
+        "author_title",
+        "author_organisation",
+        "author_role",
+        "reply_to_seq",
+        "status",
+        "text",
+    )
+
+    def __init__(self, conference: Row, *, include_hidden: bool) -> None:
+        super().__init__(conference, include_hidden=include_hidden)
+        self.session_title = ""
+        self.thread_title = ""
+
+    def _row(self, values: tuple) -> str:
+        buf = io.StringIO()
+        csv.writer(buf).writerow([csv_safe(v) for v in values])
+        return buf.getvalue()
+
+    def start(self) -> str:
+        return self._row(self.HEADER)
+
+    def session(self, s: Row) -> str:
+        self.session_title = s["title"]
+        return ""
+
+    def thread(self, t: Row) -> str:
+        self.thread_title = t["title"]
+        return ""
+
+    def post(self, p: Row) -> str:
+        text, _ = post_text(p, self.include_hidden)
+        local = timefmt.local(p["created_at"], self.tz)
+        return self._row(
+            (
+                self.c["title"],
+                self.session_title,
+                self.thread_title,
+                p["seq"],
+                p["id"],
+                local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                p["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                p["author_name"] or "Former participant",
+                p["author_title"] or "",
+                p["author_organisation"] or "",
+                p["author_role"] or "",
+                p["reply_to_seq"] or "",
+                p["status"],
+                text,
+            )
+        )
+
+
+class JsonWriter(Writer):
+    """{"format": "confer-transcript", "version": 1, ...}: see docs/transcript.schema.json."""
+
+    def __init__(self, conference: Row, *, include_hidden: bool) -> None:
+        super().__init__(conference, include_hidden=include_hidden)
+        self.first_session = True
+        self.first_thread = True
+        self.first_post = True
+
+    @staticmethod
+    def _j(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    def start(self) -> str:
+        c = self.c
+        head = {
+            "format": "confer-transcript",
+            "version": 1,
+            "generated_at": datetime.now(UTC).isoformat(),
+            "include_hidden": self.include_hidden,
+            "conference": {
+                "slug": c["slug"],
+                "title": c["title"],
+                "timezone": self.tz,
+                "starts_at": timefmt.iso(c["starts_at"]),
+                "ends_at": timefmt.iso(c["ends_at"]),
+                "summary": c["summary_md"],
+            },
+        }
+        return self._j(head)[:-1] + ',"sessions":['
+
+    def session(self, s: Row) -> str:
+        sep = "" if self.first_session else ","
+        self.first_session = False
+        self.first_thread = True
+        data = {
+            "id": s["id"],
+            "kind": s["kind"],
+            "title": s["title"],
+            "starts_at": timefmt.iso(s["starts_at"]),
+            "ends_at": timefmt.iso(s["ends_at"]),
+        }
+        return sep + self._j(data)[:-1] + ',"threads":['
+
+    def thread(self, t: Row) -> str:
+        sep = "" if self.first_thread else ","
+        self.first_thread = False
+        self.first_post = True
+        data = {
+            "id": t["id"],
+            "title": t["title"],
+            "summary": t["summary_md"] or None,
+            "locked": t["locked_at"] is not None,
+        }
+        return sep + self._j(data)[:-1] + ',"posts":['
+
+    def post(self, p: Row) -> str:
+        sep = "" if self.first_post else ","
+        self.first_post = False
+        text, note = post_text(p, self.include_hidden)
+        data = {
+            "id": p["id"],
+            "seq": p["seq"],
+            "reply_to_seq": p["reply_to_seq"],
+            "created_at": timefmt.iso(p["created_at"]),
+            "edited_at": timefmt.iso(p["edited_at"]) or None,
+            "author": {
+                "name": p["author_name"] or "Former participant",
+                "title": p["author_title"] or "",
+                "organisation": p["author_organisation"] or "",
+                "role": p["author_role"] or "",
+            },
+            "status": p["status"],
+            "text": text,
+            "note": note,
+        }
+        return sep + self._j(data)
+
+    def thread_end(self) -> str:
+        return "]}"
+
+    def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
+        # Held until session_end(): in JSON the questions follow the session's threads.
+        self.pending_questions = [
+            {
+                "id": q["id"],
+                "text": q["body_md"],
+                "status": q["status"],
+                "votes": q["vote_count"],
+                "dismiss_reason": q["dismiss_reason"],
+                "merged_into_id": q["merged_into_id"],
+                "author": q["author_name"] or "Former participant",
+                "answers": [
+                    {
+                        "speaker": author_line(a, "speaker"),
+                        "text": a["body_md"],
+                        "created_at": timefmt.iso(a["created_at"]),
+                    }
+                    for a in answers.get(q["id"], [])
+                ],
+            }
+            for q in questions
+        ]
+        return ""
+
+    def session_end(self) -> str:
+        questions, self.pending_questions = getattr(self, "pending_questions", []), []
+        return '],"questions":' + self._j(questions) + "}"
+
+    def appendix(self, log: list[Row]) -> str:
+        self.log = [
+            {
+                "at": timefmt.iso(r["created_at"]),
+                "actor": r["actor_name"] or None,
+                "action": r["action"],
+                "target_type": r["target_type"],
+                "target_id": r["target_id"],
+                "reason": r["reason"],
+            }
+            for r in log
+        ]
+        return ""
+
+    def end(self) -> str:
+        log = getattr(self, "log", None)
+        return "]" + (',"moderation_log":' + self._j(log) if log is not None else "") + "}\n"
+
+
+WRITERS: dict[str, type[Writer]] = {
+    "md": MarkdownWriter,
+    "html": HtmlWriter,
+    "csv": CsvWriter,
+    "json": JsonWriter,
+}
