@@ -196,6 +196,33 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     raise redirect("/account?done=The+token+has+been+revoked")
 
 
+async def download_data(request: web.Request) -> web.StreamResponse:
+    from confer.accounts import rights
+    from confer.web import json_response
+
+    ctx = request.app[ctx_key]
+    _signed_in(request)
+    data = await rights.my_data(ctx, request[actor_key])
+    response = json_response(data)
+    response.headers["Content-Disposition"] = 'attachment; filename="my-confer-data.json"'
+    return response
+
+
+async def delete_account(request: web.Request) -> web.StreamResponse:
+    from confer.accounts import rights
+
+    ctx = request.app[ctx_key]
+    _signed_in(request)
+    form = await read_form(request)
+    try:
+        await rights.delete_account(ctx, request[actor_key], form)
+    except Invalid as e:
+        return await _account_page(request, errors=e.fields, status=e.status)
+    response = redirect("/?deleted=1")
+    clear_session_cookie(response)
+    raise response
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/login", show_sign_in, name="login")
@@ -208,3 +235,5 @@ def setup(app: web.Application) -> None:
     r.add_post("/account/password", change_password, name="account_password")
     r.add_post("/account/tokens", create_token, name="account_tokens")
     r.add_post("/account/tokens/{token_id}/revoke", revoke_token, name="account_token_revoke")
+    r.add_post("/account/data", download_data, name="account_data")
+    r.add_post("/account/delete", delete_account, name="account_delete")

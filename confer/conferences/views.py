@@ -273,6 +273,21 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
     raise redirect(f"/c/{_slug(request)}/manage?done=role-assigned#people")
 
 
+async def anonymise_member(request: web.Request) -> web.StreamResponse:
+    from confer.accounts import rights
+
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        await rights.anonymise_member(
+            ctx, request[actor_key], _slug(request), int_param(request, "user_id"), form
+        )
+    except Invalid as e:
+        errors = {f"anonymise_{k}": v for k, v in e.fields.items()}
+        return await _manage_page(request, errors=errors, status=e.status)
+    raise redirect(f"/c/{_slug(request)}/manage?done=anonymised#people")
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/", list_conferences, name="home")
@@ -293,3 +308,4 @@ def setup(app: web.Application) -> None:
         "/c/{slug}/manage/sessions/{session_id}/delete", delete_session, name="delete_session"
     )
     r.add_post("/c/{slug}/manage/roles", assign_role, name="assign_role")
+    r.add_post("/c/{slug}/members/{user_id}/anonymise", anonymise_member, name="anonymise")
