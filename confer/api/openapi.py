@@ -407,6 +407,19 @@ PATHS.update({
         "responses": {"201": _json(_QUESTION), **ERRORS}}},
 })  # fmt: skip
 
+PATHS["/api/v1/conferences/{slug}/exports"] = {"post": {
+    "summary": "Download a transcript (organisers; facilitators for their sessions where allowed)",
+    "parameters": [SLUG],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["format"],
+        "properties": {"format": {"enum": ["md", "html", "csv", "json"]},
+                       "session_id": INT, "thread_id": INT,
+                       "include_hidden": {"type": "boolean"},
+                       "moderation_log": {"type": "boolean"}}}}}},
+    "responses": {"200": {"description": "The transcript, streamed; JSON follows "
+                                         "docs/transcript.schema.json"}, **ERRORS},
+}}  # fmt: skip
+
 
 def openapi_document(app: web.Application) -> dict[str, Any]:
     return {
