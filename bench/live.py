@@ -161,6 +161,7 @@ async def start_worker(
         "expectedPosts": cfg.posts,
         "resultsPath": str(results),
         "maxSeconds": max_seconds,
+        "timeoutMs": int(1000 * min(max_seconds, 600)),  # to connect, and for the join's ack
     }
     node = shutil.which("node") or "node"
     err_fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -468,6 +469,16 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(profiler.wait(), 30)
                 profile = await asyncio.to_thread(keep_profile, prof_path, cfg.clients)
+    except BaseException:
+        server_died = server.proc is not None and server.proc.poll() is not None
+        log = server.keep_log(f"live-{cfg.clients}")
+        if log is not None:
+            code = f" (the server exited with {server.proc.returncode})" if server_died else ""  # type: ignore[union-attr]
+            print(f"live: run failed{code}; server log: {log.relative_to(common.ROOT)}")
+            for w in workers:
+                if tail := w.stderr_tail():
+                    print(f"worker {w.index} stderr: {tail}")
+        raise
     finally:
         if profiler is not None and profiler.returncode is None:
             common.stop_group(profiler.pid, wait=2)

@@ -70,7 +70,7 @@ function connectOne(i) {
       transports: ['websocket'],
       forceNew: true, // one connection per client, as N browsers would have
       reconnection: false, // a drop is counted, not hidden
-      timeout: 30000,
+      timeout: cfg.timeoutMs,
       auth: cfg.token ? { token: cfg.token } : undefined,
       perMessageDeflate: cfg.deflate ? { threshold: 1024 } : false,
     });
@@ -103,7 +103,7 @@ function connectOne(i) {
         extensions = ws && typeof ws.extensions === 'string' ? ws.extensions : '';
       }
       try {
-        const ack = await socket.timeout(30000).emitWithAck('join', { room: cfg.room });
+        const ack = await socket.timeout(cfg.timeoutMs).emitWithAck('join', { room: cfg.room });
         if (ack && ack.ok) {
           joinedFlag[i] = 1;
           joined += 1;

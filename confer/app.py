@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> web.Application:
     from confer.exports import views as export_views
     from confer.moderation import views as moderation_views
     from confer.panels import views as panel_views
+    from confer.reports import views as report_views
     from confer.threads import views as thread_views
 
     accounts_views.setup(app)
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     moderation_views.setup(app)
     panel_views.setup(app)
     export_views.setup(app)
+    report_views.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.
     api_routes.setup(app)
     from confer.live import server as live_server

@@ -99,3 +99,14 @@ class Fields:
         if self.errors:
             cls = TooLarge if self.too_large else Invalid
             raise cls(message, fields=dict(self.errors))
+
+
+def parse_id(value: object) -> int | None:
+    """A row id from a form, JSON or socket message: ASCII digits only ("²".isdigit() is
+    True) and small enough for a bigint; anything else (bools included) is None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)

@@ -475,8 +475,8 @@ class Kit:
         }
 
 
-@pytest.fixture
-async def kit(world, pool, settings, server) -> AsyncIterator[Kit]:
+@pytest.fixture(name="kit")
+async def kit_fixture(world, pool, settings, server) -> AsyncIterator[Kit]:
     k = await Kit(pool, settings, server, world).build()
     yield k
     await k.close()
@@ -623,7 +623,9 @@ async def test_locking_without_a_reason_answers_422_naming_reason_and_changes_no
     assert await kit.snapshot() == before
 
 
-async def test_closing_early_refuses_posts_and_reopening_allows_them_again(kit):
+async def test_closing_early_refuses_posts_and_reopening_allows_them_until_the_session_ends(
+    kit,
+):
     tid = kit.ta["id"]
     status, body = await kit.api(
         kit.fac, "POST", f"/api/v1/threads/{tid}/moderation", {"action": "close"}
@@ -636,11 +638,7 @@ async def test_closing_early_refuses_posts_and_reopening_allows_them_again(kit):
     assert ack["ok"] is True and ack["result"]["posting_state"] == "open"
     status, _ = await kit.post_as(kit.ann, kit.ta, "Open again")
     assert status == 201
-    assert [r["action"] for r in await kit.log()] == ["thread.close", "thread.reopen"]
-
-
-async def test_a_thread_closed_early_cannot_be_reopened_after_its_session_has_ended(kit):
-    tid = kit.ta["id"]
+    # Once the session has ended, a thread closed early stays closed.
     await kit.api(kit.fac, "POST", f"/api/v1/threads/{tid}/moderation", {"action": "close"})
     await kit.pool.execute(
         "UPDATE sessions SET starts_at = now() - interval '3 hours', "
@@ -652,7 +650,8 @@ async def test_a_thread_closed_early_cannot_be_reopened_after_its_session_has_en
     )
     assert status == 422 and "action" in body["error"]["fields"]
     assert (await kit.thread_row(tid))["closed_at"] is not None
-    assert [r["action"] for r in await kit.log()] == ["thread.close"]
+    actions = [r["action"] for r in await kit.log()]
+    assert actions == ["thread.close", "thread.reopen", "thread.close"]
 
 
 async def test_hiding_through_the_form_shows_others_the_reason_and_the_author_their_text(kit):
@@ -804,36 +803,6 @@ async def test_muting_stops_a_member_posting_and_reporting_until_unmuted(kit):
         ("member.unmute", "member", kit.ben.id, ""),
     ]
     assert log[0]["details"] == {"minutes": 30}
-
-
-async def test_removing_a_member_over_the_api_stops_their_posts_and_reports(kit):
-    target = await kit.add_post(kit.ta, kit.ann, "Reportable")
-    status, body = await kit.api(
-        kit.fac,
-        "POST",
-        f"/api/v1/conferences/{kit.slug}/members/{kit.ben.id}/moderation",
-        {"action": "remove"},
-    )
-    assert status == 422 and "reason" in body["error"]["fields"]
-    status, _ = await kit.api(
-        kit.fac,
-        "POST",
-        f"/api/v1/conferences/{kit.slug}/members/{kit.ben.id}/moderation",
-        {"action": "remove", "reason": "Repeated abuse"},
-    )
-    assert status == 200
-    status, _ = await kit.post_as(kit.ben, kit.ta, "Still here?")
-    assert status == 403
-    status, _ = await kit.api(kit.ben, "POST", f"/api/v1/posts/{target}/flags", {"reason": "spam"})
-    assert status == 403
-    assert (
-        await kit.pool.fetchval(
-            "SELECT status FROM memberships WHERE user_id = $1 AND conference_id = $2",
-            kit.ben.id,
-            kit.c["id"],
-        )
-        == "removed"
-    )
 
 
 async def test_organisers_and_oneself_cannot_be_moderated_as_members(kit):
@@ -1064,17 +1033,6 @@ async def test_a_member_cannot_report_their_own_post(kit):
     assert await kit.pool.fetchval("SELECT count(*) FROM flags") == 0
 
 
-async def test_a_report_needs_a_known_reason_and_a_note_for_something_else(kit):
-    post_id = await kit.add_post(kit.ta, kit.ann, "Hmm")
-    status, body = await kit.api(kit.ben, "POST", f"/api/v1/posts/{post_id}/flags", {"reason": "x"})
-    assert status == 422 and "reason" in body["error"]["fields"]
-    status, body = await kit.api(
-        kit.ben, "POST", f"/api/v1/posts/{post_id}/flags", {"reason": "other", "note": ""}
-    )
-    assert status == 422 and "note" in body["error"]["fields"]
-    assert await kit.pool.fetchval("SELECT count(*) FROM flags") == 0
-
-
 async def test_a_post_awaiting_approval_cannot_be_reported_by_others(kit):
     """Members who cannot see a pending post get 404, as for any post they cannot see."""
     post_id = await kit.add_post(kit.ta, kit.ann, "Queued", status="pending")
@@ -1301,19 +1259,6 @@ async def test_slow_mode_past_its_end_time_no_longer_limits(kit):
         assert status == 201
 
 
-async def test_slow_mode_needs_a_number_of_seconds_from_0_to_3600(kit):
-    before = await kit.snapshot()
-    for seconds in ("abc", -5, 3601, ""):
-        status, body = await kit.api(
-            kit.fac,
-            "POST",
-            f"/api/v1/threads/{kit.ta['id']}/moderation",
-            {"action": "slow_mode", "seconds": seconds},
-        )
-        assert status == 422 and "seconds" in body["error"]["fields"], seconds
-    assert await kit.snapshot() == before
-
-
 # === 7. the audit log: atomic with its action, and append-only ===========================
 
 FAIL_ON = """
@@ -1355,27 +1300,26 @@ async def test_a_hide_whose_log_row_fails_is_not_made(kit):
     assert status == 200 and [r["action"] for r in await kit.log()] == ["post.pin"]
 
 
-@pytest.mark.parametrize("act", [a for a in ACTIONS if a.kind != "flags"], ids=lambda a: a.name)
-async def test_every_action_whose_log_row_fails_changes_nothing(kit, act):
-    target, in_thread = await kit.target(act, kit.sa)
-    await kit.pool.execute(FAIL_ON.format(action=act.log_action))
-    before = await kit.snapshot()
-    status, _ = await kit.perform(kit.fac, act, target, "api", in_thread)
-    assert status == 500
-    assert await kit.snapshot() == before
-    assert not await kit.effect(act, target)
-
-
-async def test_an_auto_hide_whose_log_row_fails_keeps_neither_the_report_nor_the_hide(kit):
-    post_id = await kit.add_post(kit.ta, kit.ann, "Reported")
+async def test_no_action_is_kept_when_its_log_row_cannot_be_written(kit):
+    """With every insert into moderation_log refused, each action (and the auto-hide that a
+    third report makes) answers 500 and leaves no trace: not the change, not the report."""
+    targets = [(act, *await kit.target(act, kit.sa)) for act in ACTIONS]
+    reported = await kit.add_post(kit.ta, kit.ann, "Reported")
     for flagger in (kit.ben, kit.cat):
-        await kit.api(flagger, "POST", f"/api/v1/posts/{post_id}/flags", {"reason": "spam"})
-    await kit.pool.execute(FAIL_ON.format(action="post.auto_hide"))
-    status, _ = await kit.api(kit.dan, "POST", f"/api/v1/posts/{post_id}/flags", {"reason": "spam"})
+        await kit.add_flag(reported, flagger)
+    await kit.pool.execute(FAIL_ON.replace("NEW.action = '{action}'", "true"))
+    before = await kit.snapshot()
+    problems = []
+    for act, target, in_thread in targets:
+        status, _ = await kit.perform(kit.fac, act, target, "api", in_thread)
+        if status != 500 or await kit.effect(act, target):
+            problems.append(f"{act.name}: {status}")
+    status, _ = await kit.api(
+        kit.dan, "POST", f"/api/v1/posts/{reported}/flags", {"reason": "spam"}
+    )
     assert status == 500
-    assert (await kit.post_row(post_id))["status"] == "visible"
-    assert await kit.pool.fetchval("SELECT count(*) FROM flags WHERE post_id = $1", post_id) == 2
-    assert await kit.log() == []
+    assert problems == []
+    assert await kit.snapshot() == before  # the third report is not kept either
 
 
 async def test_the_moderation_log_refuses_updates_and_deletes(kit):
@@ -1480,6 +1424,15 @@ async def test_bad_input_is_refused_with_the_field_named_and_changes_nothing(kit
         (f"/api/v1/threads/{tid}/moderation", {"action": "explode"}, 422, "action"),
         (f"/api/v1/threads/{tid}/moderation", {}, 422, "action"),
         (f"/api/v1/threads/{tid}/moderation", {"action": "summarise"}, 422, "summary"),
+        *[
+            (
+                f"/api/v1/threads/{tid}/moderation",
+                {"action": "slow_mode", "seconds": v},
+                422,
+                "seconds",
+            )
+            for v in ("abc", -5, 3601, "")
+        ],
         ("/api/v1/threads/999999/moderation", {"action": "pin"}, 404, None),
         (f"/api/v1/posts/{post_id}/moderation", {"action": "hide"}, 422, "reason"),
         (f"/api/v1/posts/{post_id}/moderation", {"action": "hide", "reason": " "}, 422, "reason"),
@@ -1490,6 +1443,8 @@ async def test_bad_input_is_refused_with_the_field_named_and_changes_nothing(kit
         (f"/api/v1/posts/{post_id}/moderation", {"action": "move"}, 422, "to_thread_id"),
         ("/api/v1/posts/999999/moderation", {"action": "hide", "reason": "x"}, 404, None),
         ("/api/v1/posts/999999/flags", {"reason": "spam"}, 404, None),
+        (f"/api/v1/posts/{post_id}/flags", {"reason": "rude"}, 422, "reason"),
+        (f"/api/v1/posts/{post_id}/flags", {"reason": "other", "note": ""}, 422, "note"),
         ("/api/v1/posts/999999/flags/resolve", {"outcome": "keep"}, 404, None),
         (f"/api/v1/posts/{post_id}/flags/resolve", {"outcome": "maybe"}, 422, "outcome"),
         (member, {"action": "mute", "minutes": 10}, 422, "reason"),

@@ -17,7 +17,7 @@ from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, Invalid, NotFound
 from confer.live.events import Event, conference_room
 from confer.policy import Actor, Membership, can, require
-from confer.validate import Fields
+from confer.validate import Fields, parse_id
 
 ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
 KINDS = ("discussion", "panel", "keynote", "break")
@@ -315,9 +315,9 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
     if isinstance(raw_sessions, str):
         raw_sessions = [raw_sessions]
     session_ids = [
-        int(s)
+        sid
         for s in raw_sessions  # type: ignore[union-attr]
-        if str(s).isascii() and str(s).isdigit() and len(str(s)) <= 18
+        if (sid := parse_id(s)) is not None
     ]
     f.raise_if_any()
     user = await accounts_q.fetch_user_by_email(ctx.pool, email)

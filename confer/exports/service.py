@@ -18,7 +18,7 @@ from confer.errors import Forbidden, Invalid, NotFound
 from confer.exports import queries as q
 from confer.exports.writers import WRITERS, Writer
 from confer.policy import Actor
-from confer.validate import Fields
+from confer.validate import Fields, parse_id
 
 BATCH = 500  # posts per yielded chunk
 
@@ -42,8 +42,8 @@ def parse(data: dict[str, object]) -> Request:
         raw = data.get(name)
         if raw in (None, ""):
             ids[name] = None
-        elif str(raw).isdigit():
-            ids[name] = int(str(raw))
+        elif parse_id(raw) is not None:
+            ids[name] = parse_id(raw)
         else:
             f.add(name, "Choose from the list")
             ids[name] = None

@@ -29,6 +29,7 @@ from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import service as threads
+from confer.validate import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,10 @@ class ConferNamespace(socketio.AsyncNamespace):
     ) -> tuple[list[dict[str, Any]], bool]:
         """May `actor` join `room`? Returns what they missed after `after` (thread rooms)."""
         kind, _, raw_id = room.partition(":")
-        if not raw_id.isdigit():
+        parsed = parse_id(raw_id)
+        if parsed is None:
             raise NotFound("No such room.")
-        target = int(raw_id)
+        target = parsed
         pool = self.ctx.pool
         if kind == "thread":
             slug = await conferences_q.fetch_slug_of_thread(pool, target)
@@ -236,7 +238,7 @@ class ConferNamespace(socketio.AsyncNamespace):
     async def on_post(self, sid: str, data: Any) -> dict[str, Any]:
         if await self._flooding(sid):
             return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or not str(data.get("thread_id", "")).isdigit():
+        if not isinstance(data, dict) or parse_id(data.get("thread_id")) is None:
             return {
                 "ok": False,
                 "error": {
@@ -246,7 +248,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                 },
             }
         actor = await self._actor(sid)
-        thread_id = int(data["thread_id"])
+        thread_id = parse_id(data["thread_id"])
         try:
             slug = await conferences_q.fetch_slug_of_thread(self.ctx.pool, thread_id)
             if slug is None:
@@ -274,17 +276,19 @@ class ConferNamespace(socketio.AsyncNamespace):
         actor = await self._actor(sid)
         action = data["action"]
         try:
-            if str(data.get("post_id", "")).isdigit():
+            if parse_id(data.get("post_id")) is not None:
                 result = await moderation.moderate_post(
-                    self.ctx, actor, int(data["post_id"]), action, data
+                    self.ctx, actor, parse_id(data["post_id"]), action, data
                 )
-            elif str(data.get("thread_id", "")).isdigit():
+            elif parse_id(data.get("thread_id")) is not None:
                 result = await moderation.moderate_thread(
-                    self.ctx, actor, int(data["thread_id"]), action, data
+                    self.ctx, actor, parse_id(data["thread_id"]), action, data
                 )
-            elif str(data.get("user_id", "")).isdigit() and isinstance(data.get("conference"), str):
+            elif parse_id(data.get("user_id")) is not None and isinstance(
+                data.get("conference"), str
+            ):
                 result = await moderation.moderate_member(
-                    self.ctx, actor, data["conference"], int(data["user_id"]), action, data
+                    self.ctx, actor, data["conference"], parse_id(data["user_id"]), action, data
                 )
             else:
                 raise NotFound("Say which post, thread or member.")
@@ -298,7 +302,7 @@ class ConferNamespace(socketio.AsyncNamespace):
 
         if await self._flooding(sid):
             return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or not str(data.get("post_id", "")).isdigit():
+        if not isinstance(data, dict) or parse_id(data.get("post_id")) is None:
             return {
                 "ok": False,
                 "error": {
@@ -309,7 +313,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             }
         actor = await self._actor(sid)
         try:
-            result = await moderation.flag_post(self.ctx, actor, int(data["post_id"]), data)
+            result = await moderation.flag_post(self.ctx, actor, parse_id(data["post_id"]), data)
         except ConferError as e:
             return _error(e)
         return {"ok": True, "result": result}
@@ -320,7 +324,7 @@ class ConferNamespace(socketio.AsyncNamespace):
 
         if await self._flooding(sid):
             return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or not str(data.get("session_id", "")).isdigit():
+        if not isinstance(data, dict) or parse_id(data.get("session_id")) is None:
             return {
                 "ok": False,
                 "error": {
@@ -330,7 +334,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                 },
             }
         actor = await self._actor(sid)
-        session_id = int(data["session_id"])
+        session_id = parse_id(data["session_id"])
         try:
             slug = await conferences_q.fetch_slug_of_session(self.ctx.pool, session_id)
             if slug is None:
@@ -346,7 +350,7 @@ class ConferNamespace(socketio.AsyncNamespace):
 
         if await self._flooding(sid):
             return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or not str(data.get("question_id", "")).isdigit():
+        if not isinstance(data, dict) or parse_id(data.get("question_id")) is None:
             return {
                 "ok": False,
                 "error": {
@@ -358,7 +362,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         actor = await self._actor(sid)
         try:
             result = await panels.vote(
-                self.ctx, actor, int(data["question_id"]), withdraw=bool(data.get("withdraw"))
+                self.ctx, actor, parse_id(data["question_id"]), withdraw=bool(data.get("withdraw"))
             )
         except ConferError as e:
             return _error(e)
@@ -445,7 +449,7 @@ async def _control_listener(app: web.Application) -> AsyncIterator[None]:
                         continue
                     data = json.loads(message["data"])
                     if "disconnect_user" in data:
-                        await _disconnect_local(sio, int(data["disconnect_user"]))
+                        await _disconnect_local(sio, parse_id(data["disconnect_user"]))
             except asyncio.CancelledError:
                 raise
             except Exception:

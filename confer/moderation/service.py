@@ -26,7 +26,7 @@ from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import queries as threads_q
 from confer.threads import service as threads
-from confer.validate import Fields
+from confer.validate import Fields, parse_id
 
 FLAG_REASONS = {
     "off_topic": "Off-topic",
@@ -136,10 +136,11 @@ async def moderate_thread(
     summary = ""
     if action == "slow_mode":
         raw = data.get("seconds")
-        if not str(raw).isdigit() or not 0 <= int(str(raw)) <= 3600:
+        parsed = parse_id(raw)
+        if parsed is None or not 0 <= parsed <= 3600:
             f.add("seconds", "Enter a number of seconds from 0 to 3600")
         else:
-            seconds = int(str(raw))
+            seconds = parsed
         if data.get("until"):
             until = f.local_datetime("until", data.get("until"), place.tz, label="Until")
         details = {"seconds": seconds, "until": timefmt.iso(until)}
@@ -210,7 +211,7 @@ async def moderate_post(
     reason = await _reason(f, data, required=action in ("hide", "reject"))
     status = row["status"]
     to_thread = None
-    if status == "deleted" and action != "pin":
+    if status == "deleted" and action != "unpin":  # a withdrawn post may still lose its pin
         f.add("action", "The author deleted this post")
     elif action == "restore" and status != "hidden":
         f.add("action", "Only a hidden post can be restored")
@@ -220,10 +221,11 @@ async def moderate_post(
         f.add("action", "This post is already hidden")
     if action == "move":
         raw = data.get("to_thread_id")
-        if not str(raw or "").isdigit():
+        target_id = parse_id(raw)
+        if target_id is None:
             f.add("to_thread_id", "Choose the thread to move the post to")
         else:
-            to_thread = await threads_q.fetch_thread(ctx.pool, int(str(raw)), place.id)
+            to_thread = await threads_q.fetch_thread(ctx.pool, target_id, place.id)
             if to_thread is None:
                 f.add("to_thread_id", "That thread is not in this conference")
             elif to_thread["id"] == row["thread_id"]:
@@ -302,6 +304,8 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     """A member reports a post, once. At the conference's threshold of distinct members'
     reports, the post is hidden until a facilitator reviews it."""
     place, row = await _post_place(ctx, actor, post_id)
+    if posts.present(place, row) is None:
+        raise NotFound()  # awaiting approval: not there for this member
     place.require("post.flag", post=row)
     f = Fields()
     reason = data.get("reason")
@@ -420,10 +424,11 @@ async def moderate_member(
     minutes = 0
     if action == "mute":
         raw = str(data.get("minutes") or "")
-        if not raw.isdigit() or not 1 <= int(raw) <= 60 * 24 * 14:
+        parsed = parse_id(raw)
+        if parsed is None or not 1 <= parsed <= 60 * 24 * 14:
             f.add("minutes", "Enter how many minutes, from 1 to 20160 (two weeks)")
         else:
-            minutes = int(raw)
+            minutes = parsed
     f.raise_if_any()
     async with ctx.pool.acquire() as con, con.transaction():
         until = None

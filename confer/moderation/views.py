@@ -8,10 +8,12 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
 from confer.keys import actor_key, ctx_key
 from confer.moderation import service
 from confer.moderation.service import FLAG_REASONS, HIDE_REASONS
+from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.web import int_param, json_response, read_form, read_json, redirect
 
@@ -39,6 +41,25 @@ async def _error_page(request: web.Request, e: ConferError, back: str) -> web.Re
         {"message": e.message, "errors": e.fields, "back": back},
         status=e.status,
     )
+
+
+async def _post_here(request: web.Request, post_id: int) -> None:
+    """The post must belong to the conference named in the address (else 404)."""
+    row = await posts_q.fetch_post(request.app[ctx_key].pool, post_id)
+    if row is None:
+        raise NotFound()
+    conference = await conferences_q.fetch_conference(
+        request.app[ctx_key].pool, row["conference_id"]
+    )
+    if conference is None or conference["slug"] != _slug(request):
+        raise NotFound()
+
+
+async def _thread_here(request: web.Request, thread_id: int) -> None:
+    """The thread must belong to the conference named in the address (else 404)."""
+    slug = await conferences_q.fetch_slug_of_thread(request.app[ctx_key].pool, thread_id)
+    if slug != _slug(request):
+        raise NotFound()
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -85,6 +106,7 @@ async def flag(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     post_id = int_param(request, "post_id")
+    await _post_here(request, post_id)
     try:
         await service.flag_post(ctx, request[actor_key], post_id, form)
     except ConferError as e:
@@ -112,6 +134,7 @@ async def moderate_post_form(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     post_id = int_param(request, "post_id")
     back = _back(request, f"/c/{_slug(request)}/posts/{post_id}")
+    await _post_here(request, post_id)
     try:
         await service.moderate_post(ctx, request[actor_key], post_id, form.get("action", ""), form)
     except ConferError as e:
@@ -126,6 +149,7 @@ async def resolve_flags_form(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     post_id = int_param(request, "post_id")
     back = _back(request, f"/c/{_slug(request)}/moderation")
+    await _post_here(request, post_id)
     try:
         await service.resolve_flags(ctx, request[actor_key], post_id, form)
     except ConferError as e:
@@ -140,6 +164,7 @@ async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     thread_id = int_param(request, "thread_id")
     back = _back(request, f"/c/{_slug(request)}/threads/{thread_id}")
+    await _thread_here(request, thread_id)
     try:
         await service.moderate_thread(
             ctx, request[actor_key], thread_id, form.get("action", ""), form

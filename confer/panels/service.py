@@ -19,7 +19,7 @@ from confer.live.events import Event
 from confer.moderation import queries as moderation_q
 from confer.panels import queries as q
 from confer.policy import Actor
-from confer.validate import Fields
+from confer.validate import Fields, parse_id
 
 QUESTION_MAX = 500
 STATE_ACTIONS = ("approve", "answering", "answered", "dismiss", "merge", "reopen")
@@ -242,10 +242,11 @@ async def change_state(
     into = None
     if action == "merge":
         raw = str(data.get("into") or data.get("into_id") or "")
-        if not raw.isdigit():
+        into_id = parse_id(raw)
+        if into_id is None:
             f.add("into", "Choose the question to merge this one into")
         else:
-            into = await q.fetch_question(ctx.pool, int(raw))
+            into = await q.fetch_question(ctx.pool, into_id)
             if into is None or into["session_id"] != question["session_id"]:
                 f.add("into", "That question is not in this panel")
             elif into["id"] == question_id:

@@ -16,7 +16,7 @@ from confer.errors import Closed, Forbidden, Invalid, NotFound, TooManyRequests
 from confer.live.events import Event, conference_room, thread_room
 from confer.policy import Actor
 from confer.posts import queries as q
-from confer.validate import Fields
+from confer.validate import Fields, parse_id
 
 REMOVED_BY_AUTHOR = "This post was deleted by its author."
 
@@ -83,6 +83,8 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "html": post["body_html"],
         "placeholder": placeholder,
         "status": post["status"],
+        # Why a facilitator hid it: its author sees their text, so the reason goes beside it.
+        "hidden_reason": post["hidden_reason"] if post["status"] == "hidden" else None,
         "created_at": timefmt.iso(post["created_at"]),
         "created_at_text": timefmt.short(post["created_at"], place.tz),
         "edited_at": timefmt.iso(post["edited_at"]),
@@ -117,11 +119,8 @@ async def create_post(
     reply_to = data.get("reply_to")
     reply_to_id: int | None = None
     if reply_to not in (None, ""):
-        text = str(reply_to) if isinstance(reply_to, int | str) else ""
-        # ASCII digits only ("²".isdigit() is True), and small enough for a bigint.
-        if not isinstance(reply_to, bool) and text.isascii() and text.isdigit() and len(text) <= 18:
-            reply_to_id = int(text)
-        else:
+        reply_to_id = parse_id(reply_to) if isinstance(reply_to, int | str) else None
+        if reply_to_id is None:
             f.add("reply_to", "Reply to must be a post number")
     f.raise_if_any()
     assert actor.user_id is not None
@@ -213,8 +212,19 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
         await q.update_post_body(con, post_id, body, html)
     row = await q.fetch_post(ctx.pool, post_id)
     assert row is not None
-    await ctx.hub.publish([post_event(place, row, "post:updated")])
+    await ctx.hub.publish(_change_events(place, row, was=post["status"]))
     return payload(place, present(place, row) or dict(row))
+
+
+def _change_events(place: Place, row: asyncpg.Record, *, was: str) -> list[Event]:
+    """An edit or deletion: a post still awaiting approval was never shown to the thread, so
+    only its author and the moderators hear of it."""
+    if was == "pending":
+        from confer.moderation.service import full_view, moderation_rooms
+
+        rooms = [f"user:{row['author_id']}", *moderation_rooms(place.id, row["session_id"])]
+        return [Event("post:updated", room, full_view(place, row)) for room in rooms]
+    return [post_event(place, row, "post:updated")]
 
 
 async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
@@ -234,5 +244,5 @@ async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
             await q.decrement_post_count(con, locked["thread_id"])
     row = await q.fetch_post(ctx.pool, post_id)
     assert row is not None
-    await ctx.hub.publish([post_event(place, row, "post:updated")])
+    await ctx.hub.publish(_change_events(place, row, was=locked["status"]))
     return payload(place, present(place, row) or dict(row))

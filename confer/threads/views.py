@@ -15,6 +15,7 @@ from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import service
 from confer.threads.service import page_of
+from confer.validate import parse_id
 from confer.web import int_param, query_int, read_form, redirect
 
 
@@ -117,7 +118,7 @@ async def _thread_page(
             "values": values
             or {
                 "idempotency_key": str(uuid.uuid4()),
-                "reply_to": reply_to if reply_to.isdigit() else "",
+                "reply_to": reply_to if parse_id(reply_to) is not None else "",
             },
             "per_page": ctx.settings.posts_per_page,
             "can_moderate": can_moderate,
