@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,9 @@ from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
+from yarl import URL
 
+from confer.accounts import service as accounts
 from confer.context import Ctx
 from confer.exports.writers import CsvWriter
 from confer.live.hub import Hub
@@ -46,6 +49,28 @@ HIDDEN_REASON = "Personal attack"
 DELETED_TEXT = "Plover words I regret writing"
 PENDING_TEXT = "Plugh awaits approval forever"
 LINK = "https://www.gov.uk/guidance/local-government"
+
+
+async def _user(pool, name: str, *, title: str = "", organisation: str = "") -> dict:
+    """A person written straight into the database (no password hashing: fast)."""
+    email = f"{uuid.uuid4().hex[:12]}@example.org"
+    uid = await pool.fetchval(
+        "INSERT INTO users (email, name, title, organisation, password_hash) "
+        "VALUES ($1, $2, $3, $4, '!') RETURNING id",
+        email,
+        name,
+        title,
+        organisation,
+    )
+    return {"id": uid, "email": email, "name": name}
+
+
+async def _browser(browser_factory, pool, settings, user: dict) -> Browser:
+    """A browser signed in as `user` by a sign-in session row (no password check)."""
+    b = await browser_factory()
+    cookie = await accounts.start_login(pool, settings, user["id"])
+    b.session.cookie_jar.update_cookies({"confer_session": cookie}, URL(b.url("/")))
+    return b
 
 
 def _actor(u: dict) -> Actor:
@@ -84,13 +109,13 @@ async def record(world, pool, settings) -> Record:
         lasts=timedelta(hours=2),
         title="Ask the panel",
     )
-    org = await world.user(name="Olive Organiser")
-    fac = await world.user(name="Fay Facilitator")
-    alice = await world.user(
-        name="Alice Adams", title="Cllr", organisation="Northshire County Council"
+    org = await _user(pool, name="Olive Organiser")
+    fac = await _user(pool, name="Fay Facilitator")
+    alice = await _user(
+        pool, name="Alice Adams", title="Cllr", organisation="Northshire County Council"
     )
-    bob = await world.user(name="Bob Brown", organisation="Southdale Borough Council")
-    speaker = await world.user(name="Jane Smith", title="Cllr", organisation="LGA")
+    bob = await _user(pool, name="Bob Brown", organisation="Southdale Borough Council")
+    speaker = await _user(pool, name="Jane Smith", title="Cllr", organisation="LGA")
     await world.member(c, org, "organiser")
     await world.member(c, fac, "facilitator", sessions=[sa])
     await world.member(c, alice, "participant")
@@ -224,8 +249,8 @@ def _validate(doc: Any) -> None:
 # --- 1. each format's content and order ------------------------------------------------
 
 
-async def test_markdown_transcript_in_programme_order(record, browser_factory):
-    b = await browser_factory(record.people["org"]["email"])
+async def test_markdown_transcript_in_programme_order(record, browser_factory, pool, settings):
+    b = await _browser(browser_factory, pool, settings, record.people["org"])
     md = await _export(b, record.slug, format="md")
     _in_order(
         md,
@@ -262,8 +287,8 @@ async def test_markdown_transcript_in_programme_order(record, browser_factory):
     assert "Appendix: moderation log" not in md
 
 
-async def test_html_transcript_is_one_self_contained_file(record, browser_factory):
-    b = await browser_factory(record.people["org"]["email"])
+async def test_html_transcript_is_one_self_contained_file(record, browser_factory, pool, settings):
+    b = await _browser(browser_factory, pool, settings, record.people["org"])
     status, page, headers = await _download(b, record.slug, {"format": "html"})
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert re.search(r"<style>[^<]*break-before:\s*page", page)
@@ -296,8 +321,10 @@ async def test_html_transcript_is_one_self_contained_file(record, browser_factor
     assert HIDDEN_TEXT not in page and PENDING_TEXT not in page and DELETED_TEXT not in page
 
 
-async def test_csv_transcript_one_row_per_post_with_both_times(record, browser_factory, pool):
-    b = await browser_factory(record.people["org"]["email"])
+async def test_csv_transcript_one_row_per_post_with_both_times(
+    record, browser_factory, pool, settings
+):
+    b = await _browser(browser_factory, pool, settings, record.people["org"])
     text = await _export(b, record.slug, format="csv")
     rows = list(csv.reader(io.StringIO(text)))
     assert tuple(rows[0]) == CsvWriter.HEADER
@@ -333,8 +360,10 @@ async def test_csv_transcript_one_row_per_post_with_both_times(record, browser_f
     assert HIDDEN_TEXT not in text and PENDING_TEXT not in text
 
 
-async def test_json_transcript_validates_against_the_schema(record, browser_factory):
-    b = await browser_factory(record.people["org"]["email"])
+async def test_json_transcript_validates_against_the_schema(
+    record, browser_factory, pool, settings
+):
+    b = await _browser(browser_factory, pool, settings, record.people["org"])
     doc = json.loads(await _export(b, record.slug, format="json"))
     _validate(doc)
     assert doc["format"] == "confer-transcript" and doc["version"] == 1
@@ -380,8 +409,8 @@ async def test_json_transcript_validates_against_the_schema(record, browser_fact
     assert HIDDEN_TEXT not in raw and PENDING_TEXT not in raw
 
 
-async def test_a_thread_or_a_session_alone(record, browser_factory):
-    b = await browser_factory(record.people["org"]["email"])
+async def test_a_thread_or_a_session_alone(record, browser_factory, pool, settings):
+    b = await _browser(browser_factory, pool, settings, record.people["org"])
     doc = json.loads(await _export(b, record.slug, format="json", thread_id=record.thread_roads))
     _validate(doc)
     assert [s["title"] for s in doc["sessions"]] == ["Opening discussion"]
@@ -396,8 +425,10 @@ async def test_a_thread_or_a_session_alone(record, browser_factory):
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json"])
-async def test_hidden_posts_only_when_an_organiser_asks(record, browser_factory, fmt):
-    b = await browser_factory(record.people["org"]["email"])
+async def test_hidden_posts_only_when_an_organiser_asks(
+    record, browser_factory, fmt, pool, settings
+):
+    b = await _browser(browser_factory, pool, settings, record.people["org"])
     plain = await _export(b, record.slug, format=fmt)
     assert HIDDEN_TEXT not in plain and "Xyzzy" not in plain
     assert "Appendix: moderation log" not in plain and "moderation_log" not in plain
@@ -431,18 +462,18 @@ async def test_hidden_posts_only_when_an_organiser_asks(record, browser_factory,
 # --- 3. CSV formula injection -----------------------------------------------------------
 
 
-async def test_csv_cells_that_would_be_formulas_are_defused(world, browser_factory, pool):
+async def test_csv_cells_that_would_be_formulas_are_defused(world, browser_factory, pool, settings):
     c = await world.conference()
     s = await world.session(c, title="=cmd|' /C calc'!A0")
-    org = await world.user(name="Olive Organiser")
-    evil = await world.user(name="@SUM(A1)", organisation="+44 Council", title="-Cllr")
+    org = await _user(pool, name="Olive Organiser")
+    evil = await _user(pool, name="@SUM(A1)", organisation="+44 Council", title="-Cllr")
     await world.member(c, org, "organiser")
     await world.member(c, evil, "participant")
     t = await world.thread(s, evil, title='=HYPERLINK("http://evil.example","x")', posts=0)
     bodies = ["+1+1", "-2", "@SUM(A1)", "=1+2", "\tpadded", "plain text", "a=b"]
     for body in bodies:
         await posts_q.insert_post(pool, t["id"], evil["id"], None, body, f"<p>{body}</p>", None)
-    b = await browser_factory(org["email"])
+    b = await _browser(browser_factory, pool, settings, org)
     text = await _export(b, c["slug"], format="csv")
     rows = [dict(zip(CsvWriter.HEADER, r, strict=True)) for r in csv.reader(io.StringIO(text))]
     rows = rows[1:]
@@ -468,18 +499,18 @@ async def test_csv_cells_that_would_be_formulas_are_defused(world, browser_facto
 # --- 4. permissions ---------------------------------------------------------------------
 
 
-async def test_who_may_export_what(record, world, browser_factory, pool):
+async def test_who_may_export_what(record, world, browser_factory, pool, settings):
     slug = record.slug
     sa, sb = record.session_a["id"], record.session_b["id"]
     audits = "SELECT count(*) FROM audit_log WHERE action = 'transcript.export'"
 
-    participant = await browser_factory(record.people["alice"]["email"])
+    participant = await _browser(browser_factory, pool, settings, record.people["alice"])
     for api in (False, True):
         status, text, _ = await _download(participant, slug, {"format": "md"}, api=api)
         assert status == 403, text[:500]
         assert "Opening point" not in text
 
-    fac = await browser_factory(record.people["fac"]["email"])
+    fac = await _browser(browser_factory, pool, settings, record.people["fac"])
     for api in (False, True):
         status, text, _ = await _download(fac, slug, {"format": "md", "session_id": sa}, api=api)
         assert status == 403, text[:500]
@@ -519,7 +550,7 @@ async def test_who_may_export_what(record, world, browser_factory, pool):
     assert status == 422 and "session_id" in body["error"]["fields"]
     assert await pool.fetchval(audits) == 4  # session A and its thread, by form and by API
 
-    org = await browser_factory(record.people["org"]["email"])
+    org = await _browser(browser_factory, pool, settings, record.people["org"])
     for api in (False, True):
         status, text, _ = await _download(
             org,
@@ -573,9 +604,11 @@ async def _confer(database_url: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-async def test_every_export_writes_an_audit_row(record, browser_factory, pool, database_url):
+async def test_every_export_writes_an_audit_row(
+    record, browser_factory, pool, database_url, settings
+):
     org = record.people["org"]
-    b = await browser_factory(org["email"])
+    b = await _browser(browser_factory, pool, settings, org)
     await _export(b, record.slug, format="csv", session_id=record.session_a["id"])
     status, _, _ = await _download(
         b, record.slug, {"format": "json", "include_hidden": True}, api=True
@@ -656,10 +689,10 @@ async def test_cli_export_writes_a_schema_valid_file(record, database_url, tmp_p
 # --- 7. streaming a long thread ---------------------------------------------------------
 
 
-async def test_a_two_thousand_post_thread_streams_in_order(world, browser_factory, pool):
+async def test_a_two_thousand_post_thread_streams_in_order(world, browser_factory, pool, settings):
     c = await world.conference()
     s = await world.session(c, title="Marathon")
-    org = await world.user(name="Olive Organiser")
+    org = await _user(pool, name="Olive Organiser")
     await world.member(c, org, "organiser")
     t = await world.thread(s, org, title="The long one", posts=0)
     await pool.execute(
@@ -679,7 +712,7 @@ async def test_a_two_thousand_post_thread_streams_in_order(world, browser_factor
         org["id"],
     )
     assert await pool.fetchval("SELECT last_seq FROM threads WHERE id = $1", t["id"]) == 2000
-    b = await browser_factory(org["email"])
+    b = await _browser(browser_factory, pool, settings, org)
     status, text, headers = await _download(
         b, c["slug"], {"format": "json", "thread_id": t["id"]}, api=True
     )

@@ -1336,6 +1336,20 @@ async def test_the_moderation_log_refuses_updates_and_deletes(kit):
     assert await kit.log() == before
 
 
+async def test_deleting_a_session_with_moderation_history_keeps_the_log_and_does_not_fail(kit):
+    """moderation_log.session_id references sessions ON DELETE SET NULL: an UPDATE that the
+    append-only trigger refuses. An organiser deleting such a session must get an answer
+    (done, or refused politely), never a 500, and the log must keep its rows."""
+    post_id = await kit.add_post(kit.tb, kit.ann, "Pinned in B")
+    status, _ = await kit.api(
+        kit.fac, "POST", f"/api/v1/posts/{post_id}/moderation", {"action": "pin"}
+    )
+    assert status == 200
+    r, _ = await kit.form(kit.org, f"/c/{kit.slug}/manage/sessions/{kit.sb['id']}/delete", {})
+    assert r.status != 500
+    assert [(e["action"], e["target_id"]) for e in await kit.log()] == [("post.pin", post_id)]
+
+
 # === 8. the moderation queue =============================================================
 
 

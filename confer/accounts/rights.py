@@ -86,8 +86,9 @@ async def my_data(ctx: Ctx, actor: Actor) -> dict[str, Any]:
         for name, sql in MY_DATA.items():
             data[name] = _jsonable(await con.fetch(sql, actor.user_id))
     data["profile"] = data["profile"][0] if data["profile"] else None
+    # By id only: a name in the append-only audit_log would outlive an erasure.
     await exports_q.insert_audit(
-        ctx.pool, actor.user_id, actor.name, None, actor.user_id, "data.download", {}
+        ctx.pool, actor.user_id, "", None, actor.user_id, "data.download", {}
     )
     return data
 

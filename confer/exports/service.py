@@ -92,10 +92,12 @@ async def start(
     """Check everything and write the audit row; then stream() produces the file."""
     place = await conferences.load(pool, actor, slug, "conference.see")
     req = await authorise(pool, place, parse(data))
+    # A person is recorded by id only: audit_log is append-only, so a name copied into it
+    # would outlive the person's erasure. A label is for actors without an account (the CLI).
     await q.insert_audit(
         pool,
         actor.user_id,
-        actor_label or actor.name,
+        actor_label or ("" if actor.user_id is not None else actor.name),
         place.id,
         None,
         "transcript.export",
