@@ -139,7 +139,7 @@ async def anonymise_member(
         await exports_q.insert_audit(
             con,
             actor.user_id,
-            actor.name,
+            "",  # the actor is identified by id: a name here would outlive their own erasure
             place.id,
             user_id,
             "account.erase",

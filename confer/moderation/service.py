@@ -319,8 +319,10 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
         flag_id = await q.insert_flag(con, post_id, place.id, actor.user_id, str(reason), note)
         if flag_id is None:
             raise Conflict("You have already reported this post. Facilitators will look at it.")
+        # Under the post's row lock: two reports arriving together hide it (and log it) once.
+        status = await con.fetchval("SELECT status FROM posts WHERE id = $1 FOR UPDATE", post_id)
         count = await q.count_open_flags(con, post_id)
-        if count >= place.conference["flag_threshold"] and row["status"] == "visible":
+        if count >= place.conference["flag_threshold"] and status == "visible":
             await q.set_post_status(con, post_id, "hidden", AUTO_HIDE_REASON)
             await q.insert_log(
                 con,

@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer.conferences import service as conferences
-from confer.errors import Closed, ConferError, Invalid
+from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -147,9 +147,12 @@ async def create_post(request: web.Request) -> web.StreamResponse:
         return await _thread_page(request, errors=errors, values=form, status=e.status)
     except ConferError as e:
         if e.status in (413, 429):
-            return await _thread_page(
+            response = await _thread_page(
                 request, errors=e.fields or {"body": e.message}, values=form, status=e.status
             )
+            if isinstance(e, TooManyRequests):
+                response.headers["Retry-After"] = str(e.retry_after)
+            return response
         raise
     page = page_of(post["seq"], ctx.settings.posts_per_page)
     raise redirect(f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}")
