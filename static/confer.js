@@ -42,6 +42,16 @@ function announce(text) {
   requestAnimationFrame(() => { announcer.textContent = text; });
 }
 
+// A count followed by its noun in the page's text ("1 post", "2 posts"; "1 vote"): set the
+// number and keep the noun in step with it.
+function setCount(node, n) {
+  node.textContent = String(n);
+  const word = node.nextSibling;
+  if (word && word.nodeType === Node.TEXT_NODE) {
+    word.textContent = word.textContent.replace(/^(\s*)(post|vote)s?(?![a-z])/, (_, space, noun) => space + noun + (n === 1 ? "" : "s"));
+  }
+}
+
 function authorName(author) {
   return [author.title, author.name].filter(Boolean).join(" ");
 }
@@ -193,7 +203,7 @@ function threadPage() {
     lastSeq = Math.max(lastSeq, post.seq);
     body.dataset.lastSeq = String(lastSeq);
     if (post.status === "visible") {
-      for (const n of document.querySelectorAll("[data-post-count]")) n.textContent = String(Number(n.textContent || 0) + 1);
+      for (const n of document.querySelectorAll("[data-post-count]")) setCount(n, Number(n.textContent || 0) + 1);
     }
     if (!live) {
       showNotice(`New posts have been added. Go to the last page to read them.`);
@@ -402,7 +412,7 @@ function conferenceHome() {
     feed.prepend(item);
     while (feed.children.length > 10) feed.lastElementChild.remove();
     const session = document.querySelector(`[data-session-id="${post.session_id}"] [data-session-posts]`);
-    if (session) session.textContent = String(Number(session.textContent || 0) + 1);
+    if (session) setCount(session, Number(session.textContent || 0) + 1);
   });
   socket.on("conference:updated", (change) => {
     if (change.session_id) {
@@ -466,7 +476,7 @@ function panelPage() {
     const item = el("li", { class: "confer-question", id: `question-${q.id}`, "data-question-id": q.id, "data-status": q.status },
       el("p", { class: "govuk-body-s confer-question__meta" },
         el("span", { "data-question-status": true }), " ",
-        el("strong", { "data-vote-count": true }, String(q.vote_count)), " votes — asked by ",
+        el("strong", { "data-vote-count": true }, String(q.vote_count)), `${q.vote_count === 1 ? " vote" : " votes"} — asked by `,
         authorName(q.author) + (q.author.organisation ? ` (${q.author.organisation})` : ""), ", ", q.created_at_text || ""));
     const prose = el("div", { class: "confer-prose confer-question__body" });
     prose.innerHTML = q.html; // sanitised on the server
@@ -485,7 +495,7 @@ function panelPage() {
     if (!item) { if (q.html && q.status !== "pending") addQuestion(q); return; }
     if (q.vote_count !== undefined) {
       const count = item.querySelector("[data-vote-count]");
-      if (count) count.textContent = String(q.vote_count);
+      if (count) setCount(count, q.vote_count);
     }
     if (q.status) setStatus(item, q.status);
     if (q.answers) {
