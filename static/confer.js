@@ -131,7 +131,8 @@ function threadPage() {
   list.after(newPostsButton);
 
   function nearBottom() {
-    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 250;
+    // Near the end of the posts (not of the page: the composer and footer come after them).
+    return list.getBoundingClientRect().bottom <= window.innerHeight + 250;
   }
 
   function render(post) {

@@ -155,7 +155,10 @@ async def create_post(request: web.Request) -> web.StreamResponse:
             return response
         raise
     page = page_of(post["seq"], ctx.settings.posts_per_page)
-    raise redirect(f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}")
+    flagged = "&flagged=1" if request.query.get("flagged") == "1" else ""
+    raise redirect(
+        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}{flagged}#post-{post['id']}"
+    )
 
 
 async def show_post(request: web.Request) -> web.StreamResponse:
@@ -165,7 +168,10 @@ async def show_post(request: web.Request) -> web.StreamResponse:
     if place.conference["slug"] != _slug(request):
         raise web.HTTPNotFound()
     page = page_of(post["seq"], ctx.settings.posts_per_page)
-    raise redirect(f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}#post-{post['id']}")
+    flagged = "&flagged=1" if request.query.get("flagged") == "1" else ""
+    raise redirect(
+        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}{flagged}#post-{post['id']}"
+    )
 
 
 async def _edit_page(
