@@ -735,7 +735,10 @@ def curve_svg(points: list[dict[str, Any]], subtitle: str) -> str:
         for px, py, v in pts:
             out.append(f'<circle cx="{px}" cy="{py}" r="4" fill="{colour}"/>')
             label = f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.1f} s"
-            out.append(text(px - 6, py + dy, label, f' fill="{colour}" text-anchor="end"'))
+            if px - left < 60:  # keep clear of the axis labels
+                out.append(text(px + 8, py + dy, label, f' fill="{colour}"'))
+            else:
+                out.append(text(px - 6, py + dy, label, f' fill="{colour}" text-anchor="end"'))
     lx, ly = left + 16, top + 12
     out.append(line(lx, ly, lx + 24, ly, blue, ' stroke-width="2.5"'))
     out.append(text(lx + 30, ly + 4, "p50"))

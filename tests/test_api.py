@@ -9,7 +9,9 @@ from confer.policy import Actor
 
 
 async def _token(pool, user) -> str:
-    token, _ = await accounts.create_api_token(pool, Actor(user_id=user["id"], name=user["name"]), "t")
+    token, _ = await accounts.create_api_token(
+        pool, Actor(user_id=user["id"], name=user["name"]), "t"
+    )
     return token
 
 
@@ -38,29 +40,41 @@ async def test_join_start_thread_post_read_edit_delete_with_a_token(world, brows
     status, body = await b.api("POST", f"/api/v1/conferences/{c['slug']}/join", {}, token=token)
     assert status == 422 and "accept_code_of_conduct" in body["error"]["fields"]
     status, body = await b.api(
-        "POST", f"/api/v1/conferences/{c['slug']}/join", {"accept_code_of_conduct": True}, token=token
+        "POST",
+        f"/api/v1/conferences/{c['slug']}/join",
+        {"accept_code_of_conduct": True},
+        token=token,
     )
     assert (status, body["role"]) == (200, "participant")
     status, thread = await b.api(
-        "POST", f"/api/v1/sessions/{s['id']}/threads", {"title": "Via API", "body": "Opening"}, token=token
+        "POST",
+        f"/api/v1/sessions/{s['id']}/threads",
+        {"title": "Via API", "body": "Opening"},
+        token=token,
     )
     assert status == 201 and thread["title"] == "Via API" and thread["post_count"] == 1
     status, post = await b.api(
-        "POST", f"/api/v1/threads/{thread['id']}/posts",
-        {"body": "Second *post*", "idempotency_key": "abc"}, token=token,
+        "POST",
+        f"/api/v1/threads/{thread['id']}/posts",
+        {"body": "Second *post*", "idempotency_key": "abc"},
+        token=token,
     )
     assert status == 201
     assert post["seq"] == 2 and post["html"] == "<p>Second <em>post</em></p>\n"
     assert post["author"]["name"] == "API User" and post["author"]["role"] == "participant"
     assert post["url"] == f"/c/{c['slug']}/posts/{post['id']}"
     status, again = await b.api(
-        "POST", f"/api/v1/threads/{thread['id']}/posts",
-        {"body": "Second *post*", "idempotency_key": "abc"}, token=token,
+        "POST",
+        f"/api/v1/threads/{thread['id']}/posts",
+        {"body": "Second *post*", "idempotency_key": "abc"},
+        token=token,
     )
     assert status == 200 and again["id"] == post["id"]
     status, listing = await b.api("GET", f"/api/v1/threads/{thread['id']}/posts?after=1")
     assert [p["seq"] for p in listing["posts"]] == [2] and listing["last_seq"] == 2
-    status, edited = await b.api("PATCH", f"/api/v1/posts/{post['id']}", {"body": "Edited"}, token=token)
+    status, edited = await b.api(
+        "PATCH", f"/api/v1/posts/{post['id']}", {"body": "Edited"}, token=token
+    )
     assert status == 200 and edited["html"] == "<p>Edited</p>\n" and edited["edited_at"]
     status, deleted = await b.api("DELETE", f"/api/v1/posts/{post['id']}", token=token)
     assert status == 200 and deleted["status"] == "deleted" and deleted["html"] == ""
@@ -75,7 +89,9 @@ async def test_cookie_authenticated_writes_need_the_csrf_header(world, browser_f
     await world.member(c, u, "participant")
     t = await world.thread(s, u)
     b = await browser_factory(u["email"])
-    status, body = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x"}, csrf=False)
+    status, body = await b.api(
+        "POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x"}, csrf=False
+    )
     assert status == 403 and body["error"]["code"] == "csrf"
     status, body = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x"})
     assert status == 201
@@ -107,14 +123,19 @@ async def test_errors_name_the_field(world, browser_factory, pool):
     t = await world.thread(s, u)
     token = await _token(pool, u)
     b = await browser_factory()
-    status, body = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": ""}, token=token)
+    status, body = await b.api(
+        "POST", f"/api/v1/threads/{t['id']}/posts", {"body": ""}, token=token
+    )
     assert status == 422 and body["error"]["fields"] == {"body": "Enter your post"}
     status, body = await b.api(
         "POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x" * 20_001}, token=token
     )
     assert status == 413 and "body" in body["error"]["fields"]
     status, body = await b.api(
-        "POST", f"/api/v1/threads/{t['id']}/posts", data=b"{not json", token=token,
+        "POST",
+        f"/api/v1/threads/{t['id']}/posts",
+        data=b"{not json",
+        token=token,
         headers={"Content-Type": "application/json"},
     )
     assert status == 400 and body["error"]["code"] == "bad_request"
@@ -140,7 +161,9 @@ async def test_a_closed_thread_answers_the_time_it_closed(world, browser_factory
     t = await world.thread(s, u)
     token = await _token(pool, u)
     b = await browser_factory()
-    status, body = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x"}, token=token)
+    status, body = await b.api(
+        "POST", f"/api/v1/threads/{t['id']}/posts", {"body": "x"}, token=token
+    )
     assert status == 403 and body["error"]["code"] == "closed"
     assert "closed for posts at" in body["error"]["message"]
 
@@ -153,7 +176,11 @@ async def test_openapi_documents_every_api_route_and_only_those(server, browser_
     routed = set()
     for route in server.app.router.routes():
         path = route.resource.canonical if route.resource else ""
-        if path.startswith("/api/v1/") and route.method not in ("HEAD", "*") and "{tail" not in path:
+        if (
+            path.startswith("/api/v1/")
+            and route.method not in ("HEAD", "*")
+            and "{tail" not in path
+        ):
             if path == "/api/v1/openapi.json":
                 continue
             routed.add((path, route.method))
