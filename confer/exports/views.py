@@ -6,7 +6,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer.conferences import service as conferences
-from confer.errors import Invalid
+from confer.errors import Forbidden, Invalid, Unauthorized
 from confer.exports import service
 from confer.exports.writers import FORMATS
 from confer.keys import actor_key, ctx_key
@@ -38,6 +38,13 @@ async def _download(request: web.Request, data: dict[str, object]) -> web.Stream
 async def show_export(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    may_export = place.can("conference.manage") or (
+        place.conference["facilitators_may_export"] and place.can("moderate.any")
+    )
+    if not may_export:
+        if not request[actor_key].authenticated:
+            raise Unauthorized()
+        raise Forbidden("Only organisers can export transcripts.")
     sessions = await conferences.programme(ctx, place)
     return aiohttp_jinja2.render_template(
         "exports/show.html",
