@@ -1,8 +1,9 @@
 """`python -m bench <benchmark> [options]`, or `python -m bench all [--smoke]`.
 
 Benchmarks:
-  live   N socket clients in one thread, posts at a steady rate: delivery latency, lost and
-         duplicated deliveries, server memory (`--curve` draws docs/perf-live-curve.svg)
+  live    N socket clients in one thread, posts at a steady rate: delivery latency, lost and
+          duplicated deliveries, server memory (`--curve` draws docs/perf-live-curve.svg)
+  export  a conference of N posts exported as JSON and Markdown (CLI and HTTP)
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import live
+from bench import export, live
 
-BENCHMARKS = {"live": live}
+BENCHMARKS = {"live": live, "export": export}
 
 
 def parser() -> argparse.ArgumentParser:

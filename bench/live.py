@@ -654,17 +654,26 @@ def print_record(record: dict[str, Any]) -> None:
 # --- the curve --------------------------------------------------------------------------------
 
 
-def curve_svg(points: list[dict[str, Any]], subtitle: str) -> str:
-    """p50 and p99 delivery latency against clients, as a hand-written SVG (log latency axis)."""
-    w, h = 760, 460
-    left, right, top, bottom = 78, 70, 64, 60
+def curve_svg(
+    points: list[dict[str, Any]],
+    subtitle: str,
+    compare: tuple[str, list[dict[str, Any]]] | None = None,
+    label: str = "",
+) -> str:
+    """p50 and p99 delivery latency against clients, as a hand-written SVG (log latency axis).
+
+    `compare` = (label, points of another curve record) adds that run in green.
+    """
+    others = compare[1] if compare else []
+    w, h = 760, 500
+    left, right, top, bottom = 78, 70, 104, 60
     pw, ph = w - left - right, h - top - bottom
-    xs = [pt["clients"] for pt in points]
-    ys = [v for pt in points for v in (pt["p50"], pt["p99"]) if v]
+    xs = sorted({pt["clients"] for pt in [*points, *others]})
+    ys = [v for pt in [*points, *others] for v in (pt["p50"], pt["p99"]) if v]
     x_max = max([*xs, 2000])
     lo = 10 ** math.floor(math.log10(min([*ys, 10.0])))
     hi = 10 ** math.ceil(math.log10(max([*ys, 200.0])))
-    ink, blue, red, grey = "#0b0c0c", "#1d70b8", "#d4351c", "#505a5f"
+    ink, blue, red, grey, green = "#0b0c0c", "#1d70b8", "#d4351c", "#505a5f", "#00703c"
 
     def x(v: float) -> float:
         return round(left + pw * v / x_max, 1)
@@ -725,28 +734,39 @@ def curve_svg(points: list[dict[str, Any]], subtitle: str) -> str:
         anchor = ' text-anchor="end"' if at_edge else ""
         tx = cx - 9 if at_edge else cx + 9
         out.append(text(tx, cy + 18, f"p99 target {target} ms", f' fill="{red}"{anchor}'))
-    for key, colour, dash, dy in (
-        ("p50", blue, "", 18),
-        ("p99", ink, ' stroke-dasharray="6 3"', -9),
-    ):
-        pts = [(x(pt["clients"]), y(pt[key]), pt[key]) for pt in points if pt[key]]
+    dashed = ' stroke-dasharray="6 3"'
+    series = [(points, "p50", blue, "", 18), (points, "p99", ink, dashed, -9)]
+    series += [(others, "p50", green, "", 18), (others, "p99", green, dashed, -9)]
+    for pts_of, key, colour, dash, dy in series:
+        pts = [(x(pt["clients"]), y(pt[key]), pt[key]) for pt in pts_of if pt[key]]
+        if not pts:
+            continue
         d = " ".join(f"{'L' if i else 'M'}{px} {py}" for i, (px, py, _) in enumerate(pts))
         out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
         for px, py, v in pts:
             out.append(f'<circle cx="{px}" cy="{py}" r="4" fill="{colour}"/>')
-            label = f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.1f} s"
+            shown = f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.1f} s"
             if px - left < 60:  # keep clear of the axis labels
-                out.append(text(px + 8, py + dy, label, f' fill="{colour}"'))
+                out.append(text(px + 8, py + dy, shown, f' fill="{colour}"'))
             else:
-                out.append(text(px - 6, py + dy, label, f' fill="{colour}" text-anchor="end"'))
-    lx, ly = left + 16, top + 12
-    out.append(line(lx, ly, lx + 24, ly, blue, ' stroke-width="2.5"'))
-    out.append(text(lx + 30, ly + 4, "p50"))
-    dashed = ' stroke-width="2.5" stroke-dasharray="6 3"'
-    out.append(line(lx, ly + 20, lx + 24, ly + 20, ink, dashed))
-    out.append(text(lx + 30, ly + 24, "p99"))
-    out.append(f'<path d="M{lx + 12} {ly + 34}l6 6l-6 6l-6 -6z" fill="none" stroke="{red}"/>')
-    out.append(text(lx + 30, ly + 44, "target", f' fill="{red}"'))
+                out.append(text(px - 6, py + dy, shown, f' fill="{colour}" text-anchor="end"'))
+    # Legend: one row under the subtitle.
+    lx, ly = left, 66
+    keys = [("p50", blue, ""), ("p99", ink, dashed)]
+    if compare:
+        keys += [("p50", green, ""), ("p99", green, dashed)]
+    for i, (key, colour, dash) in enumerate(keys):
+        name = f"{key} {compare[0] if i >= 2 else label}".strip() if compare else key
+        width = 40 + 7 * len(name)
+        if lx + width > w - 20:  # wrap onto a second row
+            lx, ly = left, ly + 18
+        out.append(line(lx, ly, lx + 24, ly, colour, f' stroke-width="2.5"{dash}'))
+        out.append(text(lx + 30, ly + 4, name))
+        lx += width
+    if lx + 80 > w - 20:
+        lx, ly = left, ly + 18
+    out.append(f'<path d="M{lx + 12} {ly - 6}l6 6l-6 6l-6 -6z" fill="none" stroke="{red}"/>')
+    out.append(text(lx + 26, ly + 4, "target", f' fill="{red}"'))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -756,7 +776,26 @@ def write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-async def run_curve(base: LiveConfig, clients: list[int], svg: Path = CURVE_SVG) -> dict[str, Any]:
+def rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(common.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def load_compare(path: str | None, label: str) -> tuple[str, list[dict[str, Any]]] | None:
+    if not path:
+        return None
+    return (label, json.loads(Path(path).read_text(encoding="utf-8"))["points"])
+
+
+async def run_curve(
+    base: LiveConfig,
+    clients: list[int],
+    svg: Path = CURVE_SVG,
+    compare: tuple[str, list[dict[str, Any]]] | None = None,
+    label: str = "",
+) -> dict[str, Any]:
     points = []
     runs = []
     for n in clients:
@@ -786,7 +825,7 @@ async def run_curve(base: LiveConfig, clients: list[int], svg: Path = CURVE_SVG)
         f"{base.rate:g} posts/s for {base.seconds:g} s per point; {facts['nproc']} cores "
         f"({facts['cpu_model']}), shared with other jobs; {common.timestamp()[:8]}"
     )
-    await asyncio.to_thread(write_text, svg, curve_svg(points, subtitle))
+    await asyncio.to_thread(write_text, svg, curve_svg(points, subtitle, compare, label))
     print()
     print(
         common.table(
@@ -796,13 +835,14 @@ async def run_curve(base: LiveConfig, clients: list[int], svg: Path = CURVE_SVG)
              "RSS end MB"],
         )
     )  # fmt: skip
-    print(f"chart: {svg.relative_to(common.ROOT)}")
+    print(f"chart: {rel(svg)}")
     return {
         "benchmark": "live-curve",
         "machine": facts,
         "params": {**asdict(base), "clients": clients},
         "points": points,
-        "chart": str(svg.relative_to(common.ROOT)),
+        "chart": rel(svg),
+        "label": label,
     }
 
 
@@ -832,6 +872,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     arg("--server-root", help="run `python -m confer` from this checkout (before/after tests)")
     arg("--curve", action="store_true", help="100..2000 clients; draw docs/perf-live-curve.svg")
     arg("--curve-clients", default=",".join(map(str, CURVE_CLIENTS)), help="curve points")
+    arg("--chart", help=f"where --curve draws its SVG (default {rel(CURVE_SVG)})")
+    arg("--label", default="", help="name of this run in the chart's legend")
+    arg("--compare", metavar="RECORD", help="also draw a live-curve-*.json record, in green")
+    arg("--compare-label", default="", help="name of the --compare run in the legend")
     arg("--smoke", action="store_true", help="a few seconds, 20 clients, 5 posts (for CI)")
 
 
@@ -874,10 +918,11 @@ def main(args: argparse.Namespace) -> int:
     cfg = config_from(args)
     if args.curve:
         clients = [int(c) for c in args.curve_clients.split(",") if c.strip()]
-        svg = CURVE_SVG
+        svg = Path(args.chart) if args.chart else CURVE_SVG
         if args.smoke:  # keep the published chart; draw the smoke one among the results
             clients, svg = [5, 20], common.RESULTS_DIR / "live-curve-smoke.svg"
-        record = asyncio.run(_stoppable(run_curve(cfg, clients, svg)))
+        compare = load_compare(args.compare, args.compare_label)
+        record = asyncio.run(_stoppable(run_curve(cfg, clients, svg, compare, args.label)))
         path = common.write_record("live-curve", record)
     else:
         record = asyncio.run(_stoppable(run_live(cfg)))
