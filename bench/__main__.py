@@ -9,6 +9,7 @@ Benchmarks:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from bench import export, live
@@ -47,5 +48,5 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         sys.exit(130)

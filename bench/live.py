@@ -469,6 +469,9 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(profiler.wait(), 30)
                 profile = await asyncio.to_thread(keep_profile, prof_path, cfg.clients)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("live: interrupted; stopping the workers and the server", flush=True)
+        raise
     except BaseException:
         server_died = server.proc is not None and server.proc.poll() is not None
         log = server.keep_log(f"live-{cfg.clients}")

@@ -268,9 +268,13 @@ async def test_hiding_and_reporting_reach_open_pages(world, new_page):
     await expect(participant.get_by_role("heading", name="Report a post")).to_be_visible()
     await participant.get_by_role("radio", name="Disrespectful").check()
     await participant.get_by_role("button", name="Send report").click()
-    # Back to the post in the thread. (Not yet with the "Your report has been sent" banner:
-    # the post's permalink, /posts/<id>?flagged=1, redirects without ?flagged=1.)
-    await expect(participant).to_have_url(re.compile(rf"{re.escape(url)}\?page=1#post-\d+$"))
+    # Back to the post in the thread, with the confirmation.
+    await expect(participant).to_have_url(
+        re.compile(rf"{re.escape(url)}\?page=1&flagged=1#post-\d+$")
+    )
+    await expect(
+        participant.get_by_text("Your report has been sent to the facilitators.")
+    ).to_be_visible()
 
     await expect(reports).to_have_text(re.compile(r"^Reported posts\s+1$"), timeout=LIVE_MS)
     await expect(moderation.get_by_role("status")).to_contain_text("New report: Disrespectful")
