@@ -9,6 +9,7 @@ on start and the benchmark checks that the two agree.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import datetime as dt
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -446,3 +449,21 @@ def write_record(name: str, record: dict[str, Any]) -> Path:
         path = RESULTS_DIR / f"{name}-{timestamp()}-{n}.json"
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+async def wait_until_up(
+    http: aiohttp.ClientSession, server: Server, within: float, path: str = "/"
+) -> None:
+    """Poll `path` until the server answers 200; fail early if it exits."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise RuntimeError(f"the server exited during start-up:\n{server.log_tail()}")
+        try:
+            async with http.get(f"{server.url}{path}") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {within:.0f} s:\n{server.log_tail()}")

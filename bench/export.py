@@ -198,22 +198,6 @@ async def http_export(server: common.Server, token: str, fmt: str) -> dict[str, 
     }
 
 
-async def wait_ready(server: common.Server, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if not server.alive():
-                raise RuntimeError(f"server exited:\n{server.log_tail()}")
-            try:
-                async with http.get(f"{server.url}/") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError("server did not start")
-
-
 async def run(posts: int) -> dict[str, Any]:
     server = common.Server()
     record: dict[str, Any] = {
@@ -224,7 +208,8 @@ async def run(posts: int) -> dict[str, Any]:
     }
     try:
         server.start(demo=False)
-        await wait_ready(server)
+        async with aiohttp.ClientSession() as http:
+            await common.wait_until_up(http, server, 60)
         assert server.tmp is not None
         dsn = f"postgresql://postgres@/postgres?host={server.tmp / 'd' / 'pg'}"
         started = time.monotonic()

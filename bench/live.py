@@ -188,21 +188,6 @@ def load_results(paths: list[Path]) -> list[dict[str, Any]]:
 # --- setup through the CLI and the JSON API ---------------------------------------------------
 
 
-async def wait_until_up(http: aiohttp.ClientSession, server: common.Server, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not server.alive():
-            raise RuntimeError(f"the server exited during start-up:\n{server.log_tail()}")
-        try:
-            async with http.get(f"{server.url}/api/v1/conferences/{DEMO_SLUG}") as r:
-                if r.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {within:.0f} s:\n{server.log_tail()}")
-
-
 async def make_thread(http: aiohttp.ClientSession, base: str, token: str) -> int:
     """A fresh thread in the demo's café (open for the whole conference), by the organiser."""
     auth = {"Authorization": f"Bearer {token}"}
@@ -348,7 +333,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         timeout = aiohttp.ClientTimeout(total=max(60, cfg.drain + cfg.grace))
         connector = aiohttp.TCPConnector(limit=100)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            await wait_until_up(http, server, 120)
+            await common.wait_until_up(http, server, 120, f"/api/v1/conferences/{DEMO_SLUG}")
             out = await asyncio.to_thread(server.cli, "token", "create", "--email", ORGANISER)
             token = out.strip().splitlines()[-1]
             thread_id = await make_thread(http, server.url, token)
