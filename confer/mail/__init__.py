@@ -1,0 +1,1 @@
+"""Email: the outbox (written inside the causing transaction) and its sender."""
