@@ -85,9 +85,13 @@ def create_app(settings: Settings) -> web.Application:
     from confer.api import routes as api_routes
     from confer.conferences import views as conference_views
     from confer.exports import views as export_views
+    from confer.mail import views as mail_views
     from confer.moderation import views as moderation_views
+    from confer.notifications import views as notification_views
     from confer.panels import views as panel_views
+    from confer.registration import views as registration_views
     from confer.reports import views as report_views
+    from confer.search import views as search_views
     from confer.threads import views as thread_views
 
     accounts_views.setup(app)
@@ -97,6 +101,10 @@ def create_app(settings: Settings) -> web.Application:
     panel_views.setup(app)
     export_views.setup(app)
     report_views.setup(app)
+    mail_views.setup(app)
+    registration_views.setup(app)
+    notification_views.setup(app)
+    search_views.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.
     api_routes.setup(app)
     from confer.live import server as live_server
@@ -106,5 +114,10 @@ def create_app(settings: Settings) -> web.Application:
 
     # After _database: the programme clock needs the pool.
     app.cleanup_ctx.append(scheduler_ctx)
+    from confer.mail.sender import sender_ctx
+    from confer.notifications.digest import digest_ctx
+
+    app.cleanup_ctx.append(sender_ctx)
+    app.cleanup_ctx.append(digest_ctx)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
     return app

@@ -345,3 +345,58 @@ class World:
 @pytest.fixture
 def world(pool: asyncpg.Pool) -> World:
     return World(pool)
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import email
+        import email.policy
+
+        self.messages: list[email.message.EmailMessage] = []
+        self._parse = lambda data: email.message_from_bytes(data, policy=email.policy.default)
+        self.refuse: int = 0  # answer the next N messages with a temporary failure
+        self.url = ""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse > 0:
+            self.refuse -= 1
+            return "451 4.3.0 Try again later"
+        message = self._parse(envelope.content)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if address.lower() in m["X-Envelope-To"].lower()]
+
+    async def wait_for(self, address: str, count: int = 1, within: float = 10.0) -> list[Any]:
+        """The messages to `address` once there are at least `count` of them."""
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.to(address)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                got = [(m["To"], m["Subject"]) for m in self.messages]
+                raise AssertionError(f"no {count} email(s) to {address} in {within}s: {got}")
+            await asyncio.sleep(0.05)
+        return self.to(address)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """Start aiosmtpd on 127.0.0.1; use with `settings.with_(smtp_url=mailbox.url)`."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # aiosmtpd checks its port, so it cannot be 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.url = f"smtp://127.0.0.1:{controller.port}"
+    try:
+        yield box
+    finally:
+        controller.stop()
