@@ -246,6 +246,18 @@ async def test_signing_out_disconnects_the_members_sockets(world, browser_factor
     assert client.events["error"][0]["code"] == "signed_out"
 
 
+async def _until_presence(client: Client, count: int, within: float = 5.0) -> list[Any]:
+    """Wait until the latest presence announcement says `count`."""
+
+    async def until() -> None:
+        while not client.events.get("presence") or client.events["presence"][-1]["count"] != count:
+            client.arrived.clear()
+            await client.arrived.wait()
+
+    await asyncio.wait_for(until(), within)
+    return client.events["presence"]
+
+
 async def test_presence_counts_who_is_here(world, connect):
     c, _, t, _ = await _thread(world)
     a = await connect()
@@ -254,11 +266,23 @@ async def test_presence_counts_who_is_here(world, connect):
     b = await connect()
     ack = await b.join(f"thread:{t['id']}")
     assert ack["present"] == 2
-    seen = await a.wait_for("presence", 2)
+    seen = await _until_presence(a, 2)
     assert seen[-1] == {"room": f"thread:{t['id']}", "count": 2}
     await b.sio.disconnect()
-    seen = await a.wait_for("presence", 3)
-    assert seen[-1]["count"] == 1
+    await _until_presence(a, 1)
+
+
+async def test_presence_is_announced_once_for_a_burst_of_arrivals(world, connect):
+    """Ten people arriving together cost the room one announcement, not one each."""
+    c, _, t, _ = await _thread(world)
+    first = await connect()
+    await first.join(f"thread:{t['id']}")
+    others = [await connect() for _ in range(9)]
+    await asyncio.gather(*(o.join(f"thread:{t['id']}") for o in others))
+    seen = await _until_presence(first, 10)
+    assert len(seen) <= 3, seen  # without coalescing: one per arrival (10)
+    await asyncio.sleep(0.8)
+    assert len(first.events["presence"]) == len(seen)  # nothing more for a quiet room
 
 
 async def test_a_flooding_socket_is_told_and_disconnected(world, connect):
@@ -335,3 +359,68 @@ async def test_open_pages_hear_when_a_session_closes_by_the_clock(world, connect
     assert "closed for posts at" in got[0]["message"] and "(Europe/London)" in got[0]["message"]
     conf = await reader.wait_for("conference:updated", within=5)
     assert conf[0] == {"id": c["id"], "session_id": s["id"], "session_state": "closed"}
+
+
+async def _raw_websocket_reader_that_stops(server, room: str) -> asyncio.StreamWriter:
+    """A hand-rolled socket.io client that joins `room` and then never reads again."""
+    import base64
+    import os
+    import socket
+    import struct
+
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            f"Host: {server.host}:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+
+    def frame(text: str) -> bytes:
+        data = text.encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        return struct.pack("!BB", 0x81, 0x80 | len(data)) + mask + masked
+
+    async def read_frame() -> str:
+        b0, b1 = await reader.readexactly(2)
+        n = b1 & 0x7F
+        if n == 126:
+            (n,) = struct.unpack("!H", await reader.readexactly(2))
+        return (await reader.readexactly(n)).decode()
+
+    assert (await read_frame()).startswith("0")  # engine.io open
+    writer.write(frame("40"))
+    assert (await read_frame()).startswith("40")  # namespace connected
+    writer.write(frame(f'421["join",{{"room":"{room}"}}]'))
+    while not (await read_frame()).startswith("431"):  # the join's ack (presence may come first)
+        pass
+    return writer  # from now on nothing reads
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_buffered(world, server):
+    """The server's memory for a reader that never reads is bounded: past the limit it is cut off."""
+    from confer.keys import sio_key
+
+    c, _, t, _ = await _thread(world)
+    room = f"thread:{t['id']}"
+    writer = await _raw_websocket_reader_that_stops(server, room)
+    sio = server.app[sio_key]
+    assert len(sio.eio.sockets) == 1
+    payload = {"body_html": "x" * 16_000}
+    # ~6 MB in all: far past the 1 MiB limit and anything the kernel's buffers absorb.
+    for _ in range(400):
+        await sio.emit("post:new", payload, room=room)
+        await asyncio.sleep(0)
+    for _ in range(100):
+        if not sio.eio.sockets:
+            break
+        await asyncio.sleep(0.05)
+    writer.close()
+    assert not sio.eio.sockets, "the stalled socket is still held"

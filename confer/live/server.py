@@ -24,7 +24,7 @@ from confer.context import Ctx
 from confer.errors import ConferError, Forbidden, NotFound
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
 from confer.live.events import Event
-from confer.live.fanout import FastEmitManager, FastRedisManager
+from confer.live.fanout import FastEmitManager, FastRedisManager, use_plain_websockets
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -38,6 +38,7 @@ FLOOD_EVENTS = 100
 FLOOD_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 128 * 1024
 CONTROL_CHANNEL = "confer:control"
+PRESENCE_DELAY = 0.5  # seconds: presence announcements are coalesced per room
 
 
 def _error(e: ConferError) -> dict[str, Any]:
@@ -51,6 +52,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         self.flood: dict[str, deque[float]] = {}
         self.presence: dict[str, set[str]] = {}  # room -> sids on this process
         self.rooms_of: dict[str, set[str]] = {}  # sid -> presence rooms
+        self.presence_pending: dict[str, asyncio.Task[None]] = {}  # room -> announcement
 
     @property
     def ctx(self) -> Ctx:
@@ -230,8 +232,21 @@ class ConferNamespace(socketio.AsyncNamespace):
         await self._announce_presence(room)
 
     async def _announce_presence(self, room: str) -> None:
-        count = len(self.presence.get(room, ()))
-        await self.emit("presence", {"room": room, "count": count}, room=room)
+        """At most one presence broadcast per room per PRESENCE_DELAY.
+
+        Announcing every join to the whole room costs N² frames as N people arrive (2M for
+        2,000); the join's ack already tells the newcomer the count.
+        """
+        if room in self.presence_pending:
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(PRESENCE_DELAY)
+            self.presence_pending.pop(room, None)
+            count = len(self.presence.get(room, ()))
+            await self.emit("presence", {"room": room, "count": count}, room=room)
+
+        self.presence_pending[room] = asyncio.create_task(later())
 
     # --- actions: the same services as HTTP ---------------------------------------------
 
@@ -388,6 +403,7 @@ def setup(app: web.Application) -> socketio.AsyncServer:
         ping_interval=20,
         ping_timeout=20,
     )
+    use_plain_websockets(sio)
     sio.attach(app)
     namespace = ConferNamespace(app)
     sio.register_namespace(namespace)
