@@ -205,3 +205,45 @@ async def test_sigterm_closes_sockets_and_exits_cleanly(world, database_url):
     await asyncio.wait_for(disconnected.wait(), 15)
     assert await asyncio.to_thread(proc.wait, 20) == 0
     assert time.monotonic() - started < 15
+
+
+async def test_here_now_counts_readers_on_every_process(world, database_url, redis_url):
+    """Two readers of one thread, one on each process: both are told "2 here"."""
+    c, t, u = await _fixture_thread(world)
+    port_a, port_b = _free_port(), _free_port()
+    a, b = _serve(database_url, redis_url, port_a), _serve(database_url, redis_url, port_b)
+    room = f"thread:{t['id']}"
+    readers = [socketio.AsyncClient(reconnection=False) for _ in range(2)]
+    counts: list[list[int]] = [[], []]
+    changed = asyncio.Event()
+
+    def recorder(i: int):
+        def record(data: dict) -> None:
+            counts[i].append(data["count"])
+            changed.set()
+
+        return record
+
+    for i, reader in enumerate(readers):
+        reader.on("presence", recorder(i))
+
+    async def until(i: int, count: int) -> None:
+        while not counts[i] or counts[i][-1] != count:
+            changed.clear()
+            await changed.wait()
+
+    try:
+        await readers[0].connect(f"http://127.0.0.1:{port_a}", transports=["websocket"])
+        ack = await readers[0].call("join", {"room": room}, timeout=10)
+        assert ack["present"] == 1
+        await readers[1].connect(f"http://127.0.0.1:{port_b}", transports=["websocket"])
+        ack = await readers[1].call("join", {"room": room}, timeout=10)
+        assert ack["present"] == 2  # counted across processes, not only process B's one
+        await asyncio.wait_for(until(0, 2), 10)
+        await readers[1].disconnect()
+        await asyncio.wait_for(until(0, 1), 10)
+    finally:
+        for reader in readers:
+            await reader.disconnect()
+        assert _stop(a) == 0
+        assert _stop(b) == 0

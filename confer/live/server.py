@@ -25,6 +25,7 @@ from confer.errors import ConferError, Forbidden, NotFound
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
 from confer.live.events import Event
 from confer.live.fanout import FastEmitManager, FastRedisManager, use_plain_websockets
+from confer.live.presence import Presence
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -50,7 +51,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         super().__init__("/")
         self.app = app
         self.flood: dict[str, deque[float]] = {}
-        self.presence: dict[str, set[str]] = {}  # room -> sids on this process
+        self.presence = Presence(app[settings_key].redis_url)
         self.rooms_of: dict[str, set[str]] = {}  # sid -> presence rooms
         self.presence_pending: dict[str, asyncio.Task[None]] = {}  # room -> announcement
 
@@ -215,20 +216,13 @@ class ConferNamespace(socketio.AsyncNamespace):
             await self.enter_room(sid, moderation_rooms(conference_id, session_id)[1])
 
     async def _joined(self, sid: str, room: str) -> int:
-        members = self.presence.setdefault(room, set())
-        if sid not in members:
-            members.add(sid)
+        if self.presence.add(room, sid):
             self.rooms_of.setdefault(sid, set()).add(room)
             await self._announce_presence(room)
-        return len(members)
+        return await self.presence.count(room)
 
     async def _left(self, sid: str, room: str) -> None:
-        members = self.presence.get(room)
-        if members is None:
-            return
-        members.discard(sid)
-        if not members:
-            del self.presence[room]
+        self.presence.discard(room, sid)
         await self._announce_presence(room)
 
     async def _announce_presence(self, room: str) -> None:
@@ -243,7 +237,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         async def later() -> None:
             await asyncio.sleep(PRESENCE_DELAY)
             self.presence_pending.pop(room, None)
-            count = len(self.presence.get(room, ()))
+            count = await self.presence.count(room)
             await self.emit("presence", {"room": room, "count": count}, room=room)
 
         self.presence_pending[room] = asyncio.create_task(later())
@@ -420,6 +414,13 @@ def setup(app: web.Application) -> socketio.AsyncServer:
 
     app[hub_key].attach(emit, disconnect_user)
     app.cleanup_ctx.append(_control_listener)
+
+    async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
+        await namespace.presence.start()
+        yield
+        await namespace.presence.stop()
+
+    app.cleanup_ctx.append(presence_ctx)
     app.on_shutdown.append(_going_away)
     return sio
 
