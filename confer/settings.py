@@ -33,6 +33,23 @@ class Settings:
     login_window_seconds: int = 15 * 60
     login_session_days: int = 30
     pool_max_size: int = 20
+    # RATE_LIMITS (see confer.ratelimit): "" keeps the defaults, "off" turns them all off.
+    rate_limits: str = ""
+    # TRUSTED_PROXIES: addresses of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[str, ...] = ()
+    # Email (confer.mail): the sender's retries, and emailed links and their throttle.
+    mail_from: str = "Confer <confer@localhost>"
+    mail_max_attempts: int = 10
+    mail_backoff_seconds: float = 60.0  # doubles after each temporary failure
+    mail_backoff_max_seconds: float = 3600.0
+    mail_poll_seconds: float = 5.0  # a fallback: a NOTIFY on insert wakes the sender
+    # A claim older than this belongs to a sender that died (a live send is far shorter).
+    mail_claim_stale_seconds: float = 600.0
+    password_reset_seconds: int = 60 * 60
+    sign_in_link_seconds: int = 15 * 60
+    email_link_max_per_email: int = 3
+    email_link_max_per_address: int = 20
+    email_link_window_seconds: int = 15 * 60
 
     @property
     def secure_cookies(self) -> bool:
@@ -54,6 +71,11 @@ class Settings:
             secret_key=secret,
             base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             smtp_url=env.get("SMTP_URL") or None,
+            rate_limits=env.get("RATE_LIMITS", ""),
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
+            mail_from=env.get("MAIL_FROM") or s.mail_from,
             data_dir=data_dir,
             port=port,
         )

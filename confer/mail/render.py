@@ -1,0 +1,171 @@
+"""One layout for every email Confer sends: plain text plus a matching, simple HTML part.
+
+    from confer.mail import outbox, render
+
+    email = render.compose(
+        settings,
+        subject="You are invited to Councillors connected",
+        to_name=user["name"],
+        paragraphs=["Jane Smith has invited you to ...", "It runs from ..."],
+        action=render.Action("Accept the invitation", url),
+        after=[render.link_expiry(expires_at, seconds=7 * 86400)],
+        reason="You are getting this email because an organiser invited you.",
+    )
+    await outbox.enqueue(con, kind="invitation", to=address, to_name=user["name"], **email.parts())
+
+Paragraphs are plain text, never HTML: the HTML part escapes them (and makes web addresses
+into links), so user-written text (a conference title, a name) is safe to pass in.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup, escape
+
+from confer import timefmt
+from confer.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "mail"
+# Emails are not tied to a conference; Confer serves UK councils, so UK time, zone named.
+EMAIL_TIMEZONE = "Europe/London"
+WRAP = 72
+
+URL_RE = re.compile(r"https?://[^\s<>\"']+")
+TRAILING = ".,;:!?)]}'\""
+
+
+@dataclass(frozen=True)
+class Action:
+    """The one thing the email asks the reader to do: a button in HTML, a line in text."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+
+    def parts(self) -> dict[str, str]:
+        """The keyword arguments `outbox.enqueue` takes for the content."""
+        return {"subject": self.subject, "text": self.text, "html": self.html}
+
+
+def site_name(settings: Settings) -> str:
+    """The name emails sign with: MAIL_FROM's display name ("Confer" by default)."""
+    name, _ = parseaddr(settings.mail_from)
+    return name.strip() or "Confer"
+
+
+def duration(seconds: int) -> str:
+    """'1 hour', '15 minutes', '7 days'."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    n = max(1, round(seconds / 60))
+    return f"{n} minute{'s' if n != 1 else ''}"
+
+
+def link_expiry(expires_at: datetime, *, seconds: int, once: bool = True) -> str:
+    """'The link works once and expires in 1 hour, at 16:05 GMT on Tuesday 24 November 2026.'"""
+    at = f"{timefmt.clock(expires_at, EMAIL_TIMEZONE)} on {timefmt.day(expires_at, EMAIL_TIMEZONE)}"
+    works = "works once and " if once else ""
+    return f"The link {works}expires in {duration(seconds)}, at {at}."
+
+
+def _split_url(match: str) -> tuple[str, str]:
+    url = match.rstrip(TRAILING)
+    # Keep a closing bracket that belongs to the address, as in a Wikipedia link.
+    while match[len(url) : len(url) + 1] == ")" and url.count("(") > url.count(")"):
+        url += ")"
+    return url, match[len(url) :]
+
+
+def linkify(text: str, *, link_class: str = "") -> Markup:
+    """Escape plain text and make its http(s) addresses into links; newlines become <br>."""
+    out: list[str] = []
+    pos = 0
+    cls = f' class="{escape(link_class)}"' if link_class else ""
+    for m in URL_RE.finditer(text):
+        url, rest = _split_url(m.group(0))
+        out.append(str(escape(text[pos : m.start()])))
+        out.append(f'<a{cls} href="{escape(url)}">{escape(url)}</a>{escape(rest)}')
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    # Every piece above was escaped on its own.
+    return Markup("".join(out).replace("\n", "<br>\n"))  # noqa: S704
+
+
+def _wrap(text: str) -> str:
+    """Wrap at 72 characters, never breaking a web address or a word."""
+    lines = []
+    for line in text.splitlines() or [""]:
+        lines.append(
+            textwrap.fill(line, WRAP, break_long_words=False, break_on_hyphens=False) or ""
+        )
+    return "\n".join(lines)
+
+
+def _environment(*, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=html,  # noqa: S701 (the plain-text part is not HTML: nothing to escape)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["wrap"] = _wrap
+    env.filters["linkify"] = linkify
+    return env
+
+
+_TEXT = _environment(html=False)
+_HTML = _environment(html=True)
+
+
+def compose(
+    settings: Settings,
+    *,
+    subject: str,
+    to_name: str = "",
+    paragraphs: Sequence[str] = (),
+    action: Action | None = None,
+    after: Sequence[str] = (),
+    reason: str = "",
+    signoff: str | None = None,
+) -> Email:
+    """Lay an email out: greeting, paragraphs, the action, what follows, sign-off, footer.
+
+    `reason` says why the reader is getting the email (shown small in the footer).
+    """
+    site = site_name(settings)
+    context = {
+        "subject": " ".join(subject.split()),
+        "greeting": f"Hello {to_name}," if to_name.strip() else "Hello,",
+        "paragraphs": list(paragraphs),
+        "action": action,
+        "after": list(after),
+        "signoff": signoff if signoff is not None else f"From the {site} team",
+        "site": site,
+        "base_url": settings.base_url,
+        "site_host": urlsplit(settings.base_url).hostname or settings.base_url,
+        "reason": reason,
+    }
+    return Email(
+        subject=context["subject"],
+        text=_TEXT.get_template("layout.txt").render(context),
+        html=_HTML.get_template("layout.html").render(context),
+    )
