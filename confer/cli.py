@@ -193,6 +193,35 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_pool(settings, run))
 
 
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Queue one conference day's digest emails by hand; running it again sends nothing new."""
+    from datetime import date
+
+    from confer.errors import ConferError
+    from confer.notifications import digest
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        print(f"--date must be a date like 2026-11-24, not {args.date!r}.", file=sys.stderr)
+        return 2
+
+    async def run(pool: asyncpg.Pool) -> int:
+        try:
+            result = await digest.run_digest_by_slug(pool, settings, args.conference, day)
+        except ConferError as e:
+            for message in e.fields.values() or [e.message]:
+                print(message, file=sys.stderr)
+            return 1
+        print(
+            f"Digest of {args.conference} for {result.day.isoformat()}: {result.emails} "
+            f"email(s) queued now, {result.total_emails} in all for that day."
+        )
+        return 0
+
+    return asyncio.run(_with_pool(settings, run))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="confer", description="Confer: online conferences for councils."
@@ -234,6 +263,12 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--include-hidden", action="store_true", help="include hidden posts")
     ex.add_argument("--moderation-log", action="store_true", help="add the moderation log")
     ex.set_defaults(func=cmd_export)
+    dg = sub.add_parser("digest", help="queue a conference day's digest emails (idempotent)")
+    dg.add_argument("--conference", required=True, metavar="SLUG")
+    dg.add_argument(
+        "--date", help="YYYY-MM-DD in the conference's timezone (default: yesterday there)"
+    )
+    dg.set_defaults(func=cmd_digest)
     return p
 
 

@@ -24,12 +24,64 @@ async def _init_connection(con: asyncpg.Connection) -> None:
     await con.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _release(con: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with (asyncpg's `reset`).
+
+    Before calling this, asyncpg has already rolled back any open transaction and dropped the
+    connection's Python-side listeners. Its default reset then sends one more query on every
+    release (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): a round trip that
+    doubled the cost of every `pool.fetch*` (bench/writes.py: ~100 µs of server CPU each, and
+    a wake-up of PostgreSQL). Confer leaves no session state on pooled connections: cursors
+    live inside transactions, nothing runs SET outside `SET LOCAL`, and code that LISTENs or
+    takes a session advisory lock (migrate, the mail sender, the programme clock) undoes it
+    itself before releasing. Keep it that way."""
+
+
+# Failing fast is kinder than hanging while PostgreSQL is away: a request answers 503 with its
+# text kept (confer.web) instead of holding the reader for a minute.
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection (asyncpg's default is 60)
+# Idle connections are closed after this long, so few dead ones linger after an outage. (A dead
+# connection is noticed when PostgreSQL closes its socket, and the pool reopens it on acquire.)
+IDLE_LIFETIME = 60.0
+
+
 async def create_pool(dsn: str, *, max_size: int = 20) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=max_size, init=_init_connection, command_timeout=60
+        dsn,
+        min_size=1,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_release,
+        command_timeout=60,
+        timeout=CONNECT_TIMEOUT,
+        max_inactive_connection_lifetime=IDLE_LIFETIME,
     )
     assert pool is not None
     return pool
+
+
+# The errors that mean "the database cannot be reached just now", as opposed to a bug: the web
+# edge answers them with 503 and Retry-After, the socket server with an `unavailable` error.
+_UNAVAILABLE = (
+    OSError,  # refused, reset, unreachable; also TimeoutError (connect and command timeouts)
+    asyncpg.PostgresConnectionError,  # 08xxx, and ConnectionDoesNotExistError: the link broke
+    asyncpg.CannotConnectNowError,  # 57P03: starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,  # 57P01: a fast shutdown, or pg_terminate_backend()
+    asyncpg.CrashShutdownError,  # 57P02: another backend crashed; PostgreSQL is restarting
+    asyncpg.TooManyConnectionsError,  # 53300
+    # "cannot switch to state 12; another operation (2) is in progress": what asyncpg raises
+    # when pg_terminate_backend() or a restart cuts a connection at the wrong moment.
+    asyncpg.InternalClientError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for a lost or refused database connection (or a closed pool)."""
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    # InterfaceError: "connection is closed", "pool is closing", a connection released when its
+    # link broke. Its ValueError subclasses (DataError, ClientConfigurationError) are bugs.
+    return isinstance(error, asyncpg.InterfaceError) and not isinstance(error, ValueError)
 
 
 def migration_files() -> list[tuple[str, Path]]:

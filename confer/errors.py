@@ -94,3 +94,15 @@ class TooManyRequests(ConferError):
     def __init__(self, message: str = "", *, retry_after: int = 60) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(ConferError):
+    """Confer is having trouble reaching its database. Your text has been kept — try again in a
+    moment."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str = "", *, retry_after: int = 5) -> None:
+        super().__init__(message or " ".join((self.__doc__ or "").split()))
+        self.retry_after = retry_after

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -15,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp_jinja2
-import asyncpg
 from aiohttp import web
 
 from confer.accounts import service as accounts
-from confer.errors import BadRequest, ConferError, TooManyRequests
+from confer.db import is_unavailable
+from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
 from confer.keys import actor_key, csrf_key, login_id_key, pool_key, settings_key
 from confer.policy import ANONYMOUS
 
@@ -58,8 +59,35 @@ def is_socket(request: web.Request) -> bool:
     return request.path.startswith("/socket.io/")
 
 
+def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    for proxy in proxies:
+        try:
+            if ip in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address: X-Forwarded-For is believed only from a configured proxy.
+
+    Walking the header from the right, skipping our own proxies, gives the first address that
+    no proxy of ours vouches for — a client cannot choose it by sending the header itself.
+    """
+    remote = request.remote or "unknown"
+    proxies = request.app[settings_key].trusted_proxies
+    if not proxies or not _trusted(remote, proxies):
+        return remote
+    hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not _trusted(hop, proxies):
+            return hop
+    return remote
 
 
 # --- CSRF -------------------------------------------------------------------------------
@@ -243,6 +271,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ConferError as e:
+        if isinstance(e, Unavailable):
+            return await unavailable(request, e)
         headers = {}
         if isinstance(e, TooManyRequests):
             headers["Retry-After"] = str(e.retry_after)
@@ -277,24 +307,79 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if is_api(request):
             return error_json("bad_request", "The request is not valid UTF-8.", status=400)
         return await error_page(request, 400, HTTP_TITLES[400], "The request is not valid UTF-8.")
-    except (
-        OSError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.CannotConnectNowError,
-    ):
-        log.exception("database unavailable during %s %s", request.method, request.path)
-        message = "Confer cannot reach its database just now. Please try again in a minute."
-        headers = {"Retry-After": "15"}
-        if is_api(request):
-            return error_json("unavailable", message, status=503, headers=headers)
-        return await error_page(request, 503, HTTP_TITLES[503], message, headers=headers)
-    except Exception:
+    except Exception as e:
+        if is_unavailable(e):
+            gone = request.transport is None or request.transport.is_closing()
+            if isinstance(e, ConnectionResetError) and gone:
+                raise  # the client went away mid-request: nobody to answer
+            log.warning(
+                "database unavailable during %s %s: %s: %s",
+                request.method,
+                request.path,
+                type(e).__name__,
+                e,
+            )
+            return await unavailable(request, Unavailable())
         log.exception("error during %s %s", request.method, request.path)
         message = "Something went wrong on our side. What you sent may not have been saved."
         if is_api(request):
             return error_json("internal", message, status=500)
         return await error_page(request, 500, "Sorry, there is a problem with the service", message)
+
+
+# Form fields a retry form never carries back: secrets, and the CSRF token (a fresh one is used).
+_NOT_KEPT = ("password", "csrf_token", "token")
+
+
+async def unavailable(request: web.Request, e: Unavailable) -> web.Response:
+    """503 with Retry-After while the database is away.
+
+    A page that was sending a form answers with what was typed and a button that sends it again
+    to the same address with the same fields — the same idempotency key, so sending twice posts
+    once. The browser would otherwise show an error page and the text would be gone.
+    """
+    headers = {"Retry-After": str(e.retry_after)}
+    if is_api(request):
+        return error_json(e.code, e.message, e.fields, status=503, headers=headers)
+    kept: dict[str, str] = {}
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        try:
+            kept = await read_form(request)
+        except Exception:  # the body could not be read again: show the page without it
+            kept = {}
+    if "body" not in kept:
+        kept = {}  # only forms that carry someone's text are worth sending again
+    hidden = {
+        k: v for k, v in kept.items() if k not in ("title", "body") and not k.endswith(_NOT_KEPT)
+    }
+    csrf = request.get(csrf_key)
+    if csrf is None and (cookie := request.cookies.get(CSRF_COOKIE)):
+        csrf = _csrf_for(request, cookie)  # the CSRF middleware had not run yet
+    context: dict[str, object] = {}
+    if aiohttp_jinja2.REQUEST_CONTEXT_KEY not in request:
+        for processor in request.config_dict[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]:
+            context.update(await processor(request))
+    context.update(
+        {
+            "title": HTTP_TITLES[503],
+            "message": e.message
+            if kept
+            else "Confer is having trouble reaching its database. Try again in a moment.",
+            "retry_url": request.path_qs,
+            "kept_title": kept.get("title"),
+            "kept_body": kept.get("body"),
+            "hidden": hidden,
+            "retry_csrf": csrf or "",
+        }
+    )
+    response = aiohttp_jinja2.render_template(
+        "errors/unavailable.html", request, context, status=503
+    )
+    response.headers.update(headers)
+    return response
 
 
 @web.middleware

@@ -173,5 +173,62 @@ class FastEmitManager(socketio.AsyncManager):
                 await send(eio_sid, frame)
 
 
+async def close_all(eio: Any, code: int, reason: bytes) -> None:
+    """Close every socket of this process at the transport, with a websocket close code.
+
+    Clients then reconnect by themselves and catch up by seq. (A socket.io DISCONNECT packet
+    would tell them not to come back: the client does not reconnect after "io server
+    disconnect".) Long-polling sessions are ended; their next poll fails and they reconnect.
+    """
+
+    async def close(eio_socket: Any) -> None:
+        ws = getattr(eio_socket, "confer_ws", None)
+        if ws is not None and not ws.closed:
+            await ws.close(code=code, message=reason)
+        else:
+            await eio_socket.close(wait=False, abort=True)
+
+    tasks = [asyncio.ensure_future(close(s)) for s in list(eio.sockets.values())]
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=5)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if task.exception() is not None:
+            log.warning("could not close a socket: %r", task.exception())
+
+
+REDIS_RETRY_MAX = 2.0  # seconds between attempts to subscribe again (python-socketio: up to 60)
+
+
 class FastRedisManager(socketio.AsyncRedisManager, FastEmitManager):
-    """Cross-process rooms over Redis, delivering locally through FastEmitManager."""
+    """Cross-process rooms over Redis, delivering locally through FastEmitManager.
+
+    While Redis is away, events published by other processes never arrive here, and Redis
+    keeps no backlog. So once this process subscribes again after losing Redis, it closes its
+    sockets (close code 1012, "service restart"): every client reconnects and catches up by seq.
+    """
+
+    async def _redis_listen_with_retries(self) -> Any:
+        retry_sleep = 0.5
+        subscribed = lost = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    retry_sleep = 0.5
+                    if lost:
+                        lost = False
+                        log.warning("subscribed to Redis again: closing sockets so they catch up")
+                        await close_all(self.server.eio, 1012, b"Reconnect to catch up")
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                log.warning("lost Redis (%r); subscribing again in %.1f s", exc, retry_sleep)
+                subscribed = False
+                lost = True
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, REDIS_RETRY_MAX)

@@ -7,6 +7,7 @@ several processes each boundary is announced once. The database clock decides.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -15,6 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import timefmt
+from confer.db import is_unavailable
 from confer.errors import Closed
 from confer.keys import hub_key, pool_key
 from confer.live.events import Event, conference_room, thread_room
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK = 7_163_901_245
 MAX_SLEEP = 30.0
+RETRY_MAX = 5.0  # seconds between attempts to lead again after losing the database
+LOOKBACK = 60.0  # seconds a new leader looks back for boundaries nobody announced
 
 THREADS_CROSSING = f"""
 SELECT {THREAD_COLUMNS}, c.timezone
@@ -111,27 +115,64 @@ async def announce_crossings(
     return events, now
 
 
-async def _lead(app: web.Application, con: asyncpg.Connection) -> None:
+class _Lost(Exception):
+    """The LISTEN connection went away (PostgreSQL restarted, or the backend was terminated)."""
+
+
+async def _lead(app: web.Application, con: asyncpg.Connection, clock: dict[str, datetime]) -> None:
     hub = app[hub_key]
     # A trigger (migrations/0002) notifies when any start or end time changes.
     changed = asyncio.Event()
+    lost = asyncio.Event()
 
     def wake(*_: object) -> None:
         changed.set()
 
+    def gone(*_: object) -> None:
+        # Without this, a dead connection would only be noticed at the next boundary (≤ 30 s).
+        lost.set()
+        changed.set()
+
+    con.add_termination_listener(gone)
     await con.add_listener("confer_programme", wake)
     try:
-        await _tick(hub, con, changed)
+        await _tick(hub, con, changed, lost, clock)
     finally:
-        # A connection must go back to the pool without listeners.
-        await con.remove_listener("confer_programme", wake)
+        # A connection must go back to the pool without listeners (see db._release). Failing
+        # that (it is dead, or its proxy was detached), close it; never let cleanup raise over
+        # the cancellation that may be under way.
+        try:
+            await asyncio.wait_for(con.remove_listener("confer_programme", wake), 5)
+            con.remove_termination_listener(gone)
+        except Exception:
+            with contextlib.suppress(Exception):
+                con.terminate()
 
 
-async def _tick(hub: Hub, con: asyncpg.Connection, changed: asyncio.Event) -> None:
-    since = await con.fetchval("SELECT now()")
+async def _tick(
+    hub: Hub,
+    con: asyncpg.Connection,
+    changed: asyncio.Event,
+    lost: asyncio.Event,
+    clock: dict[str, datetime],
+) -> None:
+    # After an outage, carry on from the last boundary this process announced, so a session
+    # that closed while PostgreSQL was away is still announced. A new leader looks back a
+    # little, to cover a leader that died (repeating an announcement is harmless).
+    since = await con.fetchval(
+        """
+        SELECT CASE WHEN $1::timestamptz IS NULL THEN now() - make_interval(secs => $2)
+                    ELSE greatest($1, now() - interval '1 hour') END
+        """,
+        clock.get("since"),
+        LOOKBACK,
+    )
     while True:
         changed.clear()
+        if lost.is_set():
+            raise _Lost()
         events, since = await announce_crossings(con, since)
+        clock["since"] = since
         if events:
             await hub.publish(events)
         wait = await con.fetchval(NEXT_BOUNDARY)
@@ -143,22 +184,44 @@ async def _tick(hub: Hub, con: asyncpg.Connection, changed: asyncio.Event) -> No
             pass
 
 
+async def _release_leadership(con: asyncpg.Connection) -> None:
+    """Unlock, or close the connection: a pooled connection must not keep the lock."""
+    try:
+        await asyncio.wait_for(con.execute("SELECT pg_advisory_unlock($1)", LEADER_LOCK), 5)
+    except Exception:
+        with contextlib.suppress(Exception):
+            con.terminate()  # the server drops a dead session's locks itself
+
+
 async def _run(app: web.Application) -> None:
     pool = app[pool_key]
+    clock: dict[str, datetime] = {}
+    failures = 0
     while True:
         try:
             async with pool.acquire() as con:
                 if await con.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                    failures = 0
                     try:
-                        await _lead(app, con)
+                        await _lead(app, con, clock)
                     finally:
-                        await con.execute("SELECT pg_advisory_unlock($1)", LEADER_LOCK)
+                        await _release_leadership(con)
+            failures = 0
             await asyncio.sleep(MAX_SLEEP)  # another process leads; check again later
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("programme clock failed; restarting in 5 s")
-            await asyncio.sleep(5)
+        except Exception as e:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError() from e  # an error while stopping: still stop
+            # Back off 0.5, 1, 2, 4, 5, 5 ... s: back within seconds of PostgreSQL's return.
+            delay = min(RETRY_MAX, 0.5 * 2**failures)
+            failures += 1
+            if isinstance(e, _Lost) or is_unavailable(e):
+                log.warning("programme clock lost the database (%r); retrying in %.1f s", e, delay)
+            else:
+                log.exception("programme clock failed; restarting in %.1f s", delay)
+            await asyncio.sleep(delay)
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

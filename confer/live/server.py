@@ -15,16 +15,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from confer.accounts import service as accounts
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.context import Ctx
-from confer.errors import ConferError, Forbidden, NotFound
+from confer.db import is_unavailable
+from confer.errors import ConferError, Forbidden, NotFound, Unavailable
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
 from confer.live.events import Event
-from confer.live.fanout import FastEmitManager, FastRedisManager, use_plain_websockets
+from confer.live.fanout import (
+    FastEmitManager,
+    FastRedisManager,
+    close_all,
+    use_plain_websockets,
+)
 from confer.live.presence import Presence
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
@@ -59,6 +65,24 @@ class ConferNamespace(socketio.AsyncNamespace):
     def ctx(self) -> Ctx:
         # The app's Ctx: available once the pool is up, before any socket connects.
         return self.app[ctx_key]
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every handler: a lost database answers `unavailable`, never silence or a hung ack."""
+        try:
+            return await super().trigger_event(event, *args)
+        except Exception as e:
+            if not is_unavailable(e):
+                raise
+            log.warning("database unavailable during socket %s: %s: %s", event, type(e).__name__, e)
+            error = Unavailable()
+            if event == "connect":
+                raise socketio.exceptions.ConnectionRefusedError(
+                    error.message, {"code": error.code}
+                ) from None
+            if event == "disconnect" or not args:
+                return None
+            await self.emit("error", {"code": error.code, "message": error.message}, to=args[0])
+            return _error(error)
 
     # --- connection ----------------------------------------------------------------------
 
@@ -469,8 +493,8 @@ async def _control_listener(app: web.Application) -> AsyncIterator[None]:
                         await _disconnect_local(sio, parse_id(data["disconnect_user"]))
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("control channel lost; retrying")
+            except Exception as e:
+                log.warning("control channel lost (%r); retrying in 1 s", e)
                 await asyncio.sleep(1)
 
     task = asyncio.create_task(listen())
@@ -484,14 +508,11 @@ async def _control_listener(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _going_away(app: web.Application) -> None:
-    """On shutdown: close every socket so clients reconnect elsewhere (or later)."""
-    sio = app[sio_key]
-    sids = [sid for sid, _ in sio.manager.get_participants("/", None)]
-    for sid in sids:
-        try:
-            await sio.disconnect(sid)
-        except Exception:
-            log.debug("could not close socket %s", sid, exc_info=True)
+    """On shutdown: close every socket as "going away" (websocket close code 1001), so that
+    clients reconnect by themselves — to another process, or to this one once it is back — and
+    catch up by seq. A socket.io DISCONNECT packet would tell them not to come back: the
+    socket.io client does not reconnect after "io server disconnect"."""
+    await close_all(app[sio_key].eio, WSCloseCode.GOING_AWAY, b"Server restarting")
 
 
 class _FastJSON:

@@ -42,6 +42,7 @@ import asyncpg
 from aiohttp import web
 
 from confer.context import Ctx
+from confer.db import is_unavailable
 from confer.keys import ctx_key
 from confer.mail import queries as q
 from confer.mail.transport import (
@@ -237,12 +238,16 @@ async def _listen(pool: asyncpg.Pool, wake: asyncio.Event) -> None:
                         await asyncio.sleep(KEEPALIVE_SECONDS)
                         await con.execute("SELECT 1")  # notice a dead connection
                 finally:
-                    if not con.is_closed():
+                    # On a dead connection this raises; it must not replace a cancellation.
+                    with contextlib.suppress(Exception):
                         await con.remove_listener(CHANNEL, on_notify)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("mail sender lost its LISTEN connection; reconnecting", exc_info=True)
+        except Exception as e:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from e  # releasing a dead connection raised
+            log.warning("mail sender lost its LISTEN connection (%s); reconnecting", e)
             await asyncio.sleep(5)
 
 
@@ -268,10 +273,11 @@ async def _run(ctx: Ctx, stop: asyncio.Event) -> None:
                         due_in = await q.seconds_until_next_due(con)
                     if due_in is not None:
                         wait = min(poll, max(0.0, due_in) + 0.01)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                log.warning("mail sender could not reach the database", exc_info=True)
-            except Exception:
-                log.exception("mail sender failed; trying again shortly")
+            except Exception as e:
+                if is_unavailable(e):
+                    log.warning("mail sender could not reach the database (%s)", e)
+                else:
+                    log.exception("mail sender failed; trying again shortly")
             if stop.is_set():
                 break
             waits = [asyncio.ensure_future(stop.wait())]
