@@ -144,12 +144,16 @@ def can(
             member is not None and member.active and member.role == "facilitator"
         )
     if action in ("post.edit", "post.delete"):
-        return (
+        mine = (
             post is not None
             and actor.user_id is not None
             and post["author_id"] == actor.user_id
             and post["status"] in ("visible", "pending")
         )
+        # New words need a voice: a muted or removed author may withdraw a post, not rewrite it.
+        if action == "post.edit":
+            return mine and active and member is not None and not member.muted
+        return mine
     return False
 
 
@@ -178,7 +182,7 @@ def require(
     if not actor.authenticated:
         raise Unauthorized("Sign in to do that.")
     if (
-        action in ("post.create", "question.ask", "question.vote")
+        action in ("post.create", "post.edit", "question.ask", "question.vote")
         and member is not None
         and member.muted
     ):

@@ -14,7 +14,7 @@ import asyncpg
 
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
-from confer.errors import Forbidden, Invalid, NotFound
+from confer.errors import Forbidden, Invalid, NotFound, Unauthorized
 from confer.exports import queries as q
 from confer.exports.writers import WRITERS, Writer
 from confer.policy import Actor
@@ -71,6 +71,8 @@ async def authorise(pool: asyncpg.Pool, place: Place, req: Request) -> Request:
     req = Request(req.format, session_id, req.thread_id, req.include_hidden, req.moderation_log)
     if place.can("conference.manage"):
         return req
+    if not place.actor.authenticated:
+        raise Unauthorized("Sign in to export transcripts.")
     member = place.member
     if member is None or not member.active or member.role != "facilitator":
         raise Forbidden("Only organisers can export transcripts.")
