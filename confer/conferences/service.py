@@ -14,7 +14,7 @@ from confer import markup
 from confer.accounts import queries as accounts_q
 from confer.conferences import queries as q
 from confer.context import Ctx
-from confer.errors import Conflict, Forbidden, Invalid, NotFound
+from confer.errors import Forbidden, Invalid, NotFound
 from confer.live.events import Event, conference_room
 from confer.policy import Actor, Membership, can, require
 from confer.validate import Fields, parse_id
@@ -96,9 +96,13 @@ class ConferenceInput:
     starts_at: datetime
     ends_at: datetime
     visibility: str
+    registration: str = "open"
+    capacity: int | None = None
 
 
-def _check_conference(f: Fields, data: dict[str, object]) -> ConferenceInput:
+def _check_conference(
+    f: Fields, data: dict[str, object], current: asyncpg.Record | None = None
+) -> ConferenceInput:
     title = f.text("title", data.get("title"), label="Title", max_len=200)
     summary = f.text(
         "summary", data.get("summary"), label="Summary", required=False, max_len=20_000
@@ -121,7 +125,10 @@ def _check_conference(f: Fields, data: dict[str, object]) -> ConferenceInput:
         ("public", "members"),
         label="Who can read it",
     )
-    return ConferenceInput(title, summary, coc, tz, starts, ends, visibility)  # type: ignore[arg-type]
+    from confer.registration import service as registration
+
+    mode, capacity = registration.check_settings(f, data, current)
+    return ConferenceInput(title, summary, coc, tz, starts, ends, visibility, mode, capacity)  # type: ignore[arg-type]
 
 
 def _check_slug(f: Fields, value: object) -> str:
@@ -170,6 +177,11 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
             raise Invalid(fields={"slug": "That web address is taken: choose another"}) from None
         for user_id in organiser_ids or [actor.user_id]:
             await q.upsert_membership(con, conference_id, user_id, "organiser", "conference")
+        from confer.registration import service as registration
+
+        await registration.change_settings(
+            con, ctx.settings, conference_id, c.registration, c.capacity
+        )
     return slug
 
 
@@ -198,7 +210,7 @@ async def _user_ids(pool: asyncpg.Pool, f: Fields, name: str, emails: list[str])
 async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> None:
     place = await load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
-    c = _check_conference(f, data)
+    c = _check_conference(f, data, place.conference)
     f.raise_if_any()
     summary_html = await markup.render(c.summary_md)
     coc_html = await markup.render(c.code_of_conduct_md)
@@ -216,8 +228,16 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
             c.ends_at,
             c.visibility,
         )
+        from confer.registration import service as registration
+
+        promoted = await registration.change_settings(
+            con, ctx.settings, place.id, c.registration, c.capacity
+        )
     await ctx.hub.publish(
-        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
+        [
+            Event("conference:updated", conference_room(place.id), {"id": place.id}),
+            *registration.promotion_events(place.id, promoted),
+        ]
     )
 
 
@@ -336,26 +356,12 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
 
 
 async def join(ctx: Ctx, actor: Actor, slug: str, accept_code_of_conduct: object) -> Membership:
-    """Join a published conference as a participant, accepting its code of conduct."""
-    if not actor.authenticated:
-        from confer.errors import Unauthorized
+    """Register for a conference, accepting its code of conduct: a place, the waitlist or a
+    request to the organisers, by its registration mode (confer.registration.service)."""
+    from confer.registration import service as registration
 
-        raise Unauthorized("Sign in or create an account to join.")
-    place = await load(ctx.pool, actor, slug, "conference.see")
-    if place.member is not None and place.member.active:
-        return place.member
-    place.require("conference.join")
-    if place.conference["state"] == "closed":
-        raise Conflict("This conference has closed, so it is not taking new members.")
-    if place.conference["registration"] != "open":
-        raise Forbidden("This conference is not open for registration.")
-    f = Fields()
-    if not f.boolean(accept_code_of_conduct):
-        f.add("accept_code_of_conduct", "Confirm that you accept the code of conduct")
-    f.raise_if_any()
-    assert actor.user_id is not None
-    await q.insert_membership_if_absent(ctx.pool, place.id, actor.user_id, "participant")
-    member = await membership_of(ctx.pool, actor, place.id)
+    done = await registration.register(ctx, actor, slug, accept_code_of_conduct)
+    member = await membership_of(ctx.pool, actor, done.conference_id)
     assert member is not None
     return member
 

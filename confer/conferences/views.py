@@ -10,6 +10,7 @@ from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES, Place
 from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
+from confer.registration import views as registration_views
 from confer.web import int_param, read_form, redirect
 
 
@@ -33,7 +34,8 @@ async def show_conference(request: web.Request) -> dict:
     ctx = request.app[ctx_key]
     place = await _place(request)
     sessions = await service.programme(ctx, place)
-    return {"place": place, "c": place.conference, "sessions": sessions}
+    reg = await registration_views.summary_for(request, place)
+    return {"place": place, "c": place.conference, "sessions": sessions, "reg": reg}
 
 
 @aiohttp_jinja2.template("conferences/programme.html")
@@ -60,8 +62,11 @@ async def show_speakers(request: web.Request) -> dict:
 
 async def show_join(request: web.Request) -> web.Response:
     place = await _place(request)
+    reg = await registration_views.summary_for(request, place)
     return aiohttp_jinja2.render_template(
-        "conferences/join.html", request, {"place": place, "c": place.conference, "errors": {}}
+        "conferences/join.html",
+        request,
+        {"place": place, "c": place.conference, "errors": {}, "reg": reg},
     )
 
 
@@ -74,10 +79,11 @@ async def join(request: web.Request) -> web.StreamResponse:
         )
     except Invalid as e:
         place = await _place(request)
+        reg = await registration_views.summary_for(request, place)
         return aiohttp_jinja2.render_template(
             "conferences/join.html",
             request,
-            {"place": place, "c": place.conference, "errors": e.fields},
+            {"place": place, "c": place.conference, "errors": e.fields, "reg": reg},
             status=e.status,
         )
     raise redirect(f"/c/{_slug(request)}?joined=1")

@@ -1,9 +1,286 @@
-"""Routes (stub: filled in by the capability's work)."""
+"""Registration pages: leaving, organisers' requests and waitlist, invitations, and the
+invitation link. Each handler calls one service function; the JSON API is in api.py.
+"""
 
 from __future__ import annotations
 
+import aiohttp_jinja2
 from aiohttp import web
+
+from confer.conferences import service as conferences
+from confer.conferences.service import Place
+from confer.errors import ConferError, Invalid
+from confer.keys import actor_key, ctx_key
+from confer.registration import api, invitations
+from confer.registration import service as registration
+from confer.registration.addresses import ROLES
+from confer.registration.invitations import PROBLEMS
+from confer.web import int_param, read_form, redirect, set_session_cookie
+
+MAX_CSV_BYTES = 900_000
+
+
+def _slug(request: web.Request) -> str:
+    return request.match_info["slug"]
+
+
+async def summary_for(request: web.Request, place: Place) -> registration.Summary:
+    """For the conference's home and join pages: how to join and where the visitor stands."""
+    done = request.query.get("done") or ("joined" if "joined" in request.query else None)
+    return await registration.summary(request.app[ctx_key], place, done=done)
+
+
+# --- leaving ------------------------------------------------------------------------------
+
+
+async def show_leave(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    place = await conferences.load(ctx.pool, request[actor_key], _slug(request))
+    return aiohttp_jinja2.render_template(
+        "registration/leave.html",
+        request,
+        {"place": place, "c": place.conference, "reg": await summary_for(request, place)},
+    )
+
+
+async def leave(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    done = await registration.leave(ctx, request[actor_key], _slug(request))
+    raise redirect(f"/c/{done.slug}?done=left")
+
+
+# --- organisers: requests and the waitlist -------------------------------------------------
+
+
+async def _members_page(
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = request.app[ctx_key]
+    place, lists = await registration.requests(ctx, request[actor_key], _slug(request))
+    return aiohttp_jinja2.render_template(
+        "registration/members.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "reg": await registration.summary(ctx, place),
+            "pending": lists["pending"],
+            "waitlisted": lists["waitlisted"],
+            "errors": errors or {},
+            "values": values or {},
+            "done": request.query.get("done"),
+            "who": request.query.get("who", ""),
+        },
+        status=status,
+    )
+
+
+async def show_members(request: web.Request) -> web.Response:
+    return await _members_page(request)
+
+
+async def decide(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    user_id = int_param(request, "user_id")
+    form = await read_form(request)
+    approve = form.get("decision") == "approve"
+    # Each request on the page has its own message box, named after the person.
+    message = form.get(f"message-{user_id}", "")
+    try:
+        done = await registration.decide(
+            ctx, request[actor_key], _slug(request), user_id, approve, {"message": message}
+        )
+    except Invalid as e:
+        errors = {f"{k}-{user_id}": v for k, v in e.fields.items()}
+        values = {f"message-{user_id}": message}
+        return await _members_page(request, errors=errors, values=values, status=e.status)
+    raise redirect(f"/c/{done.slug}/members?done={done.status}")
+
+
+# --- organisers: invitations -------------------------------------------------------------
+
+
+async def _invitations_page(
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    result: invitations.InviteResult | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = request.app[ctx_key]
+    place, rows = await invitations.list_invitations(ctx, request[actor_key], _slug(request))
+    return aiohttp_jinja2.render_template(
+        "registration/invitations.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "invitations": rows,
+            "roles": ROLES,
+            "errors": errors or {},
+            "values": values or {},
+            "result": result,
+            "message": message,
+            "done": request.query.get("done"),
+            "count": request.query.get("count", ""),
+            "days": invitations.INVITATION_DAYS,
+        },
+        status=status,
+    )
+
+
+async def show_invitations(request: web.Request) -> web.Response:
+    return await _invitations_page(request)
+
+
+async def _csv_upload(request: web.Request) -> bytes | None:
+    """The uploaded CSV file's bytes; None when no file was chosen."""
+    post = await request.post()
+    upload = post.get("csv")
+    if isinstance(upload, bytes | bytearray):
+        # No file chosen: browsers send an empty part without a file name.
+        data = bytes(upload)
+        if not data:
+            return None
+    elif upload is None or isinstance(upload, str) or not upload.filename:
+        return None
+    else:
+        data = upload.file.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        raise Invalid(fields={"csv": "The CSV file must be smaller than 900 KB"})
+    return data
+
+
+async def create_invitations(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        csv_data = await _csv_upload(request)
+        result = await invitations.invite(ctx, request[actor_key], _slug(request), form, csv_data)
+    except Invalid as e:
+        return await _invitations_page(request, errors=e.fields, values=form, status=e.status)
+    if result.skipped or result.problems:
+        # Show what could not be done now: it is not kept anywhere to show after a redirect.
+        return await _invitations_page(request, result=result)
+    raise redirect(f"/c/{_slug(request)}/invitations?done=sent&count={len(result.invited)}")
+
+
+async def resend_invitation(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    try:
+        await invitations.resend(
+            ctx, request[actor_key], _slug(request), int_param(request, "invitation_id")
+        )
+    except ConferError as e:
+        if e.status != 409:
+            raise
+        return await _invitations_page(request, message=e.message, status=e.status)
+    raise redirect(f"/c/{_slug(request)}/invitations?done=resent")
+
+
+async def revoke_invitation(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    try:
+        await invitations.revoke(
+            ctx, request[actor_key], _slug(request), int_param(request, "invitation_id")
+        )
+    except ConferError as e:
+        if e.status != 409:
+            raise
+        return await _invitations_page(request, message=e.message, status=e.status)
+    raise redirect(f"/c/{_slug(request)}/invitations?done=revoked")
+
+
+# --- the invitation link -----------------------------------------------------------------
+
+
+async def _invitation_page(
+    request: web.Request,
+    *,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status: int | None = None,
+) -> web.Response:
+    ctx = request.app[ctx_key]
+    token = request.match_info["token"]
+    opened = await invitations.open_link(ctx, token)
+    actor = request[actor_key]
+    mine = (
+        opened.problem == "accepted"
+        and opened.invitation is not None
+        and actor.user_id is not None
+        and opened.invitation["accepted_by"] == actor.user_id
+    )
+    if status is None:
+        status = {None: 200, "unknown": 404}.get(opened.problem, 200 if mine else 410)
+    invitation = opened.invitation
+    return aiohttp_jinja2.render_template(
+        "registration/invitation.html",
+        request,
+        {
+            "token": token,
+            "invitation": invitation,
+            "conference": opened.conference,
+            "problem": opened.problem,
+            "problem_message": PROBLEMS.get(opened.problem or "", ""),
+            "mine": mine,
+            "account_exists": opened.account_exists,
+            "errors": errors or {},
+            "values": values
+            if values is not None
+            else {"name": invitation["name"] if invitation else ""},
+        },
+        status=status,
+    )
+
+
+async def show_invitation(request: web.Request) -> web.Response:
+    return await _invitation_page(request)
+
+
+async def accept_invitation(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    token = request.match_info["token"]
+    form = await read_form(request)
+    try:
+        done = await invitations.accept(ctx, request[actor_key], token, form)
+    except Invalid as e:
+        values = {k: v for k, v in form.items() if "password" not in k}
+        return await _invitation_page(request, errors=e.fields, values=values, status=e.status)
+    except ConferError as e:
+        if e.status not in (404, 409):
+            raise
+        return await _invitation_page(request)  # the page explains what is wrong
+    target = f"/c/{done.slug}?done=invited" if done.visible else f"/invitations/{token}"
+    response = redirect(target)
+    if done.new_account:
+        from confer.accounts import service as accounts
+
+        login = await accounts.start_login(ctx.pool, ctx.settings, done.user_id)
+        set_session_cookie(request, response, login)
+    raise response
 
 
 def setup(app: web.Application) -> None:
-    """Add this capability's routes."""
+    r = app.router
+    r.add_get("/c/{slug}/leave", show_leave, name="leave")
+    r.add_post("/c/{slug}/leave", leave)
+    r.add_get("/c/{slug}/members", show_members, name="registrations")
+    r.add_post("/c/{slug}/members/{user_id}/decide", decide, name="decide_registration")
+    r.add_get("/c/{slug}/invitations", show_invitations, name="invitations")
+    r.add_post("/c/{slug}/invitations", create_invitations)
+    r.add_post(
+        "/c/{slug}/invitations/{invitation_id}/resend", resend_invitation, name="resend_invitation"
+    )
+    r.add_post(
+        "/c/{slug}/invitations/{invitation_id}/revoke", revoke_invitation, name="revoke_invitation"
+    )
+    r.add_get("/invitations/{token}", show_invitation, name="invitation")
+    r.add_post("/invitations/{token}", accept_invitation)
+    api.setup(app)

@@ -1,0 +1,143 @@
+"""The emails registration sends: invitations, approval decisions and waitlist promotions.
+
+Each function only composes (confer.mail.render, the one email layout) and queues
+(confer.mail.outbox) inside the caller's transaction; the sender delivers after the commit.
+Paragraphs are plain text: the layout escapes them in the HTML part.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from confer import timefmt
+from confer.mail import outbox, render
+from confer.settings import Settings
+
+ROLE_PHRASES = {
+    "organiser": "an organiser",
+    "facilitator": "a facilitator",
+    "speaker": "a speaker",
+    "participant": "a participant",
+    "observer": "an observer (you can read but not post)",
+}
+
+
+def conference_url(settings: Settings, slug: str) -> str:
+    return f"{settings.base_url}/c/{slug}"
+
+
+async def invitation(
+    con: asyncpg.Connection,
+    settings: Settings,
+    *,
+    conference: asyncpg.Record,
+    invitation: asyncpg.Record,
+    token: str,
+    inviter_name: str,
+) -> None:
+    url = f"{settings.base_url}/invitations/{token}"
+    title = conference["title"]
+    tz = conference["timezone"]
+    role = ROLE_PHRASES.get(invitation["role"], invitation["role"])
+    email = render.compose(
+        settings,
+        subject=f"You are invited to {title}",
+        to_name=invitation["name"],
+        paragraphs=[
+            f"{inviter_name or 'The organisers'} invited you to join {title} as {role}.",
+            f"The conference runs online from {timefmt.when(conference['starts_at'], tz)} "
+            f"to {timefmt.when(conference['ends_at'], tz)}.",
+            "Use the link below to accept. If you do not have an account yet, you can create "
+            "one on the same page: it takes a minute.",
+        ],
+        action=render.Action("Accept the invitation", url),
+        after=[f"The link works once and expires on {timefmt.when(invitation['expires_at'], tz)}."],
+        reason="You are getting this email because an organiser of the conference invited "
+        "you. If you do not want to take part, ignore it.",
+    )
+    await outbox.enqueue(
+        con,
+        kind="invitation",
+        to=invitation["email"],
+        to_name=invitation["name"],
+        **email.parts(),
+    )
+
+
+async def promoted(
+    con: asyncpg.Connection,
+    settings: Settings,
+    *,
+    conference: asyncpg.Record,
+    member: asyncpg.Record,
+    dedupe_key: str,
+) -> None:
+    title = conference["title"]
+    email = render.compose(
+        settings,
+        subject=f"A place has come up at {title}",
+        to_name=member["name"],
+        paragraphs=[
+            f"A place has come up at {title}, and it is yours: you were next on the "
+            "waitlist, so you are now a member of the conference.",
+            "You do not need to do anything else. If you can no longer take part, please "
+            "leave the conference from its page so that the next person can have your place.",
+        ],
+        action=render.Action("Go to the conference", conference_url(settings, conference["slug"])),
+        reason="You are getting this email because you joined the conference's waitlist.",
+    )
+    await outbox.enqueue(
+        con,
+        kind="waitlist_promoted",
+        to=member["email"],
+        to_name=member["name"],
+        user_id=member["user_id"],
+        dedupe_key=dedupe_key,
+        **email.parts(),
+    )
+
+
+async def decision(
+    con: asyncpg.Connection,
+    settings: Settings,
+    *,
+    conference: asyncpg.Record,
+    member: asyncpg.Record,
+    outcome: str,
+    position: int | None,
+    message: str,
+) -> None:
+    """outcome: 'approved' (a place), 'waitlisted' (approved, but full), 'declined'."""
+    title = conference["title"]
+    if outcome == "approved":
+        subject = f"Your place at {title} is confirmed"
+        paragraphs = [f"The organisers approved your request: you are now a member of {title}."]
+    elif outcome == "waitlisted":
+        subject = f"You are on the waitlist for {title}"
+        paragraphs = [
+            f"The organisers approved your request to join {title}, but the conference is "
+            f"full. You are number {position} on the waitlist.",
+            "When a place comes up it goes to the next person on the waitlist automatically, "
+            "and we will email you.",
+        ]
+    else:
+        subject = f"Your request to join {title}"
+        paragraphs = [f"The organisers could not offer you a place at {title}."]
+    if message:
+        paragraphs += ["Their message:", message]
+    email = render.compose(
+        settings,
+        subject=subject,
+        to_name=member["name"],
+        paragraphs=paragraphs,
+        action=render.Action("Go to the conference", conference_url(settings, conference["slug"])),
+        reason="You are getting this email because you asked to join the conference.",
+    )
+    await outbox.enqueue(
+        con,
+        kind=f"registration_{outcome}",
+        to=member["email"],
+        to_name=member["name"],
+        user_id=member["user_id"],
+        **email.parts(),
+    )

@@ -1,0 +1,306 @@
+"""Invitations: organisers invite people by email with a role; the link in the email lets
+them join in one step, with the account they have or a new one.
+
+A token is random (128 bits) and only its SHA-256 is stored; a resend replaces it, so the old
+link stops working. An invitation is single use and expires (INVITATION_DAYS). Accepting
+admits the person whatever the capacity: an invitation is the organisers' explicit choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+
+from confer.accounts import passwords
+from confer.accounts import queries as accounts_q
+from confer.accounts.service import hash_token, new_token
+from confer.conferences.service import Place
+from confer.context import Ctx
+from confer.errors import Conflict, Invalid, NotFound
+from confer.policy import Actor
+from confer.registration import addresses, emails
+from confer.registration import queries as q
+from confer.registration import service as registration
+from confer.registration.addresses import Invitee, Problem
+from confer.validate import Fields
+
+INVITATION_DAYS = 14
+VALID_FOR = timedelta(days=INVITATION_DAYS)
+MAX_PER_BATCH = 2000
+MAX_PASTED_CHARS = 200_000
+LIST_LIMIT = 2000
+
+
+@dataclass
+class InviteResult:
+    """What one submission did: who was invited, who was skipped and why, bad CSV rows."""
+
+    invited: list[dict] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def json(self) -> dict[str, object]:
+        def rows(items: list[Problem]) -> list[dict[str, str]]:
+            return [{"where": p.where, "text": p.text, "reason": p.reason} for p in items]
+
+        return {
+            "invited": self.invited,
+            "skipped": rows(self.skipped),
+            "problems": rows(self.problems),
+        }
+
+
+async def invite(
+    ctx: Ctx,
+    actor: Actor,
+    slug: str,
+    data: dict[str, object],
+    csv_data: bytes | str | None = None,
+) -> InviteResult:
+    """Invite the addresses in `data["emails"]` (pasted) and the rows of a CSV file.
+
+    A malformed pasted address refuses the whole submission, naming each one (the form
+    keeps the text); a bad CSV row is reported with its line number and the good rows are
+    invited. An address listed twice is invited once; an active member is skipped; an
+    address with an unused invitation gets a fresh one (the old link stops working).
+    """
+    place = await registration.manage_place(ctx, actor, slug, "invite people")
+    f = Fields()
+    role = f.choice("role", data.get("role") or "participant", addresses.ROLES, label="Role")
+    raw = data.get("emails")
+    if isinstance(raw, list):
+        raw = "\n".join(str(x) for x in raw)
+    pasted = f.text(
+        "emails", raw, label="Email addresses", required=False, max_len=MAX_PASTED_CHARS
+    )
+    f.raise_if_any()
+    people, bad = addresses.parse_pasted(pasted)
+    if bad:
+        names = ", ".join(f"“{p.text}”" for p in bad[:20])
+        more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
+        plural = "These are not email addresses" if len(bad) > 1 else "This is not an email address"
+        f.add("emails", f"{plural}: {names}{more}. Correct or remove them")
+    result = InviteResult()
+    if csv_data:
+        rows, result.problems = addresses.parse_csv(csv_data)
+        people += rows
+        if not rows and not result.problems:
+            f.add("csv", "The CSV file is empty: it needs a column of email addresses")
+    elif csv_data is not None and not people and not bad:
+        f.add("csv", "The CSV file is empty: it needs a column of email addresses")
+    if not people and not bad and not result.problems and not f.errors:
+        f.add("emails", "Enter at least one email address, or choose a CSV file")
+    if len(people) > MAX_PER_BATCH:
+        f.add("emails", f"Invite at most {MAX_PER_BATCH:,} people at a time")
+    f.raise_if_any()
+    unique: dict[str, Invitee] = {}
+    for person in people:
+        key = person.email.lower()
+        if key in unique:
+            result.skipped.append(
+                Problem(person.where, person.email, "is listed more than once: invited once")
+            )
+        else:
+            unique[key] = person
+    async with ctx.pool.acquire() as con, con.transaction():
+        members = await q.active_member_emails(con, place.id, list(unique))
+        for key, person in unique.items():
+            if key in members:
+                result.skipped.append(
+                    Problem(person.where, person.email, "is already a member of the conference")
+                )
+                continue
+            row, token = await _issue(con, place, actor, person, person.role or role)
+            await emails.invitation(
+                con, ctx.settings, conference=place.conference, invitation=row, token=token,
+                inviter_name=actor.name,
+            )  # fmt: skip
+            result.invited.append(invitation_json(slug, row) | {"renewed": row["renewed"]})
+    return result
+
+
+async def _issue(
+    con: asyncpg.Connection, place: Place, actor: Actor, person: Invitee, role: str
+) -> tuple[asyncpg.Record, str]:
+    token = new_token()
+    row = await q.upsert_invitation(
+        con, place.id, person.email, person.name, role, hash_token(token), actor.user_id,
+        VALID_FOR,
+    )  # fmt: skip
+    return row, token
+
+
+def invitation_json(slug: str, row: asyncpg.Record) -> dict[str, object]:
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "name": row["name"],
+        "role": row["role"],
+        "status": row["state"],
+        "created_at": row["created_at"].isoformat(),
+        "sent_at": row["sent_at"].isoformat(),
+        "send_count": row["send_count"],
+        "expires_at": row["expires_at"].isoformat(),
+        "accepted_at": row["accepted_at"].isoformat() if row["accepted_at"] else None,
+        "url": f"/c/{slug}/invitations#invitation-{row['id']}",
+    }
+
+
+async def list_invitations(ctx: Ctx, actor: Actor, slug: str) -> tuple[Place, list]:
+    place = await registration.manage_place(ctx, actor, slug, "see invitations")
+    return place, await q.list_invitations(ctx.pool, place.id, LIST_LIMIT)
+
+
+async def resend(ctx: Ctx, actor: Actor, slug: str, invitation_id: int) -> asyncpg.Record:
+    """Send an unused invitation again with a new link (the old one stops working) and a
+    new expiry."""
+    place = await registration.manage_place(ctx, actor, slug, "resend invitations")
+    async with ctx.pool.acquire() as con, con.transaction():
+        row = await _invitation_for_update(con, place, invitation_id)
+        if row["state"] == "accepted":
+            raise Conflict(f"{row['email']} has already accepted this invitation.")
+        if row["state"] == "revoked":
+            raise Conflict(
+                f"The invitation to {row['email']} was withdrawn. Invite the address again "
+                "to send a new one."
+            )
+        token = new_token()
+        row = await q.renew_invitation(con, row["id"], hash_token(token), VALID_FOR)
+        await emails.invitation(
+            con, ctx.settings, conference=place.conference, invitation=row, token=token,
+            inviter_name=actor.name,
+        )  # fmt: skip
+    return row
+
+
+async def revoke(ctx: Ctx, actor: Actor, slug: str, invitation_id: int) -> asyncpg.Record:
+    """Withdraw an unused invitation: its link stops working."""
+    place = await registration.manage_place(ctx, actor, slug, "withdraw invitations")
+    async with ctx.pool.acquire() as con, con.transaction():
+        row = await _invitation_for_update(con, place, invitation_id)
+        if row["state"] == "accepted":
+            raise Conflict(f"{row['email']} has already accepted this invitation.")
+        if row["state"] != "revoked":
+            row = await q.revoke_invitation(con, row["id"])
+    return row
+
+
+async def _invitation_for_update(
+    con: asyncpg.Connection, place: Place, invitation_id: int
+) -> asyncpg.Record:
+    row = await q.fetch_invitation_for_update(con, invitation_id, place.id)
+    if row is None:
+        raise NotFound("There is no such invitation for this conference.")
+    return row
+
+
+# --- the link in the email ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An invitation as its link shows it. `problem` is None when it can be accepted."""
+
+    invitation: asyncpg.Record | None
+    conference: asyncpg.Record | None
+    problem: str | None  # 'unknown' | 'revoked' | 'accepted' | 'expired'
+    account_exists: bool = False  # the invited address has an account: sign in to accept
+
+
+async def open_link(ctx: Ctx, token: str) -> Opened:
+    """What the link leads to. The token is the credential: whoever holds it may see the
+    conference's name and the role offered, even for a conference still in draft."""
+    row = await q.fetch_invitation_by_token(ctx.pool, hash_token(token)) if token else None
+    if row is None:
+        return Opened(None, None, "unknown")
+    conference = await q.fetch_conference(ctx.pool, row["conference_id"])
+    problem = None if row["state"] == "pending" else row["state"]
+    account = await accounts_q.fetch_user_by_email(ctx.pool, row["email"])
+    return Opened(row, conference, problem, account is not None)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    slug: str
+    user_id: int
+    role: str
+    new_account: bool
+    visible: bool  # whether the conference's page is open to them yet (a draft is not)
+
+
+PROBLEMS = {
+    "unknown": "This invitation link is not valid. It may have been mistyped, or replaced by "
+    "a newer invitation: use the link in the most recent email.",
+    "revoked": "This invitation has been withdrawn by the organisers.",
+    "accepted": "This invitation has already been used.",
+    "expired": "This invitation has expired. Ask the organisers to send you a new one.",
+}
+
+
+async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) -> Accepted:
+    """Accept: join with the invited role, accepting the code of conduct. Someone not signed
+    in creates their account (email fixed by the invitation) in the same step."""
+    opened = await open_link(ctx, token)
+    if opened.problem == "unknown":
+        raise NotFound(PROBLEMS["unknown"])
+    if opened.problem is not None:
+        raise Conflict(PROBLEMS[opened.problem])
+    assert opened.invitation is not None
+    f = Fields()
+    new_account = None
+    if not actor.authenticated:
+        new_account = _check_account(f, data, opened.invitation["email"])
+    if not f.boolean(data.get("accept_code_of_conduct")):
+        f.add("accept_code_of_conduct", "Confirm that you accept the code of conduct")
+    f.raise_if_any()
+    password_hash = None
+    if new_account is not None:
+        password_hash = await passwords.hash_password(new_account["password"])
+    promoted: list[asyncpg.Record] = []
+    async with ctx.pool.acquire() as con, con.transaction():
+        row = await q.fetch_invitation_by_token(con, hash_token(token), for_update=True)
+        if row is None:
+            raise NotFound(PROBLEMS["unknown"])
+        if row["state"] != "pending":
+            raise Conflict(PROBLEMS[row["state"]])
+        if new_account is not None:
+            try:
+                user = await accounts_q.insert_user(
+                    con, row["email"], new_account["name"], new_account["title"],
+                    new_account["organisation"], password_hash, False,
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                raise Invalid(
+                    fields={
+                        "email": "There is already an account with this email address: "
+                        "sign in to accept the invitation"
+                    }
+                ) from None
+            user_id = user["id"]
+        else:
+            assert actor.user_id is not None
+            user_id = actor.user_id
+        role, promoted = await registration.admit(
+            con, ctx.settings, row["conference_id"], user_id, row["role"]
+        )
+        await q.accept_invitation(con, row["id"], user_id)
+    assert opened.conference is not None
+    await ctx.hub.publish(registration.promotion_events(row["conference_id"], promoted))
+    visible = opened.conference["published_at"] is not None or role == "organiser"
+    return Accepted(opened.conference["slug"], user_id, role, new_account is not None, visible)
+
+
+def _check_account(f: Fields, data: dict[str, object], email: str) -> dict[str, str]:
+    name = f.text("name", data.get("name"), label="Display name", max_len=100)
+    title = f.text("title", data.get("title"), label="Title", required=False, max_len=100)
+    organisation = f.text(
+        "organisation", data.get("organisation"), label="Organisation", required=False,
+        max_len=200,
+    )  # fmt: skip
+    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=128)
+    if "password" not in f.errors:
+        if msg := passwords.problem(password, email=email, name=name):
+            f.add("password", msg)
+    return {"name": name, "title": title, "organisation": organisation, "password": password}
