@@ -19,6 +19,7 @@ from yarl import URL
 from confer.accounts import service as accounts
 from confer.context import Ctx
 from confer.live.hub import Hub
+from confer.mail import outbox
 from confer.panels import service as panels
 from confer.policy import Actor
 from confer.posts import queries as posts_q
@@ -130,6 +131,30 @@ async def _scene(world, pool, settings, *, role: str = "participant") -> Scene:
     await panels.vote(ctx, _actor(member), q2["id"])
     await panels.vote(ctx, _actor(other), q1["id"])
     token, _ = await accounts.create_api_token(pool, _actor(member), "my script")
+    # What joining and staying in touch leave behind: an invitation to their address, emails
+    # to them (sent and waiting), a sign-in link request, notifications and follows.
+    await pool.execute(
+        "INSERT INTO invitations (conference_id, email, name, role, token_hash, expires_at) "
+        "VALUES ($1, $2, $3, 'participant', '\\x01', now() + interval '1 day')",
+        c2["id"],
+        EMAIL.upper(),
+        NAME,
+    )
+    async with pool.acquire() as con:
+        for kind in ("invitation", "notification"):
+            await outbox.enqueue(
+                con, kind=kind, to=EMAIL, to_name=NAME, subject=f"Hello {NAME}", text=NAME
+            )
+        await con.execute("UPDATE outbox SET sent_at = now() WHERE kind = 'invitation'")
+    await pool.execute(
+        "INSERT INTO email_link_requests (purpose, email, address) VALUES ('sign_in', $1, '::1')",
+        EMAIL,
+    )
+    await pool.execute(
+        "INSERT INTO follows (user_id, thread_id, following) VALUES ($1, $2, true)",
+        member["id"],
+        t["id"],
+    )
     return Scene(
         conference=c,
         session=sa,

@@ -98,6 +98,21 @@ async def _erase(con: asyncpg.Connection, user_id: int) -> None:
     for sql in ERASE:
         await con.execute(sql, user_id)
     await con.execute("DELETE FROM login_failures WHERE email = lower($1)", email)
+    # Joining and staying in touch: invitations to their address keep their status for the
+    # organisers' list but not the address or name; emails to them and link requests go.
+    await con.execute(
+        """UPDATE invitations SET email = 'erased-' || id || '@invalid', name = ''
+           WHERE lower(email) = lower($1) OR accepted_by = $2""",
+        email,
+        user_id,
+    )
+    await con.execute(
+        "DELETE FROM outbox WHERE user_id = $2 OR lower(to_address) = lower($1)", email, user_id
+    )
+    await con.execute("DELETE FROM email_link_requests WHERE lower(email) = lower($1)", email)
+    await con.execute("DELETE FROM email_tokens WHERE user_id = $1", user_id)
+    await con.execute("DELETE FROM notifications WHERE user_id = $1", user_id)
+    await con.execute("DELETE FROM follows WHERE user_id = $1", user_id)
 
 
 async def delete_account(ctx: Ctx, actor: Actor, data: dict[str, object]) -> None:

@@ -314,6 +314,9 @@ async def leave(ctx: Ctx, actor: Actor, slug: str) -> Registration:
         await q.set_status(con, place.id, actor.user_id, "left", None)
         promoted = await settle(con, ctx.settings, conference)
     await ctx.hub.publish(promotion_events(place.id, promoted))
+    if member["status"] == "active":
+        # Their open tabs stop receiving the conference; they reconnect as a non-member.
+        await ctx.hub.disconnect_user(actor.user_id)
     return Registration(place.id, slug, actor.user_id, member["role"], "left", None)
 
 
