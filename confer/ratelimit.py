@@ -60,12 +60,36 @@ MESSAGES = {
 
 # (method, route pattern) -> limit name. Routes not listed are not limited here.
 ROUTES: dict[tuple[str, str], str] = {
+    # Posting: posts, new threads, panel questions and answers (forms and API).
     ("POST", "/c/{slug}/sessions/{session_id}/threads"): "post",
     ("POST", "/c/{slug}/threads/{thread_id}/posts"): "post",
+    ("POST", "/c/{slug}/panels/{session_id}/questions"): "post",
+    ("POST", "/c/{slug}/panels/{session_id}/questions/{question_id}/answers"): "post",
     ("POST", "/api/v1/sessions/{session_id}/threads"): "post",
     ("POST", "/api/v1/threads/{thread_id}/posts"): "post",
+    ("POST", "/api/v1/panels/{session_id}/questions"): "post",
+    ("POST", "/api/v1/questions/{question_id}/answers"): "post",
+    # Accounts and registration.
     ("POST", "/login"): "sign_in",
+    ("POST", "/login/email/{token}"): "sign_in",
     ("POST", "/register"): "register",
+    ("POST", "/c/{slug}/join"): "register",
+    ("POST", "/api/v1/conferences/{slug}/join"): "register",
+    ("POST", "/api/v1/conferences/{slug}/registration"): "register",
+    ("POST", "/invitations/{token}"): "register",
+    ("POST", "/account/reset"): "password_reset",
+    ("POST", "/account/reset/{token}"): "password_reset",
+    ("POST", "/login/email"): "password_reset",  # the same kind of emailed link
+    # Invitations.
+    ("POST", "/c/{slug}/invitations"): "invite",
+    ("POST", "/c/{slug}/invitations/{invitation_id}/resend"): "invite",
+    ("POST", "/api/v1/conferences/{slug}/invitations"): "invite",
+    ("POST", "/api/v1/conferences/{slug}/invitations/{invitation_id}/resend"): "invite",
+    # Reading costs too.
+    ("GET", "/c/{slug}/search"): "search",
+    ("GET", "/api/v1/conferences/{slug}/search"): "search",
+    ("POST", "/c/{slug}/export"): "export",
+    ("POST", "/api/v1/conferences/{slug}/exports"): "export",
 }
 
 

@@ -273,6 +273,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ConferError as e:
         if isinstance(e, Unavailable):
             return await unavailable(request, e)
+        if isinstance(e, TooManyRequests) and request.method == "POST" and not is_api(request):
+            return await unavailable(request, e)  # the same page: the text kept to send again
         headers = {}
         if isinstance(e, TooManyRequests):
             headers["Retry-After"] = str(e.retry_after)
@@ -331,8 +333,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 _NOT_KEPT = ("password", "csrf_token", "token")
 
 
-async def unavailable(request: web.Request, e: Unavailable) -> web.Response:
-    """503 with Retry-After while the database is away.
+async def unavailable(request: web.Request, e: Unavailable | TooManyRequests) -> web.Response:
+    """503 with Retry-After while the database is away (and 429 past a rate limit).
 
     A page that was sending a form answers with what was typed and a button that sends it again
     to the same address with the same fields — the same idempotency key, so sending twice posts
@@ -340,7 +342,7 @@ async def unavailable(request: web.Request, e: Unavailable) -> web.Response:
     """
     headers = {"Retry-After": str(e.retry_after)}
     if is_api(request):
-        return error_json(e.code, e.message, e.fields, status=503, headers=headers)
+        return error_json(e.code, e.message, e.fields, status=e.status, headers=headers)
     kept: dict[str, str] = {}
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded",
@@ -364,9 +366,9 @@ async def unavailable(request: web.Request, e: Unavailable) -> web.Response:
             context.update(await processor(request))
     context.update(
         {
-            "title": HTTP_TITLES[503],
+            "title": HTTP_TITLES[e.status],
             "message": e.message
-            if kept
+            if kept or e.status != 503
             else "Confer is having trouble reaching its database. Try again in a moment.",
             "retry_url": request.path_qs,
             "kept_title": kept.get("title"),
@@ -376,7 +378,7 @@ async def unavailable(request: web.Request, e: Unavailable) -> web.Response:
         }
     )
     response = aiohttp_jinja2.render_template(
-        "errors/unavailable.html", request, context, status=503
+        "errors/unavailable.html", request, context, status=e.status
     )
     response.headers.update(headers)
     return response

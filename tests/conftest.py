@@ -94,8 +94,13 @@ async def database_url(pg_uri: str, template_uri: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # Rate limits are off by default here (many tests post quickly as one member from one
+    # address); tests/test_ratelimit.py turns them on.
     return Settings(
-        database_url=database_url, secret_key="test-secret", base_url="http://127.0.0.1"
+        database_url=database_url,
+        secret_key="test-secret",
+        base_url="http://127.0.0.1",
+        rate_limits="off",
     )
 
 

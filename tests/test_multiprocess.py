@@ -76,6 +76,7 @@ def redis_url() -> Iterator[str]:
 def _serve(database_url: str, redis_url: str | None, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     env.update(DATABASE_URL=database_url, SECRET_KEY="shared-secret", PORT=str(port))
+    env["RATE_LIMITS"] = "off"
     if redis_url:
         env["REDIS_URL"] = redis_url
     proc = subprocess.Popen(

@@ -90,3 +90,132 @@ def test_rate_limits_are_configurable():
 def test_a_bad_rate_limit_setting_is_named(spec):
     with pytest.raises(ValueError, match="RATE_LIMITS"):
         parse(spec)
+
+
+# --- over real HTTP and sockets ------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.with_(
+        rate_limits="post=2/60,search@address=2/60,sign_in@address=2/60,export=1/3600"
+    )
+
+
+async def _scene(world):
+    c = await world.conference()
+    s = await world.session(c)
+    u = await world.user(name="Quick Poster")
+    await world.member(c, u, "participant")
+    t = await world.thread(s, u)
+    return c, t, u
+
+
+async def test_every_limited_route_exists(server):
+    from confer.ratelimit import ROUTES
+
+    routes = {
+        (route.method, route.resource.canonical)
+        for route in server.app.router.routes()
+        if route.resource is not None
+    }
+    assert set(ROUTES) - routes == set()
+
+
+async def test_posting_past_the_limit_answers_429_and_keeps_the_text(world, browser_factory, pool):
+    c, t, u = await _scene(world)
+    b = await browser_factory()
+    await b.sign_in(u["email"])
+    path = f"/c/{c['slug']}/threads/{t['id']}/posts"
+    for i in range(2):
+        r, _ = await b.post(path, {"body": f"Point {i}"})
+        assert r.status == 303
+    r, page = await b.post(path, {"body": "My third point, not to be lost"})
+    assert r.status == 429
+    assert int(r.headers["Retry-After"]) == 30
+    assert "You are posting very quickly" in page
+    assert "My third point, not to be lost" in page  # in the form, to send again
+    assert await pool.fetchval("SELECT count(*) FROM posts WHERE thread_id = $1", t["id"]) == 3
+
+
+async def test_the_api_and_sockets_share_the_members_budget(world, pool, server):
+    from confer.accounts import service as accounts
+    from confer.policy import Actor
+
+    c, t, u = await _scene(world)
+    token, _ = await accounts.create_api_token(pool, Actor(user_id=u["id"], name="q"), "t")
+    import aiohttp
+    import socketio
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        async with http.post(
+            server.make_url(f"/api/v1/threads/{t['id']}/posts"), json={"body": "one"}
+        ) as r:
+            assert r.status == 201
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(
+            str(server.make_url("/")), auth={"token": token}, transports=["websocket"]
+        )
+        try:
+            ack = await sio.call("post", {"thread_id": t["id"], "body": "two"}, timeout=10)
+            assert ack["ok"] is True
+            ack = await sio.call("post", {"thread_id": t["id"], "body": "three"}, timeout=10)
+            assert ack["ok"] is False
+            assert ack["error"]["code"] == "too_many_requests"
+            assert ack["error"]["retry_after"] == 30
+        finally:
+            await sio.disconnect()
+        async with http.post(
+            server.make_url(f"/api/v1/threads/{t['id']}/posts"), json={"body": "four"}
+        ) as r:
+            assert r.status == 429
+            assert r.headers["Retry-After"] == "30"
+            body = await r.json()
+            assert body["error"]["code"] == "too_many_requests"
+    assert await pool.fetchval("SELECT count(*) FROM posts WHERE thread_id = $1", t["id"]) == 3
+
+
+async def test_search_is_limited_per_address_even_for_the_anonymous(world, browser_factory):
+    c, t, u = await _scene(world)
+    b = await browser_factory()
+    for _ in range(2):
+        r, _ = await b.get(f"/c/{c['slug']}/search?q=budget")
+        assert r.status == 200
+    r, page = await b.get(f"/c/{c['slug']}/search?q=budget")
+    assert r.status == 429
+    assert "searching very quickly" in page
+
+
+async def _sign_in_attempt(server, forwarded_for: str) -> int:
+    import aiohttp
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(server.make_url("/login")) as r:
+            page = await r.text()
+        from tests.conftest import CSRF_META
+
+        csrf = CSRF_META.search(page).group(1)
+        async with http.post(
+            server.make_url("/login"),
+            data={"email": "nobody@example.org", "password": "wrong", "csrf_token": csrf},
+            headers={"X-Forwarded-For": forwarded_for},
+            allow_redirects=False,
+        ) as r:
+            return r.status
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    settings, aiohttp_server, trusted
+):
+    from confer.app import create_app
+
+    proxies = ("127.0.0.1",) if trusted else ()
+    server = await aiohttp_server(
+        create_app(settings.with_(trusted_proxies=proxies)), host="127.0.0.1"
+    )
+    assert [await _sign_in_attempt(server, "198.51.100.1") for _ in range(3)][-1] == 429
+    # Another client behind the proxy has its own budget; a client that is not behind a
+    # trusted proxy cannot get one by sending the header.
+    other = await _sign_in_attempt(server, "198.51.100.2, 127.0.0.1")
+    assert other == (422 if trusted else 429)

@@ -22,7 +22,7 @@ from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.context import Ctx
 from confer.db import is_unavailable
-from confer.errors import ConferError, Forbidden, NotFound, Unavailable
+from confer.errors import ConferError, Forbidden, NotFound, TooManyRequests, Unavailable
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
 from confer.live.events import Event
 from confer.live.fanout import (
@@ -35,6 +35,7 @@ from confer.live.presence import Presence
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
+from confer.ratelimit import limiter_key
 from confer.threads import service as threads
 from confer.validate import parse_id
 
@@ -49,7 +50,10 @@ PRESENCE_DELAY = 0.5  # seconds: presence announcements are coalesced per room
 
 
 def _error(e: ConferError) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": e.code, "message": e.message, "fields": e.fields}}
+    error: dict[str, Any] = {"code": e.code, "message": e.message, "fields": e.fields}
+    if isinstance(e, TooManyRequests):
+        error["retry_after"] = e.retry_after
+    return {"ok": False, "error": error}
 
 
 class ConferNamespace(socketio.AsyncNamespace):
@@ -107,7 +111,11 @@ class ConferNamespace(socketio.AsyncNamespace):
             found_login = await accounts.actor_from_login(self.ctx.pool, cookie) if cookie else None
             if found_login is not None:
                 actor, login_id = found_login
-        await self.save_session(sid, {"actor": actor, "login_id": login_id})
+        from confer.web import client_address
+
+        await self.save_session(
+            sid, {"actor": actor, "login_id": login_id, "address": client_address(request)}
+        )
         self.flood[sid] = deque()
         self.rooms_of[sid] = set()
         if actor.user_id is not None:
@@ -121,6 +129,13 @@ class ConferNamespace(socketio.AsyncNamespace):
     async def _actor(self, sid: str) -> Actor:
         session = await self.get_session(sid)
         return session["actor"]
+
+    async def _limit(self, sid: str, name: str) -> None:
+        """The same rate limits as over HTTP (confer.ratelimit); raises TooManyRequests."""
+        session = await self.get_session(sid)
+        self.app[limiter_key].check(
+            name, user_id=session["actor"].user_id, address=session.get("address")
+        )
 
     async def _flooding(self, sid: str) -> bool:
         """More than FLOOD_EVENTS events in FLOOD_SECONDS: tell the client, then disconnect."""
@@ -283,6 +298,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         actor = await self._actor(sid)
         thread_id = parse_id(data["thread_id"])
         try:
+            await self._limit(sid, "post")
             slug = await conferences_q.fetch_slug_of_thread(self.ctx.pool, thread_id)
             if slug is None:
                 raise NotFound("No such thread.")
@@ -369,6 +385,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         actor = await self._actor(sid)
         session_id = parse_id(data["session_id"])
         try:
+            await self._limit(sid, "post")
             slug = await conferences_q.fetch_slug_of_session(self.ctx.pool, session_id)
             if slug is None:
                 raise NotFound("No such panel.")
