@@ -424,3 +424,42 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered(world, server
         await asyncio.sleep(0.05)
     writer.close()
     assert not sio.eio.sockets, "the stalled socket is still held"
+
+
+async def test_a_handshake_from_another_origin_is_refused(world, server):
+    client = socketio.AsyncClient(reconnection=False)
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(
+                str(server.make_url("/")),
+                headers={"Origin": "https://evil.example"},
+                transports=["websocket"],
+                wait_timeout=5,
+            )
+    finally:
+        if client.eio.http is not None:  # the client leaves its HTTP session open on refusal
+            await client.eio.http.close()
+    same = socketio.AsyncClient(reconnection=False)
+    await same.connect(
+        str(server.make_url("/")),
+        headers={"Origin": str(server.make_url("")).rstrip("/")},
+        transports=["websocket"],
+        wait_timeout=5,
+    )
+    assert same.connected
+    await same.disconnect()
+
+
+async def test_an_oversized_message_closes_the_socket_and_posts_nothing(world, connect, pool):
+    from confer.live.server import MAX_MESSAGE_BYTES
+
+    c, _, t, u = await _thread(world)
+    client = await connect()
+    before = await pool.fetchval("SELECT count(*) FROM posts")
+    await client.sio.emit("post", {"thread_id": t["id"], "body": "x" * (MAX_MESSAGE_BYTES + 1)})
+    for _ in range(50):
+        if not client.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not client.sio.connected
+    assert await pool.fetchval("SELECT count(*) FROM posts") == before
