@@ -4,6 +4,11 @@ Benchmarks:
   live    N socket clients in one thread, posts at a steady rate: delivery latency, lost and
           duplicated deliveries, server memory (`--curve` draws docs/perf-live-curve.svg)
   export  a conference of N posts exported as JSON and Markdown (CLI and HTTP)
+  writes  W concurrent writers posting through the JSON API: accepted posts/s, latency
+  pages   R concurrent readers of a 5,000-post thread and the conference home: latency
+  search  searches of 100,000 posts (rare, common, phrase, filtered) by page and API: latency
+  memory  the server's memory with 1,000 socket.io clients connected to one thread
+  startup `confer serve` on an existing embedded data folder: exec to the first 200 on /
 """
 
 from __future__ import annotations
@@ -12,9 +17,17 @@ import argparse
 import asyncio
 import sys
 
-from bench import export, live
+from bench import export, live, memory, pages, search, startup, writes
 
-BENCHMARKS = {"live": live, "export": export}
+BENCHMARKS = {
+    "live": live,
+    "export": export,
+    "writes": writes,
+    "pages": pages,
+    "search": search,
+    "memory": memory,
+    "startup": startup,
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"=== {name} ===", flush=True)
         margs = module.defaults()
         margs.smoke = args.smoke
+        if name == "live" and not args.smoke:
+            margs.curve = True  # 100..2,000 clients; redraws docs/perf-live-curve.svg
         status = module.main(margs) or status
     return status
 

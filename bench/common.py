@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import ctypes
 import datetime as dt
+import html
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import signal
@@ -243,6 +245,7 @@ class Server:
     tmp: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. RATE_LIMITS=off
 
     @property
     def url(self) -> str:
@@ -252,6 +255,14 @@ class Server:
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
+
+    @property
+    def dsn(self) -> str:
+        """Where a benchmark loads its data: DATABASE_URL, or the embedded server's socket."""
+        if self.database_url:
+            return self.database_url
+        assert self.tmp is not None
+        return f"postgresql://postgres@/postgres?host={self.tmp / 'd' / 'pg'}"
 
     @property
     def log_path(self) -> Path:
@@ -276,6 +287,7 @@ class Server:
             env["DATABASE_URL"] = self.database_url
         else:
             env.pop("DATABASE_URL", None)
+        env.update(self.extra_env)
         self.env = env
         cmd = [sys.executable, "-m", "confer", "serve", "--host", HOST, "--port", str(self.port)]
         if demo:
@@ -318,6 +330,10 @@ class Server:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def postmaster_pid(self) -> int | None:
+        """The embedded PostgreSQL's postmaster (None with DATABASE_URL)."""
+        return self._postmaster_pid()
 
     def _postmaster_pid(self) -> int | None:
         if self.tmp is None or self.database_url:
@@ -467,3 +483,525 @@ async def wait_until_up(
             pass
         await asyncio.sleep(0.2)
     raise RuntimeError(f"the server did not answer within {within:.0f} s:\n{server.log_tail()}")
+
+
+# --- a conference full of posts ---------------------------------------------------------------
+
+
+async def load_conference(
+    dsn: str,
+    *,
+    slug: str,
+    title: str,
+    posts: int,
+    text: Callable[[random.Random], str],
+    thread_title: Callable[[random.Random, int, int], str] | None = None,
+    status: Callable[[random.Random], str] | None = None,
+    sessions: int = 5,
+    threads_per_session: int = 20,
+    members: int = 200,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """A published conference of `sessions` x `threads_per_session` threads and `posts` posts
+    (text from `text(rng)`, status from `status(rng)`, default visible), loaded with COPY.
+
+    Returns the ids made: conference_id, session_ids, thread_ids, user_ids."""
+    import asyncpg
+
+    con = await asyncpg.connect(dsn)
+    try:
+        now = await con.fetchval("SELECT now()")
+        cid = await con.fetchval(
+            """INSERT INTO conferences (slug, title, timezone, starts_at, ends_at, published_at)
+               VALUES ($1, $2, 'Europe/London', $3, $4, now()) RETURNING id""",
+            slug,
+            title,
+            now - dt.timedelta(days=2),
+            now + dt.timedelta(days=1),
+        )
+        users = [
+            r["id"]
+            for r in await con.fetch(
+                """INSERT INTO users (email, name, organisation)
+                   SELECT $1 || '-' || g || '@example.org', 'Member ' || g, 'Council ' || (g % 40)
+                   FROM generate_series(1, $2::int) g RETURNING id""",
+                slug,
+                members,
+            )
+        ]
+        await con.executemany(
+            "INSERT INTO memberships (conference_id, user_id, role) VALUES ($1, $2, 'participant')",
+            [(cid, u) for u in users],
+        )
+        rng = random.Random(seed)
+        session_ids, threads = [], []
+        for s in range(sessions):
+            sid = await con.fetchval(
+                """INSERT INTO sessions (conference_id, kind, title, starts_at, ends_at)
+                   VALUES ($1, 'discussion', $2, $3, $4) RETURNING id""",
+                cid,
+                f"Session {s + 1}",
+                now - dt.timedelta(days=2) + dt.timedelta(hours=s),
+                now + dt.timedelta(hours=20),
+            )
+            session_ids.append(sid)
+            for t in range(threads_per_session):
+                name = thread_title(rng, s, t) if thread_title else f"Thread {s + 1}.{t + 1}"
+                threads.append(
+                    await con.fetchval(
+                        "INSERT INTO threads (conference_id, session_id, title) "
+                        "VALUES ($1, $2, $3) RETURNING id",
+                        cid,
+                        sid,
+                        name,
+                    )
+                )
+        per = posts // len(threads)
+        base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        records = []
+        for i, tid in enumerate(threads):
+            count = per + (1 if i < posts % len(threads) else 0)
+            for seq in range(1, count + 1):
+                body = text(rng)
+                records.append(
+                    (
+                        tid,
+                        cid,
+                        seq,
+                        rng.choice(users),
+                        body,
+                        f"<p>{html.escape(body)}</p>\n",
+                        status(rng) if status else "visible",
+                        base + dt.timedelta(seconds=len(records)),
+                    )
+                )
+        await con.copy_records_to_table(
+            "posts",
+            records=records,
+            columns=[
+                "thread_id",
+                "conference_id",
+                "seq",
+                "author_id",
+                "body_md",
+                "body_html",
+                "status",
+                "created_at",
+            ],
+        )
+        await con.execute(
+            """UPDATE threads t SET last_seq = x.n, post_count = x.visible, last_post_at = now()
+               FROM (SELECT thread_id, count(*) AS n,
+                            count(*) FILTER (WHERE status = 'visible') AS visible
+                     FROM posts GROUP BY thread_id) x
+               WHERE x.thread_id = t.id"""
+        )
+        await con.execute("ANALYZE")
+    finally:
+        await con.close()
+    return {
+        "conference_id": cid,
+        "session_ids": session_ids,
+        "thread_ids": threads,
+        "user_ids": users,
+    }
+
+
+async def add_thread(
+    dsn: str,
+    *,
+    conference_id: int,
+    session_id: int,
+    posts: int,
+    text: Callable[[random.Random], str],
+    user_ids: Sequence[int],
+    title: str = "A long thread",
+    replies: float = 0.1,
+    seed: int = 11,
+) -> dict[str, Any]:
+    """One thread of `posts` posts (COPY) in an existing session; a share `replies` of them
+    reply to an earlier post. Returns thread_id and post_ids (in seq order)."""
+    import asyncpg
+
+    con = await asyncpg.connect(dsn)
+    try:
+        tid = await con.fetchval(
+            "INSERT INTO threads (conference_id, session_id, title) VALUES ($1, $2, $3) "
+            "RETURNING id",
+            conference_id,
+            session_id,
+            title,
+        )
+        rng = random.Random(seed)
+        base = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=posts + 60)
+        records = []
+        for seq in range(1, posts + 1):
+            body = text(rng)
+            records.append(
+                (tid, conference_id, seq, rng.choice(user_ids), body,
+                 f"<p>{html.escape(body)}</p>\n", base + dt.timedelta(seconds=seq))
+            )  # fmt: skip
+        columns = ["thread_id", "conference_id", "seq", "author_id", "body_md", "body_html"]
+        await con.copy_records_to_table("posts", records=records, columns=[*columns, "created_at"])
+        ids = [
+            r["id"]
+            for r in await con.fetch("SELECT id FROM posts WHERE thread_id = $1 ORDER BY seq", tid)
+        ]
+        pairs = [
+            (ids[i], ids[rng.randrange(max(0, i - 30), i)])
+            for i in range(1, len(ids))
+            if rng.random() < replies
+        ]
+        await con.executemany("UPDATE posts SET reply_to_id = $2 WHERE id = $1", pairs)
+        await con.execute(
+            "UPDATE threads SET last_seq = $2, post_count = $2, last_post_at = now() WHERE id = $1",
+            tid,
+            posts,
+        )
+        await con.execute("ANALYZE posts")
+    finally:
+        await con.close()
+    return {"thread_id": tid, "post_ids": ids}
+
+
+async def make_credentials(dsn: str, user_ids: Sequence[int], kind: str) -> list[str]:
+    """One API token (kind "api") or sign-in session cookie value (kind "login") per user,
+    stored hashed exactly as confer.accounts.service does."""
+    import asyncpg
+
+    from confer.accounts.service import API_TOKEN_PREFIX, hash_token, new_token
+
+    prefix = API_TOKEN_PREFIX if kind == "api" else ""
+    tokens = [new_token(prefix) for _ in user_ids]
+    con = await asyncpg.connect(dsn)
+    try:
+        if kind == "api":
+            await con.executemany(
+                "INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, 'bench', $2)",
+                [(u, hash_token(t)) for u, t in zip(user_ids, tokens, strict=True)],
+            )
+        else:
+            await con.executemany(
+                "INSERT INTO logins (user_id, token_hash, expires_at) "
+                "VALUES ($1, $2, now() + interval '1 day')",
+                [(u, hash_token(t)) for u, t in zip(user_ids, tokens, strict=True)],
+            )
+    finally:
+        await con.close()
+    return tokens
+
+
+# --- processes: trees, CPU and memory -----------------------------------------------------------
+
+
+def _ppid_map() -> dict[int, int]:
+    out: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                out[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _ppid_map().items():
+        children.setdefault(ppid, []).append(pid)
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, ()))
+    return out
+
+
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size (shared pages divided among their users), from smaps_rollup."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def tree_memory(root: int | None, exclude: Sequence[int] = ()) -> dict[str, Any]:
+    """RSS summed over a process tree (and PSS, which does not count shared pages twice)."""
+    if root is None:
+        return {"processes": 0, "rss_mb": None, "pss_mb": None}
+    pids = [p for p in process_tree(root) if p not in set(exclude)]
+    rss = [rss_mb(p)["rss_mb"] or 0.0 for p in pids]
+    pss = [pss_mb(p) or 0.0 for p in pids]
+    return {"processes": len(pids), "rss_mb": round(sum(rss), 1), "pss_mb": round(sum(pss), 1)}
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    if root is None:
+        return 0.0
+    return sum(proc_cpu_seconds(p) or 0.0 for p in process_tree(root))
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the server, its PostgreSQL, the load workers and everything else, over
+    a window: on a 2-core machine the load tool and the database compete with the server.
+    "server" is the Confer process and its children (e.g. Markdown render workers);
+    "server_process" the Confer process alone."""
+
+    server: Server
+    start: dict[str, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[str, float]:
+        return {
+            "t": time.monotonic(),
+            "machine": machine_busy_seconds(),
+            "server": tree_cpu_seconds(self.server.pid),
+            "server_process": proc_cpu_seconds(self.server.pid) or 0.0,
+            "postgres": tree_cpu_seconds(self.server.postmaster_pid()),
+            "bench": self_cpu_seconds(),
+        }
+
+    def begin(self) -> None:
+        self.start = self._now()
+
+    def end(self, load_workers: float) -> dict[str, float]:
+        now = self._now()
+        d = {k: now[k] - self.start[k] for k in now}
+        window = max(d.pop("t"), 1e-6)
+        d["load_workers"] = load_workers
+        d["other"] = d["machine"] - d["server"] - d["postgres"] - d["bench"] - load_workers
+        out = {f"{k}_cores": round(v / window, 2) for k, v in d.items()}
+        out["window_seconds"] = round(window, 1)
+        return out
+
+
+# --- HTTP load from worker processes ------------------------------------------------------------
+#
+# A client is a closed loop on its own keep-alive connection: one request, its whole response,
+# the next request. Clients run in several Python processes (aiohttp) so that the load tool is
+# not one GIL-bound process competing with the server for the same core; the workers run under
+# SCHED_BATCH (see child_setup). A client spec is a dict: method, path and json (where "{n}" is
+# replaced by the client's request number and "{c}" by its index), headers, ok (statuses that
+# count as success, default [200]) and capture (a key of the JSON response to keep).
+# With "interval" (seconds) the client is paced: request n is due at start + (phase + n) x
+# interval, and its latency counts from when it was due, so a response that makes the next
+# request late shows up in that request's latency instead of silently lowering the rate.
+
+
+def _fill(value: Any, n: int, c: int) -> Any:
+    if isinstance(value, str):
+        return value.replace("{n}", str(n)).replace("{c}", str(c))
+    if isinstance(value, dict):
+        return {k: _fill(v, n, c) for k, v in value.items()}
+    return value
+
+
+async def _http_worker(cfg: dict[str, Any]) -> dict[str, Any]:
+    start, end = cfg["start_us"], cfg["start_us"] + int(cfg["seconds"] * 1e6)
+    rows: list[list[Any]] = []  # [client, n, start offset µs, latency µs, status, captured]
+    errors: dict[str, int] = {}
+    samples: dict[str, list[str]] = {}  # a few bodies of responses with a status not in ok
+    timeout = aiohttp.ClientTimeout(total=cfg["timeout"])
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+    ) as http:
+
+        async def client(c: int, spec: dict[str, Any]) -> None:
+            n = 0
+            method, capture = spec.get("method", "GET"), spec.get("capture")
+            ok = spec.get("ok", [200])
+            interval = spec.get("interval")
+            while True:
+                if interval:
+                    t = start + int((spec.get("phase", 0.0) + n) * interval * 1e6)
+                    if t >= end:
+                        return
+                    if (wait := t - now_us()) > 0:
+                        await asyncio.sleep(wait / 1e6)
+                elif (t := now_us()) >= end:
+                    return
+                body = _fill(spec.get("json"), n, c)
+                url = cfg["base"] + _fill(spec["path"], n, c)
+                got = None
+                try:
+                    async with http.request(
+                        method, url, json=body, headers=spec.get("headers"), allow_redirects=False
+                    ) as r:
+                        data = await r.read()
+                        status = r.status
+                    if capture and 200 <= status < 300:
+                        got = json.loads(data).get(capture)
+                    elif status not in ok and len(kept := samples.setdefault(str(status), [])) < 3:
+                        kept.append(data[:300].decode("utf-8", "replace"))
+                except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+                    status = 0
+                    errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+                rows.append([c, n, t - start, now_us() - t, status, got])
+                n += 1
+
+        delay = (start - now_us()) / 1e6
+        late_ms = round(max(0.0, -delay) * 1000, 1)
+        await asyncio.sleep(max(0.0, delay))
+        cpu0 = self_cpu_seconds()  # the window only, not the worker's start-up
+        await asyncio.gather(*(client(c, spec) for c, spec in cfg["clients"]))
+    return {
+        "rows": rows,
+        "errors": errors,
+        "samples": samples,
+        "cpu_seconds": self_cpu_seconds() - cpu0,
+        "late_ms": late_ms,
+    }
+
+
+def http_worker_main() -> None:
+    """Entry point of one load worker: config on stdin, results written to cfg["out"]."""
+    cfg = json.loads(sys.stdin.read())
+    result = asyncio.run(_http_worker(cfg))
+    Path(cfg["out"]).write_text(json.dumps(result), encoding="utf-8")
+
+
+async def http_load(
+    base: str,
+    clients: Sequence[dict[str, Any]],
+    *,
+    seconds: float,
+    processes: int = 2,
+    request_timeout: float = 30.0,
+    on_start: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Run `clients` for `seconds` from `processes` worker processes; return every request
+    (rows of [client, n, start offset µs, latency µs, status, captured]) and the workers' CPU."""
+    tmp = Path(tempfile.mkdtemp(prefix="cfl-", dir="/tmp"))
+    procs: list[asyncio.subprocess.Process] = []
+    processes = max(1, min(processes, len(clients)))
+    start_us = now_us() + 2_500_000  # time for the workers to import aiohttp
+    try:
+        for k in range(processes):
+            cfg = {
+                "base": base,
+                "clients": [[c, clients[c]] for c in range(k, len(clients), processes)],
+                "seconds": seconds,
+                "start_us": start_us,
+                "timeout": request_timeout,
+                "out": str(tmp / f"w{k}.json"),
+            }
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "from bench.common import http_worker_main as m; m()",
+                cwd=ROOT, stdin=asyncio.subprocess.PIPE, start_new_session=True,
+                preexec_fn=child_setup(len(clients) + 1024, "batch"),
+            )  # fmt: skip
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(cfg).encode())
+            proc.stdin.close()
+            procs.append(proc)
+        await asyncio.sleep(max(0.0, (start_us - now_us()) / 1e6))
+        if on_start is not None:
+            on_start()
+        for proc in procs:
+            await asyncio.wait_for(proc.wait(), seconds + request_timeout + 30)
+            if proc.returncode != 0:
+                raise RuntimeError(f"a load worker exited with {proc.returncode}")
+        results = [json.loads((tmp / f"w{k}.json").read_text()) for k in range(processes)]
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                stop_group(proc.pid, wait=2)
+        shutil.rmtree(tmp, ignore_errors=True)
+    errors: dict[str, int] = {}
+    samples: dict[str, list[str]] = {}
+    for r in results:
+        for k, v in r["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+        for k, v in r["samples"].items():
+            samples[k] = (samples.get(k, []) + v)[:3]
+    return {
+        "rows": [row for r in results for row in r["rows"]],
+        "errors": errors,
+        "error_samples": samples,
+        "processes": processes,
+        "cpu_seconds": round(sum(r["cpu_seconds"] for r in results), 2),
+        "late_ms": max(r["late_ms"] for r in results),
+    }
+
+
+def cpu_ms_per(cpu: dict[str, float], count: int) -> dict[str, float | None]:
+    """CPU milliseconds of the server and of PostgreSQL per request (from CpuMeter.end):
+    steadier than rates or latencies on a shared machine, though contention inflates it too."""
+    if count <= 0:
+        return {"server": None, "postgres": None}
+    w = cpu["window_seconds"]
+    return {
+        "server": round(1000 * cpu["server_cores"] * w / count, 2),
+        "postgres": round(1000 * cpu["postgres_cores"] * w / count, 2),
+    }
+
+
+def load_figures(rows: Sequence[Sequence[Any]], seconds: float, ok: Sequence[int]) -> dict:
+    """Requests completed in the window: rate, latency (ms) of the good ones, statuses."""
+    window_us = seconds * 1e6
+    done = [r for r in rows if r[2] + r[3] <= window_us]
+    good = [r for r in done if r[4] in ok]
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[str(r[4])] = statuses.get(str(r[4]), 0) + 1
+    return {
+        "requests": len(done),
+        "ok": len(good),
+        "per_second": round(len(good) / seconds, 1),
+        "latency_ms": summary((r[3] / 1000 for r in good), 2),
+        "statuses": statuses,
+        "after_window": len(rows) - len(done),
+    }
+
+
+@dataclass
+class Profiler:
+    """py-spy (`pip install py-spy`) sampling the server for `seconds`; collapsed stacks are
+    kept under bench/results/ and summarised (self and inclusive share per function)."""
+
+    server: Server
+    seconds: float
+    proc: subprocess.Popen[bytes] | None = None
+    out: Path | None = None
+
+    def start(self) -> None:
+        py_spy = shutil.which("py-spy")
+        if py_spy is None:
+            print("--profile: py-spy is not installed (pip install py-spy); skipping", flush=True)
+            return
+        assert self.server.tmp is not None
+        self.out = self.server.tmp / "profile.txt"
+        self.proc = subprocess.Popen(
+            [py_spy, "record", "--pid", str(self.server.pid), "--duration",
+             str(max(1, int(self.seconds))), "--rate", "200", "--nonblocking", "--format", "raw",
+             "--output", str(self.out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+
+    async def finish(self, name: str) -> dict[str, Any] | None:
+        if self.proc is None or self.out is None:
+            return None
+        for _ in range(300):
+            if self.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        if self.proc.poll() is None:
+            stop_group(self.proc.pid, wait=2)
+        if not self.out.exists():
+            return None
+        from bench.live import summarise_profile
+
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        saved = RESULTS_DIR / f"{name}-profile-{timestamp()}.txt"
+        shutil.copy(self.out, saved)
+        profile = summarise_profile(saved)
+        profile["raw"] = str(saved.relative_to(ROOT))
+        return profile

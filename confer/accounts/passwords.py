@@ -13,8 +13,15 @@ MAX_LENGTH = 128
 COMMON_COUNT = 10_000
 
 _hasher = PasswordHasher()
-# A hash to verify against when the account does not exist, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so timing does not tell.
+
+    Made on first use, not at import: one argon2 hash costs 64 MB and 0.1-0.9 s of CPU, which
+    every `confer serve` start (and every CLI command) paid before (bench/startup.py)."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +53,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -15,6 +15,7 @@ from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Closed, NotFound
 from confer.live.events import Event, conference_room
+from confer.notifications import service as notifications
 from confer.policy import Actor
 from confer.posts import queries as posts_q
 from confer.posts.service import activity_event, check_body, check_key, post_event, present
@@ -96,6 +97,17 @@ async def create_thread(
             post_id = await posts_q.insert_post(
                 con, thread_id, actor.user_id, None, body, html, key
             )
+            # Its starter follows the thread; members mentioned in the opening post are told.
+            notices = await notifications.notify_for_post(
+                con,
+                post_id,
+                body,
+                thread_id=thread_id,
+                conference_id=place.id,
+                author_id=actor.user_id,
+                reply_to_id=None,
+                settings=ctx.settings,
+            )
     except asyncpg.UniqueViolationError:
         existing = await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
         if existing is None:
@@ -109,6 +121,7 @@ async def create_thread(
             Event("thread:new", conference_room(place.id), thread_payload(place, thread)),
             post_event(place, post),
             activity_event(place, thread, post),
+            *notices,
         ]
     )
     return thread_id, post_id, True
@@ -168,8 +181,9 @@ async def read_page(ctx: Ctx, place: Place, thread: asyncpg.Record, page: int) -
     page = max(1, min(page, pages))
     rows = await posts_q.list_posts_between(ctx.pool, thread["id"], (page - 1) * per, page * per)
     read_upto = thread["last_seq"] if user_id is None else (seen or 0)
-    if user_id is not None and rows:
-        # A benign write on GET, as every forum does: the reader's place in the thread.
+    if user_id is not None and rows and rows[-1]["seq"] > (seen or 0):
+        # A benign write on GET, as every forum does: the reader's place in the thread. Only
+        # when it moves: a page read again would lock the row and commit a write for nothing.
         await q.upsert_read_seq(ctx.pool, user_id, thread["id"], rows[-1]["seq"])
     posts = [p for row in rows if (p := present(place, row)) is not None]
     return Page(thread, posts, page, pages, read_upto)
