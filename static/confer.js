@@ -514,8 +514,24 @@ function panelPage() {
   });
 }
 
+// --- notifications: the header's unread count, on every page for a signed-in member -------
+
+function notifications() {
+  const count = document.querySelector("[data-unread-count]");
+  if (!count || !body.dataset.userId) return;
+  connect(); // the server puts every signed-in socket in its own user:<id> room
+  socket.on("notification", (note) => {
+    // Mentions, replies and followed threads carry the new unread count; other notices
+    // (a facilitator muting you, for example) do not.
+    if (typeof note.unread !== "number") return;
+    count.textContent = note.unread ? ` (${note.unread > 99 ? "99+" : note.unread})` : "";
+    if (note.text) announce(`New notification: ${note.text}`);
+  });
+}
+
 if (body.dataset.moderation) moderationPage();
 else if (body.dataset.panelId) panelPage();
 else if (threadId) threadPage();
 else if (body.dataset.sessionId) sessionPage();
 else conferenceHome();
+notifications();

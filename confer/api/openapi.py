@@ -421,6 +421,206 @@ PATHS["/api/v1/conferences/{slug}/exports"] = {"post": {
 }}  # fmt: skip
 
 
+# Registration and invitations: confer/registration/api.py.
+# fmt: off
+_REGISTRATION = {
+    "type": "object",
+    "properties": {
+        "conference": STR, "user_id": INT, "url": STR, "message": STR,
+        "role": {"enum": ["organiser", "facilitator", "speaker", "participant", "observer"]},
+        "status": {"enum": ["active", "pending", "waitlisted", "declined", "removed", "left",
+                            None]},
+        "waitlist_position": {"type": ["integer", "null"],
+                              "description": "1 is next in line for a place"},
+    },
+}
+_INVITATION = {
+    "type": "object",
+    "properties": {
+        "id": INT, "email": STR, "name": STR, "role": STR,
+        "status": {"enum": ["pending", "accepted", "expired", "revoked"]},
+        "created_at": TIME, "sent_at": TIME, "send_count": INT, "expires_at": TIME,
+        "accepted_at": {"type": ["string", "null"]}, "url": STR,
+    },
+}
+_MESSAGE_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"message": {"type": "string", "maxLength": 2000}}}}}}
+_INVITATION_ID = [SLUG, _id_param("invitation_id")]
+_PROBLEMS = {"type": "array", "items": {"type": "object", "properties": {
+    "where": STR, "text": STR, "reason": STR}}}
+
+PATHS.update({
+    "/api/v1/conferences/{slug}/registration": {
+        "get": {"summary": "Your registration: status and waitlist position",
+                "parameters": [SLUG], "responses": {"200": _json(_REGISTRATION), **ERRORS}},
+        "post": {"summary": "Register, accepting the code of conduct: a place (open), the "
+                            "waitlist (open and full) or a request (approval). Invitation-only "
+                            "conferences answer 403.",
+                 "parameters": [SLUG],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["accept_code_of_conduct"],
+                     "properties": {"accept_code_of_conduct": {"const": True}}}}}},
+                 "responses": {"200": _json(_REGISTRATION), "409": ERRORS["404"], **ERRORS}},
+        "delete": {"summary": "Cancel: leave the conference or its waitlist, or withdraw a "
+                              "request. A freed place goes to the next on the waitlist.",
+                   "parameters": [SLUG],
+                   "responses": {"200": _json(_REGISTRATION), "409": ERRORS["404"], **ERRORS}},
+    },
+    "/api/v1/conferences/{slug}/registrations": {"get": {
+        "summary": "Organisers: requests awaiting a decision, and the waitlist in order",
+        "parameters": [SLUG],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "registration": STR, "capacity": {"type": ["integer", "null"]}, "taken": INT,
+            "pending": {"type": "array"}, "waitlisted": {"type": "array"}}}), **ERRORS}}},
+    "/api/v1/conferences/{slug}/registrations/{user_id}/approve": {"post": {
+        "summary": "Organisers: approve a request (a place, or the waitlist when full); "
+                   "the person is emailed with the optional message",
+        "parameters": [SLUG, _id_param("user_id")], "requestBody": _MESSAGE_BODY,
+        "responses": {"200": _json(_REGISTRATION), "409": ERRORS["404"], **ERRORS}}},
+    "/api/v1/conferences/{slug}/registrations/{user_id}/decline": {"post": {
+        "summary": "Organisers: decline a request; the person is emailed with the message",
+        "parameters": [SLUG, _id_param("user_id")], "requestBody": _MESSAGE_BODY,
+        "responses": {"200": _json(_REGISTRATION), "409": ERRORS["404"], **ERRORS}}},
+    "/api/v1/conferences/{slug}/invitations": {
+        "get": {"summary": "Organisers: invitations, newest first",
+                "parameters": [SLUG],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "invitations": {"type": "array", "items": _INVITATION}}}), **ERRORS}},
+        "post": {"summary": "Organisers: invite by email. `emails`: addresses (a string "
+                            "separated by commas or new lines, or a list); `csv`: the text of "
+                            "a CSV file (name, email, role); `role` for the rest. A malformed "
+                            "address in `emails` refuses the request (422, naming it); bad "
+                            "CSV rows are reported in `problems` and the others invited.",
+                 "parameters": [SLUG],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "properties": {
+                         "emails": {"type": ["string", "array"]}, "csv": STR,
+                         "role": {"enum": ["participant", "speaker", "facilitator",
+                                           "organiser", "observer"]}}}}}},
+                 "responses": {
+                     "201": _json({"type": "object", "properties": {
+                         "invited": {"type": "array", "items": _INVITATION},
+                         "skipped": _PROBLEMS, "problems": _PROBLEMS}}, "Invitations sent"),
+                     "200": _json({"type": "object"}, "Nobody could be invited"),
+                     **ERRORS}},
+    },
+    "/api/v1/conferences/{slug}/invitations/{invitation_id}/resend": {"post": {
+        "summary": "Organisers: send again with a new link (the old one stops working)",
+        "parameters": _INVITATION_ID,
+        "responses": {"200": _json(_INVITATION), "409": ERRORS["404"], **ERRORS}}},
+    "/api/v1/conferences/{slug}/invitations/{invitation_id}/revoke": {"post": {
+        "summary": "Organisers: withdraw an unused invitation",
+        "parameters": _INVITATION_ID,
+        "responses": {"200": _json(_INVITATION), "409": ERRORS["404"], **ERRORS}}},
+})
+# fmt: on
+
+SCHEMAS["Notification"] = {
+    "type": "object",
+    "properties": {
+        "id": INT,
+        "kind": {"enum": ["mention", "reply", "followed_post"]},
+        "text": STR,
+        "read": {"type": "boolean"},
+        "created_at": TIME,
+        "post_id": INT,
+        "thread_id": INT,
+        "thread_title": STR,
+        "conference": {"type": "object", "properties": {"slug": STR, "title": STR}},
+        "actor": {"type": "object", "properties": {"name": STR}},
+        "excerpt": {**STR, "description": "the start of the post, as written (Markdown)"},
+        "newer_posts": {**INT, "description": "followed_post: later visible posts in the thread"},
+        "url": {**STR, "description": "the post's permalink"},
+        "open_url": {**STR, "description": "a page that marks it read, then goes to url"},
+    },
+}
+_NOTE_ID = _id_param("notification_id")
+_FOLLOWING = _json({"type": "object", "properties": {"following": {"type": "boolean"}}})
+_EMAIL = {
+    "type": "object",
+    "properties": {"conference": STR, "email": {"enum": ["each", "digest", "none"]}},
+}
+PATHS.update({
+    "/api/v1/notifications": {"get": {
+        "summary": "Your notifications, newest first (only ever your own)",
+        "parameters": [
+            {"name": "unread", "in": "query", "schema": {"type": "boolean"},
+             "description": "only unread ones"},
+            {"name": "before", "in": "query", "schema": INT,
+             "description": "only those with a smaller id (the next page)"},
+            {"name": "limit", "in": "query", "schema": {**INT, "maximum": 200}}],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "notifications": {"type": "array", "items": _ref("Notification")},
+            "unread": {**INT, "description": "unread count, at most 100"},
+            "more": {"type": "boolean"}}}), **ERRORS}}},
+    "/api/v1/notifications/read": {"post": {
+        "summary": "Mark all your notifications read (optionally only up to id `upto`)",
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "properties": {"upto": INT}}}}},
+        "responses": {"200": _json({"type": "object", "properties": {
+            "marked": INT, "unread": INT}}), **ERRORS}}},
+    "/api/v1/notifications/{notification_id}": {"get": {
+        "summary": "One of your notifications (another member's is a 404)",
+        "parameters": [_NOTE_ID],
+        "responses": {"200": _json(_ref("Notification")), **ERRORS}}},
+    "/api/v1/notifications/{notification_id}/read": {"post": {
+        "summary": "Mark one of your notifications read", "parameters": [_NOTE_ID],
+        "responses": {"200": _json(_ref("Notification")), **ERRORS}}},
+    "/api/v1/threads/{thread_id}/follow": {
+        "get": {"summary": "Whether you follow the thread", "parameters": [_id_param("thread_id")],
+                "responses": {"200": _FOLLOWING, **ERRORS}},
+        "put": {"summary": "Follow the thread (members)", "parameters": [_id_param("thread_id")],
+                "responses": {"200": _FOLLOWING, **ERRORS}},
+        "delete": {"summary": "Unfollow the thread; posting in it again does not re-follow",
+                   "parameters": [_id_param("thread_id")],
+                   "responses": {"200": _FOLLOWING, **ERRORS}},
+    },
+    "/api/v1/conferences/{slug}/email-preference": {
+        "get": {"summary": "How you hear from this conference by email", "parameters": [SLUG],
+                "responses": {"200": _json(_EMAIL), **ERRORS}},
+        "put": {"summary": "Choose each, digest (the default) or none", "parameters": [SLUG],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["email"],
+                    "properties": {"email": {"enum": ["each", "digest", "none"]}}}}}},
+                "responses": {"200": _json(_EMAIL), **ERRORS}},
+    },
+})  # fmt: skip
+
+
+_QUERY_ID = {"type": "integer", "minimum": 1}
+PATHS["/api/v1/conferences/{slug}/search"] = {"get": {
+    "summary": "Search a conference's posts: best matches first, 20 a page; hidden and pending "
+               "posts only for those who moderate them",
+    "parameters": [
+        SLUG,
+        {"name": "q", "in": "query", "required": True,
+         "description": "Words (websearch syntax: \"a phrase\", or, -word)",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
+        {"name": "session_id", "in": "query", "schema": _QUERY_ID},
+        {"name": "thread_id", "in": "query", "schema": _QUERY_ID},
+        {"name": "author_id", "in": "query", "schema": _QUERY_ID},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}},
+    ],
+    "responses": {"200": _json({"type": "object", "properties": {
+        "query": STR, "page": INT, "pages": INT, "per_page": INT,
+        "total": {"type": "integer", "description": "Counted up to 200"},
+        "more_than_total": {"type": "boolean", "description": "More than 200 posts match; "
+                            "the newest 200 are ranked"},
+        "total_text": STR, "notice": {"type": ["string", "null"]},
+        "filters": {"type": "object"},
+        "results": {"type": "array", "items": {"type": "object", "properties": {
+            "id": INT, "url": STR, "status": {"enum": ["visible", "pending", "hidden"]},
+            "hidden_reason": {"type": ["string", "null"]},
+            "thread": {"type": "object"}, "session": {"type": "object"},
+            "author": {"type": "object"}, "created_at": TIME, "created_at_text": STR,
+            "rank": {"type": "number"},
+            "snippet_html": {"type": "string", "description": "Escaped text of the post with "
+                             "the matching words in <mark>; safe to insert"}}}},
+        "next": {"type": ["string", "null"]}, "previous": {"type": ["string", "null"]},
+        "url": STR}}), **ERRORS},
+}}  # fmt: skip
+
+
 def openapi_document(app: web.Application) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",

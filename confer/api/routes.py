@@ -15,9 +15,11 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.errors import NotFound
 from confer.keys import actor_key, ctx_key
+from confer.notifications import service as notifications
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import service as threads
+from confer.validate import parse_id
 from confer.web import int_param, json_response, query_int, read_json
 
 API = "/api/v1"
@@ -143,11 +145,14 @@ async def list_posts(request: web.Request) -> web.Response:
 
 async def create_post(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    place, thread_id = await _place_of_thread(request)
+    thread_id = int_param(request, "thread_id")
+    slug = await conferences_q.fetch_slug_of_thread(ctx.pool, thread_id)
+    if slug is None:
+        raise NotFound()
     body = await read_json(request)
-    post, created = await posts.create_post(
-        ctx, request[actor_key], place.conference["slug"], thread_id, body
-    )
+    # create_post loads the conference and checks who may see it (a 404 otherwise) itself:
+    # loading it here as well cost two more queries on the busiest write path.
+    post, created = await posts.create_post(ctx, request[actor_key], slug, thread_id, body)
     return json_response(post, status=201 if created else 200)
 
 
@@ -168,6 +173,78 @@ async def delete_post(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     post = await posts.delete_post(ctx, request[actor_key], int_param(request, "post_id"))
     return json_response(post)
+
+
+# --- notifications, follows and email preferences (confer.notifications) -----------------
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    actor = request[actor_key]
+    before = query_int(request, "before", 0, lo=0, hi=2**62)
+    limit = query_int(request, "limit", 50, lo=1, hi=200)
+    unread_only = request.query.get("unread", "") in ("1", "true", "yes")
+    rows = await notifications.list_notifications(
+        ctx, actor, before=before or None, limit=limit + 1, unread_only=unread_only
+    )
+    return json_response(
+        {
+            "notifications": [notifications.payload(r) for r in rows[:limit]],
+            "unread": await notifications.unread_count(ctx, actor),
+            "more": len(rows) > limit,
+        }
+    )
+
+
+async def show_notification(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    row = await notifications.fetch_notification(
+        ctx, request[actor_key], int_param(request, "notification_id")
+    )
+    return json_response(notifications.payload(row))
+
+
+async def read_notification(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    row = await notifications.mark_read(
+        ctx, request[actor_key], int_param(request, "notification_id")
+    )
+    return json_response(notifications.payload(row))
+
+
+async def read_all_notifications(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    actor = request[actor_key]
+    body = await read_json(request)
+    marked = await notifications.mark_all_read(ctx, actor, parse_id(body.get("upto")))
+    return json_response({"marked": marked, "unread": await notifications.unread_count(ctx, actor)})
+
+
+async def thread_follow(request: web.Request) -> web.Response:
+    """GET whether you follow a thread; PUT to follow it, DELETE to unfollow (remembered)."""
+    ctx = request.app[ctx_key]
+    place, thread_id = await _place_of_thread(request)
+    actor = request[actor_key]
+    if request.method == "GET":
+        await threads.fetch(ctx.pool, place, thread_id)
+        return json_response({"following": await notifications.is_following(ctx, actor, thread_id)})
+    following = await notifications.set_following(
+        ctx, actor, place.conference["slug"], thread_id, request.method == "PUT"
+    )
+    return json_response({"following": following})
+
+
+async def email_preference(request: web.Request) -> web.Response:
+    """GET or PUT {"email": "each" | "digest" | "none"} for one of your conferences."""
+    ctx = request.app[ctx_key]
+    actor = request[actor_key]
+    slug = request.match_info["slug"]
+    if request.method == "PUT":
+        body = await read_json(request)
+        value = await notifications.set_email_preference(ctx, actor, slug, body.get("email"))
+    else:
+        value = await notifications.email_preference(ctx, actor, slug)
+    return json_response({"conference": slug, "email": value})
 
 
 async def me(request: web.Request) -> web.Response:
@@ -202,4 +279,12 @@ def setup(app: web.Application) -> None:
     r.add_get(f"{API}/posts/{{post_id}}", show_post)
     r.add_patch(f"{API}/posts/{{post_id}}", edit_post)
     r.add_delete(f"{API}/posts/{{post_id}}", delete_post)
+    r.add_get(f"{API}/notifications", list_notifications)
+    r.add_post(f"{API}/notifications/read", read_all_notifications)
+    r.add_get(f"{API}/notifications/{{notification_id}}", show_notification)
+    r.add_post(f"{API}/notifications/{{notification_id}}/read", read_notification)
+    for method in ("GET", "PUT", "DELETE"):
+        r.add_route(method, f"{API}/threads/{{thread_id}}/follow", thread_follow)
+    r.add_get(f"{API}/conferences/{{slug}}/email-preference", email_preference)
+    r.add_put(f"{API}/conferences/{{slug}}/email-preference", email_preference)
     r.add_route("*", f"{API}/{{tail:.*}}", not_found)

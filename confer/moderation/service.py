@@ -21,6 +21,7 @@ from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
 from confer.live.events import Event, conference_room, thread_room
 from confer.moderation import queries as q
+from confer.notifications import service as notifications
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -235,6 +236,7 @@ async def moderate_post(
     f.raise_if_any()
     details: dict[str, Any] = {}
     events: list[Event] = []
+    notices: list[Event] = []
     async with ctx.pool.acquire() as con, con.transaction():
         if action == "hide":
             await q.set_post_status(con, post_id, "hidden", reason)
@@ -244,6 +246,18 @@ async def moderate_post(
             await q.resolve_flags(con, post_id, actor.user_id, "kept")
         elif action == "approve":
             await q.set_post_status(con, post_id, "visible", None)
+            # Mentions, the reply and followers are told now, not while it was pending.
+            notices = await notifications.notify_for_post(
+                con,
+                post_id,
+                row["body_md"],
+                thread_id=row["thread_id"],
+                conference_id=row["conference_id"],
+                author_id=row["author_id"],
+                reply_to_id=row["reply_to_id"],
+                settings=ctx.settings,
+                follow=False,
+            )
         elif action == "reject":
             await q.set_post_status(con, post_id, "hidden", f"Not approved: {reason}")
         elif action in ("pin", "unpin"):
@@ -293,7 +307,7 @@ async def moderate_post(
         events += post_change_events(place, fresh, "post:new")
     else:
         events += post_change_events(place, fresh)
-    await ctx.hub.publish(events)
+    await ctx.hub.publish([*events, *notices])
     return full_view(place, fresh)
 
 
@@ -432,7 +446,14 @@ async def moderate_member(
         else:
             minutes = parsed
     f.raise_if_any()
+    from confer.registration import service as registration
+
+    promoted: list[asyncpg.Record] = []
     async with ctx.pool.acquire() as con, con.transaction():
+        # Removal frees a place: lock the conference first (as every registration change
+        # does, so that no two transactions wait on each other), then promote after it.
+        if action == "remove":
+            conference = await registration.lock_conference(con, place.id)
         until = None
         if action == "mute":
             until = await con.fetchval("SELECT now() + $1::interval", timedelta(minutes=minutes))
@@ -448,6 +469,8 @@ async def moderate_member(
             reason,
             {"minutes": minutes} if minutes else {},
         )
+        if action == "remove":
+            promoted = await registration.settle(con, ctx.settings, conference)
     if action == "remove":
         await ctx.hub.disconnect_user(user_id)
     await ctx.hub.publish(
@@ -456,7 +479,8 @@ async def moderate_member(
                 "notification",
                 f"user:{user_id}",
                 {"kind": f"member.{action}", "conference_id": place.id, "reason": reason},
-            )
+            ),
+            *registration.promotion_events(place.id, promoted),
         ]
     )
     return {"user_id": user_id, "action": action, "reason": reason}

@@ -1,9 +1,152 @@
-"""Routes (stub: filled in by the capability's work)."""
+"""Pages for notifications, email preferences and following a thread (all work without JS).
+
+Thin adapters over confer.notifications.service: forms post, then redirect.
+"""
 
 from __future__ import annotations
 
+import aiohttp_jinja2
+import asyncpg
 from aiohttp import web
+
+from confer.errors import Invalid, Unauthorized
+from confer.keys import actor_key, ctx_key
+from confer.notifications import service
+from confer.validate import parse_id
+from confer.web import int_param, query_int, read_form, redirect
+
+PER_PAGE = 50
+NO_HEADER = ("/api/", "/socket.io/", "/static/")
+
+
+def _require_signed_in(request: web.Request) -> None:
+    if not request[actor_key].authenticated:
+        raise Unauthorized("Sign in to see your notifications.")
+
+
+async def show_notifications(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    ctx = request.app[ctx_key]
+    before = query_int(request, "before", 0, lo=0, hi=2**62)
+    rows = await service.list_notifications(
+        ctx, request[actor_key], before=before or None, limit=PER_PAGE + 1
+    )
+    items = [service.payload(r) for r in rows[:PER_PAGE]]
+    for item, row in zip(items, rows, strict=False):
+        item["timezone"] = row["timezone"]
+        item["created"] = row["created_at"]
+    return aiohttp_jinja2.render_template(
+        "notifications/index.html",
+        request,
+        {
+            "items": items,
+            "older": items[-1]["id"] if len(rows) > PER_PAGE else None,
+            "newest_id": items[0]["id"] if items and not before else None,
+            "done": request.query.get("done"),
+        },
+    )
+
+
+async def open_notification(request: web.Request) -> web.StreamResponse:
+    """Opening a notification marks it read, then goes to the post's permalink."""
+    _require_signed_in(request)
+    ctx = request.app[ctx_key]
+    row = await service.mark_read(ctx, request[actor_key], int_param(request, "notification_id"))
+    raise redirect(service.payload(row)["url"])
+
+
+async def mark_all_read(request: web.Request) -> web.StreamResponse:
+    _require_signed_in(request)
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    await service.mark_all_read(ctx, request[actor_key], parse_id(form.get("upto")))
+    raise redirect("/notifications?done=1")
+
+
+async def _settings_page(
+    request: web.Request, *, errors: dict | None = None, saved: bool = False, status: int = 200
+) -> web.Response:
+    ctx = request.app[ctx_key]
+    memberships = await service.email_preferences(ctx, request[actor_key])
+    return aiohttp_jinja2.render_template(
+        "notifications/settings.html",
+        request,
+        {
+            "memberships": memberships,
+            "errors": errors or {},
+            "saved": saved or request.query.get("saved") == "1",
+        },
+        status=status,
+    )
+
+
+async def show_settings(request: web.Request) -> web.Response:
+    _require_signed_in(request)
+    return await _settings_page(request)
+
+
+async def save_settings(request: web.Request) -> web.StreamResponse:
+    """One form for every conference: a radio group `email-<slug>` each."""
+    _require_signed_in(request)
+    ctx = request.app[ctx_key]
+    actor = request[actor_key]
+    form = await read_form(request)
+    errors: dict[str, str] = {}
+    for m in await service.email_preferences(ctx, actor):
+        name = f"email-{m['slug']}"
+        value = form.get(name)
+        if value is None or value == m["email_notifications"]:
+            continue
+        try:
+            await service.set_email_preference(ctx, actor, m["slug"], value)
+        except Invalid:
+            errors[name] = f"Select how you want to hear from {m['title']} by email"
+    if errors:
+        return await _settings_page(request, errors=errors, status=422)
+    raise redirect("/notifications/settings?saved=1")
+
+
+async def follow_thread(request: web.Request) -> web.StreamResponse:
+    """The Follow / Unfollow button on a thread page."""
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    slug = request.match_info["slug"]
+    thread_id = int_param(request, "thread_id")
+    following = form.get("following") == "yes"
+    await service.set_following(ctx, request[actor_key], slug, thread_id, following)
+    page = parse_id(form.get("page"))
+    raise redirect(f"/c/{slug}/threads/{thread_id}{f'?page={page}' if page else ''}#follow")
+
+
+async def header_context(request: web.Request) -> dict[str, object]:
+    """For base.html on every page: the unread count in the header and, on a thread page,
+    whether the reader follows it. One indexed query, and none for the API, the socket,
+    static files or anonymous readers. A database outage leaves the header without a count
+    (the error page must still render)."""
+    actor = request.get(actor_key)
+    state: dict[str, object] = {"unread_notifications": None, "thread_following": None}
+    if actor is None or not actor.authenticated or request.path.startswith(NO_HEADER):
+        return state
+    thread_id = None
+    route = request.match_info.route
+    if route is not None and route.name in ("thread", "create_post"):  # the thread page
+        thread_id = parse_id(request.match_info.get("thread_id"))
+    ctx = request.app.get(ctx_key)
+    if ctx is None:
+        return state
+    try:
+        unread, following = await service.header_state(ctx.pool, actor, thread_id)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return state
+    state.update(unread_notifications=unread, thread_following=bool(following))
+    return state
 
 
 def setup(app: web.Application) -> None:
-    """Add this capability's routes."""
+    r = app.router
+    r.add_get("/notifications", show_notifications, name="notifications")
+    r.add_post("/notifications/read", mark_all_read, name="notifications_read")
+    r.add_get("/notifications/settings", show_settings, name="notification_settings")
+    r.add_post("/notifications/settings", save_settings)
+    r.add_get("/notifications/{notification_id}", open_notification, name="notification")
+    r.add_post("/c/{slug}/threads/{thread_id}/follow", follow_thread, name="follow_thread")

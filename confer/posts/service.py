@@ -12,8 +12,9 @@ from confer import markup, timefmt
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
-from confer.errors import Closed, Forbidden, Invalid, NotFound, TooManyRequests
+from confer.errors import Closed, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from confer.live.events import Event, conference_room, thread_room
+from confer.notifications import service as notifications
 from confer.policy import Actor
 from confer.posts import queries as q
 from confer.validate import Fields, parse_id
@@ -157,6 +158,18 @@ async def create_post(
                 key,
                 "pending" if pending else "visible",
             )
+            # The author follows the thread; a visible post notifies now, a pending one on approval.
+            notices = await notifications.notify_for_post(
+                con,
+                post_id,
+                body,
+                thread_id=thread_id,
+                conference_id=place.id,
+                author_id=actor.user_id,
+                reply_to_id=reply_to_id,
+                settings=ctx.settings,
+                notify=not pending,
+            )
     except asyncpg.UniqueViolationError:
         existing = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
         if existing is None:
@@ -168,7 +181,9 @@ async def create_post(
         # Only the author and the moderators hear of a post awaiting approval.
         await ctx.hub.publish(post_change_events(place, row, "post:new"))
     else:
-        await ctx.hub.publish([post_event(place, row), activity_event(place, thread, row)])
+        await ctx.hub.publish(
+            [post_event(place, row), activity_event(place, thread, row), *notices]
+        )
     return payload(place, present(place, row) or dict(row)), True
 
 
@@ -231,6 +246,8 @@ async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
     """The author deletes their post: its text goes, a placeholder stays in the thread."""
     place, post = await load_post(ctx, actor, post_id)
     if not place.can("post.delete", post=post):
+        if not actor.authenticated:
+            raise Unauthorized("Sign in to do that.")
         raise Forbidden("You can only delete your own posts.")
     async with ctx.pool.acquire() as con, con.transaction():
         locked = await q.fetch_post_for_change(con, post_id, ctx.settings.edit_window_seconds)
