@@ -70,6 +70,7 @@ function newKey() {
 
 const rooms = [];
 let socket = null;
+const REJOIN_OVERLAP = 20; // seqs asked for again on a rejoin (see threadPage)
 
 function connect() {
   if (socket) return socket;
@@ -84,6 +85,13 @@ function connect() {
   });
   socket.on("disconnect", () => {
     if (status && everConnected) { status.hidden = false; status.textContent = "Reconnecting…"; }
+  });
+  // A connection the server refused (its database briefly away) is not retried by the client
+  // library: try again ourselves.
+  socket.on("connect_error", (err) => {
+    if (socket.active || err?.data?.code !== "unavailable") return;
+    if (status) { status.hidden = false; status.textContent = "Reconnecting…"; }
+    setTimeout(() => socket.connect(), 5000);
   });
   socket.on("presence", ({ room, count }) => {
     for (const node of document.querySelectorAll(`[data-presence="${CSS.escape(room)}"]`)) {
@@ -199,7 +207,7 @@ function threadPage() {
   }
 
   function insert(post, { announceIt }) {
-    if (shown.has(post.id)) return; // already shown: replays and races never duplicate
+    if (shown.has(post.id)) return false; // already shown: replays and races never duplicate
     shown.add(post.id);
     lastSeq = Math.max(lastSeq, post.seq);
     body.dataset.lastSeq = String(lastSeq);
@@ -223,6 +231,7 @@ function threadPage() {
       newPostsButton.hidden = false;
       newPostsButton.textContent = `${unseen.length} new post${unseen.length === 1 ? "" : "s"}`;
     }
+    return true;
   }
 
   function update(post) {
@@ -248,13 +257,16 @@ function threadPage() {
   window.conferInsertPost = (post) => insert(post, { announceIt: false });
 
   room(`thread:${threadId}`, {
-    after: () => lastSeq,
+    // Posts committed close together can be broadcast out of seq order, so the highest seq seen
+    // does not prove every lower one arrived: ask again for a few before it (shown ones are skipped).
+    after: () => Math.max(0, lastSeq - REJOIN_OVERLAP),
     onJoined(ack) {
       if (!ack.ok) return;
       if (ack.reload) { showNotice("A lot has been posted while you were away."); return; }
       // A replayed backlog is inserted quietly: only posts that arrive live are announced.
-      for (const post of ack.missed || []) insert(post, { announceIt: false });
-      if ((ack.missed || []).length) announce(`${ack.missed.length} new post${ack.missed.length === 1 ? "" : "s"} while you were away`);
+      let added = 0;
+      for (const post of ack.missed || []) if (insert(post, { announceIt: false })) added += 1;
+      if (added) announce(`${added} new post${added === 1 ? "" : "s"} while you were away`);
     },
   });
   socket.on("post:new", (post) => { if (post.thread_id === threadId) insert(post, { announceIt: true }); });
