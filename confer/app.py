@@ -87,7 +87,8 @@ def _jinja(app: web.Application) -> None:
         on its first request would hold the event loop for ~150 ms (tests/test_loop_lag.py)."""
 
         def compile_all() -> None:
-            for name in env.list_templates(extensions=["html", "txt"]):
+            # mail/ templates belong to the emails' own environment (confer.mail.render).
+            for name in env.list_templates(filter_func=lambda n: not n.startswith("mail/")):
                 try:
                     env.get_template(name)
                 except jinja2.TemplateError:

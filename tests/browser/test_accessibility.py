@@ -153,3 +153,45 @@ async def test_admin_pages_have_no_serious_axe_violations(world, new_page):
     await expect(page.get_by_text("Your changes have been saved.")).to_be_visible()
     await audits.check(page, "manage")
     audits.assert_clean()
+
+
+async def test_staying_in_touch_and_organiser_pages_have_no_serious_axe_violations(world, new_page):
+    """Search, notifications, registration, invitations, emailed links, moderation, panels,
+    export and the report: the pages added after the first audit."""
+    s = await site(world)
+    c = f"/c/{s['slug']}"
+    audits = Audits()
+
+    anonymous = await new_page()
+    for label, path in (
+        ("password reset request", "/account/reset"),
+        ("email sign-in request", "/login/email"),
+        ("search results", f"{c}/search?q=Post"),
+        ("search, nothing found", f"{c}/search?q=zebra"),
+    ):
+        response = await anonymous.goto(path)
+        assert response is not None and response.status == 200, (label, response)
+        await audits.check(anonymous, label)
+
+    participant = await new_page(user=s["participant"])
+    for label, path in (
+        ("notifications", "/notifications"),
+        ("notification settings", "/notifications/settings"),
+        ("leave the conference", f"{c}/leave"),
+    ):
+        response = await participant.goto(path)
+        assert response is not None and response.status == 200, (label, response)
+        await audits.check(participant, label)
+
+    organiser = await new_page(user=s["organiser"])
+    for label, path in (
+        ("members and requests", f"{c}/members"),
+        ("invitations", f"{c}/invitations"),
+        ("moderation", f"{c}/moderation"),
+        ("export", f"{c}/export"),
+        ("report", f"{c}/report"),
+    ):
+        response = await organiser.goto(path)
+        assert response is not None and response.status == 200, (label, response)
+        await audits.check(organiser, label)
+    audits.assert_clean()
