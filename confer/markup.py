@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.linkify import linkify as _linkify_text
 
 ALLOWED_TAGS = {
     "p",
@@ -84,10 +87,34 @@ def _pool() -> ProcessPoolExecutor:
     return _processes
 
 
+# Text that linkify-it could turn into a link without "http(s)://" (which the inline rule has
+# already linked): "www.", an address with "@", a domain such as "camden.gov.uk".
+_MAYBE_FUZZY_LINK = re.compile(r"www\.|@|[\w-]\.[a-z]{2,}", re.IGNORECASE)
+
+
+def _linkify_fuzzy(state: StateCore) -> None:
+    """markdown-it's linkify core rule, run only when some text outside a link could hold a
+    link: the rule tries linkify-it's many patterns on every text token, half of the cost of
+    rendering an ordinary post."""
+    for token in state.tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        inside = 0
+        for child in token.children:
+            if child.type == "link_open":
+                inside += 1
+            elif child.type == "link_close":
+                inside -= 1
+            elif child.type == "text" and not inside and _MAYBE_FUZZY_LINK.search(child.content):
+                _linkify_text(state)
+                return
+
+
 @lru_cache(maxsize=1)
 def _md() -> MarkdownIt:
     md = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
     md.enable("linkify")
+    md.core.ruler.at("linkify", _linkify_fuzzy)
     # Images would let a post load third-party content into every reader's browser.
     md.disable("image")
     return md
@@ -106,10 +133,28 @@ def render_sync(source: str) -> str:
     )
 
 
+# Inline on the event loop: measured worst case ~10 ms for any text within these limits
+# (pathological Markdown needs many delimiters or lines); most posts fit, and rendering them
+# in a thread cost more than the rendering itself (the event loop then waited for the GIL).
+INLINE_MAX_CHARS = 600
+INLINE_MAX_SPECIALS = 24
+INLINE_MAX_LINES = 30
+_SPECIALS = str.maketrans("", "", "[]*_`<>~|\\!&#")
+
+
+def renders_inline(source: str) -> bool:
+    """Whether `source` is short and plain enough to render on the event loop."""
+    return (
+        len(source) <= INLINE_MAX_CHARS
+        and len(source) - len(source.translate(_SPECIALS)) <= INLINE_MAX_SPECIALS
+        and source.count("\n") <= INLINE_MAX_LINES
+    )
+
+
 async def render(source: str) -> str:
-    """Render off the event loop: short posts in a thread, long ones in a worker process."""
-    if len(source) < 200 and not any(c in source for c in "[<*_`#>|-!~\\&:."):
-        # Plain short text: cheap enough to do inline.
+    """Render off the event loop unless short and plain: longer posts in a thread, long ones
+    in a worker process."""
+    if renders_inline(source):
         return render_sync(source)
     global _processes
     loop = asyncio.get_running_loop()

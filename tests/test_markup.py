@@ -357,3 +357,25 @@ async def test_pathological_input_renders_without_exception(source):
     out = await markup.render(source)
     assert isinstance(out, str) and out
     assert fragment_problems(out) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "See http://example.org/agenda and www.example.gov.uk today.",
+        "Write to clerk@parish.gov.uk or see camden.gov.uk/agenda.",
+        "Plain words. No links at all, even after a full stop.Like this one.",
+        "[the guide](https://example.org/guide) and then example.org on its own",
+        "**bold** www.a.example `code www.b.example` and <https://c.example>",
+        "A sentence ending in a number 3.5 and e.g. an abbreviation, i.e. none.",
+        "@Jane Smith said https://example.org/x?y=1, and (www.d.example).",
+        "> quoted www.e.example\n\n- list item f.example\n- g@h.example",
+    ],
+)
+def test_fuzzy_links_are_found_as_full_linkify_finds_them(source):
+    """confer.markup runs linkify's core rule only when text could hold a fuzzy link: the
+    output is exactly what markdown-it gives with the rule always on."""
+    stock = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
+    stock.enable("linkify")
+    stock.disable("image")
+    assert markup._md().render(source) == stock.render(source)
