@@ -74,6 +74,34 @@ async def test_concurrent_retries_with_one_key_make_one_post(world, settings, po
     assert await pool.fetchval("SELECT count(*) FROM posts WHERE author_id = $1", u["id"]) == 1
 
 
+async def test_a_thread_locked_between_the_check_and_the_write_takes_no_post(
+    world, settings, pool, monkeypatch
+):
+    """The write re-checks the time box under the thread's lock: a lock (or close) that lands
+    after create_post read the thread as open refuses the post and uses no seq."""
+    from confer.posts import queries as posts_q
+
+    c, _, t, u = await _live_thread(world)
+    ctx = Ctx(pool=pool, settings=settings, hub=Hub())
+    actor = Actor(user_id=u["id"], name=u["name"], via="cookie")
+    real_write = posts_q.write_post
+
+    async def lock_first(con, **kw):
+        await pool.execute(
+            "UPDATE threads SET locked_at = now(), lock_reason = 'Cooling off' WHERE id = $1",
+            t["id"],
+        )
+        return await real_write(con, **kw)
+
+    monkeypatch.setattr(posts_q, "write_post", lock_first)
+    last_seq = await pool.fetchval("SELECT last_seq FROM threads WHERE id = $1", t["id"])
+    with pytest.raises(Closed) as refused:
+        await posts.create_post(ctx, actor, c["slug"], t["id"], {"body": "Just in time?"})
+    assert "Cooling off" in refused.value.message
+    assert await pool.fetchval("SELECT count(*) FROM posts WHERE author_id = $1", u["id"]) == 0
+    assert await pool.fetchval("SELECT last_seq FROM threads WHERE id = $1", t["id"]) == last_seq
+
+
 async def test_concurrent_posts_get_gap_free_ordered_seqs(world, settings, pool):
     c, _, t, u = await _live_thread(world)
     ctx = Ctx(pool=pool, settings=settings, hub=Hub())

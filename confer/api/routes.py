@@ -146,13 +146,9 @@ async def list_posts(request: web.Request) -> web.Response:
 async def create_post(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     thread_id = int_param(request, "thread_id")
-    slug = await conferences_q.fetch_slug_of_thread(ctx.pool, thread_id)
-    if slug is None:
-        raise NotFound()
     body = await read_json(request)
-    # create_post loads the conference and checks who may see it (a 404 otherwise) itself:
-    # loading it here as well cost two more queries on the busiest write path.
-    post, created = await posts.create_post(ctx, request[actor_key], slug, thread_id, body)
+    # create_post finds the thread's conference and checks who may see it (a 404 otherwise).
+    post, created = await posts.create_post(ctx, request[actor_key], None, thread_id, body)
     return json_response(post, status=201 if created else 200)
 
 

@@ -299,10 +299,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         thread_id = parse_id(data["thread_id"])
         try:
             await self._limit(sid, "post")
-            slug = await conferences_q.fetch_slug_of_thread(self.ctx.pool, thread_id)
-            if slug is None:
-                raise NotFound("No such thread.")
-            post, created = await posts.create_post(self.ctx, actor, slug, thread_id, data)
+            post, created = await posts.create_post(self.ctx, actor, None, thread_id, data)
         except ConferError as e:
             return _error(e)
         return {"ok": True, "post": post, "created": created}

@@ -67,36 +67,36 @@ SELECT ({COUNT_UNREAD.replace("$1", "$1::bigint")}) AS unread,
 # INSERT_POST, so two posts cannot both tell the same follower.
 # Kept small to plan: the post's facts come as parameters, and what only the notified need
 # (emails, counts) is read afterwards, when someone was notified.
-_NOTIFY = """
-WITH author_follows AS (
+_NOTIFY_CTES = """
+author_follows AS (
     INSERT INTO follows (user_id, thread_id, following)
-    SELECT $3::bigint, $2::bigint, true
-    WHERE $6 AND $3::bigint IS NOT NULL
+    SELECT {author}::bigint, {thread}::bigint, true
+    WHERE {follow} AND {author}::bigint IS NOT NULL
     ON CONFLICT (user_id, thread_id) DO NOTHING
 ),
 {mentioned}candidates AS (
     {mention}SELECT r.author_id AS user_id, 'reply' AS kind, 2 AS rank
     FROM posts r
-    WHERE r.id = $5::bigint
+    WHERE r.id = {reply_to}::bigint
     UNION ALL
     SELECT f.user_id, 'followed_post', 3
     FROM follows f
-    WHERE f.thread_id = $2 AND f.following AND NOT f.told
+    WHERE f.thread_id = {thread} AND f.following AND NOT f.told
 ),
 chosen AS (
     SELECT DISTINCT ON (c.user_id) c.user_id, c.kind
     FROM candidates c
-    WHERE c.user_id IS NOT NULL AND c.user_id IS DISTINCT FROM $3::bigint
+    WHERE {notify} AND c.user_id IS NOT NULL AND c.user_id IS DISTINCT FROM {author}::bigint
     ORDER BY c.user_id, c.rank
 ),
 inserted AS (
     INSERT INTO notifications (user_id, kind, post_id, thread_id, conference_id, actor_id)
-    SELECT ch.user_id, ch.kind, $1, $2, $4, $3
+    SELECT ch.user_id, ch.kind, {post}, {thread}, {conference}, {author}
     FROM chosen ch
     JOIN LATERAL (
         SELECT 1
         FROM memberships m
-        WHERE m.conference_id = $4 AND m.user_id = ch.user_id AND m.status = 'active'
+        WHERE m.conference_id = {conference} AND m.user_id = ch.user_id AND m.status = 'active'
         LIMIT 1
     ) member ON true
     ON CONFLICT (user_id, post_id) DO NOTHING
@@ -106,10 +106,8 @@ told AS (
     UPDATE follows f
     SET told = true
     FROM inserted i
-    WHERE f.user_id = i.user_id AND f.thread_id = $2 AND f.following AND NOT f.told
+    WHERE f.user_id = i.user_id AND f.thread_id = {thread} AND f.following AND NOT f.told
 )
-SELECT id, user_id, kind
-FROM inserted
 """
 
 _MENTIONED = """mentioned AS (
@@ -117,7 +115,8 @@ _MENTIONED = """mentioned AS (
     FROM (
         SELECT named.user_id,
                rank() OVER (PARTITION BY c.at ORDER BY length(c.name) DESC) AS r
-        FROM ROWS FROM (string_to_table($7::text, E'\\n'), string_to_table($8::text, ','))
+        FROM ROWS FROM (string_to_table({names}::text, E'\\n'),
+                        string_to_table({positions}::text, ','))
              AS c (name, at)
         JOIN LATERAL (
             SELECT u.id AS user_id
@@ -128,7 +127,8 @@ _MENTIONED = """mentioned AS (
         JOIN LATERAL (
             SELECT 1
             FROM memberships mm
-            WHERE mm.conference_id = $4 AND mm.user_id = named.user_id AND mm.status = 'active'
+            WHERE mm.conference_id = {conference} AND mm.user_id = named.user_id
+              AND mm.status = 'active'
             LIMIT 1
         ) member ON true
     ) ranked
@@ -136,11 +136,36 @@ _MENTIONED = """mentioned AS (
 ),
 """
 
-NOTIFY_FOR_POST = _NOTIFY.format(mentioned="", mention="")
-NOTIFY_FOR_POST_WITH_MENTIONS = _NOTIFY.format(
-    mentioned=_MENTIONED,
-    mention="SELECT user_id, 'mention' AS kind, 1 AS rank FROM mentioned\n    UNION ALL\n    ",
-)
+_MENTION = "SELECT user_id, 'mention' AS kind, 1 AS rank FROM mentioned\n    UNION ALL\n    "
+
+
+def notify_ctes(*, mentions: bool, **params: str) -> str:
+    """The WITH items that notify of a post (ending in `inserted`, the notifications made).
+
+    `params` are SQL expressions for post, thread, author, conference, reply_to, follow
+    (whether the author follows), notify (whether anyone is told) and, with mentions, names
+    and positions: the statement that writes a post uses them with the post it inserts.
+    """
+    if mentions:
+        mentioned = _MENTIONED.format(**params)
+        return _NOTIFY_CTES.format(mentioned=mentioned, mention=_MENTION, **params)
+    return _NOTIFY_CTES.format(mentioned="", mention="", **params)
+
+
+_PARAMS = {
+    "post": "$1",
+    "thread": "$2",
+    "author": "$3",
+    "conference": "$4",
+    "reply_to": "$5",
+    "follow": "$6",
+    "notify": "true",
+    "names": "$7",
+    "positions": "$8",
+}
+_SELECT_INSERTED = "SELECT id, user_id, kind\nFROM inserted\n"
+NOTIFY_FOR_POST = f"WITH {notify_ctes(mentions=False, **_PARAMS)}{_SELECT_INSERTED}"
+NOTIFY_FOR_POST_WITH_MENTIONS = f"WITH {notify_ctes(mentions=True, **_PARAMS)}{_SELECT_INSERTED}"
 
 # A pending post: its author follows the thread now; nobody is notified until approval.
 FOLLOW_THREAD = """

@@ -121,6 +121,12 @@ async def notify_for_post(
     )  # fmt: skip
     if not inserted:
         return []
+    return await tell_notified(con, post_id, settings)
+
+
+async def tell_notified(con: asyncpg.Connection, post_id: int, settings: Settings) -> list[Event]:
+    """For the notifications just made for post `post_id`: queue the "each" emails and return
+    the `notification` events to publish after commit."""
     rows = await q.list_notified(con, post_id)
     mail = []
     events = []

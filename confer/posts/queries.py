@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from confer.conferences.queries import CONFERENCE_COLUMNS
+from confer.notifications.queries import notify_ctes
+from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
+
 Con = asyncpg.Connection | asyncpg.Pool
 
 POST_COLUMNS = """
@@ -74,6 +78,109 @@ SELECT $1, t.conference_id, t.last_seq, $2, $3, $4, $5, $7, $6
 FROM t
 RETURNING id
 """
+
+# Everything posting in thread $1 needs to know before it writes, in one round trip: the
+# conference, the thread (with its posting state), the author's ($2) membership, whether
+# their idempotency key ($3) already made a post, how long slow mode makes them wait,
+# whether this post needs approval, and which thread the post it replies to ($4) is in.
+# Sections are split at the "|..." marker columns (split_context below).
+POSTING_CONTEXT = f"""
+SELECT {CONFERENCE_COLUMNS},
+       NULL AS "|thread", {THREAD_COLUMNS},
+       NULL AS "|member", mm.conference_id, mm.user_id, mm.role, mm.status, mm.facilitates,
+       mm.muted, mm.session_ids,
+       NULL AS "|gate",
+       (SELECT k.id FROM posts k WHERE k.author_id = $2 AND k.idempotency_key = $3)
+           AS repeated_id,
+       (SELECT rp.thread_id FROM posts rp WHERE rp.id = $4) AS reply_to_thread_id,
+       CASE WHEN t.slow_mode_seconds > 0
+                 AND (t.slow_mode_until IS NULL OR t.slow_mode_until > now())
+            THEN (SELECT ceil(extract(epoch FROM max(sp.created_at)
+                              + make_interval(secs => t.slow_mode_seconds) - now()))::int
+                  FROM posts sp
+                  WHERE sp.thread_id = t.id AND sp.author_id = $2)
+       END AS slow_mode_wait,
+       t.premoderated OR coalesce(mm.premoderated, false)
+           OR (c.premoderate_first_posts > 0 AND c.premoderate_first_posts > (
+               SELECT count(*) FROM posts fp
+               WHERE fp.conference_id = c.id AND fp.author_id = $2
+                 AND fp.status IN ('visible', 'hidden')
+           )) AS needs_approval
+{THREAD_FROM}
+LEFT JOIN LATERAL (
+    SELECT m.conference_id, m.user_id, m.role, m.status, m.facilitates, m.premoderated,
+           (m.muted_until IS NOT NULL AND m.muted_until > now()) AS muted,
+           ARRAY(
+               SELECT sf.session_id
+               FROM session_facilitators sf
+               JOIN sessions fs ON fs.id = sf.session_id
+               WHERE sf.user_id = m.user_id AND fs.conference_id = m.conference_id
+           ) AS session_ids
+    FROM memberships m
+    WHERE m.conference_id = c.id AND m.user_id = $2
+) mm ON true
+WHERE t.id = $1
+"""
+
+# A post in one statement, so that the thread row's lock (which gives gap-free, ordered
+# seqs) is held only while PostgreSQL runs it and commits, never across a round trip: the
+# thread takes the next seq only while it is open for posts by the database clock (checked
+# again here, under the lock); the post is inserted; the author follows the thread; a visible
+# post notifies (confer.notifications.queries); the post comes back as POST_COLUMNS with
+# `notified`, how many were told. No row: the thread was closed or locked meanwhile.
+#   $1 status ('visible' or 'pending'), $2 thread, $3 author, $4 conference, $5 reply-to,
+#   $6 the author follows, $7 body_md, $8 body_html, $9 idempotency key,
+#   with mentions $10 names and $11 positions (see notify_ctes).
+_WRITE_POST = """
+WITH t AS (
+    UPDATE threads th
+    SET last_seq = th.last_seq + 1,
+        post_count = th.post_count + CASE WHEN $1 = 'visible' THEN 1 ELSE 0 END,
+        last_post_at = now()
+    FROM sessions s, conferences c
+    WHERE th.id = $2 AND s.id = th.session_id AND c.id = th.conference_id
+      AND c.published_at IS NOT NULL AND th.closed_at IS NULL AND th.locked_at IS NULL
+      AND now() >= CASE WHEN s.posting_window = 'conference' THEN c.starts_at
+                        ELSE greatest(s.starts_at, c.starts_at) END
+      AND now() < CASE WHEN s.posting_window = 'conference' THEN c.ends_at
+                       ELSE least(s.ends_at, c.ends_at) END
+    RETURNING th.last_seq, th.conference_id, th.session_id
+),
+p AS (
+    INSERT INTO posts (thread_id, conference_id, seq, author_id, reply_to_id, body_md,
+                       body_html, status, idempotency_key)
+    SELECT $2, t.conference_id, t.last_seq, $3, $5, $7, $8, $1, $9
+    FROM t
+    RETURNING id, thread_id, conference_id, seq, author_id, reply_to_id, body_md, body_html,
+              status, hidden_reason, created_at, edited_at, pinned_at
+),
+{notify}
+SELECT p.*, t.session_id,
+       u.name AS author_name, u.title AS author_title, u.organisation AS author_organisation,
+       m.role AS author_role,
+       r.seq AS reply_to_seq, ru.name AS reply_to_name,
+       (SELECT count(*) FROM inserted) AS notified
+FROM p
+CROSS JOIN t
+LEFT JOIN users u ON u.id = p.author_id
+LEFT JOIN memberships m ON m.conference_id = p.conference_id AND m.user_id = p.author_id
+LEFT JOIN posts r ON r.id = p.reply_to_id
+LEFT JOIN users ru ON ru.id = r.author_id
+"""
+
+_WRITE_PARAMS = {
+    "post": "(SELECT id FROM p)",
+    "thread": "$2",
+    "author": "$3",
+    "conference": "$4",
+    "reply_to": "$5",
+    "follow": "($6 AND EXISTS (SELECT 1 FROM p))",
+    "notify": "EXISTS (SELECT 1 FROM p WHERE p.status = 'visible')",
+    "names": "$10",
+    "positions": "$11",
+}
+WRITE_POST = _WRITE_POST.format(notify=notify_ctes(mentions=False, **_WRITE_PARAMS))
+WRITE_POST_WITH_MENTIONS = _WRITE_POST.format(notify=notify_ctes(mentions=True, **_WRITE_PARAMS))
 
 FETCH_REPLY_TARGET = """
 SELECT id, thread_id, status
@@ -159,6 +266,47 @@ async def insert_post(
     return await con.fetchval(
         INSERT_POST, thread_id, author_id, reply_to_id, body_md, body_html, idempotency_key, status
     )
+
+
+def split_context(row: asyncpg.Record) -> tuple[dict, dict, dict | None, dict]:
+    """POSTING_CONTEXT's row as (conference, thread, membership or None, gate)."""
+    parts: list[dict] = [{}]
+    for key, value in row.items():
+        if key.startswith("|"):
+            parts.append({})
+        else:
+            parts[-1][key] = value
+    conference, thread, member, gate = parts
+    return conference, thread, member if member["user_id"] is not None else None, gate
+
+
+async def fetch_posting_context(
+    con: Con, thread_id: int, author_id: int | None, key: str | None, reply_to_id: int | None
+) -> asyncpg.Record | None:
+    return await con.fetchrow(POSTING_CONTEXT, thread_id, author_id, key, reply_to_id)
+
+
+async def write_post(
+    con: Con,
+    *,
+    status: str,
+    thread_id: int,
+    author_id: int,
+    conference_id: int,
+    reply_to_id: int | None,
+    follow: bool,
+    body_md: str,
+    body_html: str,
+    key: str | None,
+    names: list[str],
+    positions: list[int],
+) -> asyncpg.Record | None:
+    """Write a post in one statement (see WRITE_POST); None if the thread no longer takes posts."""
+    args = (status, thread_id, author_id, conference_id, reply_to_id, follow, body_md, body_html)
+    if names:
+        mentions = ("\n".join(names), ",".join(map(str, positions)))
+        return await con.fetchrow(WRITE_POST_WITH_MENTIONS, *args, key, *mentions)
+    return await con.fetchrow(WRITE_POST, *args, key)
 
 
 async def fetch_reply_target(con: Con, post_id: int) -> asyncpg.Record | None:

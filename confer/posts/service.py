@@ -106,14 +106,18 @@ def activity_event(place: Place, thread: asyncpg.Record, row: asyncpg.Record) ->
 
 
 async def create_post(
-    ctx: Ctx, actor: Actor, slug: str, thread_id: int, data: dict[str, object]
+    ctx: Ctx, actor: Actor, slug: str | None, thread_id: int, data: dict[str, object]
 ) -> tuple[dict, bool]:
-    """Reply in a thread; return (post payload, created). A repeated key returns the first post."""
+    """Reply in a thread; return (post payload, created). A repeated key returns the first post.
+
+    `slug` (where the form or socket said the thread is) must match the thread's conference;
+    None (the JSON API, which names only the thread) skips that check. Three round trips in
+    all: what posting needs to know (POSTING_CONTEXT), the post written in one statement
+    (WRITE_POST) and, only when someone was notified, their emails.
+    """
+    from confer.moderation.service import post_change_events
     from confer.threads import service as threads
 
-    place = await conferences.load(ctx.pool, actor, slug, "conference.read")
-    thread = await threads.fetch(ctx.pool, place, thread_id)
-    place.require("post.create")
     f = Fields()
     body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
     key = check_key(f, data.get("idempotency_key"))
@@ -123,68 +127,78 @@ async def create_post(
         reply_to_id = parse_id(reply_to) if isinstance(reply_to, int | str) else None
         if reply_to_id is None:
             f.add("reply_to", "Reply to must be a post number")
+    row = await q.fetch_posting_context(
+        ctx.pool, thread_id, actor.user_id, None if "idempotency_key" in f.errors else key,
+        reply_to_id,
+    )  # fmt: skip
+    if row is None:
+        raise NotFound()
+    conference, thread, member, gate = q.split_context(row)
+    if slug is not None and conference["slug"] != slug:
+        raise NotFound()
+    place = Place(conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place.require("conference.read")
+    place.require("post.create")
     f.raise_if_any()
     assert actor.user_id is not None
-    if key and (existing := await q.fetch_post_by_key(ctx.pool, actor.user_id, key)):
+    if gate["repeated_id"] is not None and (
+        existing := await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
+    ):
         return _repeat(place, existing, thread_id), False
-    threads.check_open(thread, place.tz)
-    if reply_to_id is not None:
-        target = await q.fetch_reply_target(ctx.pool, reply_to_id)
-        if target is None or target["thread_id"] != thread_id:
-            raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
-    from confer.moderation import queries as moderation_q
-    from confer.moderation.service import post_change_events
-
-    html = await markup.render(body)
+    threads.check_open(thread, place.tz)  # type: ignore[arg-type]
+    if reply_to_id is not None and gate["reply_to_thread_id"] != thread_id:
+        raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
     staff = place.can("moderate", session={"id": thread["session_id"]})
+    wait = gate["slow_mode_wait"]
+    if not staff and wait is not None and wait > 0:
+        raise TooManyRequests(
+            f"Slow mode is on in this thread: you can post again in {wait} second"
+            f"{'' if wait == 1 else 's'}. Your text has been kept.",
+            retry_after=wait,
+        )
+    pending = not staff and gate["needs_approval"]
+    html = await markup.render(body)
+    names, positions = notifications.mention_candidates(body) if not pending else ([], [])
     try:
-        async with ctx.pool.acquire() as con, con.transaction():
-            if not staff:
-                wait = await moderation_q.slow_mode_wait(con, thread_id, actor.user_id)
-                if wait is not None and wait > 0:
-                    raise TooManyRequests(
-                        f"Slow mode is on in this thread: you can post again in {wait} second"
-                        f"{'' if wait == 1 else 's'}. Your text has been kept.",
-                        retry_after=wait,
-                    )
-            pending = not staff and await moderation_q.needs_approval(con, thread_id, actor.user_id)
-            post_id = await q.insert_post(
-                con,
-                thread_id,
-                actor.user_id,
-                reply_to_id,
-                body,
-                html,
-                key,
-                "pending" if pending else "visible",
-            )
-            # The author follows the thread; a visible post notifies now, a pending one on approval.
-            notices = await notifications.notify_for_post(
-                con,
-                post_id,
-                body,
-                thread_id=thread_id,
-                conference_id=place.id,
-                author_id=actor.user_id,
-                reply_to_id=reply_to_id,
-                settings=ctx.settings,
-                notify=not pending,
-            )
+        written = await q.write_post(
+            ctx.pool,
+            status="pending" if pending else "visible",
+            thread_id=thread_id,
+            author_id=actor.user_id,
+            conference_id=place.id,
+            reply_to_id=reply_to_id,
+            follow=True,
+            body_md=body,
+            body_html=html,
+            key=key,
+            names=names,
+            positions=positions,
+        )
     except asyncpg.UniqueViolationError:
         existing = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
         if existing is None:
             raise
         return _repeat(place, existing, thread_id), False
-    row = await q.fetch_post(ctx.pool, post_id)
-    assert row is not None
+    if written is None:
+        # Closed or locked between the check above and the write: say which.
+        again = await q.fetch_posting_context(ctx.pool, thread_id, actor.user_id, None, None)
+        if again is not None:
+            threads.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
+        raise Closed("This thread is not taking posts now. You can still read it.")
+    notices: list[Event] = []
+    if written["notified"]:
+        # The notifications were made with the post; their emails follow in a second, short
+        # transaction (docs/architecture.md, "Writes").
+        async with ctx.pool.acquire() as con, con.transaction():
+            notices = await notifications.tell_notified(con, written["id"], ctx.settings)
     if pending:
         # Only the author and the moderators hear of a post awaiting approval.
-        await ctx.hub.publish(post_change_events(place, row, "post:new"))
+        await ctx.hub.publish(post_change_events(place, written, "post:new"))
     else:
         await ctx.hub.publish(
-            [post_event(place, row), activity_event(place, thread, row), *notices]
-        )
-    return payload(place, present(place, row) or dict(row)), True
+            [post_event(place, written), activity_event(place, thread, written), *notices]
+        )  # type: ignore[arg-type]
+    return payload(place, present(place, written) or dict(written)), True
 
 
 def _repeat(place: Place, existing: asyncpg.Record, thread_id: int) -> dict:
