@@ -16,6 +16,7 @@ from aiohttp import web
 from confer import db, ratelimit, timefmt
 from confer import web as edge
 from confer.context import Ctx
+from confer.fragments import PostFragments
 from confer.keys import actor_key, csrf_key, ctx_key, hub_key, pool_key, settings_key
 from confer.live.hub import Hub
 from confer.policy import ANONYMOUS
@@ -81,6 +82,7 @@ def _jinja(app: web.Application) -> None:
     env.filters["input_value"] = timefmt.input_value
     env.filters["iso"] = timefmt.iso
     env.globals["static"] = lambda path: f"/static/{path}"
+    env.globals["post_html"] = PostFragments()
 
     async def precompile(app: web.Application) -> None:
         """Compile every template in a thread once the server is up: compiling the thread page

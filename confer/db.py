@@ -114,3 +114,15 @@ async def migrate(con: asyncpg.Connection) -> list[str]:
     finally:
         await con.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
     return applied_now
+
+
+def split_row(row: asyncpg.Record) -> list[dict]:
+    """A row read as several, in one round trip: columns named "|..." (NULL markers) separate
+    the parts, so each part keeps its own column names (`id` in more than one)."""
+    parts: list[dict] = [{}]
+    for key, value in row.items():
+        if key.startswith("|"):
+            parts.append({})
+        else:
+            parts[-1][key] = value
+    return parts

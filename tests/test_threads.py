@@ -416,3 +416,51 @@ async def test_muted_member_cannot_post(world, settings, pool):
         await posts.create_post(
             ctx, Actor(user_id=u["id"], name="x"), c["slug"], t["id"], {"body": "hi"}
         )
+
+
+async def test_kept_post_html_is_never_another_readers_or_out_of_date(world, browser_factory, pool):
+    """Thread pages keep each post's HTML for the next reader (confer.fragments): the author
+    still sees their Edit link, the anonymous no Report link, an edit and a hide show at once,
+    and "New" follows each reader's own place in the thread."""
+    c, _, t, author = await _live_thread(world)
+    reader = await world.user(name="Rita Reader")
+    await world.member(c, reader, "participant")
+    staff = await pool.fetchrow(
+        "SELECT u.email FROM users u JOIN memberships m ON m.user_id = u.id "
+        "WHERE m.conference_id = $1 AND m.role = 'facilitator'",
+        c["id"],
+    )
+    url = f"/c/{c['slug']}/threads/{t['id']}?page=1"
+    a = await browser_factory(author["email"])
+    await a.post(f"/c/{c['slug']}/threads/{t['id']}/posts", {"body": "Bins on **Tuesday**"})
+    post_id = await pool.fetchval("SELECT id FROM posts WHERE author_id = $1", author["id"])
+
+    def article(text: str) -> str:
+        """The post's whole <article>, opening tag included."""
+        start = text.rindex("<article", 0, text.index(f'id="post-{post_id}"'))
+        return text[start : text.index("</article>", start)]
+
+    r = await browser_factory(reader["email"])
+    _, seen = await r.get(url)
+    assert "Report" in article(seen) and "Edit" not in article(seen)
+    assert "confer-post--new" in article(seen)
+    _, again = await r.get(url)  # now read: the same post, no longer new
+    assert "confer-post--new" not in article(again)
+    _, own = await a.get(url)
+    assert "Edit" in article(own) and "Report" not in article(own)
+    anonymous = await browser_factory()
+    _, public = await anonymous.get(url)
+    assert "Report" not in article(public) and "Reply" not in article(public)
+
+    await a.post(f"/c/{c['slug']}/posts/{post_id}/edit", {"body": "Bins on **Wednesday**"})
+    _, edited = await r.get(url)
+    assert "Wednesday" in article(edited) and "Tuesday" not in article(edited)
+
+    f = await browser_factory(staff["email"])
+    await f.post(
+        f"/c/{c['slug']}/posts/{post_id}/moderate",
+        {"action": "hide", "reason_choice": "Off topic", "reason": ""},
+    )
+    _, hidden = await r.get(url)
+    assert "Wednesday" not in article(hidden)
+    assert "Removed by a facilitator: Off topic" in article(hidden)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from confer.db import split_row
+
 Con = asyncpg.Connection | asyncpg.Pool
 
 CONFERENCE_STATE = """
@@ -38,6 +40,34 @@ s.ends_at, s.posting_window, s.participants_start_threads, {SESSION_STATE} AS st
 FETCH_CONFERENCE_BY_SLUG = f"""
 SELECT {CONFERENCE_COLUMNS}
 FROM conferences c
+WHERE c.slug = $1
+"""
+
+# A member's row as policy.Membership needs it, for LEFT JOIN LATERAL (... ) mm: format with
+# the SQL for the conference and the user.
+MEMBERSHIP_OF = """
+    SELECT m.conference_id, m.user_id, m.role, m.status, m.facilitates, m.premoderated,
+           (m.muted_until IS NOT NULL AND m.muted_until > now()) AS muted,
+           ARRAY(
+               SELECT sf.session_id
+               FROM session_facilitators sf
+               JOIN sessions fs ON fs.id = sf.session_id
+               WHERE sf.user_id = m.user_id AND fs.conference_id = m.conference_id
+           ) AS session_ids
+    FROM memberships m
+    WHERE m.conference_id = {conference} AND m.user_id = {user}
+"""
+MEMBERSHIP_COLUMNS = """
+mm.conference_id, mm.user_id, mm.role, mm.status, mm.facilitates, mm.muted, mm.session_ids
+"""
+
+# The conference by slug and the actor's ($2) membership of it, in one round trip
+# (conferences.service.load: every page starts here).
+FETCH_PLACE_BY_SLUG = f"""
+SELECT {CONFERENCE_COLUMNS},
+       NULL AS "|member", {MEMBERSHIP_COLUMNS}
+FROM conferences c
+LEFT JOIN LATERAL ({MEMBERSHIP_OF.format(conference="c.id", user="$2")}) mm ON true
 WHERE c.slug = $1
 """
 
@@ -205,6 +235,17 @@ ORDER BY s.starts_at, ss.position, u.name
 
 async def fetch_conference_by_slug(con: Con, slug: str) -> asyncpg.Record | None:
     return await con.fetchrow(FETCH_CONFERENCE_BY_SLUG, slug)
+
+
+async def fetch_place_by_slug(
+    con: Con, slug: str, user_id: int | None
+) -> tuple[dict, dict | None] | None:
+    """(conference, membership or None) for this slug, or None if there is no such conference."""
+    row = await con.fetchrow(FETCH_PLACE_BY_SLUG, slug, user_id)
+    if row is None:
+        return None
+    conference, member = split_row(row)
+    return conference, member if member["user_id"] is not None else None
 
 
 async def fetch_conference(con: Con, conference_id: int) -> asyncpg.Record | None:

@@ -46,7 +46,7 @@ class Place:
         return self.conference["timezone"]
 
 
-def membership_from_row(row: asyncpg.Record | None) -> Membership | None:
+def membership_from_row(row: asyncpg.Record | dict | None) -> Membership | None:
     if row is None:
         return None
     return Membership(
@@ -72,10 +72,11 @@ async def place_from_row(con: q.Con, actor: Actor, conference: asyncpg.Record) -
 
 async def load(con: q.Con, actor: Actor, slug: str, action: str = "conference.see") -> Place:
     """The conference by slug, as `actor` sees it; 404 if they may not see it."""
-    conference = await q.fetch_conference_by_slug(con, slug)
-    if conference is None:
+    found = await q.fetch_place_by_slug(con, slug, actor.user_id)
+    if found is None:
         raise NotFound()
-    place = await place_from_row(con, actor, conference)
+    conference, member = found
+    place = Place(conference, membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require(action)
     return place
 

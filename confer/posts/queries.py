@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from confer.conferences.queries import CONFERENCE_COLUMNS
+from confer.conferences.queries import CONFERENCE_COLUMNS, MEMBERSHIP_COLUMNS, MEMBERSHIP_OF
+from confer.db import split_row
 from confer.notifications.queries import notify_ctes
 from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
 
@@ -87,8 +88,7 @@ RETURNING id
 POSTING_CONTEXT = f"""
 SELECT {CONFERENCE_COLUMNS},
        NULL AS "|thread", {THREAD_COLUMNS},
-       NULL AS "|member", mm.conference_id, mm.user_id, mm.role, mm.status, mm.facilitates,
-       mm.muted, mm.session_ids,
+       NULL AS "|member", {MEMBERSHIP_COLUMNS},
        NULL AS "|gate",
        (SELECT k.id FROM posts k WHERE k.author_id = $2 AND k.idempotency_key = $3)
            AS repeated_id,
@@ -107,18 +107,7 @@ SELECT {CONFERENCE_COLUMNS},
                  AND fp.status IN ('visible', 'hidden')
            )) AS needs_approval
 {THREAD_FROM}
-LEFT JOIN LATERAL (
-    SELECT m.conference_id, m.user_id, m.role, m.status, m.facilitates, m.premoderated,
-           (m.muted_until IS NOT NULL AND m.muted_until > now()) AS muted,
-           ARRAY(
-               SELECT sf.session_id
-               FROM session_facilitators sf
-               JOIN sessions fs ON fs.id = sf.session_id
-               WHERE sf.user_id = m.user_id AND fs.conference_id = m.conference_id
-           ) AS session_ids
-    FROM memberships m
-    WHERE m.conference_id = c.id AND m.user_id = $2
-) mm ON true
+LEFT JOIN LATERAL ({MEMBERSHIP_OF.format(conference="c.id", user="$2")}) mm ON true
 WHERE t.id = $1
 """
 
@@ -270,13 +259,7 @@ async def insert_post(
 
 def split_context(row: asyncpg.Record) -> tuple[dict, dict, dict | None, dict]:
     """POSTING_CONTEXT's row as (conference, thread, membership or None, gate)."""
-    parts: list[dict] = [{}]
-    for key, value in row.items():
-        if key.startswith("|"):
-            parts.append({})
-        else:
-            parts[-1][key] = value
-    conference, thread, member, gate = parts
+    conference, thread, member, gate = split_row(row)
     return conference, thread, member if member["user_id"] is not None else None, gate
 
 

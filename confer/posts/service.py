@@ -32,11 +32,15 @@ def check_key(f: Fields, value: object) -> str | None:
     return f.text("idempotency_key", value, label="Idempotency key", max_len=100) or None
 
 
-def present(place: Place, row: asyncpg.Record) -> dict | None:
-    """A post as this reader may see it, or None if they may not see it at all."""
+def present(place: Place, row: asyncpg.Record, staff: bool | None = None) -> dict | None:
+    """A post as this reader may see it, or None if they may not see it at all.
+
+    `staff`: whether the reader moderates the post's session, when the caller knows (a page of
+    one thread asks once, not once a post)."""
     status = row["status"]
     mine = place.actor.user_id is not None and row["author_id"] == place.actor.user_id
-    staff = place.can("moderate", session={"id": row["session_id"]})
+    if staff is None:
+        staff = place.can("moderate", session={"id": row["session_id"]})
     if status == "pending" and not (mine or staff):
         return None
     post = dict(row)
@@ -191,14 +195,22 @@ async def create_post(
         # transaction (docs/architecture.md, "Writes").
         async with ctx.pool.acquire() as con, con.transaction():
             notices = await notifications.tell_notified(con, written["id"], ctx.settings)
+    # A new post is visible or pending, and its author sees all of it: the reply, the thread's
+    # event and the conference home's are one payload (built once: it formats two dates).
+    data = payload(place, written)
     if pending:
         # Only the author and the moderators hear of a post awaiting approval.
         await ctx.hub.publish(post_change_events(place, written, "post:new"))
     else:
+        activity = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
         await ctx.hub.publish(
-            [post_event(place, written), activity_event(place, thread, written), *notices]
-        )  # type: ignore[arg-type]
-    return payload(place, present(place, written) or dict(written)), True
+            [
+                Event("post:new", thread_room(thread_id), data),
+                Event("post:new", conference_room(place.id), activity),
+                *notices,
+            ]
+        )
+    return data, True
 
 
 def _repeat(place: Place, existing: asyncpg.Record, thread_id: int) -> dict:

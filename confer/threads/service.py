@@ -185,7 +185,8 @@ async def read_page(ctx: Ctx, place: Place, thread: asyncpg.Record, page: int) -
         # A benign write on GET, as every forum does: the reader's place in the thread. Only
         # when it moves: a page read again would lock the row and commit a write for nothing.
         await q.upsert_read_seq(ctx.pool, user_id, thread["id"], rows[-1]["seq"])
-    posts = [p for row in rows if (p := present(place, row)) is not None]
+    staff = place.can("moderate", session={"id": thread["session_id"]})
+    posts = [p for row in rows if (p := present(place, row, staff)) is not None]
     return Page(thread, posts, page, pages, read_upto)
 
 

@@ -1,0 +1,59 @@
+"""Rendered posts, kept for the next reader.
+
+A thread page shows the same 50 posts to most of its readers, and rendering a post through its
+Jinja macro was most of a page's cost (bench/pages.py). A post's HTML is kept under a key made
+of everything the macro reads from the post and from the viewer, so nothing is ever stale: an
+edit, a hide, a pin, a renamed author or a page turned into "new" for this reader is simply
+another key. The viewer's own posts and moderators' pages (forms with their CSRF token, the
+moderation tools) are rendered afresh. Oldest entries go first once the cache is full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+MAX_ENTRIES = 4000  # ~2.5 KB each (the HTML and the key's copy of body_html): ~10 MB
+
+
+class PostFragments:
+    """`post_html(...)` in templates: a post's HTML from `macro`, kept while it is current."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._kept: dict[tuple, Markup] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(
+        self,
+        macro: Callable[[Mapping[str, Any]], Markup],
+        p: Mapping[str, Any],
+        conference: Mapping[str, Any],
+        page_no: int,
+        new: bool,
+        can_reply: bool,
+        can_report: bool,
+        personal: bool,
+    ) -> Markup:
+        if personal or p["mine"]:
+            return macro(p)
+        key = (
+            p["id"], p["thread_id"], p["seq"], p["status"], p["created_at"], p["edited_at"],
+            p["pinned_at"], p["hidden_reason"], p["placeholder"], p["body_html"],
+            p["author_name"], p["author_title"], p["author_role"], p["author_organisation"],
+            p["reply_to_id"], p["reply_to_name"],
+            conference["slug"], conference["timezone"], page_no, new, can_reply, can_report,
+        )  # fmt: skip
+        html = self._kept.get(key)
+        if html is not None:
+            self.hits += 1
+            return html
+        self.misses += 1
+        html = macro(p)
+        if len(self._kept) >= self.max_entries:
+            del self._kept[next(iter(self._kept))]
+        self._kept[key] = html
+        return html
