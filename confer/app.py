@@ -82,7 +82,7 @@ def _jinja(app: web.Application) -> None:
     env.filters["input_value"] = timefmt.input_value
     env.filters["iso"] = timefmt.iso
     env.globals["static"] = lambda path: f"/static/{path}"
-    env.globals["post_html"] = PostFragments()
+    env.globals["posts_html"] = PostFragments()
 
     async def precompile(app: web.Application) -> None:
         """Compile every template in a thread once the server is up: compiling the thread page

@@ -19,7 +19,7 @@ MAX_ENTRIES = 4000  # ~2.5 KB each (the HTML and the key's copy of body_html): ~
 
 
 class PostFragments:
-    """`post_html(...)` in templates: a post's HTML from `macro`, kept while it is current."""
+    """`posts_html(...)` in templates: posts' HTML from `macro`, each kept while it is current."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
@@ -28,6 +28,27 @@ class PostFragments:
         self.misses = 0
 
     def __call__(
+        self,
+        macro: Callable[[Mapping[str, Any]], Markup],
+        posts: list[Mapping[str, Any]],
+        conference: Mapping[str, Any],
+        page_no: int,
+        read_upto: int,
+        can_reply: bool,
+        can_report: bool,
+        personal: bool,
+    ) -> Markup:
+        """The page's posts, in order (the loop is here, not in Jinja: a call per post from a
+        template costs more than a kept post does)."""
+        return Markup("").join(
+            [
+                self.one(macro, p, conference, page_no, p["seq"] > read_upto, can_reply,
+                         can_report, personal)
+                for p in posts
+            ]
+        )  # fmt: skip
+
+    def one(
         self,
         macro: Callable[[Mapping[str, Any]], Markup],
         p: Mapping[str, Any],

@@ -200,31 +200,6 @@ JOIN users u ON u.id = m.user_id
 WHERE m.conference_id = $1 AND m.user_id = $2
 """
 
-# Slow mode: seconds until this member may post in this thread again (None or <= 0: now).
-SLOW_MODE_WAIT = """
-SELECT ceil(extract(epoch FROM max(p.created_at)
-            + make_interval(secs => max(t.slow_mode_seconds)) - now()))::int
-FROM threads t
-JOIN posts p ON p.thread_id = t.id AND p.author_id = $2
-WHERE t.id = $1
-  AND t.slow_mode_seconds > 0
-  AND (t.slow_mode_until IS NULL OR t.slow_mode_until > now())
-"""
-
-# Does this member's next post need approval?
-NEEDS_APPROVAL = """
-SELECT t.premoderated
-    OR coalesce(m.premoderated, false)
-    OR c.premoderate_first_posts > (
-        SELECT count(*) FROM posts p
-        WHERE p.conference_id = c.id AND p.author_id = $2 AND p.status IN ('visible', 'hidden')
-    )
-FROM threads t
-JOIN conferences c ON c.id = t.conference_id
-LEFT JOIN memberships m ON m.conference_id = c.id AND m.user_id = $2
-WHERE t.id = $1
-"""
-
 
 async def insert_log(
     con: Con,
@@ -341,11 +316,3 @@ async def set_member(
 
 async def fetch_member(con: Con, conference_id: int, user_id: int) -> asyncpg.Record | None:
     return await con.fetchrow(FETCH_MEMBER, conference_id, user_id)
-
-
-async def slow_mode_wait(con: Con, thread_id: int, author_id: int) -> int | None:
-    return await con.fetchval(SLOW_MODE_WAIT, thread_id, author_id)
-
-
-async def needs_approval(con: Con, thread_id: int, author_id: int) -> bool:
-    return bool(await con.fetchval(NEEDS_APPROVAL, thread_id, author_id))

@@ -171,12 +171,6 @@ _WRITE_PARAMS = {
 WRITE_POST = _WRITE_POST.format(notify=notify_ctes(mentions=False, **_WRITE_PARAMS))
 WRITE_POST_WITH_MENTIONS = _WRITE_POST.format(notify=notify_ctes(mentions=True, **_WRITE_PARAMS))
 
-FETCH_REPLY_TARGET = """
-SELECT id, thread_id, status
-FROM posts
-WHERE id = $1
-"""
-
 INSERT_REVISION = """
 INSERT INTO post_revisions (post_id, body_md, body_html, replaced_by)
 SELECT id, body_md, body_html, $2
@@ -290,10 +284,6 @@ async def write_post(
         mentions = ("\n".join(names), ",".join(map(str, positions)))
         return await con.fetchrow(WRITE_POST_WITH_MENTIONS, *args, key, *mentions)
     return await con.fetchrow(WRITE_POST, *args, key)
-
-
-async def fetch_reply_target(con: Con, post_id: int) -> asyncpg.Record | None:
-    return await con.fetchrow(FETCH_REPLY_TARGET, post_id)
 
 
 async def fetch_post_for_change(

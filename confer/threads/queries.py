@@ -62,6 +62,20 @@ VALUES ($1, $2, $3, $4)
 RETURNING id
 """
 
+# The thread page's thread: with the reader's ($3) place in it and whether any post is pinned
+# (an index probe, so that most pages skip asking for the pinned posts).
+FETCH_THREAD_FOR_READER = f"""
+SELECT {THREAD_COLUMNS},
+       (SELECT rs.last_seq FROM read_state rs WHERE rs.user_id = $3 AND rs.thread_id = t.id)
+           AS read_seq,
+       EXISTS (
+           SELECT 1 FROM posts pp
+           WHERE pp.thread_id = t.id AND pp.pinned_at IS NOT NULL AND pp.status = 'visible'
+       ) AS has_pinned
+{THREAD_FROM}
+WHERE t.id = $1 AND t.conference_id = $2
+"""
+
 FETCH_READ_SEQ = """
 SELECT last_seq
 FROM read_state
@@ -89,6 +103,12 @@ async def insert_thread(
     con: Con, conference_id: int, session_id: int, title: str, author_id: int | None
 ) -> int:
     return await con.fetchval(INSERT_THREAD, conference_id, session_id, title, author_id)
+
+
+async def fetch_thread_for_reader(
+    con: Con, thread_id: int, conference_id: int, user_id: int | None
+) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_THREAD_FOR_READER, thread_id, conference_id, user_id)
 
 
 async def fetch_read_seq(con: Con, user_id: int, thread_id: int) -> int | None:

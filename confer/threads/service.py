@@ -53,10 +53,16 @@ def check_open(thread: asyncpg.Record, tz: str) -> None:
     )
 
 
-async def fetch(con: q.Con, place: Place, thread_id: int) -> asyncpg.Record:
-    """A thread of this conference that the actor may read; otherwise 404."""
+async def fetch(
+    con: q.Con, place: Place, thread_id: int, *, reader: bool = False
+) -> asyncpg.Record:
+    """A thread of this conference that the actor may read; otherwise 404. `reader`: with the
+    actor's `read_seq` and `has_pinned` (the thread page)."""
     place.require("conference.read")
-    thread = await q.fetch_thread(con, thread_id, place.id)
+    if reader:
+        thread = await q.fetch_thread_for_reader(con, thread_id, place.id, place.actor.user_id)
+    else:
+        thread = await q.fetch_thread(con, thread_id, place.id)
     if thread is None:
         raise NotFound()
     return thread
@@ -175,7 +181,12 @@ async def read_page(ctx: Ctx, place: Place, thread: asyncpg.Record, page: int) -
     per = ctx.settings.posts_per_page
     pages = max(1, -(-thread["last_seq"] // per))
     user_id = place.actor.user_id
-    seen = await q.fetch_read_seq(ctx.pool, user_id, thread["id"]) if user_id else None
+    if not user_id:
+        seen = None
+    elif "read_seq" in thread.keys():  # fetched with the thread (fetch(..., reader=True))
+        seen = thread["read_seq"]
+    else:
+        seen = await q.fetch_read_seq(ctx.pool, user_id, thread["id"])
     if page == 0:
         page = 1 if seen is None else page_of(min(seen + 1, max(thread["last_seq"], 1)), per)
     page = max(1, min(page, pages))

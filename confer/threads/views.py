@@ -84,14 +84,14 @@ async def _thread_page(
 ) -> web.Response:
     ctx = request.app[ctx_key]
     place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
-    thread = await service.fetch(ctx.pool, place, int_param(request, "thread_id"))
+    thread = await service.fetch(ctx.pool, place, int_param(request, "thread_id"), reader=True)
     page_no = query_int(request, "page", 0, lo=0, hi=1_000_000)
     page = await service.read_page(ctx, place, thread, page_no)
     reply_to = request.query.get("reply_to", "")
     can_moderate = place.can("moderate", session={"id": thread["session_id"]})
     pinned = [
         p
-        for r in await posts_q.list_pinned(ctx.pool, thread["id"])
+        for r in (await posts_q.list_pinned(ctx.pool, thread["id"]) if thread["has_pinned"] else [])
         if (p := posts.present(place, r)) is not None
     ]
     tools = {}
