@@ -113,18 +113,7 @@ SET published_at = CASE WHEN $2 THEN coalesce(published_at, now()) ELSE NULL END
 WHERE id = $1
 """
 
-FETCH_MEMBERSHIP = """
-SELECT m.conference_id, m.user_id, m.role, m.status, m.facilitates,
-       (m.muted_until IS NOT NULL AND m.muted_until > now()) AS muted,
-       coalesce(array_agg(sf.session_id) FILTER (WHERE sf.session_id IS NOT NULL), '{}')
-           AS session_ids
-FROM memberships m
-LEFT JOIN session_facilitators sf
-    ON sf.user_id = m.user_id
-   AND sf.session_id IN (SELECT id FROM sessions WHERE conference_id = m.conference_id)
-WHERE m.conference_id = $1 AND m.user_id = $2
-GROUP BY m.conference_id, m.user_id
-"""
+FETCH_MEMBERSHIP = MEMBERSHIP_OF.format(conference="$1", user="$2")
 
 UPSERT_MEMBERSHIP = """
 INSERT INTO memberships (conference_id, user_id, role, facilitates, coc_accepted_at)

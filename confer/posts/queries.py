@@ -7,7 +7,7 @@ import asyncpg
 from confer.conferences.queries import CONFERENCE_COLUMNS, MEMBERSHIP_COLUMNS, MEMBERSHIP_OF
 from confer.db import split_row
 from confer.notifications.queries import notify_ctes
-from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
+from confer.threads.queries import POSTING_WINDOW, THREAD_COLUMNS, THREAD_FROM
 
 Con = asyncpg.Connection | asyncpg.Pool
 
@@ -126,13 +126,12 @@ WITH t AS (
     SET last_seq = th.last_seq + 1,
         post_count = th.post_count + CASE WHEN $1 = 'visible' THEN 1 ELSE 0 END,
         last_post_at = now()
-    FROM sessions s, conferences c
-    WHERE th.id = $2 AND s.id = th.session_id AND c.id = th.conference_id
+    FROM sessions s
+    JOIN conferences c ON c.id = s.conference_id
+    {window}
+    WHERE th.id = $2 AND s.id = th.session_id
       AND c.published_at IS NOT NULL AND th.closed_at IS NULL AND th.locked_at IS NULL
-      AND now() >= CASE WHEN s.posting_window = 'conference' THEN c.starts_at
-                        ELSE greatest(s.starts_at, c.starts_at) END
-      AND now() < CASE WHEN s.posting_window = 'conference' THEN c.ends_at
-                       ELSE least(s.ends_at, c.ends_at) END
+      AND now() >= w.opens_at AND now() < w.closes_at
     RETURNING th.last_seq, th.conference_id, th.session_id
 ),
 p AS (
@@ -168,8 +167,12 @@ _WRITE_PARAMS = {
     "names": "$10",
     "positions": "$11",
 }
-WRITE_POST = _WRITE_POST.format(notify=notify_ctes(mentions=False, **_WRITE_PARAMS))
-WRITE_POST_WITH_MENTIONS = _WRITE_POST.format(notify=notify_ctes(mentions=True, **_WRITE_PARAMS))
+WRITE_POST = _WRITE_POST.format(
+    window=POSTING_WINDOW, notify=notify_ctes(mentions=False, **_WRITE_PARAMS)
+)
+WRITE_POST_WITH_MENTIONS = _WRITE_POST.format(
+    window=POSTING_WINDOW, notify=notify_ctes(mentions=True, **_WRITE_PARAMS)
+)
 
 INSERT_REVISION = """
 INSERT INTO post_revisions (post_id, body_md, body_html, replaced_by)

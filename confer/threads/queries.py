@@ -25,16 +25,21 @@ CASE WHEN c.published_at IS NULL THEN 'draft'
      ELSE 'open' END AS posting_state
 """
 
-THREAD_FROM = """
-FROM threads t
-JOIN sessions s ON s.id = t.session_id
-JOIN conferences c ON c.id = t.conference_id
+# A thread's posting window `w` (opens_at, closes_at), from its session `s` and conference `c`.
+POSTING_WINDOW = """
 CROSS JOIN LATERAL (
     SELECT CASE WHEN s.posting_window = 'conference' THEN c.starts_at
                 ELSE greatest(s.starts_at, c.starts_at) END AS opens_at,
            CASE WHEN s.posting_window = 'conference' THEN c.ends_at
                 ELSE least(s.ends_at, c.ends_at) END AS closes_at
 ) w
+"""
+
+THREAD_FROM = f"""
+FROM threads t
+JOIN sessions s ON s.id = t.session_id
+JOIN conferences c ON c.id = t.conference_id
+{POSTING_WINDOW}
 """
 
 FETCH_THREAD = f"""
