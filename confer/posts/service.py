@@ -101,12 +101,14 @@ def post_event(place: Place, row: asyncpg.Record, name: str = "post:new") -> Eve
     return Event(name, thread_room(row["thread_id"]), payload(place, dict(row)))
 
 
-def activity_event(place: Place, thread: asyncpg.Record, row: asyncpg.Record) -> Event:
-    """The conference home's live activity: the post, with where it was made."""
-    data = payload(place, dict(row))
-    data["thread_title"] = thread["title"]
-    data["session_id"] = thread["session_id"]
-    return Event("post:new", conference_room(place.id), data)
+def new_post_events(place: Place, thread: asyncpg.Record | dict, data: dict) -> list[Event]:
+    """A new visible post (its `payload`): to its thread's readers, and to the conference
+    home's live activity with where it was made."""
+    activity = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
+    return [
+        Event("post:new", thread_room(thread["id"]), data),
+        Event("post:new", conference_room(place.id), activity),
+    ]
 
 
 async def create_post(
@@ -202,14 +204,7 @@ async def create_post(
         # Only the author and the moderators hear of a post awaiting approval.
         await ctx.hub.publish(post_change_events(place, written, "post:new"))
     else:
-        activity = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
-        await ctx.hub.publish(
-            [
-                Event("post:new", thread_room(thread_id), data),
-                Event("post:new", conference_room(place.id), activity),
-                *notices,
-            ]
-        )
+        await ctx.hub.publish([*new_post_events(place, thread, data), *notices])
     return data, True
 
 

@@ -18,7 +18,7 @@ from confer.live.events import Event, conference_room
 from confer.notifications import service as notifications
 from confer.policy import Actor
 from confer.posts import queries as posts_q
-from confer.posts.service import activity_event, check_body, check_key, post_event, present
+from confer.posts.service import check_body, check_key, new_post_events, payload, present
 from confer.threads import queries as q
 from confer.validate import Fields
 
@@ -125,8 +125,7 @@ async def create_thread(
     await ctx.hub.publish(
         [
             Event("thread:new", conference_room(place.id), thread_payload(place, thread)),
-            post_event(place, post),
-            activity_event(place, thread, post),
+            *new_post_events(place, thread, payload(place, post)),
             *notices,
         ]
     )
