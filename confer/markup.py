@@ -1,10 +1,13 @@
 """The one Markdown pipeline: markdown-it-py (js-default: raw HTML off) + linkify, then nh3.
 
-Markdown is rendered once, on write, and stored beside its source. Rendering runs in worker
-processes so that a pathological post never stalls the event loop. A worker thread was not
-enough: rendering 20,000 characters of `*a`, `**_` or `` `a`` `` in a thread stalled the loop
-for 100-170 ms at a time, as single C calls (regular-expression matches over the whole text)
-hold the GIL throughout (tests/test_loop_lag.py).
+Markdown is rendered once, on write, and stored beside its source: on the event loop when the
+text is short and plain (a few milliseconds at worst), otherwise in worker processes, so that a
+pathological post never stalls the event loop. Worker threads were not enough: rendering
+20,000 characters of `*a`, `**_` or `` `a`` `` in a thread stalled the loop for 100-170 ms at a
+time, as single C calls (regular-expression matches over the whole text) hold the GIL
+throughout; and even 1,000-character posts rendering in a thread (~100 ms of pure Python for
+1,000 `[`) kept the GIL from the loop for 60-130 ms, the hand-overs going to the thread
+(tests/test_loop_lag.py).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 
@@ -59,12 +62,6 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 
 RENDER_PROCESSES = 2
-# The longest GIL hold while rendering is one C call (a regular-expression match) over the
-# whole text, so it grows with length: ~100-170 ms at 20,000 characters, under 10 ms at 1,000.
-# Most posts are shorter than this and render in a thread, without the processes' memory
-# (~30 MB each) or their IPC; longer ones go to the processes.
-THREAD_MAX_CHARS = 1000
-_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="markup")
 _processes: ProcessPoolExecutor | None = None
 
 
@@ -76,7 +73,10 @@ def _warm() -> None:
 
 
 def _pool() -> ProcessPoolExecutor:
-    """The worker processes, started on first use ("spawn": never fork a threaded server)."""
+    """The worker processes, all started on first use ("spawn": never fork a threaded server).
+
+    Started together, so that a later render never waits for (or the event loop for) the
+    start of another process."""
     global _processes
     if _processes is None:
         _processes = ProcessPoolExecutor(
@@ -84,6 +84,8 @@ def _pool() -> ProcessPoolExecutor:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm,
         )
+        for _ in range(RENDER_PROCESSES):
+            _processes.submit(os.getpid)
     return _processes
 
 
@@ -134,8 +136,8 @@ def render_sync(source: str) -> str:
 
 
 # Inline on the event loop: measured worst case ~10 ms for any text within these limits
-# (pathological Markdown needs many delimiters or lines); most posts fit, and rendering them
-# in a thread cost more than the rendering itself (the event loop then waited for the GIL).
+# (pathological Markdown needs many delimiters or lines); most posts fit, and sending them
+# elsewhere would cost more than the rendering itself.
 INLINE_MAX_CHARS = 600
 INLINE_MAX_SPECIALS = 24
 INLINE_MAX_LINES = 30
@@ -152,14 +154,12 @@ def renders_inline(source: str) -> bool:
 
 
 async def render(source: str) -> str:
-    """Render off the event loop unless short and plain: longer posts in a thread, long ones
-    in a worker process."""
+    """Render on the event loop if short and plain, otherwise in a worker process (~1 ms of
+    inter-process overhead, none of it the event loop's)."""
     if renders_inline(source):
         return render_sync(source)
     global _processes
     loop = asyncio.get_running_loop()
-    if len(source) <= THREAD_MAX_CHARS:
-        return await loop.run_in_executor(_threads, render_sync, source)
     try:
         return await loop.run_in_executor(_pool(), render_sync, source)
     except BrokenProcessPool:
