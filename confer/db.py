@@ -6,9 +6,13 @@ this module only opens the pool and applies migrations/*.sql in order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -45,18 +49,30 @@ CONNECT_TIMEOUT = 5.0  # seconds to open a connection (asyncpg's default is 60)
 IDLE_LIFETIME = 60.0
 
 
+class Pool(asyncpg.Pool):
+    """asyncpg's pool, carrying the batched lookups made on it (`batched`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batchers: dict[Any, Batcher[Any, Any]] = {}
+
+
 async def create_pool(dsn: str, *, max_size: int = 20) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+    pool = Pool(
         dsn,
         min_size=1,
         max_size=max_size,
+        max_queries=50_000,  # asyncpg's default, as create_pool passes it
         init=_init_connection,
         reset=_release,
         command_timeout=60,
         timeout=CONNECT_TIMEOUT,
         max_inactive_connection_lifetime=IDLE_LIFETIME,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
     )
-    assert pool is not None
+    await pool
     return pool
 
 
@@ -126,3 +142,87 @@ def split_row(row: asyncpg.Record) -> list[dict]:
         else:
             parts[-1][key] = value
     return parts
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Batcher(Generic[K, V]):
+    """Lookups that arrive while earlier ones are on their way to PostgreSQL go together in
+    the next query (`run`: the keys in, one result a key out, in order).
+
+    Under light load a lookup goes at once, alone; under load, those waiting for one of the
+    `in_flight` queries to come back go in one query, up to `max_size`. On this 2-core machine
+    a round trip's cost is mostly waking PostgreSQL's backend and then this process (bench/
+    writes.py: fewer, larger queries cost PostgreSQL less CPU a row, and a smaller pool more).
+    A failed query fails every lookup in it.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[K]], Awaitable[Sequence[V]]],
+        *,
+        in_flight: int = 2,
+        max_size: int = 64,
+    ) -> None:
+        self._run = run
+        self._in_flight = in_flight
+        self._max_size = max_size
+        self._waiting: list[tuple[K, asyncio.Future[V]]] = []
+        self._flying: set[asyncio.Task[None]] = set()
+        self.largest = 0  # the most lookups one query has carried
+
+    async def __call__(self, key: K) -> V:
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, future))
+        if len(self._flying) < self._in_flight:
+            self._start()
+        return await future
+
+    def _start(self) -> None:
+        batch, self._waiting = self._waiting[: self._max_size], self._waiting[self._max_size :]
+        self.largest = max(self.largest, len(batch))
+        task = asyncio.get_running_loop().create_task(self._go(batch))
+        self._flying.add(task)
+        task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self._flying.discard(task)
+        if self._waiting and len(self._flying) < self._in_flight:
+            self._start()
+
+    async def _go(self, batch: list[tuple[K, asyncio.Future[V]]]) -> None:
+        try:
+            results = await self._run([key for key, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except BaseException as e:  # handed to every caller, who raises it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(e)
+            return
+        assert len(results) == len(batch)
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def batched(
+    pool: asyncpg.Pool, run: Callable[[asyncpg.Pool, Sequence[K]], Awaitable[Sequence[V]]]
+) -> Batcher[K, V]:
+    """The pool's batcher for `run` (made on first use; the pool must come from create_pool)."""
+    assert isinstance(pool, Pool), "batched lookups need a pool from confer.db.create_pool"
+    mine = pool.batchers
+    if (batcher := mine.get(run)) is None:
+        ref = weakref.ref(pool)  # the batcher must not keep its pool alive
+
+        async def run_on_pool(keys: Sequence[K]) -> Sequence[V]:
+            alive = ref()
+            assert alive is not None
+            return await run(alive, keys)
+
+        batcher = mine[run] = Batcher(run_on_pool)
+    return batcher

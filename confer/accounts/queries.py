@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
+
+from confer.db import batched
 
 Con = asyncpg.Connection | asyncpg.Pool
 
@@ -130,17 +134,19 @@ RETURNING id
 
 # last_used_at moves at most once a minute, as a sign-in session's last_seen_at does: writing
 # it on every request made every API call a write transaction (a row lock and a WAL flush).
-FETCH_ACTOR_BY_API_TOKEN = """
+# Several tokens at once ($1): API requests arriving together are looked up in one query
+# (confer.db.Batcher).
+FETCH_ACTORS_BY_API_TOKENS = """
 WITH hit AS (
-    SELECT id, user_id
+    SELECT id, user_id, token_hash
     FROM api_tokens
-    WHERE token_hash = $1 AND revoked_at IS NULL
+    WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL
 ), touched AS (
     UPDATE api_tokens SET last_used_at = now()
-    WHERE id = (SELECT id FROM hit)
+    WHERE id IN (SELECT id FROM hit)
       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 )
-SELECT u.id, u.name, u.email, u.is_admin
+SELECT hit.token_hash, u.id, u.name, u.email, u.is_admin
 FROM hit
 JOIN users u ON u.id = hit.user_id
 """
@@ -228,5 +234,13 @@ async def revoke_api_token(con: Con, token_id: int, user_id: int) -> int | None:
     return await con.fetchval(REVOKE_API_TOKEN, token_id, user_id)
 
 
-async def fetch_actor_by_api_token(con: Con, token_hash: bytes) -> asyncpg.Record | None:
-    return await con.fetchrow(FETCH_ACTOR_BY_API_TOKEN, token_hash)
+async def _fetch_actors_by_api_tokens(
+    pool: asyncpg.Pool, token_hashes: Sequence[bytes]
+) -> list[asyncpg.Record | None]:
+    found = {r["token_hash"]: r for r in await pool.fetch(FETCH_ACTORS_BY_API_TOKENS, token_hashes)}
+    return [found.get(h) for h in token_hashes]
+
+
+async def fetch_actor_by_api_token(pool: asyncpg.Pool, token_hash: bytes) -> asyncpg.Record | None:
+    """The token's user (id, name, email, is_admin), if the token is live."""
+    return await batched(pool, _fetch_actors_by_api_tokens)(token_hash)

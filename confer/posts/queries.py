@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from confer.conferences.queries import CONFERENCE_COLUMNS, MEMBERSHIP_COLUMNS, MEMBERSHIP_OF
-from confer.db import split_row
+from confer.db import batched, split_row
 from confer.notifications.queries import notify_ctes
 from confer.threads.queries import POSTING_WINDOW, THREAD_COLUMNS, THREAD_FROM
 
@@ -80,35 +82,45 @@ FROM t
 RETURNING id
 """
 
-# Everything posting in thread $1 needs to know before it writes, in one round trip: the
-# conference, the thread (with its posting state), the author's ($2) membership, whether
-# their idempotency key ($3) already made a post, how long slow mode makes them wait,
-# whether this post needs approval, and which thread the post it replies to ($4) is in.
+# Everything posting in thread i.thread_id needs to know before it writes: the conference,
+# the thread (with its posting state), the author's (i.author_id) membership, whether their
+# idempotency key (i.key) already made a post, how long slow mode makes them wait, whether
+# this post needs approval, and which thread the post it replies to (i.reply_to) is in.
 # Sections are split at the "|..." marker columns (split_context below).
-POSTING_CONTEXT = f"""
+_POSTING_CONTEXT = f"""
 SELECT {CONFERENCE_COLUMNS},
        NULL AS "|thread", {THREAD_COLUMNS},
        NULL AS "|member", {MEMBERSHIP_COLUMNS},
        NULL AS "|gate",
-       (SELECT k.id FROM posts k WHERE k.author_id = $2 AND k.idempotency_key = $3)
+       (SELECT k.id FROM posts k WHERE k.author_id = i.author_id AND k.idempotency_key = i.key)
            AS repeated_id,
-       (SELECT rp.thread_id FROM posts rp WHERE rp.id = $4) AS reply_to_thread_id,
+       (SELECT rp.thread_id FROM posts rp WHERE rp.id = i.reply_to) AS reply_to_thread_id,
        CASE WHEN t.slow_mode_seconds > 0
                  AND (t.slow_mode_until IS NULL OR t.slow_mode_until > now())
             THEN (SELECT ceil(extract(epoch FROM max(sp.created_at)
                               + make_interval(secs => t.slow_mode_seconds) - now()))::int
                   FROM posts sp
-                  WHERE sp.thread_id = t.id AND sp.author_id = $2)
+                  WHERE sp.thread_id = t.id AND sp.author_id = i.author_id)
        END AS slow_mode_wait,
        t.premoderated OR coalesce(mm.premoderated, false)
            OR (c.premoderate_first_posts > 0 AND c.premoderate_first_posts > (
                SELECT count(*) FROM posts fp
-               WHERE fp.conference_id = c.id AND fp.author_id = $2
+               WHERE fp.conference_id = c.id AND fp.author_id = i.author_id
                  AND fp.status IN ('visible', 'hidden')
            )) AS needs_approval
 {THREAD_FROM}
-LEFT JOIN LATERAL ({MEMBERSHIP_OF.format(conference="c.id", user="$2")}) mm ON true
-WHERE t.id = $1
+LEFT JOIN LATERAL ({MEMBERSHIP_OF.format(conference="c.id", user="i.author_id")}) mm ON true
+WHERE t.id = i.thread_id
+"""
+# Several posts' contexts at once (arrays $1 threads, $2 authors, $3 keys, $4 reply-to posts),
+# one row each in order, all NULL where the thread does not exist: posts arriving together are
+# looked up in one query (confer.db.Batcher).
+POSTING_CONTEXTS = f"""
+SELECT x.*
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])
+     WITH ORDINALITY AS i(thread_id, author_id, key, reply_to, n)
+LEFT JOIN LATERAL ({_POSTING_CONTEXT}) x ON true
+ORDER BY i.n
 """
 
 # A post in one statement, so that the thread row's lock (which gives gap-free, ordered
@@ -260,10 +272,25 @@ def split_context(row: asyncpg.Record) -> tuple[dict, dict, dict | None, dict]:
     return conference, thread, member if member["user_id"] is not None else None, gate
 
 
+_ContextKey = tuple[int, int | None, str | None, int | None]
+
+
+async def _fetch_posting_contexts(
+    pool: asyncpg.Pool, keys: Sequence[_ContextKey]
+) -> list[asyncpg.Record | None]:
+    rows = await pool.fetch(POSTING_CONTEXTS, *(list(column) for column in zip(*keys, strict=True)))
+    return [row if row[0] is not None else None for row in rows]
+
+
 async def fetch_posting_context(
-    con: Con, thread_id: int, author_id: int | None, key: str | None, reply_to_id: int | None
+    pool: asyncpg.Pool,
+    thread_id: int,
+    author_id: int | None,
+    key: str | None,
+    reply_to_id: int | None,
 ) -> asyncpg.Record | None:
-    return await con.fetchrow(POSTING_CONTEXT, thread_id, author_id, key, reply_to_id)
+    """What posting in the thread needs to know (POSTING_CONTEXT); None: no such thread."""
+    return await batched(pool, _fetch_posting_contexts)((thread_id, author_id, key, reply_to_id))
 
 
 async def write_post(
