@@ -237,6 +237,21 @@ async def test_unread_count_in_the_header_and_mark_all_read(scene):
     assert header_count(page) == "Notifications"
 
 
+async def test_the_thread_page_header_has_the_count_and_the_follow_state(scene):
+    # The thread page reads both with its thread, not in the header's own query.
+    thread = f"/c/{scene.c['slug']}/threads/{scene.thread_id}"
+    await scene.post("bob", "Hello @Alice Jones")
+    await scene.post("carol", "And hello from me, @alice jones")
+    _, page = await scene.b("alice").get(thread)
+    assert header_count(page) == "Notifications (2)"  # counted before this page marks them read
+    assert "You are following this thread" in page  # she started it
+    _, page = await scene.b("jane").get(thread)
+    assert header_count(page) == "Notifications"
+    assert "Follow this thread to be told" in page  # she has not posted in it
+    _, page = await scene.b("alice").get(thread)
+    assert header_count(page) == "Notifications"
+
+
 async def test_opening_or_reading_the_post_marks_it_read(scene):
     a = scene.b("alice")
     post = await scene.post("bob", "@Alice Jones, have a look")

@@ -46,11 +46,6 @@ FROM (
 ) unread
 """
 
-# One query per page view: the unread count, and on a thread page whether the reader follows.
-HEADER_STATE = f"""
-SELECT ({COUNT_UNREAD.replace("$1", "$1::bigint")}) AS unread,
-       (SELECT f.following FROM follows f WHERE f.user_id = $1 AND f.thread_id = $2) AS following
-"""
 
 # Everything a new post causes, in one statement inside the post's transaction:
 #   $1 post, $2 thread, $3 author, $4 conference, $5 the post it replies to,
@@ -303,12 +298,6 @@ RETURNING email_notifications
 
 async def count_unread(con: Con, user_id: int) -> int:
     return await con.fetchval(COUNT_UNREAD, user_id)
-
-
-async def fetch_header_state(
-    con: Con, user_id: int, thread_id: int | None
-) -> asyncpg.Record | None:
-    return await con.fetchrow(HEADER_STATE, user_id, thread_id)
 
 
 async def notify_for_post(

@@ -166,16 +166,6 @@ def _signed_in(actor: Actor) -> int:
     return actor.user_id
 
 
-async def header_state(
-    pool: asyncpg.Pool, actor: Actor, thread_id: int | None
-) -> tuple[int, bool | None]:
-    """(unread count, capped at 100; whether the actor follows `thread_id`) in one query."""
-    user_id = _signed_in(actor)
-    row = await q.fetch_header_state(pool, user_id, thread_id)
-    assert row is not None
-    return row["unread"], row["following"]
-
-
 async def unread_count(ctx: Ctx, actor: Actor) -> int:
     return await q.count_unread(ctx.pool, _signed_in(actor))
 

@@ -119,26 +119,27 @@ async def follow_thread(request: web.Request) -> web.StreamResponse:
 
 
 async def header_context(request: web.Request) -> dict[str, object]:
-    """For base.html on every page: the unread count in the header and, on a thread page,
-    whether the reader follows it. One indexed query, and none for the API, the socket,
-    static files or anonymous readers. A database outage leaves the header without a count
-    (the error page must still render)."""
+    """For base.html on every page: the unread count in the header (and, filled in by the
+    thread page itself, whether the reader follows the thread). One indexed query, and none
+    for the API, the socket, static files, anonymous readers or the thread page (whose thread
+    query brings both). A database outage leaves the header without a count (the error page
+    must still render)."""
     actor = request.get(actor_key)
     state: dict[str, object] = {"unread_notifications": None, "thread_following": None}
     if actor is None or not actor.authenticated or request.path.startswith(NO_HEADER):
         return state
-    thread_id = None
     route = request.match_info.route
-    if route is not None and route.name in ("thread", "create_post"):  # the thread page
-        thread_id = parse_id(request.match_info.get("thread_id"))
+    if route is not None and route.name in ("thread", "create_post"):
+        # The thread page reads both with its thread (threads.views._thread_page), and a post
+        # that succeeds redirects; an error page there goes without the count.
+        return state
     ctx = request.app.get(ctx_key)
     if ctx is None:
         return state
     try:
-        unread, following = await service.header_state(ctx.pool, actor, thread_id)
+        state["unread_notifications"] = await service.unread_count(ctx, actor)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        return state
-    state.update(unread_notifications=unread, thread_following=bool(following))
+        pass
     return state
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from confer.notifications.queries import COUNT_UNREAD
+
 Con = asyncpg.Connection | asyncpg.Pool
 
 THREAD_COLUMNS = """
@@ -67,12 +69,17 @@ VALUES ($1, $2, $3, $4)
 RETURNING id
 """
 
-# The thread page's thread: with the reader's ($3) place in it and whether any post is pinned
-# (an index probe, so that most pages skip asking for the pinned posts).
+# The thread page's thread: with the reader's ($3) place in it, whether any post is pinned
+# (an index probe, so that most pages skip asking for the pinned posts), and what the page's
+# header shows a signed-in reader (confer.notifications.views.header_context: the unread
+# count and whether they follow the thread), so the page makes one query fewer.
 FETCH_THREAD_FOR_READER = f"""
 SELECT {THREAD_COLUMNS},
        (SELECT rs.last_seq FROM read_state rs WHERE rs.user_id = $3 AND rs.thread_id = t.id)
            AS read_seq,
+       ({COUNT_UNREAD.replace("$1", "$3::bigint")}) AS unread,
+       (SELECT f.following FROM follows f WHERE f.user_id = $3 AND f.thread_id = t.id)
+           AS following,
        EXISTS (
            SELECT 1 FROM posts pp
            WHERE pp.thread_id = t.id AND pp.pinned_at IS NOT NULL AND pp.status = 'visible'

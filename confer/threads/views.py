@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 
 import aiohttp_jinja2
+import asyncpg
 from aiohttp import web
 
 from confer.conferences import service as conferences
+from confer.conferences.service import Place
 from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
 from confer.posts import queries as posts_q
@@ -125,9 +127,18 @@ async def _thread_page(
             "pinned": pinned,
             "tools": tools,
             "flagged": request.query.get("flagged"),
+            **_header_state(place, thread),
         },
         status=status,
     )
+
+
+def _header_state(place: Place, thread: asyncpg.Record) -> dict[str, object]:
+    """What base.html's header shows a signed-in reader, read with the thread (see
+    confer.notifications.views.header_context, which skips its query on this page)."""
+    if not place.actor.authenticated:
+        return {}
+    return {"unread_notifications": thread["unread"], "thread_following": bool(thread["following"])}
 
 
 async def show_thread(request: web.Request) -> web.Response:
