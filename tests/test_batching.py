@@ -1,5 +1,5 @@
-"""Lookups batched on their way to PostgreSQL (confer.db.Batcher): API tokens and posting
-contexts arriving together go in one query, and each caller gets exactly its own answer."""
+"""Lookups batched on their way to PostgreSQL (confer.db.Batcher): API tokens, sign-ins and
+posting contexts arriving together go in one query, and each caller gets exactly its own answer."""
 
 from __future__ import annotations
 
@@ -67,6 +67,17 @@ async def test_api_tokens_looked_up_together_each_get_their_own_user(world) -> N
     assert ids == [users[0]["id"], users[1]["id"], None, None, users[0]["id"]]
     assert actors[1] is not None and actors[1].name == "Writer 1"
     assert max(b.largest for b in world.pool.batchers.values()) > 1  # they did go together
+
+
+async def test_sign_ins_looked_up_together_each_get_their_own_user(world, settings) -> None:
+    users = [await world.user(f"Reader {i}") for i in range(3)]
+    tokens = [await accounts.start_login(world.pool, settings, u["id"]) for u in users]
+    await accounts.sign_out(world.pool, tokens[2])
+    asked = [tokens[1], tokens[0], tokens[2], "not-a-sign-in", tokens[1]]
+    found = await asyncio.gather(*(accounts.actor_from_login(world.pool, t) for t in asked))
+    ids = [f[0].user_id if f is not None else None for f in found]
+    assert ids == [users[1]["id"], users[0]["id"], None, None, users[1]["id"]]
+    assert found[0] is not None and found[0][0].name == "Reader 1"
 
 
 @pytest.mark.parametrize("together", [False, True])

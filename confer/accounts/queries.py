@@ -62,16 +62,17 @@ RETURNING id
 """
 
 # Touch last_seen_at at most once a minute, to keep page views read-only in practice.
-FETCH_ACTOR_BY_LOGIN = """
+# Several sign-ins at once ($1), as FETCH_ACTORS_BY_API_TOKENS (confer.db.Batcher).
+FETCH_ACTORS_BY_LOGINS = """
 WITH hit AS (
-    SELECT l.id AS login_id, l.user_id, l.last_seen_at
+    SELECT l.id AS login_id, l.user_id, l.last_seen_at, l.token_hash
     FROM logins l
-    WHERE l.token_hash = $1 AND l.expires_at > now()
+    WHERE l.token_hash = ANY($1::bytea[]) AND l.expires_at > now()
 ), touched AS (
     UPDATE logins SET last_seen_at = now()
-    WHERE id = (SELECT login_id FROM hit) AND last_seen_at < now() - interval '1 minute'
+    WHERE id IN (SELECT login_id FROM hit) AND last_seen_at < now() - interval '1 minute'
 )
-SELECT hit.login_id, u.id, u.name, u.email, u.is_admin
+SELECT hit.token_hash, hit.login_id, u.id, u.name, u.email, u.is_admin
 FROM hit
 JOIN users u ON u.id = hit.user_id
 """
@@ -196,8 +197,16 @@ async def insert_login(con: Con, user_id: int, token_hash: bytes, days: int) -> 
     return await con.fetchval(INSERT_LOGIN, user_id, token_hash, days)
 
 
-async def fetch_actor_by_login(con: Con, token_hash: bytes) -> asyncpg.Record | None:
-    return await con.fetchrow(FETCH_ACTOR_BY_LOGIN, token_hash)
+async def _fetch_actors_by_logins(
+    pool: asyncpg.Pool, token_hashes: Sequence[bytes]
+) -> list[asyncpg.Record | None]:
+    found = {r["token_hash"]: r for r in await pool.fetch(FETCH_ACTORS_BY_LOGINS, token_hashes)}
+    return [found.get(h) for h in token_hashes]
+
+
+async def fetch_actor_by_login(pool: asyncpg.Pool, token_hash: bytes) -> asyncpg.Record | None:
+    """The signed-in user (login_id, id, name, email, is_admin), if the sign-in is live."""
+    return await batched(pool, _fetch_actors_by_logins)(token_hash)
 
 
 async def delete_login(con: Con, token_hash: bytes) -> int | None:
