@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import asyncpg
 
@@ -197,11 +198,16 @@ async def insert_login(con: Con, user_id: int, token_hash: bytes, days: int) -> 
     return await con.fetchval(INSERT_LOGIN, user_id, token_hash, days)
 
 
-async def _fetch_actors_by_logins(
-    pool: asyncpg.Pool, token_hashes: Sequence[bytes]
+async def _rows_by_token_hash(
+    query: str, pool: asyncpg.Pool, token_hashes: Sequence[bytes]
 ) -> list[asyncpg.Record | None]:
-    found = {r["token_hash"]: r for r in await pool.fetch(FETCH_ACTORS_BY_LOGINS, token_hashes)}
+    """`query`'s rows for the hashes in $1, one a hash and in order (None: no row)."""
+    found = {r["token_hash"]: r for r in await pool.fetch(query, token_hashes)}
     return [found.get(h) for h in token_hashes]
+
+
+_fetch_actors_by_logins = partial(_rows_by_token_hash, FETCH_ACTORS_BY_LOGINS)
+_fetch_actors_by_api_tokens = partial(_rows_by_token_hash, FETCH_ACTORS_BY_API_TOKENS)
 
 
 async def fetch_actor_by_login(pool: asyncpg.Pool, token_hash: bytes) -> asyncpg.Record | None:
@@ -241,13 +247,6 @@ async def list_api_tokens(con: Con, user_id: int) -> list[asyncpg.Record]:
 
 async def revoke_api_token(con: Con, token_id: int, user_id: int) -> int | None:
     return await con.fetchval(REVOKE_API_TOKEN, token_id, user_id)
-
-
-async def _fetch_actors_by_api_tokens(
-    pool: asyncpg.Pool, token_hashes: Sequence[bytes]
-) -> list[asyncpg.Record | None]:
-    found = {r["token_hash"]: r for r in await pool.fetch(FETCH_ACTORS_BY_API_TOKENS, token_hashes)}
-    return [found.get(h) for h in token_hashes]
 
 
 async def fetch_actor_by_api_token(pool: asyncpg.Pool, token_hash: bytes) -> asyncpg.Record | None:
