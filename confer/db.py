@@ -195,16 +195,17 @@ class Batcher(Generic[K, V]):
     async def _go(self, batch: list[tuple[K, asyncio.Future[V]]]) -> None:
         try:
             results = await self._run([key for key, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} lookups")
         except asyncio.CancelledError:
             for _, future in batch:
                 future.cancel()
             raise
-        except BaseException as e:  # handed to every caller, who raises it
+        except Exception as e:  # handed to every caller, who raises it; none is left waiting
             for _, future in batch:
                 if not future.done():
                     future.set_exception(e)
             return
-        assert len(results) == len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)

@@ -49,6 +49,17 @@ async def test_a_failed_query_fails_its_lookups_only() -> None:
     assert await batcher(4) == 4  # and the batcher still works
 
 
+async def test_a_query_answering_the_wrong_number_of_lookups_fails_them_all() -> None:
+    async def run(keys: Sequence[int]) -> list[int]:
+        return list(keys)[:-1]  # one short: nobody may be left waiting, or given another's
+
+    batcher: Batcher[int, int] = Batcher(run)
+    results = await asyncio.wait_for(
+        asyncio.gather(batcher(1), batcher(2), return_exceptions=True), timeout=5
+    )
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+
+
 async def test_api_tokens_looked_up_together_each_get_their_own_user(world) -> None:
     users = [await world.user(f"Writer {i}") for i in range(3)]
     tokens = []

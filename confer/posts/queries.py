@@ -267,7 +267,7 @@ async def insert_post(
 
 
 def split_context(row: asyncpg.Record) -> tuple[dict, dict, dict | None, dict]:
-    """POSTING_CONTEXT's row as (conference, thread, membership or None, gate)."""
+    """A POSTING_CONTEXTS row as (conference, thread, membership or None, gate)."""
     conference, thread, member, gate = split_row(row)
     return conference, thread, member if member["user_id"] is not None else None, gate
 
@@ -289,7 +289,7 @@ async def fetch_posting_context(
     key: str | None,
     reply_to_id: int | None,
 ) -> asyncpg.Record | None:
-    """What posting in the thread needs to know (POSTING_CONTEXT); None: no such thread."""
+    """What posting in the thread needs to know (POSTING_CONTEXTS); None: no such thread."""
     return await batched(pool, _fetch_posting_contexts)((thread_id, author_id, key, reply_to_id))
 
 
