@@ -831,7 +831,9 @@ class _Conn:
             if ":" in line:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
-        if "content-length" in headers:
+        if status in (204, 304) or 100 <= status < 200 or head.startswith(b"HEAD "):
+            data = b""  # no body, whatever the headers say (RFC 9112, 6.3)
+        elif "content-length" in headers:
             data = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             parts = []
