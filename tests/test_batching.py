@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import asyncpg
 import pytest
 
 from confer.accounts import service as accounts
@@ -117,3 +118,112 @@ async def test_posting_contexts_looked_up_together_match_one_at_a_time(world, to
     ]
     members = [m["user_id"] if m else None for _, _, m, _ in found]
     assert members == [member["id"], None, None]  # a member of c1 only
+
+
+def _write_args(thread: dict, author: dict, body: str, key: str | None) -> tuple:
+    """WRITE_POST's parameters for a visible post (see posts_q.write_post)."""
+    return ("visible", thread["id"], author["id"], thread["conference"]["id"], None, True,
+            body, f"<p>{body}</p>", key)  # fmt: skip
+
+
+async def _open_threads(world, n: int):
+    c = await world.conference()
+    s = await world.session(c)
+    u = await world.user("Writer")
+    await world.member(c, u, "participant")
+    return c, u, [await world.thread(s, u) for _ in range(n)]
+
+
+async def test_posts_written_together_keep_each_threads_seqs_and_answer_their_own_caller(
+    world, settings
+) -> None:
+    from confer.context import Ctx
+    from confer.live.hub import Hub
+    from confer.posts import service as posts
+
+    c, u, threads = await _open_threads(world, 3)
+    ctx = Ctx(pool=world.pool, settings=settings, hub=Hub())
+    actor = Actor(user_id=u["id"], name=u["name"], via="token")
+    # Interleaved across the threads, so a batch holds posts for all three.
+    asks = [(threads[i % 3], f"post {i}") for i in range(30)]
+    made = await asyncio.gather(
+        *(posts.create_post(ctx, actor, c["slug"], t["id"], {"body": b}) for t, b in asks)
+    )
+    for (t, body), (post, created) in zip(asks, made, strict=True):
+        assert created and post["html"] == f"<p>{body}</p>\n" and post["thread_id"] == t["id"]
+        assert post["seq"] == await world.pool.fetchval(
+            "SELECT seq FROM posts WHERE id = $1", post["id"]
+        )
+    for t in threads:
+        rows = await world.pool.fetch(
+            "SELECT seq, body_md FROM posts WHERE thread_id = $1 ORDER BY seq", t["id"]
+        )
+        assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
+        # Posts by one writer to one thread keep the order they were sent in.
+        mine = [r["body_md"] for r in rows if r["body_md"].startswith("post ")]
+        assert mine == [b for th, b in asks if th is t]
+    write_batchers = [
+        b for run, b in world.pool.batchers.items() if run.__name__.startswith("_write_")
+    ]
+    assert max(b.largest for b in write_batchers) > 1  # they did go together
+
+
+async def test_posts_written_together_fail_together_and_a_closed_thread_takes_none(
+    world,
+) -> None:
+    c, u, (t1, t2, t3) = await _open_threads(world, 3)
+    await world.pool.execute("UPDATE threads SET locked_at = now() WHERE id = $1", t2["id"])
+    rows = await posts_q._write_posts(
+        posts_q.WRITE_POST,
+        world.pool,
+        [
+            _write_args(t3, u, "c", "k3"),
+            _write_args(t2, u, "b", "k2"),
+            _write_args(t1, u, "a", None),
+        ],
+    )
+    # One row a post, in the order asked; the locked thread's post has none (and no seq).
+    assert [r["body_md"] for r in rows] == ["c", None, "a"]
+    assert rows[0]["seq"] == rows[2]["seq"] == 2  # after each thread's opening post
+    last = {r["id"]: r["last_seq"] for r in await world.pool.fetch(
+        "SELECT id, last_seq FROM threads WHERE id = ANY($1)", [t1["id"], t2["id"], t3["id"]]
+    )}  # fmt: skip
+    assert last == {t1["id"]: 2, t2["id"]: 1, t3["id"]: 2}
+    # A repeated idempotency key fails the whole transaction: nothing of it is written...
+    before = await world.pool.fetchval("SELECT count(*) FROM posts")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await posts_q._write_posts(
+            posts_q.WRITE_POST, world.pool, [_write_args(t1, u, "d", None), _write_args(t3, u, "e", "k3")]
+        )  # fmt: skip
+    assert await world.pool.fetchval("SELECT count(*) FROM posts") == before
+    assert await world.pool.fetchval("SELECT last_seq FROM threads WHERE id = $1", t1["id"]) == 2
+
+
+async def test_a_repeated_key_among_posts_written_together_fails_only_its_own(world) -> None:
+    c, u, (t1, t2) = await _open_threads(world, 2)
+    asks = [_write_args(t1 if i % 2 else t2, u, f"p{i}", f"key-{i}") for i in range(8)]
+    asks.append(_write_args(t2, u, "again", "key-3"))  # key-3 is another post's
+    results = await asyncio.gather(
+        *(
+            posts_q.write_post(
+                world.pool,
+                status=a[0], thread_id=a[1], author_id=a[2], conference_id=a[3],
+                reply_to_id=a[4], follow=a[5], body_md=a[6], body_html=a[7], key=a[8],
+                names=[], positions=[],
+            )
+            for a in asks
+        ),
+        return_exceptions=True,
+    )  # fmt: skip
+    # Written again one by one, every post but the repeat is made once; the repeat alone
+    # fails (create_post then answers with the first post), and no seq is skipped.
+    failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+    assert len(failed) == 1 and isinstance(results[failed[0]], asyncpg.UniqueViolationError)
+    assert asks[failed[0]][8] == "key-3"
+    bodies = await world.pool.fetch(
+        "SELECT body_md FROM posts WHERE idempotency_key IS NOT NULL ORDER BY id"
+    )
+    assert len(bodies) == 8 and len({r["body_md"] for r in bodies}) == 8
+    for t in (t1, t2):
+        seqs = await world.pool.fetch("SELECT seq FROM posts WHERE thread_id = $1", t["id"])
+        assert sorted(r["seq"] for r in seqs) == list(range(1, len(seqs) + 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
@@ -128,7 +129,8 @@ ORDER BY i.n
 # thread takes the next seq only while it is open for posts by the database clock (checked
 # again here, under the lock); the post is inserted; the author follows the thread; a visible
 # post notifies (confer.notifications.queries); the post comes back as POST_COLUMNS with
-# `notified`, how many were told. No row: the thread was closed or locked meanwhile.
+# `notified`, how many were told. Always one row; its `id` is NULL when the thread was closed
+# or locked meanwhile (so that several posts written together map to their rows).
 #   $1 status ('visible' or 'pending'), $2 thread, $3 author, $4 conference, $5 reply-to,
 #   $6 the author follows, $7 body_md, $8 body_html, $9 idempotency key,
 #   with mentions $10 names and $11 positions (see notify_ctes).
@@ -160,8 +162,8 @@ SELECT p.*, t.session_id,
        m.role AS author_role,
        r.seq AS reply_to_seq, ru.name AS reply_to_name,
        (SELECT count(*) FROM inserted) AS notified
-FROM p
-CROSS JOIN t
+FROM (SELECT) AS always_one_row
+LEFT JOIN (p CROSS JOIN t) ON true
 LEFT JOIN users u ON u.id = p.author_id
 LEFT JOIN memberships m ON m.conference_id = p.conference_id AND m.user_id = p.author_id
 LEFT JOIN posts r ON r.id = p.reply_to_id
@@ -293,8 +295,37 @@ async def fetch_posting_context(
     return await batched(pool, _fetch_posting_contexts)((thread_id, author_id, key, reply_to_id))
 
 
+_WriteArgs = tuple[Any, ...]
+
+
+async def _write_posts(
+    query: str, pool: asyncpg.Pool, posts: Sequence[_WriteArgs]
+) -> list[asyncpg.Record]:
+    """Posts that arrived together, written in one transaction and one round trip: the
+    statement runs once a post (asyncpg's pipelined `fetchmany`; each run sees the ones
+    before it, as if they came one by one), in thread order so that two such transactions
+    lock thread rows in the same order, and all commit together. One failing fails all."""
+    order = sorted(range(len(posts)), key=lambda i: posts[i][1])
+    async with pool.acquire() as con:
+        rows = await con.fetchmany(query, [posts[i] for i in order])
+    if len(rows) != len(posts):
+        raise RuntimeError(f"{len(rows)} rows for {len(posts)} posts")
+    written: list[asyncpg.Record] = [rows[0]] * len(posts)
+    for row, i in zip(rows, order, strict=True):
+        written[i] = row
+    return written
+
+
+async def _write_plain_posts(pool: asyncpg.Pool, posts: Sequence[_WriteArgs]) -> list:
+    return await _write_posts(WRITE_POST, pool, posts)
+
+
+async def _write_posts_with_mentions(pool: asyncpg.Pool, posts: Sequence[_WriteArgs]) -> list:
+    return await _write_posts(WRITE_POST_WITH_MENTIONS, pool, posts)
+
+
 async def write_post(
-    con: Con,
+    pool: asyncpg.Pool,
     *,
     status: str,
     thread_id: int,
@@ -308,12 +339,25 @@ async def write_post(
     names: list[str],
     positions: list[int],
 ) -> asyncpg.Record | None:
-    """Write a post in one statement (see WRITE_POST); None if the thread no longer takes posts."""
+    """Write a post (see WRITE_POST); None if the thread no longer takes posts.
+
+    Posts arriving while others are being written go together in the next transaction
+    (`_write_posts`, confer.db.Batcher). Such a transaction fails whole, so when one of its
+    posts repeats an idempotency key (or two transactions deadlock), each post in it is
+    written again, alone: the repeated key then fails only its own post."""
     args = (status, thread_id, author_id, conference_id, reply_to_id, follow, body_md, body_html)
     if names:
         mentions = ("\n".join(names), ",".join(map(str, positions)))
-        return await con.fetchrow(WRITE_POST_WITH_MENTIONS, *args, key, *mentions)
-    return await con.fetchrow(WRITE_POST, *args, key)
+        args = (*args, key, *mentions)
+        query, together = WRITE_POST_WITH_MENTIONS, _write_posts_with_mentions
+    else:
+        args = (*args, key)
+        query, together = WRITE_POST, _write_plain_posts
+    try:
+        row = await batched(pool, together)(args)
+    except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+        row = await pool.fetchrow(query, *args)
+    return row if row["id"] is not None else None
 
 
 async def fetch_post_for_change(
