@@ -16,7 +16,10 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from markdown_it.common import normalize_url
 
 from confer import markup
 
@@ -375,6 +378,33 @@ async def test_pathological_input_renders_without_exception(source):
 def test_fuzzy_links_are_found_as_full_linkify_finds_them(source):
     """confer.markup runs linkify's core rule only when text could hold a fuzzy link: the
     output is exactly what markdown-it gives with the rule always on."""
+    stock = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
+    stock.enable("linkify")
+    stock.disable("image")
+    assert markup._md().render(source) == stock.render(source)
+
+
+@given(url=st.from_regex(markup._PLAIN_URL, fullmatch=True))
+@settings(max_examples=500, deadline=None)
+def test_a_plain_address_is_one_markdown_it_would_leave_as_it_is(url):
+    """confer.markup skips markdown-it's link normalising for plain addresses: for every
+    address the pattern admits, normalising gives it back unchanged."""
+    assert normalize_url.normalizeLink(url) == url
+    assert normalize_url.normalizeLinkText(url) == url
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://example.org/councils/social-media-guide and http://a.example/x?y=1&z=2#top",
+        "https://EXAMPLE.org/Caps and https://example.org:8080/port and https://u@example.org/",
+        "https://bücher.example/straße and https://xn--bcher-kva.example/ and www.bücher.example",
+        "https://example.org/a%20b and https://example.org/a b and https://example.org/<x>",
+        "[a link](https://example.org/@user) <https://example.org/q?a=(1)> https://1.2.3.4/x",
+        "mailto:clerk@parish.gov.uk and https://example.org/path*with*stars*",
+    ],
+)
+def test_links_render_as_markdown_it_renders_them(source):
     stock = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
     stock.enable("linkify")
     stock.disable("image")
