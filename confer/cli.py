@@ -51,6 +51,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from confer.app import create_app
     from confer.keys import pool_key
+    from confer.web import AccessLog
 
     settings = settings.with_(host=args.host, port=args.port)
     if not os.environ.get("BASE_URL"):
@@ -70,6 +71,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         app,
         host=args.host,
         port=args.port,
+        access_log_class=AccessLog,
         print=lambda m: print(m, flush=True),
         shutdown_timeout=10,
     )

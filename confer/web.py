@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from confer.accounts import service as accounts
 from confer.db import is_unavailable
@@ -88,6 +89,37 @@ def client_address(request: web.Request) -> str:
         if not _trusted(hop, proxies):
             return hop
     return remote
+
+
+class AccessLog(AbstractAccessLogger):
+    """One line a request: client, request line, status, bytes, milliseconds.
+
+    aiohttp's default access log built each line from a format string, with a timestamp of
+    its own (the log's format has one) and a copy of every field for `extra`: 8 % of the
+    server's time under the write benchmark. No Referer or User-Agent: a participant's
+    browser is not the log's business."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        try:
+            address = client_address(request)  # type: ignore[arg-type]
+        except Exception:  # a request refused before it reached the application
+            address = request.remote or "unknown"
+        version = request.version
+        self.logger.info(
+            '%s "%s %s HTTP/%d.%d" %d %d %.1fms',
+            address,
+            request.method,
+            request.path_qs,
+            version.major,
+            version.minor,
+            response.status,
+            response.body_length,
+            time * 1000,
+        )
 
 
 # --- CSRF -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -1068,3 +1069,26 @@ async def test_a_64_character_password_is_accepted_and_stored_as_argon2(browser_
     fresh = await browser_factory()
     await fresh.sign_in(email, password)
     assert not await is_anonymous(fresh)
+
+
+async def test_the_access_log_is_one_short_line_a_request_without_referer_or_user_agent(
+    settings, aiohttp_server, caplog
+):
+    from confer.web import AccessLog
+
+    server = await aiohttp_server(
+        create_app(settings), host="127.0.0.1", access_log_class=AccessLog
+    )
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    headers = {"User-Agent": "Secret-Browser/1.0", "Referer": "http://elsewhere.example/mine"}
+    async with aiohttp.ClientSession() as s:
+        async with s.get(server.make_url("/?from=test"), headers=headers) as r:
+            body = await r.read()
+        async with s.get(server.make_url("/no-such-page")) as missing:
+            await missing.read()
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "aiohttp.access"]
+    assert len(lines) == 2
+    first = re.fullmatch(r'127\.0\.0\.1 "GET /\?from=test HTTP/1\.1" 200 (\d+) \d+\.\dms', lines[0])
+    assert first and int(first[1]) > len(body)  # bytes sent, headers included
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /no-such-page HTTP/1\.1" 404 \d+ \d+\.\dms', lines[1])
+    assert not any("Secret-Browser" in line or "elsewhere" in line for line in lines)
