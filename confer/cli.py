@@ -49,7 +49,7 @@ def _print_demo(created: bool, users: list, base_url: str) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from confer.app import create_app
+    from confer.app import create_app, freeze_startup_heap
     from confer.keys import pool_key
     from confer.web import AccessLog
 
@@ -57,6 +57,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not os.environ.get("BASE_URL"):
         settings = settings.with_(base_url=f"http://{args.host}:{args.port}")
     app = create_app(settings)
+    app.on_startup.append(freeze_startup_heap)
     if args.demo:
 
         async def demo_on_start(app: web.Application) -> None:

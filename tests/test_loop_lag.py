@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -202,3 +203,32 @@ async def test_pathological_posts_never_block_the_event_loop(server, world, brow
     print(f"\n{len(PATHOLOGICAL)} pathological posts in {took:.2f} s; {probe.report()}")
     assert took > 1.0  # the rendering really happened while the probe was ticking
     assert probe.worst < MAX_LAG, probe.report()
+
+
+async def test_a_warm_server_keeps_its_startup_heap_out_of_full_collections(
+    settings, aiohttp_server
+) -> None:
+    """`confer serve` freezes what the server built while starting (confer.app), so that a full
+    garbage collection no longer walks ~80 MB of modules and templates (~40 ms of event loop
+    each time, measured). Garbage made afterwards is still collected."""
+    from confer.app import _frozen_key, create_app, freeze_startup_heap
+
+    app = create_app(settings)
+    app.on_startup.append(freeze_startup_heap)
+    assert gc.get_freeze_count() == 0
+    try:
+        await aiohttp_server(app, host="127.0.0.1")
+        await app[_frozen_key]
+        assert gc.get_freeze_count() > 10_000
+
+        class Cycle:
+            pass
+
+        made = Cycle()
+        made.me = made  # type: ignore[attr-defined]
+        probe = weakref.ref(made)
+        del made
+        gc.collect()
+        assert probe() is None
+    finally:
+        gc.unfreeze()  # this is a test process: give its heap back to the collector
