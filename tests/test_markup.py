@@ -362,6 +362,14 @@ async def test_pathological_input_renders_without_exception(source):
     assert fragment_problems(out) == []
 
 
+def _stock_markdown_it() -> MarkdownIt:
+    """markdown-it as confer.markup configures it, without Confer's shortcuts."""
+    stock = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
+    stock.enable("linkify")
+    stock.disable("image")
+    return stock
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -378,10 +386,7 @@ async def test_pathological_input_renders_without_exception(source):
 def test_fuzzy_links_are_found_as_full_linkify_finds_them(source):
     """confer.markup runs linkify's core rule only when text could hold a fuzzy link: the
     output is exactly what markdown-it gives with the rule always on."""
-    stock = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
-    stock.enable("linkify")
-    stock.disable("image")
-    assert markup._md().render(source) == stock.render(source)
+    assert markup._md().render(source) == _stock_markdown_it().render(source)
 
 
 @given(url=st.from_regex(markup._PLAIN_URL, fullmatch=True))
@@ -405,7 +410,4 @@ def test_a_plain_address_is_one_markdown_it_would_leave_as_it_is(url):
     ],
 )
 def test_links_render_as_markdown_it_renders_them(source):
-    stock = MarkdownIt("js-default", {"linkify": True, "typographer": False, "html": False})
-    stock.enable("linkify")
-    stock.disable("image")
-    assert markup._md().render(source) == stock.render(source)
+    assert markup._md().render(source) == _stock_markdown_it().render(source)
