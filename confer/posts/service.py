@@ -119,7 +119,8 @@ async def create_post(
     `slug` (where the form or socket said the thread is) must match the thread's conference;
     None (the JSON API, which names only the thread) skips that check. Three round trips in
     all: what posting needs to know (POSTING_CONTEXTS), the post written in one statement
-    (WRITE_POST) and, only when someone was notified, their emails.
+    (WRITE_POST) — each shared with the posts that arrive at the same moment (confer.db.Batcher)
+    — and, only when someone was notified, their emails.
     """
     from confer.moderation.service import post_change_events
     from confer.threads import service as threads
