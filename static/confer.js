@@ -483,6 +483,28 @@ function panelPage() {
     if (slot) slot.replaceChildren(...(label ? [el("strong", { class: `govuk-tag ${label[1]}` }, label[0])] : []));
   }
 
+  // The same forms as the page's own (templates/panels/show.html), for a question added live.
+  const myId = Number(body.dataset.userId || 0);
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const questionUrl = (q) => `/c/${location.pathname.split("/")[2]}/panels/${panelId}/questions/${q.id}`;
+  const csrfField = () => el("input", { type: "hidden", name: "csrf_token", value: csrf });
+
+  function voteForm(q) {
+    return el("form", { method: "post", action: `${questionUrl(q)}/vote`, class: "confer-inline-form", "data-vote": true },
+      csrfField(),
+      el("button", { type: "submit", class: "govuk-button govuk-button--secondary govuk-!-margin-bottom-2" },
+        "Vote", el("span", { class: "govuk-visually-hidden" }, " for this question")));
+  }
+
+  function answerForm(q) {
+    return el("form", { method: "post", action: `${questionUrl(q)}/answers`, "data-answer": true },
+      csrfField(),
+      el("div", { class: "govuk-form-group" },
+        el("label", { class: "govuk-label", for: `answer-body-${q.id}` }, "Your answer to this question"),
+        el("textarea", { class: "govuk-textarea", id: `answer-body-${q.id}`, name: "body", rows: 3 })),
+      el("button", { type: "submit", class: "govuk-button govuk-button--secondary", "data-module": "govuk-button" }, "Answer"));
+  }
+
   function addQuestion(q) {
     if (document.getElementById(`question-${q.id}`)) return;
     list.querySelector("[data-no-questions]")?.remove();
@@ -493,8 +515,15 @@ function panelPage() {
         authorName(q.author) + (q.author.organisation ? ` (${q.author.organisation})` : ""), ", ", q.created_at_text || ""));
     const prose = el("div", { class: "confer-prose confer-question__body" });
     prose.innerHTML = q.html; // sanitised on the server
-    item.append(prose, el("div", { class: "confer-answers", "data-answers": true }),
-      el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, "Reload to vote or answer")));
+    const open = q.status === "open" || q.status === "answering";
+    item.append(...[prose,
+      list.dataset.canVote === "yes" && open && q.author.id !== myId && voteForm(q),
+      el("div", { class: "confer-answers", "data-answers": true }),
+      list.dataset.canAnswer === "yes" && (open || q.status === "answered") && answerForm(q),
+      // A facilitator's tools (approve, answering now, dismiss, merge) come with the page.
+      list.dataset.staff === "yes" &&
+        el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, "Reload for the facilitator's tools")),
+    ].filter(Boolean));
     setStatus(item, q.status);
     if (list.dataset.sort === "new") list.prepend(item); else list.append(item);
     announce(`New question from ${authorName(q.author)}`);

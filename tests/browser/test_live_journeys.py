@@ -305,8 +305,10 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
     asker = await new_page(user=asker_user)
     voter = await new_page(user=voter_user)
     facilitator = await new_page(user=fay)
+    speaker = await new_page(user=sam)
     await open_live(voter, url)
     await open_live(facilitator, url)
+    await open_live(speaker, url)
 
     # Asha asks (the form posts and brings her back to the page).
     question = "How will the cap on care costs be funded?"
@@ -318,14 +320,12 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
     await expect(asker.get_by_text(HERE_NOW)).to_be_visible(timeout=LIVE_MS)
     await stay(asker)
 
-    # Ben sees it arrive. A question added live carries no vote button, only a link to
-    # reload for one (confer.js, addQuestion); he follows it and votes.
+    # Ben sees it arrive, with its vote button (confer.js, addQuestion), and votes.
     theirs = voter.get_by_role("listitem").filter(has_text=question)
     await expect(theirs).to_be_visible(timeout=LIVE_MS)
     await expect(announcer(voter)).to_have_text("New question from Cllr Asha Patel")
     await assert_stayed(voter)
-    await expect(theirs.get_by_role("button", name=re.compile(r"^Vote"))).to_have_count(0)
-    await theirs.get_by_role("link", name="Reload to vote or answer").click()
+    await expect(theirs.get_by_role("link", name=re.compile("Reload"))).to_have_count(0)
     await theirs.get_by_role("button", name="Vote for this question").click()
     await expect(
         theirs.get_by_role("button", name="Withdraw vote for this question")
@@ -341,7 +341,9 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
     on_fays_page = facilitator.get_by_role("listitem").filter(has_text=question)
     await expect(on_fays_page).to_be_visible(timeout=LIVE_MS)
     await assert_stayed(facilitator)
-    await facilitator.reload()  # for the facilitator's buttons on the new question
+    # Her tools for the new question (approve, answering now, dismiss, merge) come with the page.
+    await expect(on_fays_page.get_by_role("button", name=re.compile("^Vote"))).to_have_count(1)
+    await on_fays_page.get_by_role("link", name="Reload for the facilitator's tools").click()
     await on_fays_page.get_by_role("button", name=re.compile(r"^Mark as answering now")).click()
     await expect(on_fays_page.get_by_text("Answering now", exact=True)).to_be_visible()
     await expect(facilitator.get_by_text(HERE_NOW)).to_be_visible(timeout=LIVE_MS)
@@ -350,10 +352,11 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
         await expect(item.get_by_text("Answering now", exact=True)).to_be_visible(timeout=LIVE_MS)
         await assert_stayed(page)
 
-    # Sam, a speaker of the panel, answers: everyone sees the answer arrive.
-    speaker = await new_page(user=sam)
-    await speaker.goto(url)
+    # Sam, a speaker of the panel, answers on the question as it arrived on his open page:
+    # everyone sees the answer arrive.
     on_sams_page = speaker.get_by_role("listitem").filter(has_text=question)
+    await expect(on_sams_page).to_be_visible(timeout=LIVE_MS)
+    await assert_stayed(speaker)
     answer = "Through a mix of national grant and a local precept."
     await on_sams_page.get_by_label("Your answer to this question").fill(answer)
     await on_sams_page.get_by_role("button", name="Answer", exact=True).click()
