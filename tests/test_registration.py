@@ -372,6 +372,45 @@ async def test_approval_requests_are_approved_or_declined_with_emails(
     assert r.status == 409 and "already been decided" in page
 
 
+async def test_organisers_hear_of_each_request_unless_they_chose_no_emails(
+    world, pool, browser_factory, mailbox
+):
+    c = await make_conference(world, pool, registration="approval")
+    olive, omar = await world.user("Olive Organiser"), await world.user("Omar Organiser")
+    await world.member(c, olive, "organiser")
+    await world.member(c, omar, "organiser")
+    await pool.execute(
+        "UPDATE memberships SET email_notifications = 'none' WHERE user_id = $1", omar["id"]
+    )
+    fay = await world.user("Fay Facilitator")
+    await world.member(c, fay, "facilitator")
+    ann, ben = await world.user("Ann Smith"), await world.user("Ben Jones")
+    a = await browser_factory(ann["email"])
+    assert (await join(a, c))[0] == 303
+    assert (await join(a, c))[0] == 303  # a second submission asks nothing new
+    [message] = await mailbox.wait_for(olive["email"])
+    assert message["Subject"] == f"Ann Smith asks to join Conference {c['slug']}"
+    text = body_of(message)
+    assert "Ann Smith asked for a place" in text
+    assert f"/c/{c['slug']}/members" in text
+    # Withdrawn and asked again: a new request, a new email.
+    assert (await a.post(f"/c/{c['slug']}/leave", {}))[0].status == 303
+    assert (await join(a, c))[0] == 303
+    b = await browser_factory(ben["email"])
+    assert (await join(b, c))[0] == 303
+    messages = await mailbox.wait_for(olive["email"], count=3)
+    assert sorted(m["Subject"].split(" asks")[0] for m in messages) == ["Ann Smith"] * 2 + [
+        "Ben Jones"
+    ]
+    told = await pool.fetch("SELECT DISTINCT to_address FROM outbox WHERE kind = 'join_request'")
+    assert [r["to_address"] for r in told] == [olive["email"]]  # not Omar, nor the facilitator
+    # An open conference asks nobody.
+    open_c = await make_conference(world, pool, registration="open")
+    await world.member(open_c, olive, "organiser")
+    assert (await join(a, open_c))[0] == 303
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE kind = 'join_request'") == 3
+
+
 async def test_registration_over_the_api_reports_status_and_position(world, pool, browser_factory):
     c = await make_conference(world, pool, capacity=1)
     first, second = await quick_users(pool, 2)

@@ -1,4 +1,5 @@
-"""The emails registration sends: invitations, approval decisions and waitlist promotions.
+"""The emails registration sends: invitations, requests to join (to the organisers), approval
+decisions and waitlist promotions.
 
 Each function only composes (confer.mail.render, the one email layout) and queues
 (confer.mail.outbox) inside the caller's transaction; the sender delivers after the commit.
@@ -95,6 +96,44 @@ async def promoted(
         dedupe_key=dedupe_key,
         **email.parts(),
     )
+
+
+async def join_request(
+    con: asyncpg.Connection,
+    settings: Settings,
+    *,
+    conference: asyncpg.Record | dict,
+    requester: str,
+    organisers: list[asyncpg.Record],
+) -> None:
+    """Tell each organiser (registration.queries.LIST_ORGANISERS_TO_TELL) that someone asks to
+    join a conference that needs their approval: otherwise requests wait unseen."""
+    title = conference["title"]
+    for organiser in organisers:
+        email = render.compose(
+            settings,
+            subject=f"{requester} asks to join {title}",
+            to_name=organiser["name"],
+            paragraphs=[
+                f"{requester} asked for a place at {title}. Each new member of this "
+                "conference needs an organiser's approval.",
+                "You can approve or decline the request, with a message if you like, on the "
+                "conference's members page.",
+            ],
+            action=render.Action(
+                "Review requests", f"{conference_url(settings, conference['slug'])}/members"
+            ),
+            reason="You are getting this email because you organise the conference. To stop "
+            'these emails, choose "No emails" in your notification settings.',
+        )
+        await outbox.enqueue(
+            con,
+            kind="join_request",
+            to=organiser["email"],
+            to_name=organiser["name"],
+            user_id=organiser["user_id"],
+            **email.parts(),
+        )
 
 
 async def decision(

@@ -138,6 +138,17 @@ WHERE m.conference_id = $1 AND m.status = $2
 ORDER BY m.waitlist_position NULLS LAST, m.registered_at NULLS LAST, m.created_at, u.id
 """
 
+# Who hears of a request to join: the conference's active organisers, but not those who chose
+# "No emails" in their notification settings.
+LIST_ORGANISERS_TO_TELL = """
+SELECT u.id AS user_id, u.name, u.email
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.conference_id = $1 AND m.role = 'organiser' AND m.status = 'active'
+  AND m.email_notifications <> 'none'
+ORDER BY u.id
+"""
+
 COUNTS = """
 SELECT count(*) FILTER (WHERE status = 'active' AND role = ANY($2::text[])) AS taken,
        count(*) FILTER (WHERE status = 'waitlisted') AS waitlisted,
@@ -299,6 +310,10 @@ async def promote(con: Con, conference_id: int, limit: int | None) -> list[async
 
 async def list_by_status(con: Con, conference_id: int, status: str) -> list[asyncpg.Record]:
     return await con.fetch(LIST_BY_STATUS, conference_id, status)
+
+
+async def list_organisers_to_tell(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_ORGANISERS_TO_TELL, conference_id)
 
 
 async def counts(con: Con, conference_id: int) -> asyncpg.Record:

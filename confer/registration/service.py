@@ -263,6 +263,11 @@ async def register(
         else:
             status, position = await _offer(con, conference)
         await q.upsert_registration(con, place.id, actor.user_id, "participant", status, position)
+        if status == "pending":
+            await emails.join_request(
+                con, ctx.settings, conference=c, requester=actor.name,
+                organisers=await q.list_organisers_to_tell(con, place.id),
+            )  # fmt: skip
     return Registration(place.id, slug, actor.user_id, "participant", status, position)
 
 
