@@ -34,6 +34,10 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The CSRF field of a form built here: the same token as the page's own forms (base.html's meta).
+const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const csrfField = () => el("input", { type: "hidden", name: "csrf_token", value: csrfToken });
+
 const announcer = document.getElementById("live-announcer");
 function announce(text) {
   if (!announcer) return;
@@ -176,8 +180,6 @@ function threadPage() {
 
   const myId = Number(body.dataset.userId || 0);
   const canReply = list.dataset.canReply === "yes";
-  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
-
   function actions(post) {
     const items = el("ul", { class: "govuk-list govuk-body-s confer-post__actions" });
     const who = authorName(post.author) || "Former participant";
@@ -190,7 +192,7 @@ function threadPage() {
       items.append(el("li", {}, el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.id}/edit` },
         "Edit", el("span", { class: "govuk-visually-hidden" }, " your post"))));
       const form = el("form", { method: "post", action: `/c/${slug}/posts/${post.id}/delete`, class: "confer-inline-form" },
-        el("input", { type: "hidden", name: "csrf_token", value: csrf }),
+        csrfField(),
         el("button", { type: "submit", class: "confer-link-button" }, "Delete", el("span", { class: "govuk-visually-hidden" }, " your post")));
       items.append(el("li", {}, form));
     }
@@ -485,9 +487,7 @@ function panelPage() {
 
   // The same forms as the page's own (templates/panels/show.html), for a question added live.
   const myId = Number(body.dataset.userId || 0);
-  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const questionUrl = (q) => `/c/${location.pathname.split("/")[2]}/panels/${panelId}/questions/${q.id}`;
-  const csrfField = () => el("input", { type: "hidden", name: "csrf_token", value: csrf });
 
   function voteForm(q) {
     return el("form", { method: "post", action: `${questionUrl(q)}/vote`, class: "confer-inline-form", "data-vote": true },
