@@ -106,12 +106,14 @@ function connect() {
   return socket;
 }
 
-function room(name, { after, onJoined } = {}) {
+function room(name, { after, since, onJoined } = {}) {
   const entry = {
     join(isRejoin) {
       const payload = { room: name };
       const seq = after ? after() : undefined;
       if (seq !== undefined) payload.after = seq;
+      const change = since ? since() : undefined;
+      if (change !== undefined) payload.since = change;
       socket.emit("join", payload, (ack) => { if (onJoined) onJoined(ack || {}, isRejoin); });
     },
   };
@@ -128,6 +130,10 @@ function threadPage() {
   if (!list) return;
   const live = list.dataset.live === "on";
   let lastSeq = Number(body.dataset.lastSeq || 0);
+  // The newest change to a post seen (approved, hidden, edited…): such a post keeps its seq,
+  // so a reconnect asks for the changes after this number too.
+  let lastChange = Number(body.dataset.lastChangeSeq || 0);
+  function sawChange(post) { lastChange = Math.max(lastChange, post.change_seq || 0); }
   // Shown posts, by id: an approved post arrives late with an earlier seq, so seq alone cannot dedupe.
   const shown = new Set(Array.from(list.querySelectorAll("article[data-post-id]"), (a) => Number(a.dataset.postId)));
   const slug = location.pathname.split("/")[2];
@@ -262,18 +268,31 @@ function threadPage() {
     // Posts committed close together can be broadcast out of seq order, so the highest seq seen
     // does not prove every lower one arrived: ask again for a few before it (shown ones are skipped).
     after: () => Math.max(0, lastSeq - REJOIN_OVERLAP),
+    // Changes too can be broadcast out of order: ask again for a few before the newest seen.
+    since: () => Math.max(0, lastChange - REJOIN_OVERLAP),
     onJoined(ack) {
       if (!ack.ok) return;
       if (ack.reload) { showNotice("A lot has been posted while you were away."); return; }
       // A replayed backlog is inserted quietly: only posts that arrive live are announced.
+      // A post already shown comes again when it changed meanwhile (approved, hidden, edited).
       let added = 0;
-      for (const post of ack.missed || []) if (insert(post, { announceIt: false })) added += 1;
+      for (const post of ack.missed || []) {
+        sawChange(post);
+        if (shown.has(post.id)) { if (post.change_seq) update(post); }
+        else if (insert(post, { announceIt: false })) added += 1;
+      }
+      for (const gone of ack.removed || []) document.getElementById(`post-${gone.id}`)?.remove();
       if (added) announce(`${added} new post${added === 1 ? "" : "s"} while you were away`);
     },
   });
-  socket.on("post:new", (post) => { if (post.thread_id === threadId) insert(post, { announceIt: true }); });
+  socket.on("post:new", (post) => {
+    if (post.thread_id !== threadId) return;
+    sawChange(post);
+    insert(post, { announceIt: true });
+  });
   socket.on("post:updated", (post) => {
     if (post.thread_id !== threadId) return;
+    sawChange(post);
     if (document.getElementById(`post-${post.id}`)) update(post);
     else if (post.status === "pending" && post.author.id === Number(body.dataset.userId || 0)) insert(post, { announceIt: false });
   });

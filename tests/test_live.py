@@ -11,6 +11,7 @@ import socketio
 
 from confer.accounts import service as accounts
 from confer.policy import Actor
+from confer.posts import queries as posts_q
 from tests.conftest import World
 
 
@@ -41,10 +42,14 @@ class Client:
         await asyncio.wait_for(until(), within)
         return self.events[name]
 
-    async def join(self, room: str, after: int | None = None) -> dict[str, Any]:
+    async def join(
+        self, room: str, after: int | None = None, since: int | None = None
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {"room": room}
         if after is not None:
             data["after"] = after
+        if since is not None:
+            data["since"] = since
         return await self.sio.call("join", data, timeout=10)
 
 
@@ -180,6 +185,149 @@ async def test_too_large_a_gap_tells_the_client_to_reload(world, connect):
     assert ack["ok"] is True and ack.get("reload") is True and ack["missed"] == []
     ack = await reader.join(f"thread:{t['id']}", after=100)
     assert "reload" not in ack and len(ack["missed"]) == 420
+
+
+async def test_catch_up_brings_the_changes_made_while_a_reader_was_away(
+    world, browser_factory, connect, pool
+):
+    """Approved, hidden, edited, deleted, pinned and moved posts keep (or leave) their seq, so
+    a reader who reconnects asks for the changes after the last change number it saw too."""
+    c = await world.conference()
+    s = await world.session(c)
+    fac = await world.user(name="Faye")
+    await world.member(c, fac, "facilitator")
+    u = await world.user(name="Jane Smith")
+    await world.member(c, u, "participant")
+    t = await world.thread(s, u, posts=6)
+    t2 = await world.thread(s, u, title="Elsewhere")
+    waiting = await posts_q.insert_post(
+        pool, t["id"], u["id"], None, "Waiting", "<p>Waiting</p>\n", None, "pending"
+    )
+    ids = [
+        r["id"]
+        for r in await pool.fetch("SELECT id FROM posts WHERE thread_id = $1 ORDER BY seq", t["id"])
+    ]
+    reader = await connect()
+    ack = await reader.join(f"thread:{t['id']}", after=7, since=0)
+    assert ack["ok"] is True and ack["missed"] == [] and "removed" not in ack
+    await reader.sio.disconnect()
+
+    f = await browser_factory(fac["email"])
+    b = await browser_factory(u["email"])
+
+    async def moderate(post_id: int, **data: Any) -> None:
+        status, _ = await f.api("POST", f"/api/v1/posts/{post_id}/moderation", data)
+        assert status == 200, data
+
+    await moderate(waiting, action="approve")  # change 1
+    await moderate(ids[0], action="hide", reason="Personal attack")  # 2
+    assert (await b.api("PATCH", f"/api/v1/posts/{ids[1]}", {"body": "Corrected"}))[0] == 200
+    assert (await b.api("DELETE", f"/api/v1/posts/{ids[2]}"))[0] == 200  # 4
+    await moderate(ids[3], action="pin")  # 5
+    await moderate(ids[4], action="move", to_thread_id=t2["id"])  # 6
+    _, new = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "New one"})
+
+    again = await connect()
+    ack = await again.join(f"thread:{t['id']}", after=7, since=0)
+    missed = {p["id"]: p for p in ack["missed"]}
+    assert [p["id"] for p in ack["missed"]] == [ids[0], ids[1], ids[2], ids[3], waiting, new["id"]]
+    assert [p["change_seq"] for p in ack["missed"]] == [2, 3, 4, 5, 1, 0]
+    assert missed[waiting]["status"] == "visible" and missed[waiting]["html"] == "<p>Waiting</p>\n"
+    assert missed[ids[0]]["html"] == "" and missed[ids[0]]["placeholder"] == (
+        "Removed by a facilitator: Personal attack"
+    )
+    assert missed[ids[1]]["html"] == "<p>Corrected</p>\n"
+    assert missed[ids[2]]["status"] == "deleted" and missed[ids[2]]["html"] == ""
+    assert ack["removed"] == [{"id": ids[4], "moved_to": t2["id"]}]
+    # Only what changed after the number given; without one, by seq alone (as before).
+    ack = await again.join(f"thread:{t['id']}", after=8, since=4)
+    assert [p["id"] for p in ack["missed"]] == [ids[3]]
+    assert ack["removed"] == [{"id": ids[4], "moved_to": t2["id"]}]
+    ack = await again.join(f"thread:{t['id']}", after=8, since=6)
+    assert ack["missed"] == [] and "removed" not in ack
+    ack = await again.join(f"thread:{t['id']}", after=7)
+    assert [p["id"] for p in ack["missed"]] == [new["id"]] and "removed" not in ack
+    _, thread = await b.api("GET", f"/api/v1/threads/{t['id']}")
+    assert thread["last_change_seq"] == 6 and thread["post_count"] == 5
+    # The page starts the count where the thread is, for its script to ask from.
+    _, html = await b.get(f"/c/{c['slug']}/threads/{t['id']}")
+    assert 'data-last-change-seq="6"' in html
+    for bad in (-1, "3", 1.5, True):
+        ack = await again.join(f"thread:{t['id']}", after=7, since=bad)
+        assert ack["ok"] is False and ack["error"]["code"] == "not_found", bad
+
+
+async def test_change_numbers_are_given_one_at_a_time_in_commit_order(world, browser_factory, pool):
+    """Changes made at once to one thread's posts take 1, 2, 3, ... with no gap or repeat (a
+    reader who saw number n has seen every change before it), and the count stays right."""
+    c = await world.conference()
+    s = await world.session(c)
+    fac = await world.user(name="Faye")
+    await world.member(c, fac, "facilitator")
+    t = await world.thread(s, fac, posts=20)
+    ids = [
+        r["id"]
+        for r in await pool.fetch("SELECT id FROM posts WHERE thread_id = $1 ORDER BY seq", t["id"])
+    ]
+    f = await browser_factory(fac["email"])
+    results = await asyncio.gather(
+        *(
+            f.api(
+                "POST",
+                f"/api/v1/posts/{post_id}/moderation",
+                {"action": "hide", "reason": "Off-topic"} if i % 2 else {"action": "pin"},
+            )
+            for i, post_id in enumerate(ids)
+        )
+    )
+    assert [status for status, _ in results] == [200] * 20
+    rows = await pool.fetch("SELECT change_seq FROM posts WHERE thread_id = $1", t["id"])
+    assert sorted(r["change_seq"] for r in rows) == list(range(1, 21))
+    thread = await pool.fetchrow(
+        "SELECT last_change_seq, post_count FROM threads WHERE id = $1", t["id"]
+    )
+    assert dict(thread) == {"last_change_seq": 20, "post_count": 10}
+
+
+async def test_too_many_changes_tell_the_client_to_reload(world, connect, pool):
+    c = await world.conference()
+    s = await world.session(c)
+    u = await world.user()
+    await world.member(c, u, "participant")
+    t = await world.thread(s, u, posts=520)
+    # As if each post had changed once, in seq order.
+    await pool.execute("UPDATE posts SET change_seq = seq WHERE thread_id = $1", t["id"])
+    await pool.execute("UPDATE threads SET last_change_seq = 520 WHERE id = $1", t["id"])
+    reader = await connect()
+    ack = await reader.join(f"thread:{t['id']}", after=520, since=5)
+    assert ack["ok"] is True and ack.get("reload") is True and ack["missed"] == []
+    ack = await reader.join(f"thread:{t['id']}", after=520, since=100)
+    assert "reload" not in ack and [p["change_seq"] for p in ack["missed"]] == list(range(101, 521))
+
+
+async def test_a_post_made_while_a_reader_joins_is_missed_by_neither_path(
+    world, browser_factory, connect, monkeypatch
+):
+    """The socket is in the room before what it missed is read: a post committed just after
+    that read arrives live (before, it was in neither the catch-up nor the room's events)."""
+    c, _, t, u = await _thread(world)
+    b = await browser_factory(u["email"])
+    read = posts_q.list_posts_after
+    made: list[dict] = []
+
+    async def read_then_post(*args: Any, **kwargs: Any) -> Any:
+        rows = await read(*args, **kwargs)
+        if not made:
+            _, post = await b.api("POST", f"/api/v1/threads/{t['id']}/posts", {"body": "Just now"})
+            made.append(post)
+        return rows
+
+    monkeypatch.setattr(posts_q, "list_posts_after", read_then_post)
+    reader = await connect()
+    ack = await reader.join(f"thread:{t['id']}", after=1, since=0)
+    assert ack["ok"] is True and ack["missed"] == []
+    got = await reader.wait_for("post:new")
+    assert [p["id"] for p in got] == [made[0]["id"]]
 
 
 async def test_joins_are_authorised(world, browser_factory, connect):

@@ -98,6 +98,10 @@ SCHEMAS: dict[str, Any] = {
             "title": STR,
             "post_count": INT,
             "last_seq": INT,
+            "last_change_seq": {
+                "type": "integer",
+                "description": "Its posts' newest change number (docs/live.md)",
+            },
             "last_post_at": STR,
             "created_at": TIME,
             "posting_state": {"enum": ["draft", "upcoming", "open", "closed"]},
@@ -128,6 +132,10 @@ SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["visible", "pending", "hidden", "deleted"]},
             "created_at": TIME,
             "edited_at": STR,
+            "change_seq": {
+                "type": "integer",
+                "description": "Its thread's change number when it last changed (0: never)",
+            },
             "url": STR,
         },
     },

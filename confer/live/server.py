@@ -7,11 +7,12 @@ the same services as the HTTP handlers. Only services publish events, after comm
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -47,6 +48,30 @@ FLOOD_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 128 * 1024
 CONTROL_CHANNEL = "confer:control"
 PRESENCE_DELAY = 0.5  # seconds: presence announcements are coalesced per room
+
+
+CatchUp = Callable[
+    [int, int | None],
+    Awaitable[tuple[list[dict[str, Any]], list[dict[str, Any]], bool]],
+]
+
+
+def _catch_up_point(data: dict[str, Any]) -> tuple[int | None, int | None]:
+    """A join's `after` (the last post seq the client saw) and `since` (the last change
+    number): whole numbers, not negative; absent, null or "" for none."""
+    after, since = data.get("after"), data.get("since")
+    after = None if after == "" else after
+    since = None if since == "" else since
+    if after is not None and not _count(after):
+        raise NotFound("after must be a post seq.")
+    if since is not None and not _count(since):
+        raise NotFound("since must be a change number.")
+    return after, since
+
+
+def _count(value: Any) -> bool:
+    """A seq or change number from a client: a whole number, not negative (and not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _error(e: ConferError) -> dict[str, Any]:
@@ -162,7 +187,8 @@ class ConferNamespace(socketio.AsyncNamespace):
         room = data["room"]
         actor = await self._actor(sid)
         try:
-            missed, reload = await self._authorise(actor, room, data.get("after"))
+            after, since = _catch_up_point(data)
+            catch_up = await self._authorise(actor, room)
         except ConferError as e:
             return _error(e)
         if room.startswith("moderation:"):
@@ -170,7 +196,14 @@ class ConferNamespace(socketio.AsyncNamespace):
         else:
             await self.enter_room(sid, room)
         count = await self._joined(sid, room)
+        # Read only now that the socket is in the room: whatever commits from here on arrives
+        # live, whatever committed before is read here (docs/live.md).
+        missed, removed, reload = [], [], False
+        if catch_up is not None and after is not None:
+            missed, removed, reload = await catch_up(after, since)
         reply: dict[str, Any] = {"ok": True, "missed": missed, "present": count}
+        if removed:
+            reply["removed"] = removed
         if reload:
             reply["reload"] = True
         return reply
@@ -185,10 +218,9 @@ class ConferNamespace(socketio.AsyncNamespace):
             await self._left(sid, room)
         return {"ok": True}
 
-    async def _authorise(
-        self, actor: Actor, room: str, after: Any
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """May `actor` join `room`? Returns what they missed after `after` (thread rooms)."""
+    async def _authorise(self, actor: Actor, room: str) -> CatchUp | None:
+        """May `actor` join `room`? (Raises if not.) For a thread room, answers how to read
+        what they missed (`_missed`), to be called once they are in the room."""
         kind, _, raw_id = room.partition(":")
         parsed = parse_id(raw_id)
         if parsed is None:
@@ -200,28 +232,19 @@ class ConferNamespace(socketio.AsyncNamespace):
             if slug is None:
                 raise NotFound("No such thread.")
             place = await conferences.load(pool, actor, slug, "conference.read")
-            thread = await threads.fetch(pool, place, target)
-            if after is None or after == "":
-                return [], False
-            if not isinstance(after, int) or after < 0:
-                raise NotFound("after must be a post seq.")
-            if thread["last_seq"] - after > CATCH_UP_LIMIT:
-                return [], True
-            rows = await posts_q.list_posts_after(pool, target, after, CATCH_UP_LIMIT)
-            return [
-                posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None
-            ], False
+            await threads.fetch(pool, place, target)
+            return functools.partial(self._missed, place, target)
         if kind == "conference":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
             place = await conferences.place_from_row(pool, actor, conference)
             place.require("conference.read")
-            return [], False
+            return None
         if kind == "user":
             if actor.user_id != target:
                 raise Forbidden("That is someone else's room.")
-            return [], False
+            return None
         if kind == "panel":
             from confer.panels import service as panels
 
@@ -229,15 +252,34 @@ class ConferNamespace(socketio.AsyncNamespace):
             if slug is None:
                 raise NotFound("No such panel.")
             await panels.load(self.ctx, actor, slug, target)
-            return [], False
+            return None
         if kind == "moderation":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
             place = await conferences.place_from_row(pool, actor, conference)
             place.require("moderate.any")
-            return [], False
+            return None
         raise NotFound("No such room.")
+
+    async def _missed(
+        self, place: conferences.Place, thread_id: int, after: int, since: int | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """What a reader of the thread missed: (the posts after seq `after` and, unless `since`
+        is None, those changed after change number `since`, as this reader may see them; the
+        posts moved out of the thread since `since`; whether there is more than CATCH_UP_LIMIT
+        of either, when the page should be loaded again instead)."""
+        pool = self.ctx.pool
+        rows = await posts_q.list_posts_after(pool, thread_id, after, CATCH_UP_LIMIT + 1, since)
+        moved = []
+        if since is not None:
+            moved = await posts_q.list_moved_away(pool, thread_id, since, CATCH_UP_LIMIT + 1)
+        if len(rows) > CATCH_UP_LIMIT or len(moved) > CATCH_UP_LIMIT:
+            return [], [], True
+        missed = [
+            posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None
+        ]
+        return missed, [{"id": r["id"], "moved_to": r["moved_to"]} for r in moved], False
 
     async def _enter_moderation(self, sid: str, room: str, actor: Actor) -> None:
         """Conference-wide moderators join the room; a facilitator of chosen sessions joins

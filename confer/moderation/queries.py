@@ -66,33 +66,58 @@ WHERE ts.thread_id = $1
 ORDER BY ts.created_at DESC, ts.id DESC
 """
 
-# Changing a post's status keeps threads.post_count equal to its visible posts.
+# Changing a post's status keeps threads.post_count equal to its visible posts, and takes the
+# thread's next change number (migrations/0013_post_changes.sql). The post's row is locked
+# before the thread's, as by every change to a post; FOR NO KEY UPDATE, so that a reply being
+# written to it (whose foreign key check takes KEY SHARE) is not blocked by it.
 SET_POST_STATUS = """
 WITH old AS (
-    SELECT id, thread_id, status FROM posts WHERE id = $1 FOR UPDATE
-), changed AS (
-    UPDATE posts p
-    SET status = $2, hidden_reason = $3
+    SELECT id, thread_id, status FROM posts WHERE id = $1 FOR NO KEY UPDATE
+), t AS (
+    UPDATE threads t
+    SET post_count = t.post_count
+        + CASE WHEN $2 = 'visible' AND old.status <> 'visible' THEN 1
+               WHEN $2 <> 'visible' AND old.status = 'visible' THEN -1
+               ELSE 0 END,
+        last_change_seq = t.last_change_seq + 1
     FROM old
-    WHERE p.id = old.id
-    RETURNING p.thread_id, old.status AS was
+    WHERE t.id = old.thread_id
+    RETURNING t.last_change_seq, old.status AS was
 )
-UPDATE threads t
-SET post_count = t.post_count
-    + CASE WHEN $2 = 'visible' AND changed.was <> 'visible' THEN 1
-           WHEN $2 <> 'visible' AND changed.was = 'visible' THEN -1
-           ELSE 0 END
-FROM changed
-WHERE t.id = changed.thread_id
-RETURNING changed.was
+UPDATE posts p
+SET status = $2, hidden_reason = $3, change_seq = t.last_change_seq
+FROM t
+WHERE p.id = $1
+RETURNING t.was
 """
 
 SET_POST_PIN = """
-UPDATE posts SET pinned_at = CASE WHEN $2 THEN now() ELSE NULL END WHERE id = $1
+WITH old AS (
+    SELECT id, thread_id FROM posts WHERE id = $1 FOR NO KEY UPDATE
+), t AS (
+    UPDATE threads t SET last_change_seq = t.last_change_seq + 1
+    FROM old
+    WHERE t.id = old.thread_id
+    RETURNING t.last_change_seq
+)
+UPDATE posts p
+SET pinned_at = CASE WHEN $2 THEN now() ELSE NULL END, change_seq = t.last_change_seq
+FROM t
+WHERE p.id = $1
 """
 
-# Moving a post: it takes the next seq of its new thread (so the new thread stays gap-free);
-# its old thread keeps a gap where it was, and the move is logged with both places.
+# Moving a post: its old thread loses it from its count and takes the next change number, for
+# the post to carry, so that readers of that thread who reconnect hear it went. Then it takes
+# the next seq of its new thread (so the new thread stays gap-free); its old thread keeps a
+# gap where it was, and the move is logged with both places.
+LEAVE_THREAD = """
+UPDATE threads
+SET post_count = greatest(post_count - CASE WHEN $2 THEN 1 ELSE 0 END, 0),
+    last_change_seq = last_change_seq + 1
+WHERE id = $1
+RETURNING last_change_seq
+"""
+
 MOVE_POST = """
 WITH t AS (
     UPDATE threads
@@ -103,14 +128,11 @@ WITH t AS (
     RETURNING last_seq
 )
 UPDATE posts
-SET thread_id = $2, seq = t.last_seq, moved_from_thread_id = thread_id, reply_to_id = NULL
+SET thread_id = $2, seq = t.last_seq, moved_from_thread_id = thread_id, reply_to_id = NULL,
+    change_seq = $4
 FROM t
 WHERE posts.id = $1
 RETURNING posts.seq
-"""
-
-DECREMENT_COUNT = """
-UPDATE threads SET post_count = greatest(post_count - 1, 0) WHERE id = $1
 """
 
 FETCH_FLAGGABLE = """
@@ -261,12 +283,12 @@ async def set_post_pin(con: Con, post_id: int, pinned: bool) -> None:
     await con.execute(SET_POST_PIN, post_id, pinned)
 
 
-async def move_post(con: Con, post_id: int, to_thread_id: int, status: str) -> int:
-    return await con.fetchval(MOVE_POST, post_id, to_thread_id, status)
-
-
-async def decrement_count(con: Con, thread_id: int) -> None:
-    await con.execute(DECREMENT_COUNT, thread_id)
+async def move_post(
+    con: Con, post_id: int, from_thread_id: int, to_thread_id: int, status: str
+) -> int:
+    """Move a post (see LEAVE_THREAD and MOVE_POST); answer its seq in its new thread."""
+    change_seq = await con.fetchval(LEAVE_THREAD, from_thread_id, status == "visible")
+    return await con.fetchval(MOVE_POST, post_id, to_thread_id, status, change_seq)
 
 
 async def fetch_flaggable(con: Con, post_id: int) -> asyncpg.Record | None:

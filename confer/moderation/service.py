@@ -264,9 +264,7 @@ async def moderate_post(
             await q.set_post_pin(con, post_id, action == "pin")
         elif action == "move":
             assert to_thread is not None
-            if status == "visible":
-                await q.decrement_count(con, row["thread_id"])
-            new_seq = await q.move_post(con, post_id, to_thread["id"], status)
+            new_seq = await q.move_post(con, post_id, row["thread_id"], to_thread["id"], status)
             details = {
                 "from_thread_id": row["thread_id"],
                 "from_seq": row["seq"],

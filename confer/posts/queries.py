@@ -16,7 +16,7 @@ Con = asyncpg.Connection | asyncpg.Pool
 
 POST_COLUMNS = """
 p.id, p.thread_id, p.conference_id, p.seq, p.author_id, p.reply_to_id, p.body_md,
-p.body_html, p.status, p.hidden_reason, p.created_at, p.edited_at, p.pinned_at,
+p.body_html, p.status, p.hidden_reason, p.created_at, p.edited_at, p.pinned_at, p.change_seq,
 th.session_id,
 u.name AS author_name, u.title AS author_title, u.organisation AS author_organisation,
 m.role AS author_role,
@@ -39,11 +39,22 @@ WHERE p.thread_id = $1 AND p.seq > $2 AND p.seq <= $3
 ORDER BY p.seq
 """
 
+# What a reader who reconnects missed: the posts after the last seq it saw and, when it says
+# the last change number it saw ($3), the older posts changed since (migrations/0013).
 LIST_POSTS_AFTER = f"""
 SELECT {POST_COLUMNS}
 {POST_FROM}
-WHERE p.thread_id = $1 AND p.seq > $2
+WHERE p.thread_id = $1 AND (p.seq > $2 OR ($3::bigint IS NOT NULL AND p.change_seq > $3))
 ORDER BY p.seq
+LIMIT $4
+"""
+
+# Posts moved out of a thread since its change number $2.
+LIST_MOVED_AWAY = """
+SELECT id, thread_id AS moved_to
+FROM posts
+WHERE moved_from_thread_id = $1 AND change_seq > $2
+ORDER BY change_seq
 LIMIT $3
 """
 
@@ -154,7 +165,7 @@ p AS (
     SELECT $2, t.conference_id, t.last_seq, $3, $5, $7, $8, $1, $9
     FROM t
     RETURNING id, thread_id, conference_id, seq, author_id, reply_to_id, body_md, body_html,
-              status, hidden_reason, created_at, edited_at, pinned_at
+              status, hidden_reason, created_at, edited_at, pinned_at, change_seq
 ),
 {notify}
 SELECT p.*, t.session_id,
@@ -195,24 +206,41 @@ FROM posts
 WHERE id = $1
 """
 
-UPDATE_POST_BODY = """
+# An edit or a deletion takes the thread's next change number (migrations/0013), the post's
+# row already locked (FETCH_POST_FOR_CHANGE) before the thread's, as by every change to a post.
+_NEXT_CHANGE = """
+WITH t AS (
+    UPDATE threads t SET last_change_seq = t.last_change_seq + 1
+    FROM posts p
+    WHERE p.id = $1 AND t.id = p.thread_id
+    RETURNING t.last_change_seq
+)
+"""
+
+UPDATE_POST_BODY = f"""
+{_NEXT_CHANGE}
 UPDATE posts
-SET body_md = $2, body_html = $3, edited_at = now()
+SET body_md = $2, body_html = $3, edited_at = now(), change_seq = t.last_change_seq
+FROM t
 WHERE id = $1
 """
 
-# The edit window is judged by the database clock.
+# The edit window is judged by the database clock. FOR NO KEY UPDATE: a reply being written
+# to the post (its foreign key check takes KEY SHARE) need not wait for the change.
 FETCH_POST_FOR_CHANGE = """
 SELECT p.id, p.thread_id, p.conference_id, p.author_id, p.status, p.seq,
        (now() < p.created_at + make_interval(secs => $2)) AS editable
 FROM posts p
 WHERE p.id = $1
-FOR UPDATE
+FOR NO KEY UPDATE
 """
 
-MARK_DELETED = """
+MARK_DELETED = f"""
+{_NEXT_CHANGE}
 UPDATE posts
-SET status = 'deleted', body_md = '', body_html = '', edited_at = now()
+SET status = 'deleted', body_md = '', body_html = '', edited_at = now(),
+    change_seq = t.last_change_seq
+FROM t
 WHERE id = $1
 RETURNING status
 """
@@ -236,9 +264,14 @@ async def list_posts_between(
 
 
 async def list_posts_after(
-    con: Con, thread_id: int, after: int, limit: int
+    con: Con, thread_id: int, after: int, limit: int, since: int | None = None
 ) -> list[asyncpg.Record]:
-    return await con.fetch(LIST_POSTS_AFTER, thread_id, after, limit)
+    """Posts after seq `after` and, unless `since` is None, posts changed after it."""
+    return await con.fetch(LIST_POSTS_AFTER, thread_id, after, since, limit)
+
+
+async def list_moved_away(con: Con, thread_id: int, since: int, limit: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_MOVED_AWAY, thread_id, since, limit)
 
 
 async def list_pinned(con: Con, thread_id: int) -> list[asyncpg.Record]:

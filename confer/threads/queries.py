@@ -13,7 +13,8 @@ from confer.notifications.queries import COUNT_UNREAD
 Con = asyncpg.Connection | asyncpg.Pool
 
 THREAD_COLUMNS = """
-t.id, t.conference_id, t.session_id, t.title, t.author_id, t.last_seq, t.post_count,
+t.id, t.conference_id, t.session_id, t.title, t.author_id, t.last_seq, t.last_change_seq,
+t.post_count,
 t.last_post_at, t.created_at, t.pinned_at, t.locked_at, t.lock_reason, t.closed_at,
 t.premoderated, t.slow_mode_seconds, t.slow_mode_until, t.summary_md, t.summary_html,
 t.summary_updated_at,

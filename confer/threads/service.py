@@ -208,6 +208,7 @@ def thread_payload(place: Place, thread: asyncpg.Record) -> dict:
         "title": thread["title"],
         "post_count": thread["post_count"],
         "last_seq": thread["last_seq"],
+        "last_change_seq": thread["last_change_seq"],
         "last_post_at": timefmt.iso(thread["last_post_at"]),
         "created_at": timefmt.iso(thread["created_at"]),
         "posting_state": thread["posting_state"],

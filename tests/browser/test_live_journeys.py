@@ -13,11 +13,19 @@ from __future__ import annotations
 import asyncio
 import re
 
+import asyncpg
 import pytest
+from aiohttp import WSCloseCode
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Response, WebSocket, expect
 
+from confer.accounts import service as accounts
+from confer.keys import sio_key
+from confer.live.fanout import close_all
+from confer.policy import Actor
+from confer.posts import queries as posts_q
 from tests.browser.helpers import SESSION_LOOP
+from tests.conftest import Browser as HttpClient
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
 
@@ -107,6 +115,13 @@ async def count_posts(pool, thread_id: int, body: str | None = None) -> int:
     return await pool.fetchval(
         "SELECT count(*) FROM posts WHERE thread_id = $1 AND body_md = $2", thread_id, body
     )
+
+
+async def token_of(pool: asyncpg.Pool, user: dict) -> str:
+    """A personal API token of `user`, for acting over the JSON API."""
+    actor = Actor(user_id=user["id"], name=user["name"], email=user["email"], via="cli")
+    token, _ = await accounts.create_api_token(pool, actor, "live journeys")
+    return token
 
 
 # --- 1. posting live (issue 3) ------------------------------------------------------------
@@ -280,6 +295,89 @@ async def test_hiding_and_reporting_reach_open_pages(world, new_page):
     await expect(moderation.get_by_role("status")).to_contain_text("New report: Disrespectful")
     await expect(announcer(moderation)).to_have_text(re.compile(r"^New report: Disrespectful"))
     await assert_stayed(moderation)
+
+
+async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_reconnects(
+    world, new_page, server, pool
+):
+    """A post approved, hidden or edited while a reader's connection was down reaches the
+    page when it reconnects (the re-join asks for the changes since the last change number
+    seen), in place, without a reload and without doubles."""
+    fay = await world.user("Fay Facilitator")
+    paul = await world.user("Paul Participant")
+    ola = await world.user("Ola Author")
+    conf = await world.conference()
+    session = await world.session(conf, title="Adult social care")
+    await world.member(conf, fay, "facilitator")
+    await world.member(conf, paul)
+    await world.member(conf, ola)
+    thread = await world.thread(session, ola, title="Care home fees", posts=3)
+    waiting = await posts_q.insert_post(
+        pool, thread["id"], ola["id"], None, "Waiting for approval",
+        "<p>Waiting for approval</p>\n", None, "pending",
+    )  # fmt: skip
+    # More posts after those that will change: a re-join asks again for the last
+    # REJOIN_OVERLAP (20) seqs anyway, so changes to posts that recent would come back without
+    # the change number; these come back only because of it.
+    for i in range(25):
+        body = f"Meanwhile, reply {chr(ord('A') + i)}."
+        await posts_q.insert_post(
+            pool, thread["id"], ola["id"], None, body, f"<p>{body}</p>\n", None
+        )
+    first, second = [
+        await pool.fetchval(
+            "SELECT id FROM posts WHERE thread_id = $1 AND body_md = $2", thread["id"], body
+        )
+        for body in ("Post number 1", "Post number 2")
+    ]
+    url = f"/c/{conf['slug']}/threads/{thread['id']}"
+    participant = await new_page(user=paul)
+    await open_live(participant, url)
+    await expect(participant.get_by_role("article")).to_have_count(28)
+    await expect(article(participant, "Waiting for approval")).to_have_count(0)
+
+    # Paul's connection drops and cannot come back for now.
+    await participant.route("**/socket.io/**", lambda route: route.abort())
+    await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
+    status = participant.locator("[data-connection-status]")
+    await expect(status).to_have_text("Reconnecting…", timeout=LIVE_MS)
+
+    # Meanwhile Fay approves Ola's waiting post and hides the first; Ola corrects the second.
+    api = HttpClient(server)
+    try:
+        fay_token = await token_of(pool, fay)
+        ola_token = await token_of(pool, ola)
+        for post_id, action in (
+            (waiting, {"action": "approve"}),
+            (first, {"action": "hide", "reason": "Personal attack"}),
+        ):
+            status_code, reply = await api.api(
+                "POST", f"/api/v1/posts/{post_id}/moderation", action, token=fay_token
+            )
+            assert status_code == 200, reply
+        corrected = "Fees rose by 9% this year, not 6%."
+        status_code, reply = await api.api(
+            "PATCH", f"/api/v1/posts/{second}", {"body": corrected}, token=ola_token
+        )
+        assert status_code == 200, reply
+    finally:
+        await api.close()
+    await expect(status).to_have_text("Reconnecting…")  # still away: nothing came live
+    await expect(article(participant, "Waiting for approval")).to_have_count(0)
+
+    # The connection comes back (socket.io retries with back-off, up to 10 s apart).
+    await participant.unroute("**/socket.io/**")
+    await expect(status).to_be_hidden(timeout=2 * LIVE_MS + 5_000)
+    hidden = participant.locator(f"#post-{first}")
+    await expect(hidden).to_contain_text("Removed by a facilitator: Personal attack")
+    await expect(hidden).not_to_contain_text("Post number 1")
+    await expect(article(participant, corrected)).to_have_count(1)
+    await expect(article(participant, "Waiting for approval")).to_have_count(1)
+    await expect(announcer(participant)).to_have_text("1 new post while you were away")
+    await expect(article(participant, "Post number 2")).to_have_count(0)
+    await expect(article(participant, "Post number 3")).to_have_count(1)
+    await expect(participant.get_by_role("article")).to_have_count(29)
+    await assert_stayed(participant)
 
 
 # --- 4. a panel, live (issue 5) -----------------------------------------------------------
