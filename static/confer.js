@@ -175,10 +175,7 @@ function threadPage() {
       article.append(el("p", { class: "govuk-body-s confer-post__reply-to" }, "In reply to ",
         el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.reply_to.id}` }, post.reply_to.author || "Former participant")));
     }
-    if (post.status === "pending") {
-      article.append(el("p", { class: "govuk-body-s" }, el("strong", { class: "govuk-tag govuk-tag--orange" }, "Awaiting approval"),
-        " Only you and the facilitators can see this post until it is approved."));
-    }
+    article.append(...statusNotes(post));
     article.append(bodyOf(post));
     article.append(actions(post));
     return article;
@@ -186,6 +183,25 @@ function threadPage() {
 
   const myId = Number(body.dataset.userId || 0);
   const canReply = list.dataset.canReply === "yes";
+
+  // The notes above a post's text, as templates/_partials/post.html writes them.
+  function statusNotes(post) {
+    const notes = [];
+    const mine = myId && post.author.id === myId;
+    const note = (...children) => el("p", { class: "govuk-body-s confer-post__status" }, ...children);
+    if (post.status === "pending") {
+      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--orange" }, "Awaiting approval"),
+        mine ? " Only you and the facilitators can see this post until it is approved." : ""));
+    } else if (post.status === "hidden" && !post.placeholder) {
+      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--red" }, "Hidden"),
+        ` Removed by a facilitator: ${post.hidden_reason || "no reason given"}.`,
+        mine ? " Others see only this reason; you can still see your text." : ""));
+    }
+    if (post.pinned && post.status === "visible") {
+      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--blue" }, "Pinned by a facilitator")));
+    }
+    return notes;
+  }
   function actions(post) {
     const items = el("ul", { class: "govuk-list govuk-body-s confer-post__actions" });
     const who = authorName(post.author) || "Former participant";
@@ -245,9 +261,16 @@ function threadPage() {
   function update(post) {
     const article = document.getElementById(`post-${post.id}`);
     if (!article) return;
+    for (const note of article.querySelectorAll(".confer-post__status")) note.remove();
     const old = article.querySelector(".confer-post__body, .confer-post__placeholder");
     const fresh = bodyOf(post);
     if (old) old.replaceWith(fresh); else article.append(fresh);
+    fresh.before(...statusNotes(post));
+    const meta = article.querySelector(".confer-post__meta");
+    if (meta && post.edited_at && post.status !== "deleted" && !meta.querySelector(".confer-post__edited")) {
+      meta.querySelector("time")?.parentElement.after(" ", el("span", { class: "confer-post__edited" }, "(edited)"));
+    }
+    if (post.status === "deleted") meta?.querySelector(".confer-post__edited")?.remove();
     article.classList.toggle("confer-post--placeholder", Boolean(post.placeholder));
     if (post.status === "deleted") article.querySelector(".confer-post__actions")?.remove();
   }

@@ -132,6 +132,7 @@ SCHEMAS: dict[str, Any] = {
             "status": {"enum": ["visible", "pending", "hidden", "deleted"]},
             "created_at": TIME,
             "edited_at": STR,
+            "pinned": {"type": "boolean", "description": "Pinned by a facilitator"},
             "change_seq": {
                 "type": "integer",
                 "description": "Its thread's change number when it last changed (0: never)",

@@ -93,6 +93,7 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "created_at": timefmt.iso(post["created_at"]),
         "created_at_text": timefmt.short(post["created_at"], place.tz),
         "edited_at": timefmt.iso(post["edited_at"]),
+        "pinned": post["pinned_at"] is not None,
         "change_seq": post["change_seq"],
         "url": f"/c/{slug}/posts/{post['id']}",
     }

@@ -324,17 +324,21 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
         await posts_q.insert_post(
             pool, thread["id"], ola["id"], None, body, f"<p>{body}</p>\n", None
         )
-    first, second = [
+    first, second, third = [
         await pool.fetchval(
             "SELECT id FROM posts WHERE thread_id = $1 AND body_md = $2", thread["id"], body
         )
-        for body in ("Post number 1", "Post number 2")
+        for body in ("Post number 1", "Post number 2", "Post number 3")
     ]
     url = f"/c/{conf['slug']}/threads/{thread['id']}"
     participant = await new_page(user=paul)
     await open_live(participant, url)
     await expect(participant.get_by_role("article")).to_have_count(28)
     await expect(article(participant, "Waiting for approval")).to_have_count(0)
+    # Ola, the author, stays connected: she sees her own post awaiting approval.
+    author = await new_page(user=ola)
+    await open_live(author, url)
+    await expect(author.locator(f"#post-{waiting}")).to_contain_text("Awaiting approval")
 
     # Paul's connection drops and cannot come back for now.
     await participant.route("**/socket.io/**", lambda route: route.abort())
@@ -350,6 +354,7 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
         for post_id, action in (
             (waiting, {"action": "approve"}),
             (first, {"action": "hide", "reason": "Personal attack"}),
+            (third, {"action": "pin"}),
         ):
             status_code, reply = await api.api(
                 "POST", f"/api/v1/posts/{post_id}/moderation", action, token=fay_token
@@ -364,6 +369,16 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
         await api.close()
     await expect(status).to_have_text("Reconnecting…")  # still away: nothing came live
     await expect(article(participant, "Waiting for approval")).to_have_count(0)
+    # Ola's page, connected all along, shows each change's notes as a fresh page would.
+    await expect(author.locator(f"#post-{waiting}")).not_to_contain_text("Awaiting approval")
+    await expect(author.locator(f"#post-{first}")).to_contain_text(
+        "Hidden Removed by a facilitator: Personal attack. Others see only this reason; "
+        "you can still see your text."
+    )
+    await expect(author.locator(f"#post-{first}")).to_contain_text("Post number 1")
+    await expect(author.locator(f"#post-{third}")).to_contain_text("Pinned by a facilitator")
+    await expect(author.locator(f"#post-{second}")).to_contain_text("(edited)")
+    await assert_stayed(author)
 
     # The connection comes back (socket.io retries with back-off, up to 10 s apart).
     await participant.unroute("**/socket.io/**")
@@ -376,6 +391,9 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     await expect(announcer(participant)).to_have_text("1 new post while you were away")
     await expect(article(participant, "Post number 2")).to_have_count(0)
     await expect(article(participant, "Post number 3")).to_have_count(1)
+    await expect(participant.locator(f"#post-{third}")).to_contain_text("Pinned by a facilitator")
+    await expect(participant.locator(f"#post-{second}")).to_contain_text("(edited)")
+    await expect(participant.locator(f"#post-{waiting}")).not_to_contain_text("Awaiting")
     await expect(participant.get_by_role("article")).to_have_count(29)
     await assert_stayed(participant)
 
