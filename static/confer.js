@@ -106,10 +106,10 @@ function connect() {
   return socket;
 }
 
-function room(name, { after, since, onJoined } = {}) {
+function room(name, { after, since, ask, onJoined } = {}) {
   const entry = {
     join(isRejoin) {
-      const payload = { room: name };
+      const payload = { room: name, ...ask };
       const seq = after ? after() : undefined;
       if (seq !== undefined) payload.after = seq;
       const change = since ? since() : undefined;
@@ -485,16 +485,32 @@ function conferenceHome() {
 function moderationPage() {
   const conference = Number(body.dataset.moderation || 0);
   const status = document.querySelector("[data-moderation-live]");
-  room(`moderation:${conference}`);
-  function bump(selector, text) {
-    const count = document.querySelector(selector);
-    if (count) count.textContent = String(Number(count.textContent || 0) + 1);
+  function tell(text) {
     if (status) {
       status.replaceChildren(document.createTextNode(text + " "),
         el("a", { class: "govuk-link", href: location.pathname }, "Reload to review"));
     }
     announce(text);
   }
+  function bump(selector, text) {
+    const count = document.querySelector(selector);
+    if (count) count.textContent = String(Number(count.textContent || 0) + 1);
+    tell(text);
+  }
+  // Every join asks for the two counts as they are now: posts and reports that arrived before
+  // the socket joined, or while it was away, came with no event this page heard.
+  room(`moderation:${conference}`, {
+    ask: { counts: true },
+    onJoined(ack) {
+      if (!ack.ok || !ack.counts) return;
+      let changed = false;
+      for (const [selector, value] of [["[data-pending-count]", ack.counts.pending], ["[data-flag-count]", ack.counts.flags]]) {
+        const count = document.querySelector(selector);
+        if (count && Number(count.textContent || 0) !== value) { count.textContent = String(value); changed = true; }
+      }
+      if (changed) tell("The queue changed while this page was not connected.");
+    },
+  });
   socket.on("flag:new", (flag) => bump("[data-flag-count]", `New report: ${flag.reason_text}${flag.hidden ? " (the post is now hidden)" : ""}.`));
   socket.on("post:new", (post) => { if (post.status === "pending") bump("[data-pending-count]", `A post from ${authorName(post.author)} is waiting for approval.`); });
 }
@@ -547,8 +563,8 @@ function panelPage() {
       el("button", { type: "submit", class: "govuk-button govuk-button--secondary", "data-module": "govuk-button" }, "Answer"));
   }
 
-  function addQuestion(q) {
-    if (document.getElementById(`question-${q.id}`)) return;
+  function addQuestion(q, { announceIt = true } = {}) {
+    if (document.getElementById(`question-${q.id}`)) return false;
     list.querySelector("[data-no-questions]")?.remove();
     const item = el("li", { class: "confer-question", id: `question-${q.id}`, "data-question-id": q.id, "data-status": q.status },
       el("p", { class: "govuk-body-s confer-question__meta" },
@@ -568,25 +584,52 @@ function panelPage() {
     ].filter(Boolean));
     setStatus(item, q.status);
     if (list.dataset.sort === "new") list.prepend(item); else list.append(item);
-    announce(`New question from ${authorName(q.author)}`);
+    if (announceIt) announce(`New question from ${authorName(q.author)}`);
+    return true;
   }
 
-  room(`panel:${panelId}`);
-  socket.on("question:new", (q) => { if (q.session_id === panelId) addQuestion(q); });
-  socket.on("question:updated", (q) => {
-    if (q.session_id !== panelId) return;
-    const item = document.getElementById(`question-${q.id}`);
-    if (!item) { if (q.html && q.status !== "pending") addQuestion(q); return; }
+  // A question's votes, state and answers as `q` has them; whether it gained an answer.
+  function refresh(item, q) {
     if (q.vote_count !== undefined) {
       const count = item.querySelector("[data-vote-count]");
       if (count) setCount(count, q.vote_count);
     }
     if (q.status) setStatus(item, q.status);
-    if (q.answers) {
-      const before = item.querySelectorAll(".confer-answer").length;
-      renderAnswers(item.querySelector("[data-answers]"), q.answers);
-      if (q.answers.length > before) announce(`New answer from ${authorName(q.answers[q.answers.length - 1].speaker)}`);
-    }
+    if (!q.answers) return false;
+    const before = item.querySelectorAll(".confer-answer").length;
+    renderAnswers(item.querySelector("[data-answers]"), q.answers);
+    return q.answers.length > before;
+  }
+
+  // Every join asks for the questions as they are now: votes, answers and changes of state
+  // made before the page's socket joined (or while it was away) have no seq to ask after.
+  room(`panel:${panelId}`, {
+    ask: { questions: true },
+    onJoined(ack) {
+      if (!ack.ok) return;
+      if (ack.reload) { showNotice("A lot has changed while you were away."); return; }
+      let added = 0;
+      let answered = 0;
+      for (const q of ack.questions || []) {
+        const item = document.getElementById(`question-${q.id}`);
+        if (!item) { if (q.status !== "pending" || q.mine) added += addQuestion(q, { announceIt: false }) ? 1 : 0; }
+        else if (refresh(item, q)) answered += 1;
+      }
+      const news = [added && `${added} new question${added === 1 ? "" : "s"}`, answered && `${answered} new answer${answered === 1 ? "" : "s"}`].filter(Boolean);
+      if (news.length) announce(`${news.join(" and ")} while you were away`);
+    },
+  });
+  function showNotice(text) {
+    const notice = el("div", { class: "govuk-inset-text", role: "status" }, text + " ",
+      el("a", { class: "govuk-link", href: location.pathname }, "Reload the page"));
+    list.before(notice);
+  }
+  socket.on("question:new", (q) => { if (q.session_id === panelId) addQuestion(q); });
+  socket.on("question:updated", (q) => {
+    if (q.session_id !== panelId) return;
+    const item = document.getElementById(`question-${q.id}`);
+    if (!item) { if (q.html && q.status !== "pending") addQuestion(q); return; }
+    if (refresh(item, q)) announce(`New answer from ${authorName(q.answers[q.answers.length - 1].speaker)}`);
   });
   socket.on("question:answering", (q) => {
     if (q.session_id !== panelId) return;

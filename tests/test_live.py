@@ -330,6 +330,50 @@ async def test_a_post_made_while_a_reader_joins_is_missed_by_neither_path(
     assert [p["id"] for p in got] == [made[0]["id"]]
 
 
+async def test_a_moderation_join_can_ask_for_the_queue_counts_in_its_scope(
+    world, browser_factory, connect, pool
+):
+    """Posts awaiting approval and reports that came while a moderation page was away (or
+    before its socket joined) have no seq: its join asks for the counts as they are now."""
+    c = await world.conference()
+    sa = await world.session(c, title="A")
+    sb = await world.session(c, title="B")
+    org = await world.user(name="Olu")
+    await world.member(c, org, "organiser")
+    fac_a = await world.user(name="Abe")
+    await world.member(c, fac_a, "facilitator", sessions=[sa])
+    u = await world.user(name="Jane")
+    await world.member(c, u, "participant")
+    ta = await world.thread(sa, u, posts=2)
+    tb = await world.thread(sb, u, posts=1)
+    for t in (ta, ta, tb):
+        await posts_q.insert_post(
+            pool, t["id"], u["id"], None, "Wait", "<p>Wait</p>", None, "pending"
+        )
+    reported = await pool.fetch("SELECT id FROM posts WHERE status = 'visible' ORDER BY id")
+    for i, post in enumerate(reported):  # every visible post reported, the first twice
+        for flagger in [org, fac_a] if i == 0 else [org]:
+            await pool.execute(
+                "INSERT INTO flags (post_id, conference_id, flagger_id, reason) "
+                "VALUES ($1, $2, $3, 'spam')",
+                post["id"],
+                c["id"],
+                flagger["id"],
+            )
+    room = f"moderation:{c['id']}"
+    organiser = await connect(cookie=_cookie(await browser_factory(org["email"])))
+    ack = await organiser.sio.call("join", {"room": room, "counts": True}, timeout=10)
+    assert ack["ok"] is True and ack["counts"] == {"pending": 3, "flags": 3}
+    ack = await organiser.sio.call("join", {"room": room}, timeout=10)
+    assert ack["ok"] is True and "counts" not in ack
+    facilitator = await connect(cookie=_cookie(await browser_factory(fac_a["email"])))
+    ack = await facilitator.sio.call("join", {"room": room, "counts": True}, timeout=10)
+    assert ack["counts"] == {"pending": 2, "flags": 2}  # session A's only
+    participant = await connect(cookie=_cookie(await browser_factory(u["email"])))
+    ack = await participant.sio.call("join", {"room": room, "counts": True}, timeout=10)
+    assert ack["ok"] is False and "counts" not in ack
+
+
 async def test_joins_are_authorised(world, browser_factory, connect):
     c, _, t, u = await _thread(world, visibility="members")
     anon = await connect()

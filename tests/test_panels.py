@@ -297,6 +297,58 @@ async def test_asking_voting_and_answering_reach_a_second_client_live(
         await watcher.sio.disconnect()
 
 
+async def test_a_panel_join_can_ask_for_the_questions_as_they_are_now(
+    world, browser_factory, server, pool, settings, monkeypatch
+):
+    """Votes, answers and changes of state have no seq: a panel page that joins (or rejoins
+    after its connection dropped) asks for the questions as they are now, as its reader may
+    see them, with their answers."""
+    from confer.live import server as live_server
+
+    c, s, fac, speaker, asker = await _panel(world)
+    ctx = _ctx(pool, settings)
+    first, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "First"})
+    await panels.answer(ctx, _actor(speaker), first["id"], {"body": "An answer"})
+    await pool.execute("UPDATE sessions SET questions_premoderated = true WHERE id = $1", s["id"])
+    waiting, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "Waiting"})
+    reader = await world.user()
+    await world.member(c, reader, "participant")
+    await panels.vote(ctx, _actor(reader), first["id"])
+
+    async def join(who: dict | None, **data) -> dict:
+        client = Client()
+        headers = {}
+        if who is not None:
+            b = await browser_factory(who["email"])
+            cookie = next(k.value for k in b.session.cookie_jar if k.key == "confer_session")
+            headers = {"Cookie": f"confer_session={cookie}"}
+        await client.sio.connect(
+            str(server.make_url("/")), headers=headers, transports=["websocket"], wait_timeout=10
+        )
+        try:
+            return await client.sio.call("join", {"room": f"panel:{s['id']}", **data}, timeout=10)
+        finally:
+            await client.sio.disconnect()
+
+    ack = await join(reader)
+    assert ack["ok"] is True and "questions" not in ack
+    ack = await join(reader, questions=True)
+    (only,) = ack["questions"]  # the one awaiting approval is not theirs to see
+    assert only["id"] == first["id"] and only["vote_count"] == 1 and only["voted"] is True
+    assert [a["html"] for a in only["answers"]] == ["<p>An answer</p>\n"]
+    ack = await join(asker, questions=True)
+    assert {q["id"]: q["status"] for q in ack["questions"]} == {
+        first["id"]: "open",
+        waiting["id"]: "pending",
+    }
+    assert [q["mine"] for q in ack["questions"]] == [True, True]
+    ack = await join(None, questions=True)  # anonymous, public conference
+    assert [q["id"] for q in ack["questions"]] == [first["id"]]
+    monkeypatch.setattr(live_server, "CATCH_UP_LIMIT", 1)
+    ack = await join(fac, questions=True)  # two questions for a facilitator: too many now
+    assert ack["ok"] is True and ack.get("reload") is True and "questions" not in ack
+
+
 async def test_panel_page_renders_for_each_role(world, browser_factory):
     c, s, fac, speaker, asker = await _panel(world)
     for who, expected in ((asker, "Ask question"), (speaker, "Speakers"), (fac, "Speakers")):

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 from aiohttp import WSCloseCode, web
@@ -40,6 +40,9 @@ from confer.ratelimit import limiter_key
 from confer.threads import service as threads
 from confer.validate import parse_id
 
+if TYPE_CHECKING:
+    from confer.panels.service import Panel
+
 log = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = 500
@@ -50,10 +53,9 @@ CONTROL_CHANNEL = "confer:control"
 PRESENCE_DELAY = 0.5  # seconds: presence announcements are coalesced per room
 
 
-CatchUp = Callable[
-    [int, int | None],
-    Awaitable[tuple[list[dict[str, Any]], list[dict[str, Any]], bool]],
-]
+# What a room sends a joining socket that missed something: given the join's data, the
+# acknowledgement's extra fields. Called once the socket is in the room (see on_join).
+CatchUp = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def _catch_up_point(data: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -187,7 +189,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         room = data["room"]
         actor = await self._actor(sid)
         try:
-            after, since = _catch_up_point(data)
+            _catch_up_point(data)  # refused before the socket enters the room
             catch_up = await self._authorise(actor, room)
         except ConferError as e:
             return _error(e)
@@ -196,16 +198,11 @@ class ConferNamespace(socketio.AsyncNamespace):
         else:
             await self.enter_room(sid, room)
         count = await self._joined(sid, room)
+        reply: dict[str, Any] = {"ok": True, "missed": [], "present": count}
         # Read only now that the socket is in the room: whatever commits from here on arrives
         # live, whatever committed before is read here (docs/live.md).
-        missed, removed, reload = [], [], False
-        if catch_up is not None and after is not None:
-            missed, removed, reload = await catch_up(after, since)
-        reply: dict[str, Any] = {"ok": True, "missed": missed, "present": count}
-        if removed:
-            reply["removed"] = removed
-        if reload:
-            reply["reload"] = True
+        if catch_up is not None:
+            reply.update(await catch_up(data))
         return reply
 
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
@@ -219,8 +216,9 @@ class ConferNamespace(socketio.AsyncNamespace):
         return {"ok": True}
 
     async def _authorise(self, actor: Actor, room: str) -> CatchUp | None:
-        """May `actor` join `room`? (Raises if not.) For a thread room, answers how to read
-        what they missed (`_missed`), to be called once they are in the room."""
+        """May `actor` join `room`? (Raises if not.) For a thread, panel or moderation room,
+        answers how to read what they missed (`_missed`, `_questions`, `_queue_counts`), once
+        they are in the room."""
         kind, _, raw_id = room.partition(":")
         parsed = parse_id(raw_id)
         if parsed is None:
@@ -251,35 +249,66 @@ class ConferNamespace(socketio.AsyncNamespace):
             slug = await conferences_q.fetch_slug_of_session(pool, target)
             if slug is None:
                 raise NotFound("No such panel.")
-            await panels.load(self.ctx, actor, slug, target)
-            return None
+            panel = await panels.load(self.ctx, actor, slug, target)
+            return functools.partial(self._questions, panel)
         if kind == "moderation":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
             place = await conferences.place_from_row(pool, actor, conference)
             place.require("moderate.any")
-            return None
+            return functools.partial(self._queue_counts, place)
         raise NotFound("No such room.")
 
     async def _missed(
-        self, place: conferences.Place, thread_id: int, after: int, since: int | None
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-        """What a reader of the thread missed: (the posts after seq `after` and, unless `since`
-        is None, those changed after change number `since`, as this reader may see them; the
-        posts moved out of the thread since `since`; whether there is more than CATCH_UP_LIMIT
-        of either, when the page should be loaded again instead)."""
+        self, place: conferences.Place, thread_id: int, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What a reader of the thread missed, when the join says `after` (the last post seq
+        it saw) and perhaps `since` (the last change number): `missed`, the posts after
+        `after` and, unless `since` is None, those changed after `since`, as this reader may
+        see them; `removed`, the posts moved out of the thread since `since`; or `reload`
+        when there is more than CATCH_UP_LIMIT of either (load the page again instead)."""
+        after, since = _catch_up_point(data)
+        if after is None:
+            return {}
         pool = self.ctx.pool
         rows = await posts_q.list_posts_after(pool, thread_id, after, CATCH_UP_LIMIT + 1, since)
         moved = []
         if since is not None:
             moved = await posts_q.list_moved_away(pool, thread_id, since, CATCH_UP_LIMIT + 1)
         if len(rows) > CATCH_UP_LIMIT or len(moved) > CATCH_UP_LIMIT:
-            return [], [], True
-        missed = [
-            posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None
-        ]
-        return missed, [{"id": r["id"], "moved_to": r["moved_to"]} for r in moved], False
+            return {"reload": True}
+        reply: dict[str, Any] = {
+            "missed": [
+                posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None
+            ]
+        }
+        if moved:
+            reply["removed"] = [{"id": r["id"], "moved_to": r["moved_to"]} for r in moved]
+        return reply
+
+    async def _questions(self, panel: Panel, data: dict[str, Any]) -> dict[str, Any]:
+        """A panel's questions as this reader may see them now (with their answers), when
+        the join asks for them (`"questions": true`): votes, answers and changes of state
+        have no seq, so a panel page catches up from the whole list (at most
+        CATCH_UP_LIMIT questions; beyond, `reload`)."""
+        if data.get("questions") is not True:
+            return {}
+        from confer.panels import service as panels
+
+        questions = await panels.questions(self.ctx, panel)
+        if len(questions) > CATCH_UP_LIMIT:
+            return {"reload": True}
+        return {"questions": questions}
+
+    async def _queue_counts(self, place: conferences.Place, data: dict[str, Any]) -> dict:
+        """The moderation page's counts now, when the join asks (`"counts": true`): what
+        arrived while it was away (or before its socket joined) has no seq to ask after."""
+        if data.get("counts") is not True:
+            return {}
+        from confer.moderation.service import queue_counts
+
+        return {"counts": await queue_counts(self.ctx, place)}
 
     async def _enter_moderation(self, sid: str, room: str, actor: Actor) -> None:
         """Conference-wide moderators join the room; a facilitator of chosen sessions joins

@@ -193,6 +193,21 @@ WHERE p.conference_id = $1 AND p.status = 'pending'
 ORDER BY p.created_at
 """
 
+# The moderation page's two counts (LIST_PENDING's and LIST_FLAGGED_POSTS' lengths).
+COUNT_QUEUE = """
+SELECT (SELECT count(*)
+        FROM posts p
+        JOIN threads th ON th.id = p.thread_id
+        WHERE p.conference_id = $1 AND p.status = 'pending'
+          AND ($2::bigint[] IS NULL OR th.session_id = ANY($2))) AS pending,
+       (SELECT count(DISTINCT f.post_id)
+        FROM flags f
+        JOIN posts p ON p.id = f.post_id
+        JOIN threads th ON th.id = p.thread_id
+        WHERE f.conference_id = $1 AND f.resolved_at IS NULL
+          AND ($2::bigint[] IS NULL OR th.session_id = ANY($2))) AS flags
+"""
+
 LIST_MOVE_TARGETS = """
 SELECT t.id, t.title, s.title AS session_title
 FROM threads t
@@ -321,6 +336,10 @@ async def list_pending(
     con: Con, conference_id: int, session_ids: list[int] | None
 ) -> list[asyncpg.Record]:
     return await con.fetch(LIST_PENDING, conference_id, session_ids)
+
+
+async def count_queue(con: Con, conference_id: int, session_ids: list[int] | None) -> dict:
+    return dict(await con.fetchrow(COUNT_QUEUE, conference_id, session_ids))
 
 
 async def list_move_targets(con: Con, conference_id: int, thread_id: int) -> list[asyncpg.Record]:

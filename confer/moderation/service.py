@@ -511,5 +511,11 @@ async def queue(ctx: Ctx, actor: Actor, slug: str) -> dict[str, Any]:
     }
 
 
+async def queue_counts(ctx: Ctx, place: Place) -> dict[str, int]:
+    """How many posts await approval and how many reported posts await review, in this
+    moderator's scope: the moderation page's two counts."""
+    return await q.count_queue(ctx.pool, place.id, _session_scope(place))
+
+
 async def summaries(ctx: Ctx, thread_id: int) -> list[asyncpg.Record]:
     return await q.list_summaries(ctx.pool, thread_id)

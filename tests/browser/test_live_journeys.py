@@ -482,3 +482,172 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
         await expect(item).to_contain_text("Answer from Dr Sam Speaker, Bristol City Council")
         await assert_stayed(page)
     await expect(announcer(asker)).to_have_text("New answer from Dr Sam Speaker")
+
+
+async def test_a_panel_page_catches_up_after_its_connection_drops(world, new_page, server, pool):
+    """Questions asked, votes cast and answers given while a panel page's connection was down
+    reach the page when it reconnects (every join of the panel room asks for the questions as
+    they are now), in place, without a reload and without doubles."""
+    asker_user = await world.user("Asha Patel", title="Cllr")
+    voter_user = await world.user("Ben Okafor")
+    watcher_user = await world.user("Wendy Watcher")
+    fay = await world.user("Fay Facilitator")
+    sam = await world.user("Sam Speaker", title="Dr", organisation="Bristol City Council")
+    conf = await world.conference()
+    panel = await world.session(conf, kind="panel", title="Paying for care")
+    await world.member(conf, asker_user)
+    await world.member(conf, voter_user)
+    await world.member(conf, watcher_user)
+    await world.member(conf, fay, "facilitator")
+    await world.member(conf, sam, "speaker")
+    await pool.execute(
+        "INSERT INTO session_speakers (session_id, user_id) VALUES ($1, $2)",
+        panel["id"],
+        sam["id"],
+    )
+    first = "How will the cap on care costs be funded?"
+    second = "Will carers get a say in the new charging rules?"
+    answer = "Through a mix of national grant and a local precept."
+    api = HttpClient(server)
+    try:
+        asker_token = await token_of(pool, asker_user)
+        status_code, asked = await api.api(
+            "POST", f"/api/v1/panels/{panel['id']}/questions", {"body": first}, token=asker_token
+        )
+        assert status_code == 201, asked
+        first_id = asked["id"]
+
+        # Wendy opens the panel page: the question is there, with no votes yet. Fay's page
+        # stays connected throughout: its "N here now" tells whether Wendy's page is there.
+        url = f"/c/{conf['slug']}/panels/{panel['id']}"
+        facilitator = await new_page(user=fay)
+        await open_live(facilitator, url)
+        watcher = await new_page(user=watcher_user)
+        await open_live(watcher, url)
+        here_now = facilitator.get_by_text(HERE_NOW)
+        await expect(here_now).to_have_text("2 here now", timeout=LIVE_MS)
+        questions = watcher.locator("[data-questions] > li")
+        await expect(questions).to_have_count(1)
+        on_page = watcher.locator(f"#question-{first_id}")
+        await expect(on_page).to_contain_text(first)
+        await expect(on_page.locator("[data-vote-count]")).to_have_text("0")
+        await expect(on_page).to_contain_text("0 votes —")
+
+        # Wendy's connection drops and cannot come back for now (Fay's page, which does
+        # reconnect, counts one reader).
+        await watcher.route("**/socket.io/**", lambda route: route.abort())
+        await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
+        await expect(here_now).to_have_text("1 here now", timeout=2 * LIVE_MS)
+        connection = watcher.locator("[data-connection-status]")
+        await expect(connection).to_have_text("Reconnecting…", timeout=LIVE_MS)
+
+        # Meanwhile Asha asks again, Ben votes for the first question, Fay marks it as being
+        # answered now and Sam answers it.
+        status_code, reply = await api.api(
+            "POST", f"/api/v1/panels/{panel['id']}/questions", {"body": second}, token=asker_token
+        )
+        assert status_code == 201, reply
+        status_code, reply = await api.api(
+            "POST",
+            f"/api/v1/questions/{first_id}/vote",
+            token=await token_of(pool, voter_user),
+        )
+        assert status_code == 200, reply
+        status_code, reply = await api.api(
+            "POST",
+            f"/api/v1/questions/{first_id}/state",
+            {"action": "answering"},
+            token=await token_of(pool, fay),
+        )
+        assert status_code == 200, reply
+        status_code, reply = await api.api(
+            "POST",
+            f"/api/v1/questions/{first_id}/answers",
+            {"body": answer},
+            token=await token_of(pool, sam),
+        )
+        assert status_code == 201, reply
+    finally:
+        await api.close()
+    # Fay's page, connected, saw it all arrive live...
+    on_fays_page = facilitator.locator(f"#question-{first_id}")
+    await expect(
+        facilitator.locator("[data-questions] > li").filter(has_text=second)
+    ).to_have_count(1, timeout=LIVE_MS)
+    await expect(on_fays_page.get_by_text(answer)).to_be_visible(timeout=LIVE_MS)
+    await expect(on_fays_page.locator("[data-vote-count]")).to_have_text("1", timeout=LIVE_MS)
+    await assert_stayed(facilitator)
+    # ...Wendy's, away, none of it.
+    await expect(here_now).to_have_text("1 here now")
+    await expect(questions.filter(has_text=second)).to_have_count(0)
+    await expect(on_page.locator("[data-vote-count]")).to_have_text("0")
+    await expect(on_page.get_by_text(answer)).to_have_count(0)
+    await expect(on_page.get_by_text("Answering now", exact=True)).to_have_count(0)
+
+    # The connection comes back (socket.io retries with back-off, up to 10 s apart): the
+    # re-join brings the questions as they are now.
+    await watcher.unroute("**/socket.io/**")
+    await expect(here_now).to_have_text("2 here now", timeout=2 * LIVE_MS + 5_000)
+    await expect(connection).to_be_hidden()
+    await expect(questions.filter(has_text=second)).to_have_count(1, timeout=LIVE_MS)
+    await expect(on_page.locator("[data-vote-count]")).to_have_text("1")
+    await expect(on_page).to_contain_text("1 vote —")
+    await expect(on_page.get_by_text("Answering now", exact=True)).to_be_visible()
+    await expect(on_page.get_by_text(answer)).to_be_visible()
+    await expect(on_page).to_contain_text("Answer from Dr Sam Speaker, Bristol City Council")
+    await expect(announcer(watcher)).to_have_text(
+        "1 new question and 1 new answer while you were away"
+    )
+    await expect(questions).to_have_count(2)
+    await expect(questions.filter(has_text=first)).to_have_count(1)
+    await expect(on_page.locator(".confer-answer")).to_have_count(1)
+    await assert_stayed(watcher)
+
+
+async def test_the_moderation_page_catches_up_its_counts_after_its_connection_drops(
+    world, new_page, server, pool
+):
+    """A post awaiting approval that arrives while the moderation page's connection is down
+    is counted when it reconnects (every join asks for the counts as they are now)."""
+    fay = await world.user("Fay Facilitator")
+    ola = await world.user("Ola Author")
+    conf = await world.conference()
+    session = await world.session(conf, title="Adult social care")
+    await world.member(conf, fay, "facilitator")
+    await world.member(conf, ola)
+    thread = await world.thread(session, fay, title="Care home fees")
+    await pool.execute("UPDATE threads SET premoderated = true WHERE id = $1", thread["id"])
+    wire = Wire(moderation := await new_page(user=fay))
+    await moderation.goto(f"/c/{conf['slug']}/moderation")
+    waiting = moderation.get_by_role("heading", name=re.compile(r"^Waiting for approval"))
+    await expect(waiting).to_have_text(re.compile(r"^Waiting for approval\s+0$"))
+    await wire.wait_for("presence", f"moderation:{conf['id']}")
+    await stay(moderation)
+
+    await moderation.route("**/socket.io/**", lambda route: route.abort())
+    await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
+    connection = moderation.locator("[data-connection-status]")
+    await expect(connection).to_have_text("Reconnecting…", timeout=LIVE_MS)
+    api = HttpClient(server)
+    try:
+        status_code, reply = await api.api(
+            "POST",
+            f"/api/v1/threads/{thread['id']}/posts",
+            {"body": "Please approve me"},
+            token=await token_of(pool, ola),
+        )
+        assert status_code == 201 and reply["status"] == "pending", reply
+    finally:
+        await api.close()
+    await expect(waiting).to_have_text(re.compile(r"^Waiting for approval\s+0$"))
+
+    await moderation.unroute("**/socket.io/**")
+    await expect(connection).to_be_hidden(timeout=2 * LIVE_MS + 5_000)
+    await expect(waiting).to_have_text(re.compile(r"^Waiting for approval\s+1$"))
+    await expect(moderation.locator("[data-moderation-live]")).to_have_text(
+        "The queue changed while this page was not connected. Reload to review"
+    )
+    await expect(announcer(moderation)).to_have_text(
+        "The queue changed while this page was not connected."
+    )
+    await assert_stayed(moderation)
