@@ -601,16 +601,20 @@ function panelPage() {
     return q.answers.length > before;
   }
 
-  // Every join asks for the questions as they are now: votes, answers and changes of state
-  // made before the page's socket joined (or while it was away) have no seq to ask after.
+  // Votes, answers and changes of state have no seq: every join asks for the questions
+  // changed after the newest change number seen (less a margin, as for a thread's posts),
+  // starting from the page's own.
+  let lastChange = Number(body.dataset.lastChangeSeq || 0);
+  const sawChange = (q) => { lastChange = Math.max(lastChange, q.change_seq || 0); };
   room(`panel:${panelId}`, {
-    ask: { questions: true },
+    since: () => Math.max(0, lastChange - REJOIN_OVERLAP),
     onJoined(ack) {
       if (!ack.ok) return;
       if (ack.reload) { showNotice("A lot has changed while you were away."); return; }
       let added = 0;
       let answered = 0;
       for (const q of ack.questions || []) {
+        sawChange(q);
         const item = document.getElementById(`question-${q.id}`);
         if (!item) { if (q.status !== "pending" || q.mine) added += addQuestion(q, { announceIt: false }) ? 1 : 0; }
         else if (refresh(item, q)) answered += 1;
@@ -624,9 +628,10 @@ function panelPage() {
       el("a", { class: "govuk-link", href: location.pathname }, "Reload the page"));
     list.before(notice);
   }
-  socket.on("question:new", (q) => { if (q.session_id === panelId) addQuestion(q); });
+  socket.on("question:new", (q) => { if (q.session_id === panelId) { sawChange(q); addQuestion(q); } });
   socket.on("question:updated", (q) => {
     if (q.session_id !== panelId) return;
+    sawChange(q);
     const item = document.getElementById(`question-${q.id}`);
     if (!item) { if (q.html && q.status !== "pending") addQuestion(q); return; }
     if (refresh(item, q)) announce(`New answer from ${authorName(q.answers[q.answers.length - 1].speaker)}`);

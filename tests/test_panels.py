@@ -297,23 +297,29 @@ async def test_asking_voting_and_answering_reach_a_second_client_live(
         await watcher.sio.disconnect()
 
 
-async def test_a_panel_join_can_ask_for_the_questions_as_they_are_now(
+async def test_a_panel_join_catches_up_on_the_questions_changed_since(
     world, browser_factory, server, pool, settings, monkeypatch
 ):
-    """Votes, answers and changes of state have no seq: a panel page that joins (or rejoins
-    after its connection dropped) asks for the questions as they are now, as its reader may
+    """Votes, answers and changes of state have no seq: each change to a question takes its
+    panel's next change number, and a panel page that joins (or rejoins after its connection
+    dropped) asks for the questions changed after the last number it saw, as its reader may
     see them, with their answers."""
     from confer.live import server as live_server
 
     c, s, fac, speaker, asker = await _panel(world)
     ctx = _ctx(pool, settings)
-    first, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "First"})
-    await panels.answer(ctx, _actor(speaker), first["id"], {"body": "An answer"})
-    await pool.execute("UPDATE sessions SET questions_premoderated = true WHERE id = $1", s["id"])
-    waiting, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "Waiting"})
     reader = await world.user()
     await world.member(c, reader, "participant")
-    await panels.vote(ctx, _actor(reader), first["id"])
+    first, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "First"})  # 1
+    second, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "Second"})  # 2
+    page_seen = await pool.fetchval(
+        "SELECT last_change FROM question_changes WHERE session_id = $1", s["id"]
+    )
+    assert page_seen == 2
+    await panels.vote(ctx, _actor(reader), first["id"])  # 3
+    await panels.answer(ctx, _actor(speaker), first["id"], {"body": "An answer"})  # 4 (or more)
+    await pool.execute("UPDATE sessions SET questions_premoderated = true WHERE id = $1", s["id"])
+    waiting, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "Waiting"})
 
     async def join(who: dict | None, **data) -> dict:
         client = Client()
@@ -332,21 +338,56 @@ async def test_a_panel_join_can_ask_for_the_questions_as_they_are_now(
 
     ack = await join(reader)
     assert ack["ok"] is True and "questions" not in ack
-    ack = await join(reader, questions=True)
-    (only,) = ack["questions"]  # the one awaiting approval is not theirs to see
+    ack = await join(reader, since=page_seen)
+    (only,) = ack["questions"]  # the second did not change; the waiting one is not theirs to see
     assert only["id"] == first["id"] and only["vote_count"] == 1 and only["voted"] is True
     assert [a["html"] for a in only["answers"]] == ["<p>An answer</p>\n"]
-    ack = await join(asker, questions=True)
+    assert only["change_seq"] > page_seen
+    ack = await join(reader, since=only["change_seq"])
+    assert ack["questions"] == []
+    ack = await join(asker, since=page_seen)
     assert {q["id"]: q["status"] for q in ack["questions"]} == {
         first["id"]: "open",
         waiting["id"]: "pending",
     }
     assert [q["mine"] for q in ack["questions"]] == [True, True]
-    ack = await join(None, questions=True)  # anonymous, public conference
-    assert [q["id"] for q in ack["questions"]] == [first["id"]]
-    monkeypatch.setattr(live_server, "CATCH_UP_LIMIT", 1)
-    ack = await join(fac, questions=True)  # two questions for a facilitator: too many now
+    ack = await join(None, since=0)  # anonymous, public conference: everything, but pending
+    assert [q["id"] for q in ack["questions"]] == [second["id"], first["id"]]
+    # The page starts from the number it was drawn at.
+    b = await browser_factory(reader["email"])
+    _, html = await b.get(f"/c/{c['slug']}/panels/{s['id']}")
+    last = await pool.fetchval(
+        "SELECT last_change FROM question_changes WHERE session_id = $1", s["id"]
+    )
+    assert f'data-last-change-seq="{last}"' in html
+    monkeypatch.setattr(live_server, "CATCH_UP_LIMIT", 2)
+    ack = await join(fac, since=0)  # three questions for a facilitator: too many now
     assert ack["ok"] is True and ack.get("reload") is True and "questions" not in ack
+
+
+async def test_question_change_numbers_are_given_one_at_a_time(world, pool, settings):
+    """Fifty votes at once on two questions each take the panel's next change number (none
+    lost under concurrency: the counter ends at 2 questions + 50 votes), and the counts stay
+    right."""
+    c, s, fac, speaker, asker = await _panel(world)
+    ctx = _ctx(pool, settings)
+    a, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "A"})
+    b, _ = await panels.ask(ctx, _actor(asker), c["slug"], s["id"], {"body": "B"})
+    voters = []
+    for _ in range(25):
+        u = await world.user()
+        await world.member(c, u, "participant")
+        voters.append(u)
+    await asyncio.gather(*(panels.vote(ctx, _actor(u), q["id"]) for u in voters for q in (a, b)))
+    rows = await pool.fetch(
+        "SELECT id, vote_count, change_seq FROM questions WHERE session_id = $1", s["id"]
+    )
+    assert sorted(r["vote_count"] for r in rows) == [25, 25]
+    assert max(r["change_seq"] for r in rows) == 52
+    seen = await pool.fetchval(
+        "SELECT last_change FROM question_changes WHERE session_id = $1", s["id"]
+    )
+    assert seen == 52
 
 
 async def test_panel_page_renders_for_each_role(world, browser_factory):

@@ -288,18 +288,19 @@ class ConferNamespace(socketio.AsyncNamespace):
         return reply
 
     async def _questions(self, panel: Panel, data: dict[str, Any]) -> dict[str, Any]:
-        """A panel's questions as this reader may see them now (with their answers), when
-        the join asks for them (`"questions": true`): votes, answers and changes of state
-        have no seq, so a panel page catches up from the whole list (at most
-        CATCH_UP_LIMIT questions; beyond, `reload`)."""
-        if data.get("questions") is not True:
+        """What a panel page missed, when the join says `since` (the last change number of
+        the panel's questions it saw; votes, answers and changes of state have no seq):
+        `questions`, those changed since, as this reader may see them, with their answers;
+        or `reload` beyond CATCH_UP_LIMIT."""
+        _, since = _catch_up_point(data)
+        if since is None:
             return {}
         from confer.panels import service as panels
 
-        questions = await panels.questions(self.ctx, panel)
-        if len(questions) > CATCH_UP_LIMIT:
+        changed = await panels.questions_changed(self.ctx, panel, since, CATCH_UP_LIMIT + 1)
+        if len(changed) > CATCH_UP_LIMIT:
             return {"reload": True}
-        return {"questions": questions}
+        return {"questions": changed}
 
     async def _queue_counts(self, place: conferences.Place, data: dict[str, Any]) -> dict:
         """The moderation page's counts now, when the join asks (`"counts": true`): what

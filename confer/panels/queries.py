@@ -21,7 +21,9 @@ SELECT s.id, s.conference_id, s.kind, s.title, s.starts_at, s.ends_at, s.questio
        (c.published_at IS NOT NULL AND now() >= s.starts_at
         AND now() < greatest(s.ends_at, coalesce(s.answers_until, s.ends_at))) AS answering_open,
        CASE WHEN s.questions_in_advance THEN c.starts_at ELSE s.starts_at END AS asking_opens_at,
-       coalesce(s.answers_until, s.ends_at) AS answering_closes_at
+       coalesce(s.answers_until, s.ends_at) AS answering_closes_at,
+       coalesce((SELECT qc.last_change FROM question_changes qc WHERE qc.session_id = s.id), 0)
+           AS last_change_seq
 FROM sessions s
 JOIN conferences c ON c.id = s.conference_id
 WHERE s.id = $1 AND s.conference_id = $2
@@ -29,7 +31,7 @@ WHERE s.id = $1 AND s.conference_id = $2
 
 QUESTION_COLUMNS = """
 q.id, q.session_id, q.conference_id, q.author_id, q.body_md, q.body_html, q.status,
-q.dismiss_reason, q.merged_into_id, q.vote_count, q.created_at, q.updated_at,
+q.dismiss_reason, q.merged_into_id, q.vote_count, q.created_at, q.updated_at, q.change_seq,
 u.name AS author_name, u.title AS author_title, u.organisation AS author_organisation
 """
 
@@ -41,6 +43,18 @@ FROM questions q
 LEFT JOIN users u ON u.id = q.author_id
 WHERE q.session_id = $1
 ORDER BY CASE WHEN $3 = 'new' THEN 0 ELSE -q.vote_count END, q.created_at DESC, q.id DESC
+"""
+
+# The questions changed after change number $3 (migrations/0014), for a panel page catching up.
+LIST_QUESTIONS_CHANGED = f"""
+SELECT {QUESTION_COLUMNS},
+       EXISTS (SELECT 1 FROM question_votes v WHERE v.question_id = q.id AND v.user_id = $2)
+           AS voted
+FROM questions q
+LEFT JOIN users u ON u.id = q.author_id
+WHERE q.session_id = $1 AND q.change_seq > $3
+ORDER BY q.change_seq
+LIMIT $4
 """
 
 FETCH_QUESTION = f"""
@@ -145,6 +159,12 @@ async def list_questions(
     con: Con, session_id: int, user_id: int | None, sort: str
 ) -> list[asyncpg.Record]:
     return await con.fetch(LIST_QUESTIONS, session_id, user_id, sort)
+
+
+async def list_questions_changed(
+    con: Con, session_id: int, user_id: int | None, since: int, limit: int
+) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_QUESTIONS_CHANGED, session_id, user_id, since, limit)
 
 
 async def fetch_question(con: Con, question_id: int) -> asyncpg.Record | None:

@@ -96,6 +96,7 @@ def payload(panel: Panel, question: asyncpg.Record | dict, answers: list | None 
         },
         "created_at": timefmt.iso(question["created_at"]),
         "created_at_text": timefmt.short(question["created_at"], tz),
+        "change_seq": question["change_seq"],
         "url": f"/c/{slug}/panels/{question['session_id']}#question-{question['id']}",
     }
     if answers is not None:
@@ -124,6 +125,19 @@ async def questions(ctx: Ctx, panel: Panel, sort: str = "votes") -> list[dict]:
     rows = await q.list_questions(
         ctx.pool, panel.window["id"], panel.place.actor.user_id, "new" if sort == "new" else "votes"
     )
+    return await _with_answers(ctx, panel, rows)
+
+
+async def questions_changed(ctx: Ctx, panel: Panel, since: int, limit: int) -> list[dict]:
+    """The questions changed after change number `since` (at most `limit`, oldest change
+    first), as this reader may see them, each with its answers: a panel page catching up."""
+    rows = await q.list_questions_changed(
+        ctx.pool, panel.window["id"], panel.place.actor.user_id, since, limit
+    )
+    return await _with_answers(ctx, panel, rows)
+
+
+async def _with_answers(ctx: Ctx, panel: Panel, rows: list[asyncpg.Record]) -> list[dict]:
     rows = [r for r in rows if visible_to(panel, r)]
     answers: dict[int, list] = {}
     for a in await q.list_answers(ctx.pool, [r["id"] for r in rows]):
