@@ -35,24 +35,25 @@ q.dismiss_reason, q.merged_into_id, q.vote_count, q.created_at, q.updated_at, q.
 u.name AS author_name, u.title AS author_title, u.organisation AS author_organisation
 """
 
-LIST_QUESTIONS = f"""
+# A panel's questions ($1), each saying whether reader $2 voted for it.
+_QUESTIONS_FOR_READER = f"""
 SELECT {QUESTION_COLUMNS},
        EXISTS (SELECT 1 FROM question_votes v WHERE v.question_id = q.id AND v.user_id = $2)
            AS voted
 FROM questions q
 LEFT JOIN users u ON u.id = q.author_id
 WHERE q.session_id = $1
+"""
+
+LIST_QUESTIONS = f"""
+{_QUESTIONS_FOR_READER}
 ORDER BY CASE WHEN $3 = 'new' THEN 0 ELSE -q.vote_count END, q.created_at DESC, q.id DESC
 """
 
 # The questions changed after change number $3 (migrations/0014), for a panel page catching up.
 LIST_QUESTIONS_CHANGED = f"""
-SELECT {QUESTION_COLUMNS},
-       EXISTS (SELECT 1 FROM question_votes v WHERE v.question_id = q.id AND v.user_id = $2)
-           AS voted
-FROM questions q
-LEFT JOIN users u ON u.id = q.author_id
-WHERE q.session_id = $1 AND q.change_seq > $3
+{_QUESTIONS_FOR_READER}
+  AND q.change_seq > $3
 ORDER BY q.change_seq
 LIMIT $4
 """

@@ -117,6 +117,25 @@ async def count_posts(pool, thread_id: int, body: str | None = None) -> int:
     )
 
 
+async def cut_off(page: Page, server) -> None:
+    """Drop every live connection and keep `page`'s from coming back (until `reconnect`);
+    wait until the page says it is reconnecting."""
+    await page.route("**/socket.io/**", lambda route: route.abort())
+    await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
+    await expect(connection_status(page)).to_have_text("Reconnecting…", timeout=LIVE_MS)
+
+
+async def reconnect(page: Page) -> None:
+    """Let `page`'s connection come back (socket.io retries with back-off, up to 10 s apart)
+    and wait until it has."""
+    await page.unroute("**/socket.io/**")
+    await expect(connection_status(page)).to_be_hidden(timeout=2 * LIVE_MS + 5_000)
+
+
+def connection_status(page: Page):
+    return page.locator("[data-connection-status]")
+
+
 async def token_of(pool: asyncpg.Pool, user: dict) -> str:
     """A personal API token of `user`, for acting over the JSON API."""
     actor = Actor(user_id=user["id"], name=user["name"], email=user["email"], via="cli")
@@ -341,10 +360,7 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     await expect(author.locator(f"#post-{waiting}")).to_contain_text("Awaiting approval")
 
     # Paul's connection drops and cannot come back for now.
-    await participant.route("**/socket.io/**", lambda route: route.abort())
-    await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
-    status = participant.locator("[data-connection-status]")
-    await expect(status).to_have_text("Reconnecting…", timeout=LIVE_MS)
+    await cut_off(participant, server)
 
     # Meanwhile Fay approves Ola's waiting post and hides the first; Ola corrects the second.
     api = HttpClient(server)
@@ -367,7 +383,8 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
         assert status_code == 200, reply
     finally:
         await api.close()
-    await expect(status).to_have_text("Reconnecting…")  # still away: nothing came live
+    # Still away: nothing came live.
+    await expect(connection_status(participant)).to_have_text("Reconnecting…")
     await expect(article(participant, "Waiting for approval")).to_have_count(0)
     # Ola's page, connected all along, shows each change's notes as a fresh page would.
     await expect(author.locator(f"#post-{waiting}")).not_to_contain_text("Awaiting approval")
@@ -380,9 +397,7 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     await expect(author.locator(f"#post-{second}")).to_contain_text("(edited)")
     await assert_stayed(author)
 
-    # The connection comes back (socket.io retries with back-off, up to 10 s apart).
-    await participant.unroute("**/socket.io/**")
-    await expect(status).to_be_hidden(timeout=2 * LIVE_MS + 5_000)
+    await reconnect(participant)
     hidden = participant.locator(f"#post-{first}")
     await expect(hidden).to_contain_text("Removed by a facilitator: Personal attack")
     await expect(hidden).not_to_contain_text("Post number 1")
@@ -401,7 +416,8 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
 # --- 4. a panel, live (issue 5) -----------------------------------------------------------
 
 
-async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, pool):
+async def care_panel(world, pool) -> tuple[dict, dict, dict, dict, dict, dict]:
+    """A panel open now: (conference, panel, asker, voter, facilitator, speaker)."""
     asker_user = await world.user("Asha Patel", title="Cllr")
     voter_user = await world.user("Ben Okafor")
     fay = await world.user("Fay Facilitator")
@@ -417,6 +433,11 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
         panel["id"],
         sam["id"],
     )
+    return conf, panel, asker_user, voter_user, fay, sam
+
+
+async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, pool):
+    conf, panel, asker_user, voter_user, fay, sam = await care_panel(world, pool)
     url = f"/c/{conf['slug']}/panels/{panel['id']}"
     asker = await new_page(user=asker_user)
     voter = await new_page(user=voter_user)
@@ -486,25 +507,11 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
 
 async def test_a_panel_page_catches_up_after_its_connection_drops(world, new_page, server, pool):
     """Questions asked, votes cast and answers given while a panel page's connection was down
-    reach the page when it reconnects (every join of the panel room asks for the questions as
-    they are now), in place, without a reload and without doubles."""
-    asker_user = await world.user("Asha Patel", title="Cllr")
-    voter_user = await world.user("Ben Okafor")
+    reach the page when it reconnects (every join of the panel room asks for the questions
+    changed since the newest change it saw), in place, without a reload and without doubles."""
+    conf, panel, asker_user, voter_user, fay, sam = await care_panel(world, pool)
     watcher_user = await world.user("Wendy Watcher")
-    fay = await world.user("Fay Facilitator")
-    sam = await world.user("Sam Speaker", title="Dr", organisation="Bristol City Council")
-    conf = await world.conference()
-    panel = await world.session(conf, kind="panel", title="Paying for care")
-    await world.member(conf, asker_user)
-    await world.member(conf, voter_user)
     await world.member(conf, watcher_user)
-    await world.member(conf, fay, "facilitator")
-    await world.member(conf, sam, "speaker")
-    await pool.execute(
-        "INSERT INTO session_speakers (session_id, user_id) VALUES ($1, $2)",
-        panel["id"],
-        sam["id"],
-    )
     first = "How will the cap on care costs be funded?"
     second = "Will carers get a say in the new charging rules?"
     answer = "Through a mix of national grant and a local precept."
@@ -535,11 +542,8 @@ async def test_a_panel_page_catches_up_after_its_connection_drops(world, new_pag
 
         # Wendy's connection drops and cannot come back for now (Fay's page, which does
         # reconnect, counts one reader).
-        await watcher.route("**/socket.io/**", lambda route: route.abort())
-        await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
+        await cut_off(watcher, server)
         await expect(here_now).to_have_text("1 here now", timeout=2 * LIVE_MS)
-        connection = watcher.locator("[data-connection-status]")
-        await expect(connection).to_have_text("Reconnecting…", timeout=LIVE_MS)
 
         # Meanwhile Asha asks again, Ben votes for the first question, Fay marks it as being
         # answered now and Sam answers it.
@@ -584,11 +588,9 @@ async def test_a_panel_page_catches_up_after_its_connection_drops(world, new_pag
     await expect(on_page.get_by_text(answer)).to_have_count(0)
     await expect(on_page.get_by_text("Answering now", exact=True)).to_have_count(0)
 
-    # The connection comes back (socket.io retries with back-off, up to 10 s apart): the
-    # re-join brings the questions as they are now.
-    await watcher.unroute("**/socket.io/**")
-    await expect(here_now).to_have_text("2 here now", timeout=2 * LIVE_MS + 5_000)
-    await expect(connection).to_be_hidden()
+    # The connection comes back: the re-join brings the questions changed meanwhile.
+    await reconnect(watcher)
+    await expect(here_now).to_have_text("2 here now", timeout=LIVE_MS)
     await expect(questions.filter(has_text=second)).to_have_count(1, timeout=LIVE_MS)
     await expect(on_page.locator("[data-vote-count]")).to_have_text("1")
     await expect(on_page).to_contain_text("1 vote —")
@@ -624,10 +626,7 @@ async def test_the_moderation_page_catches_up_its_counts_after_its_connection_dr
     await wire.wait_for("presence", f"moderation:{conf['id']}")
     await stay(moderation)
 
-    await moderation.route("**/socket.io/**", lambda route: route.abort())
-    await close_all(server.app[sio_key].eio, WSCloseCode.GOING_AWAY, b"test")
-    connection = moderation.locator("[data-connection-status]")
-    await expect(connection).to_have_text("Reconnecting…", timeout=LIVE_MS)
+    await cut_off(moderation, server)
     api = HttpClient(server)
     try:
         status_code, reply = await api.api(
@@ -641,8 +640,7 @@ async def test_the_moderation_page_catches_up_its_counts_after_its_connection_dr
         await api.close()
     await expect(waiting).to_have_text(re.compile(r"^Waiting for approval\s+0$"))
 
-    await moderation.unroute("**/socket.io/**")
-    await expect(connection).to_be_hidden(timeout=2 * LIVE_MS + 5_000)
+    await reconnect(moderation)
     await expect(waiting).to_have_text(re.compile(r"^Waiting for approval\s+1$"))
     await expect(moderation.locator("[data-moderation-live]")).to_have_text(
         "The queue changed while this page was not connected. Reload to review"
