@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import socketio
 from aiohttp import WSCloseCode, web
 
@@ -230,8 +231,8 @@ class ConferNamespace(socketio.AsyncNamespace):
             if slug is None:
                 raise NotFound("No such thread.")
             place = await conferences.load(pool, actor, slug, "conference.read")
-            await threads.fetch(pool, place, target)
-            return functools.partial(self._missed, place, target)
+            thread = await threads.fetch(pool, place, target)
+            return functools.partial(self._missed, place, thread)
         if kind == "conference":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
@@ -261,7 +262,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         raise NotFound("No such room.")
 
     async def _missed(
-        self, place: conferences.Place, thread_id: int, data: dict[str, Any]
+        self, place: conferences.Place, thread: asyncpg.Record, data: dict[str, Any]
     ) -> dict[str, Any]:
         """What a reader of the thread missed, when the join says `after` (the last post seq
         it saw) and perhaps `since` (the last change number): `missed`, the posts after
@@ -271,7 +272,14 @@ class ConferNamespace(socketio.AsyncNamespace):
         after, since = _catch_up_point(data)
         if after is None:
             return {}
+        # The thread as read before the socket entered the room: already too far ahead, it
+        # only goes further.
+        if thread["last_seq"] - after > CATCH_UP_LIMIT or (
+            since is not None and thread["last_change_seq"] - since > CATCH_UP_LIMIT
+        ):
+            return {"reload": True}
         pool = self.ctx.pool
+        thread_id = thread["id"]
         rows = await posts_q.list_posts_after(pool, thread_id, after, CATCH_UP_LIMIT + 1, since)
         moved = []
         if since is not None:
