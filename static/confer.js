@@ -156,7 +156,7 @@ function threadPage() {
   function render(post) {
     const article = el("article", {
       class: "confer-post confer-post--new" + (post.placeholder ? " confer-post--placeholder" : ""),
-      id: `post-${post.id}`, "data-seq": post.seq, "data-post-id": post.id,
+      id: `post-${post.id}`, "data-seq": post.seq, "data-post-id": post.id, "data-status": post.status,
       "aria-labelledby": `post-${post.id}-author`,
     });
     const heading = el("h3", { class: "govuk-heading-s confer-post__author", id: `post-${post.id}-author`, tabindex: "-1" },
@@ -235,9 +235,7 @@ function threadPage() {
     shown.add(post.id);
     lastSeq = Math.max(lastSeq, post.seq);
     body.dataset.lastSeq = String(lastSeq);
-    if (post.status === "visible") {
-      for (const n of document.querySelectorAll("[data-post-count]")) setCount(n, Number(n.textContent || 0) + 1);
-    }
+    if (post.status === "visible") countPosts(1);
     if (!live) {
       showNotice(`New posts have been added. Go to the last page to read them.`);
       return;
@@ -258,9 +256,23 @@ function threadPage() {
     return true;
   }
 
+  // The thread's count is of its visible posts, as the server keeps it.
+  function countPosts(delta) {
+    if (delta) for (const n of document.querySelectorAll("[data-post-count]")) setCount(n, Number(n.textContent || 0) + delta);
+  }
+  function removePost(id) {
+    const article = document.getElementById(`post-${id}`);
+    if (!article) return;
+    if (article.dataset.status === "visible") countPosts(-1);
+    article.remove();
+  }
+
   function update(post) {
     const article = document.getElementById(`post-${post.id}`);
     if (!article) return;
+    const was = article.dataset.status;
+    article.dataset.status = post.status;
+    countPosts((post.status === "visible") - (was === "visible"));
     for (const note of article.querySelectorAll(".confer-post__status")) note.remove();
     const old = article.querySelector(".confer-post__body, .confer-post__placeholder");
     const fresh = bodyOf(post);
@@ -304,7 +316,7 @@ function threadPage() {
         if (shown.has(post.id)) { if (post.change_seq) update(post); }
         else if (insert(post, { announceIt: false })) added += 1;
       }
-      for (const gone of ack.removed || []) document.getElementById(`post-${gone.id}`)?.remove();
+      for (const gone of ack.removed || []) removePost(gone.id);
       if (added) announce(`${added} new post${added === 1 ? "" : "s"} while you were away`);
     },
   });
@@ -320,8 +332,7 @@ function threadPage() {
     else if (post.status === "pending" && post.author.id === Number(body.dataset.userId || 0)) insert(post, { announceIt: false });
   });
   socket.on("post:removed", (gone) => {
-    if (gone.thread_id !== threadId) return;
-    document.getElementById(`post-${gone.id}`)?.remove();
+    if (gone.thread_id === threadId) removePost(gone.id);
   });
   socket.on("thread:updated", (change) => {
     if (change.thread_id !== threadId) return;

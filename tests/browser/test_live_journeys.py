@@ -409,6 +409,12 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     await expect(participant.locator(f"#post-{third}")).to_contain_text("Pinned by a facilitator")
     await expect(participant.locator(f"#post-{second}")).to_contain_text("(edited)")
     await expect(participant.locator(f"#post-{waiting}")).not_to_contain_text("Awaiting")
+    # Both pages count the thread's visible posts as the server does (approved one in, hidden
+    # one out).
+    count = await pool.fetchval("SELECT post_count FROM threads WHERE id = $1", thread["id"])
+    assert count == 28
+    for page in (participant, author):
+        await expect(page.locator("[data-post-count]").first).to_have_text(str(count))
     await expect(participant.get_by_role("article")).to_have_count(29)
     await assert_stayed(participant)
 
