@@ -156,7 +156,7 @@ function threadPage() {
   function render(post) {
     const article = el("article", {
       class: "confer-post confer-post--new" + (post.placeholder ? " confer-post--placeholder" : ""),
-      id: `post-${post.id}`, "data-seq": post.seq, "data-post-id": post.id, "data-status": post.status,
+      id: `post-${post.id}`, "data-seq": post.seq, "data-post-id": post.id, "data-status": post.status, "data-pinned": post.pinned ? "yes" : "no",
       "aria-labelledby": `post-${post.id}-author`,
     });
     const heading = el("h3", { class: "govuk-heading-s confer-post__author", id: `post-${post.id}-author`, tabindex: "-1" },
@@ -271,7 +271,16 @@ function threadPage() {
     const article = document.getElementById(`post-${post.id}`);
     if (!article) return;
     const was = article.dataset.status;
+    const pinned = post.pinned ? "yes" : "no";
+    // A facilitator's tools were drawn for the post as it was (approve, restore, pin…).
+    const tools = article.querySelector("details.confer-post-tools");
+    if (tools && (was !== post.status || article.dataset.pinned !== pinned)) {
+      tools.replaceWith(el("p", { class: "govuk-body-s" }, "This post has changed. ",
+        el("a", { class: "govuk-link", href: post.url }, // its permalink: a real reload, to it
+          "Reload for the facilitator's tools", el("span", { class: "govuk-visually-hidden" }, " for this post"))));
+    }
     article.dataset.status = post.status;
+    article.dataset.pinned = pinned;
     countPosts((post.status === "visible") - (was === "visible"));
     for (const note of article.querySelectorAll(".confer-post__status")) note.remove();
     const old = article.querySelector(".confer-post__body, .confer-post__placeholder");

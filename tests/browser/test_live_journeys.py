@@ -358,6 +358,12 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     author = await new_page(user=ola)
     await open_live(author, url)
     await expect(author.locator(f"#post-{waiting}")).to_contain_text("Awaiting approval")
+    # So does Fay's, with her tools for each post as it is now.
+    facilitator = await new_page(user=fay)
+    await open_live(facilitator, url)
+    fays_waiting = facilitator.locator(f"#post-{waiting}")
+    await fays_waiting.get_by_text(re.compile(r"^Moderate the post by Ola Author$")).click()
+    await expect(fays_waiting.get_by_role("button", name="Approve")).to_be_visible()
 
     # Paul's connection drops and cannot come back for now.
     await cut_off(participant, server)
@@ -396,6 +402,19 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     await expect(author.locator(f"#post-{third}")).to_contain_text("Pinned by a facilitator")
     await expect(author.locator(f"#post-{second}")).to_contain_text("(edited)")
     await assert_stayed(author)
+    # Fay's tools for the posts that changed were for what they were: she is offered a reload
+    # (the permalink) instead; the untouched post keeps its tools.
+    for changed in (waiting, first, third):
+        tools = facilitator.locator(f"#post-{changed}")
+        await expect(tools.get_by_role("button", name="Approve")).to_have_count(0)
+        reload_link = tools.get_by_role("link", name="Reload for the facilitator's tools")
+        await expect(reload_link).to_have_attribute("href", f"/c/{conf['slug']}/posts/{changed}")
+    await expect(
+        facilitator.locator(f"#post-{second}").get_by_text(
+            re.compile(r"^Moderate the post by Ola Author$")
+        )
+    ).to_be_visible()
+    await assert_stayed(facilitator)
 
     await reconnect(participant)
     hidden = participant.locator(f"#post-{first}")
