@@ -254,7 +254,9 @@ async def test_a_reader_scrolled_up_is_not_moved_and_is_offered_the_new_posts(wo
 # --- 3. moderation live (issue 4) ---------------------------------------------------------
 
 
-async def test_hiding_and_reporting_reach_open_pages(world, new_page):
+async def care_thread(world, posts: int) -> tuple[dict, dict, dict, dict, dict]:
+    """A thread by Ola with `posts` posts ("Post number 1", ...) in a conference where Fay
+    facilitates and Paul takes part: (conference, thread, fay, paul, ola)."""
     fay = await world.user("Fay Facilitator")
     paul = await world.user("Paul Participant")
     ola = await world.user("Ola Author")
@@ -263,7 +265,12 @@ async def test_hiding_and_reporting_reach_open_pages(world, new_page):
     await world.member(conf, fay, "facilitator")
     await world.member(conf, paul)
     await world.member(conf, ola)
-    thread = await world.thread(session, ola, title="Care home fees", posts=2)
+    thread = await world.thread(session, ola, title="Care home fees", posts=posts)
+    return conf, thread, fay, paul, ola
+
+
+async def test_hiding_and_reporting_reach_open_pages(world, new_page):
+    conf, thread, fay, paul, ola = await care_thread(world, posts=2)
     url = f"/c/{conf['slug']}/threads/{thread['id']}"
     participant = await new_page(user=paul)
     facilitator = await new_page(user=fay)
@@ -322,15 +329,7 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     """A post approved, hidden or edited while a reader's connection was down reaches the
     page when it reconnects (the re-join asks for the changes since the last change number
     seen), in place, without a reload and without doubles."""
-    fay = await world.user("Fay Facilitator")
-    paul = await world.user("Paul Participant")
-    ola = await world.user("Ola Author")
-    conf = await world.conference()
-    session = await world.session(conf, title="Adult social care")
-    await world.member(conf, fay, "facilitator")
-    await world.member(conf, paul)
-    await world.member(conf, ola)
-    thread = await world.thread(session, ola, title="Care home fees", posts=3)
+    conf, thread, fay, paul, ola = await care_thread(world, posts=3)
     waiting = await posts_q.insert_post(
         pool, thread["id"], ola["id"], None, "Waiting for approval",
         "<p>Waiting for approval</p>\n", None, "pending",
