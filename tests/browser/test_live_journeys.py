@@ -635,13 +635,7 @@ async def test_the_moderation_page_catches_up_its_counts_after_its_connection_dr
 ):
     """A post awaiting approval that arrives while the moderation page's connection is down
     is counted when it reconnects (every join asks for the counts as they are now)."""
-    fay = await world.user("Fay Facilitator")
-    ola = await world.user("Ola Author")
-    conf = await world.conference()
-    session = await world.session(conf, title="Adult social care")
-    await world.member(conf, fay, "facilitator")
-    await world.member(conf, ola)
-    thread = await world.thread(session, fay, title="Care home fees")
+    conf, thread, fay, _, ola = await care_thread(world, posts=1)
     await pool.execute("UPDATE threads SET premoderated = true WHERE id = $1", thread["id"])
     wire = Wire(moderation := await new_page(user=fay))
     await moderation.goto(f"/c/{conf['slug']}/moderation")
