@@ -119,10 +119,13 @@ async def test_a_slow_render_never_stops_the_server_answering(
     first_post = min(i for i, e in enumerate(events) if e.startswith("post"))
     assert events[:first_post] == [f"page {i}" for i in range(10)], events
     assert len(arrived) == len(bodies)
-    html = [p["body_html"] for p in await world.pool.fetch(
-        "SELECT body_html FROM posts WHERE thread_id = $1 AND idempotency_key LIKE 'slow-%'",
-        t["id"],
-    )]
+    html = [
+        p["body_html"]
+        for p in await world.pool.fetch(
+            "SELECT body_html FROM posts WHERE thread_id = $1 AND idempotency_key LIKE 'slow-%'",
+            t["id"],
+        )
+    ]
     pids = {int(m) for h in html for m in re.findall(r"<!-- pid (\d+) -->", h)}
     assert len(pids) >= 1 and len(html) == len(bodies)
     assert os.getpid() not in pids  # the server runs in this test's process and event loop

@@ -219,3 +219,75 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
     # trusted proxy cannot get one by sending the header.
     other = await _sign_in_attempt(server, "198.51.100.2, 127.0.0.1")
     assert other == (422 if trusted else 429)
+
+
+# --- one budget across processes (REDIS_URL) -------------------------------------------------
+
+
+@pytest.fixture
+def redis():
+    from tests.procs import Redis
+
+    server = Redis()
+    server.start()
+    yield server
+    server.close()
+
+
+async def test_redis_stores_share_one_budget_atomically(redis):
+    """Two limiters on one Redis (two processes): one budget, however the calls interleave,
+    and spent only when every key allows it."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from confer.ratelimit import RedisStore
+
+    clients = [aioredis.from_url(redis.url) for _ in range(2)]
+    try:
+        limiters = [Limiter({"post": (Limit(5, 3600), None)}, RedisStore(c)) for c in clients]
+
+        async def attempt(i: int) -> bool:
+            try:
+                await limiters[i % 2].check("post", user_id=7, address="192.0.2.1")
+                return True
+            except TooManyRequests:
+                return False
+
+        allowed = await asyncio.gather(*(attempt(i) for i in range(40)))
+        assert sum(allowed) == 5
+        with pytest.raises(TooManyRequests) as refused:
+            await limiters[1].check("post", user_id=7, address=None)
+        assert 700 <= refused.value.retry_after <= 721  # one interval: 3600 s / 5
+        await limiters[0].check("post", user_id=8, address=None)  # another member's budget
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+async def test_two_processes_on_redis_give_a_client_one_budget(world, pool, database_url, redis):
+    """A client alternating between two `confer serve` processes (as behind a proxy without
+    sticky sessions) gets the budget once, not once per process."""
+    import aiohttp
+
+    from confer.accounts import service as accounts
+    from confer.policy import Actor
+    from tests.procs import Confer
+
+    c, t, u = await _scene(world)
+    token, _ = await accounts.create_api_token(pool, Actor(user_id=u["id"], name="q"), "t")
+    env = {"RATE_LIMITS": "post=3/3600"}
+    procs = [Confer(database_url, redis_url=redis.url, env=env).start() for _ in range(2)]
+    statuses = []
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            for i in range(6):
+                url = f"{procs[i % 2].url}/api/v1/threads/{t['id']}/posts"
+                async with http.post(url, json={"body": f"point {i}"}) as r:
+                    statuses.append(r.status)
+                    if r.status == 429:
+                        assert int(r.headers["Retry-After"]) > 0
+    finally:
+        codes = [p.stop() for p in procs]
+    assert statuses == [201, 201, 201, 429, 429, 429]
+    assert codes == [0, 0]
