@@ -85,6 +85,10 @@ def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
     return False
 
 
+# Addresses already warned about sending X-Forwarded-For untrusted (once each per process).
+_untrusted_warned: set[str] = set()
+
+
 def client_address(request: web.Request) -> str:
     """The client's address: X-Forwarded-For is believed only from a configured proxy.
 
@@ -94,6 +98,18 @@ def client_address(request: web.Request) -> str:
     remote = request.remote or "unknown"
     proxies = request.app[settings_key].trusted_proxies
     if not proxies or not _trusted(remote, proxies):
+        if (
+            "X-Forwarded-For" in request.headers
+            and remote not in _untrusted_warned
+            and len(_untrusted_warned) < 100
+        ):
+            _untrusted_warned.add(remote)
+            log.warning(
+                "A request from %s carried X-Forwarded-For, but %s is not in TRUSTED_PROXIES: "
+                "the header is ignored and its clients all count as %s (rate limits, sign-in "
+                "throttles, logs). If %s is your reverse proxy, add it to TRUSTED_PROXIES.",
+                remote, remote, remote, remote,
+            )  # fmt: skip
         return remote
     hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")]
     for hop in reversed([h for h in hops if h]):
