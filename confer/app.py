@@ -6,7 +6,6 @@ import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -14,20 +13,25 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import db, ratelimit, timefmt
+from confer import db, health, ratelimit, resources, timefmt
 from confer import web as edge
 from confer.context import Ctx
+from confer.errors import StartupError
 from confer.fragments import PostFragments
-from confer.keys import actor_key, csrf_key, ctx_key, hub_key, pool_key, settings_key
+from confer.keys import (
+    actor_key,
+    csrf_key,
+    ctx_key,
+    hub_key,
+    pool_key,
+    redis_key,
+    settings_key,
+)
 from confer.live.hub import Hub
 from confer.policy import ANONYMOUS
-from confer.settings import Settings
+from confer.settings import Settings, is_loopback_url
 
 log = logging.getLogger(__name__)
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
 
 
 async def _context(request: web.Request) -> dict[str, object]:
@@ -65,7 +69,7 @@ class _Environment(jinja2.Environment):
 def _jinja(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(resources.path("templates")),
         context_processors=[_context],
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
@@ -128,12 +132,44 @@ async def freeze_startup_heap(app: web.Application) -> None:
     app[_frozen_key] = asyncio.get_running_loop().create_task(freeze())
 
 
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    """With REDIS_URL: one client for the shared rate limits and /readyz, checked at start, so
+    that a wrong or unreachable Redis stops Confer with one clear line instead of half-starting
+    (live rooms would silently stay local to each process)."""
+    settings = app[settings_key]
+    if not settings.redis_url:
+        yield
+        return
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await client.ping()
+    except Exception as e:
+        await client.aclose()
+        raise StartupError(
+            f"REDIS_URL is set but Redis does not answer there ({type(e).__name__}: {e}). "
+            "Start Redis, correct REDIS_URL, or unset it to run one process alone."
+        ) from None
+    app[redis_key] = client
+    app[ratelimit.limiter_key].store = ratelimit.RedisStore(client)
+    yield
+    await client.aclose()
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     dsn = settings.database_url
     if dsn is None:
         from confer import embedded
 
+        if not is_loopback_url(settings.base_url):
+            log.warning(
+                "Confer is using its embedded database while BASE_URL (%s) is not on this "
+                "machine. The embedded database is for trying Confer out: in production set "
+                "DATABASE_URL to your PostgreSQL server (docs/deploy.md).",
+                settings.base_url,
+            )
         dsn = embedded.start(settings.data_dir)
     pool = await db.create_pool(dsn, max_size=settings.pool_max_size)
     async with pool.acquire() as con:
@@ -159,8 +195,10 @@ def create_app(settings: Settings) -> web.Application:
     app[hub_key] = Hub()
     _jinja(app)
     app.on_response_prepare.append(edge.security_headers)
+    app.cleanup_ctx.append(_redis)
     # The pool must exist before anything that uses it starts (the live server, the scheduler).
     app.cleanup_ctx.append(_database)
+    health.setup(app)
 
     from confer.accounts import views as accounts_views
     from confer.api import routes as api_routes
@@ -200,5 +238,5 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(sender_ctx)
     app.cleanup_ctx.append(digest_ctx)
-    app.router.add_static("/static/", STATIC, name="static", append_version=False)
+    app.router.add_static("/static/", resources.path("static"), name="static", append_version=False)
     return app

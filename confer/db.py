@@ -16,9 +16,10 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
+from confer import resources
+
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # A fixed advisory-lock key so that two processes starting together migrate once.
 MIGRATION_LOCK = 7_163_901_244
 
@@ -101,8 +102,25 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 def migration_files() -> list[tuple[str, Path]]:
-    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    """The migrations shipped with Confer, in order; an error if there are none (a broken
+    install would otherwise leave the database empty and say it was up to date)."""
+    folder = resources.path("migrations")
+    files = sorted(folder.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    if not files:
+        raise resources.MissingResource(
+            f"No migration files in {folder}: this copy of Confer is incomplete. Reinstall it."
+        )
     return [(f.stem, f) for f in files]
+
+
+async def pending_migrations(con: asyncpg.Connection) -> list[str]:
+    """The shipped migrations this database has not had yet (all of them on an empty one)."""
+    done: set[str] = set()
+    exists = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+    if await con.fetchval(exists):
+        rows = await con.fetch("SELECT version FROM schema_migrations")
+        done = {r["version"] for r in rows}
+    return [version for version, _ in migration_files() if version not in done]
 
 
 async def migrate(con: asyncpg.Connection) -> list[str]:

@@ -23,6 +23,11 @@ def _ensure_runtime_dir(data_dir: Path) -> None:
     os.environ["XDG_RUNTIME_DIR"] = str(run)
 
 
+def exists(data_dir: Path) -> bool:
+    """True if an embedded database was already made in this data folder."""
+    return (data_dir / "pg" / "PG_VERSION").exists()
+
+
 def start(data_dir: Path, *, keep_running: bool = False) -> str:
     """Start (or attach to) the embedded server and return its connection URI."""
     data_dir = data_dir.resolve()

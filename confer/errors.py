@@ -106,3 +106,8 @@ class Unavailable(ConferError):
     def __init__(self, message: str = "", *, retry_after: int = 5) -> None:
         super().__init__(message or " ".join((self.__doc__ or "").split()))
         self.retry_after = retry_after
+
+
+class StartupError(Exception):
+    """Confer cannot start as configured; the message names what to fix (the command line
+    prints it as one line, without a traceback)."""

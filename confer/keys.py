@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import socketio
@@ -20,6 +20,8 @@ pool_key = web.AppKey("pool", asyncpg.Pool)
 hub_key: web.AppKey[Hub] = web.AppKey("hub")
 ctx_key: web.AppKey[Ctx] = web.AppKey("ctx")
 sio_key = web.AppKey("sio", socketio.AsyncServer)
+# The Redis client shared by the rate limits and /readyz (only with REDIS_URL).
+redis_key: web.AppKey[Any] = web.AppKey("redis")
 
 actor_key = web.RequestKey("actor", Actor)
 csrf_key = web.RequestKey("csrf", str)

@@ -2,9 +2,10 @@
 
 One table (`ROUTES`) says which routes count against which limit; the socket.io server calls
 `Limiter.check` for its own actions with the same names, so HTTP forms, the JSON API and
-sockets share one budget. Limits are per process (kept in memory, one float per key — the
-generic cell rate algorithm): with N processes behind a sticky proxy a client may get up to N
-times the budget, which is still a bound. They are configured with RATE_LIMITS, for example
+sockets share one budget. Each limit is kept as one number per key (the generic cell rate
+algorithm): in the process's memory with one process, and in Redis when REDIS_URL is set, so
+that every process spends from one budget (a Lua script reads and updates a request's keys
+atomically, on Redis's clock). They are configured with RATE_LIMITS, for example
 
     RATE_LIMITS="post=20/60,post@address=300/60,search=off"
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -129,48 +131,110 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
-class Limiter:
-    def __init__(
-        self,
-        limits: dict[str, tuple[Limit | None, Limit | None]],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limits = limits
+class Store(Protocol):
+    async def take(self, keys: list[tuple[str, Limit]]) -> float:
+        """Spend one unit from every key, or from none; 0 if allowed, else the seconds until
+        all of them would allow it."""
+
+
+class MemoryStore:
+    """One process's budgets: key -> theoretical arrival time (GCRA)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._tat: dict[str, float] = {}  # key -> theoretical arrival time (GCRA)
+        self._tat: dict[str, float] = {}
         self._sweep_at = clock() + 60
 
-    def _take(self, key: str, limit: Limit, now: float) -> float:
-        """Spend one unit; return 0 if allowed, else the seconds until it would be."""
-        tat = max(self._tat.get(key, now), now)
-        allowed_at = tat + limit.interval - limit.seconds  # a burst of `count` is allowed
-        if now < allowed_at:
-            return allowed_at - now
-        self._tat[key] = tat + limit.interval
-        return 0.0
-
-    def check(self, name: str, *, user_id: int | None, address: str | None) -> None:
-        """Count one `name` action; raise TooManyRequests (with Retry-After) past a limit."""
-        member_limit, address_limit = self.limits.get(name, (None, None))
+    async def take(self, keys: list[tuple[str, Limit]]) -> float:
         now = self.clock()
         if now > self._sweep_at:
             self._sweep(now)
-        waits = []
-        if member_limit is not None and user_id is not None:
-            waits.append(self._take(f"{name}:u:{user_id}", member_limit, now))
-        if address_limit is not None and address:
-            waits.append(self._take(f"{name}:a:{address}", address_limit, now))
-        wait = max(waits, default=0.0)
+        wait = 0.0
+        tats = []
+        for key, limit in keys:
+            tat = max(self._tat.get(key, now), now)
+            allowed_at = tat + limit.interval - limit.seconds  # a burst of `count` is allowed
+            wait = max(wait, allowed_at - now)
+            tats.append(tat + limit.interval)
         if wait > 0:
-            seconds = max(1, round(wait + 0.5))
-            raise TooManyRequests(
-                MESSAGES[name].format(wait=_wait_text(seconds)), retry_after=seconds
-            )
+            return wait
+        for (key, _), tat in zip(keys, tats, strict=True):
+            self._tat[key] = tat
+        return 0.0
 
     def _sweep(self, now: float) -> None:
         """Forget keys whose budget is full again, so memory follows the active clients."""
         self._tat = {k: t for k, t in self._tat.items() if t > now}
         self._sweep_at = now + 60
+
+
+# The same algorithm as MemoryStore.take, run inside Redis: atomic across processes, and on
+# Redis's clock (TIME), so that machines whose clocks differ still share one budget.
+# KEYS: the budgets; ARGV: each key's interval and period, in seconds.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local wait = 0
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local period = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  wait = math.max(wait, tat + interval - period - now)
+  tats[i] = tat + interval
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, string.format('%.6f', tats[i]), 'PX',
+             math.ceil((tats[i] - now) * 1000) + 1000)
+end
+return '0'
+"""
+REDIS_PREFIX = "confer:rate:"
+
+
+class RedisStore:
+    """Budgets shared by every process, in Redis (REDIS_URL)."""
+
+    def __init__(self, client: Any) -> None:
+        self._take = client.register_script(_TAKE)
+
+    async def take(self, keys: list[tuple[str, Limit]]) -> float:
+        args: list[float] = []
+        for _, limit in keys:
+            args += [limit.interval, limit.seconds]
+        wait = await self._take(keys=[REDIS_PREFIX + key for key, _ in keys], args=args)
+        return float(wait)
+
+
+class Limiter:
+    def __init__(
+        self,
+        limits: dict[str, tuple[Limit | None, Limit | None]],
+        store: Store | None = None,
+    ) -> None:
+        self.limits = limits
+        self.store: Store = store if store is not None else MemoryStore()
+
+    async def check(self, name: str, *, user_id: int | None, address: str | None) -> None:
+        """Count one `name` action; raise TooManyRequests (with Retry-After) past a limit.
+
+        The member's budget and the address's are spent together or not at all."""
+        member_limit, address_limit = self.limits.get(name, (None, None))
+        keys: list[tuple[str, Limit]] = []
+        if member_limit is not None and user_id is not None:
+            keys.append((f"{name}:u:{user_id}", member_limit))
+        if address_limit is not None and address:
+            keys.append((f"{name}:a:{address}", address_limit))
+        if not keys:
+            return
+        wait = await self.store.take(keys)
+        if wait > 0:
+            seconds = max(1, round(wait + 0.5))
+            raise TooManyRequests(
+                MESSAGES[name].format(wait=_wait_text(seconds)), retry_after=seconds
+            )
 
 
 limiter_key = web.AppKey("limiter", Limiter)
@@ -195,5 +259,7 @@ async def middleware(
         from confer.web import client_address
 
         actor = request[actor_key]
-        request.app[limiter_key].check(name, user_id=actor.user_id, address=client_address(request))
+        await request.app[limiter_key].check(
+            name, user_id=actor.user_id, address=client_address(request)
+        )
     return await handler(request)  # type: ignore[return-value,misc]

@@ -9,6 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,14 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if the address names this machine only (127.0.0.1, localhost or ::1)."""
+    return (urlsplit(url).hostname or "") in LOOPBACK_HOSTS
 
 
 def _persistent_secret(data_dir: Path) -> str:

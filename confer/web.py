@@ -60,6 +60,17 @@ def is_socket(request: web.Request) -> bool:
     return request.path.startswith("/socket.io/")
 
 
+# Answered without asking who the caller is (no sign-in lookup, no CSRF): they change nothing,
+# and a load balancer's checks must not depend on the database answering a cookie lookup.
+OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def needs_no_actor(request: web.Request) -> bool:
+    """socket.io (it authenticates itself), static files and the operational endpoints."""
+    path = request.path
+    return path.startswith(("/socket.io/", "/static/")) or path in OPERATIONAL_PATHS
+
+
 def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address.strip())
@@ -421,7 +432,7 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Identify the caller by API token (Authorization: Bearer) or sign-in cookie."""
     pool = request.app[pool_key]
     request[actor_key] = ANONYMOUS
-    if is_socket(request) or request.path.startswith("/static/"):
+    if needs_no_actor(request):
         return await handler(request)
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
@@ -443,7 +454,7 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse state changes without the CSRF token, unless authenticated by API token."""
-    if is_socket(request) or request.path.startswith("/static/"):
+    if needs_no_actor(request):
         return await handler(request)
     if request[actor_key].via == "token":
         # A bearer token is not sent by browsers on their own, so it needs no CSRF token,

@@ -376,7 +376,7 @@ class Mailbox:
     def to(self, address: str) -> list[Any]:
         return [m for m in self.messages if address.lower() in m["X-Envelope-To"].lower()]
 
-    async def wait_for(self, address: str, count: int = 1, within: float = 10.0) -> list[Any]:
+    async def wait_for(self, address: str, count: int = 1, within: float = 30.0) -> list[Any]:
         """The messages to `address` once there are at least `count` of them."""
         deadline = asyncio.get_running_loop().time() + within
         while len(self.to(address)) < count:

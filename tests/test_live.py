@@ -33,7 +33,7 @@ class Client:
 
         return record
 
-    async def wait_for(self, name: str, count: int = 1, within: float = 5.0) -> list[Any]:
+    async def wait_for(self, name: str, count: int = 1, within: float = 30.0) -> list[Any]:
         async def until() -> None:
             while len(self.events.get(name, [])) < count:
                 self.arrived.clear()
@@ -549,7 +549,7 @@ async def test_open_pages_hear_when_a_session_closes_by_the_clock(world, connect
     got = await reader.wait_for("thread:updated", within=10)
     assert got[0]["thread_id"] == t["id"] and got[0]["posting_state"] == "closed"
     assert "closed for posts at" in got[0]["message"] and "(Europe/London)" in got[0]["message"]
-    conf = await reader.wait_for("conference:updated", within=5)
+    conf = await reader.wait_for("conference:updated", within=30)
     assert conf[0] == {"id": c["id"], "session_id": s["id"], "session_state": "closed"}
 
 

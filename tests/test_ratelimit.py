@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from confer.errors import TooManyRequests
-from confer.ratelimit import DEFAULTS, Limit, Limiter, parse
+from confer.ratelimit import DEFAULTS, Limit, Limiter, MemoryStore, parse
 
 
 class Clock:
@@ -16,65 +16,65 @@ class Clock:
         return self.now
 
 
-def test_a_burst_up_to_the_count_is_allowed_then_one_per_interval():
+async def test_a_burst_up_to_the_count_is_allowed_then_one_per_interval():
     clock = Clock()
-    limiter = Limiter({"post": (Limit(5, 60), None)}, clock)
+    limiter = Limiter({"post": (Limit(5, 60), None)}, MemoryStore(clock))
     for _ in range(5):
-        limiter.check("post", user_id=1, address="10.0.0.1")
+        await limiter.check("post", user_id=1, address="10.0.0.1")
     with pytest.raises(TooManyRequests) as refused:
-        limiter.check("post", user_id=1, address="10.0.0.1")
+        await limiter.check("post", user_id=1, address="10.0.0.1")
     assert refused.value.retry_after == 12  # one interval: 60 s / 5
     assert "12 seconds" in refused.value.message
     assert "your text has been kept" in refused.value.message
-    limiter.check("post", user_id=2, address="10.0.0.1")  # another member is not affected
+    await limiter.check("post", user_id=2, address="10.0.0.1")  # another member is not affected
     clock.now += 12
-    limiter.check("post", user_id=1, address="10.0.0.1")
+    await limiter.check("post", user_id=1, address="10.0.0.1")
     with pytest.raises(TooManyRequests):
-        limiter.check("post", user_id=1, address="10.0.0.1")
+        await limiter.check("post", user_id=1, address="10.0.0.1")
 
 
-def test_the_address_limit_applies_across_members_and_to_the_anonymous():
+async def test_the_address_limit_applies_across_members_and_to_the_anonymous():
     clock = Clock()
-    limiter = Limiter({"search": (Limit(100, 60), Limit(3, 60))}, clock)
+    limiter = Limiter({"search": (Limit(100, 60), Limit(3, 60))}, MemoryStore(clock))
     for user in (1, 2, None):
-        limiter.check("search", user_id=user, address="192.0.2.7")
+        await limiter.check("search", user_id=user, address="192.0.2.7")
     with pytest.raises(TooManyRequests) as refused:
-        limiter.check("search", user_id=4, address="192.0.2.7")
+        await limiter.check("search", user_id=4, address="192.0.2.7")
     assert refused.value.retry_after == 20
-    limiter.check("search", user_id=4, address="192.0.2.8")
+    await limiter.check("search", user_id=4, address="192.0.2.8")
 
 
-def test_refused_attempts_do_not_use_up_the_budget():
+async def test_refused_attempts_do_not_use_up_the_budget():
     clock = Clock()
-    limiter = Limiter({"post": (Limit(2, 10), None)}, clock)
-    limiter.check("post", user_id=1, address=None)
-    limiter.check("post", user_id=1, address=None)
+    limiter = Limiter({"post": (Limit(2, 10), None)}, MemoryStore(clock))
+    await limiter.check("post", user_id=1, address=None)
+    await limiter.check("post", user_id=1, address=None)
     for _ in range(50):
         with pytest.raises(TooManyRequests):
-            limiter.check("post", user_id=1, address=None)
+            await limiter.check("post", user_id=1, address=None)
     clock.now += 5  # one interval later exactly one more is allowed, despite the 50 refusals
-    limiter.check("post", user_id=1, address=None)
+    await limiter.check("post", user_id=1, address=None)
 
 
-def test_minutes_are_said_in_minutes():
+async def test_minutes_are_said_in_minutes():
     clock = Clock()
-    limiter = Limiter({"export": (Limit(1, 3600), None)}, clock)
-    limiter.check("export", user_id=1, address=None)
+    limiter = Limiter({"export": (Limit(1, 3600), None)}, MemoryStore(clock))
+    await limiter.check("export", user_id=1, address=None)
     with pytest.raises(TooManyRequests) as refused:
-        limiter.check("export", user_id=1, address=None)
+        await limiter.check("export", user_id=1, address=None)
     assert refused.value.retry_after == 3600
     assert "60 minutes" in refused.value.message
 
 
-def test_memory_follows_the_active_clients():
+async def test_memory_follows_the_active_clients():
     clock = Clock()
-    limiter = Limiter({"search": (None, Limit(10, 60))}, clock)
+    limiter = Limiter({"search": (None, Limit(10, 60))}, MemoryStore(clock))
     for i in range(5000):
-        limiter.check("search", user_id=None, address=f"10.1.{i // 256}.{i % 256}")
-    assert len(limiter._tat) == 5000
+        await limiter.check("search", user_id=None, address=f"10.1.{i // 256}.{i % 256}")
+    assert len(limiter.store._tat) == 5000
     clock.now += 120
-    limiter.check("search", user_id=None, address="10.9.9.9")
-    assert len(limiter._tat) == 1
+    await limiter.check("search", user_id=None, address="10.9.9.9")
+    assert len(limiter.store._tat) == 1
 
 
 def test_rate_limits_are_configurable():
@@ -219,3 +219,75 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
     # trusted proxy cannot get one by sending the header.
     other = await _sign_in_attempt(server, "198.51.100.2, 127.0.0.1")
     assert other == (422 if trusted else 429)
+
+
+# --- one budget across processes (REDIS_URL) -------------------------------------------------
+
+
+@pytest.fixture
+def redis():
+    from tests.procs import Redis
+
+    server = Redis()
+    server.start()
+    yield server
+    server.close()
+
+
+async def test_redis_stores_share_one_budget_atomically(redis):
+    """Two limiters on one Redis (two processes): one budget, however the calls interleave,
+    and spent only when every key allows it."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from confer.ratelimit import RedisStore
+
+    clients = [aioredis.from_url(redis.url) for _ in range(2)]
+    try:
+        limiters = [Limiter({"post": (Limit(5, 3600), None)}, RedisStore(c)) for c in clients]
+
+        async def attempt(i: int) -> bool:
+            try:
+                await limiters[i % 2].check("post", user_id=7, address="192.0.2.1")
+                return True
+            except TooManyRequests:
+                return False
+
+        allowed = await asyncio.gather(*(attempt(i) for i in range(40)))
+        assert sum(allowed) == 5
+        with pytest.raises(TooManyRequests) as refused:
+            await limiters[1].check("post", user_id=7, address=None)
+        assert 700 <= refused.value.retry_after <= 721  # one interval: 3600 s / 5
+        await limiters[0].check("post", user_id=8, address=None)  # another member's budget
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+async def test_two_processes_on_redis_give_a_client_one_budget(world, pool, database_url, redis):
+    """A client alternating between two `confer serve` processes (as behind a proxy without
+    sticky sessions) gets the budget once, not once per process."""
+    import aiohttp
+
+    from confer.accounts import service as accounts
+    from confer.policy import Actor
+    from tests.procs import Confer
+
+    c, t, u = await _scene(world)
+    token, _ = await accounts.create_api_token(pool, Actor(user_id=u["id"], name="q"), "t")
+    env = {"RATE_LIMITS": "post=3/3600"}
+    procs = [Confer(database_url, redis_url=redis.url, env=env).start() for _ in range(2)]
+    statuses = []
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            for i in range(6):
+                url = f"{procs[i % 2].url}/api/v1/threads/{t['id']}/posts"
+                async with http.post(url, json={"body": f"point {i}"}) as r:
+                    statuses.append(r.status)
+                    if r.status == 429:
+                        assert int(r.headers["Retry-After"]) > 0
+    finally:
+        codes = [p.stop() for p in procs]
+    assert statuses == [201, 201, 201, 429, 429, 429]
+    assert codes == [0, 0]

@@ -161,7 +161,7 @@ class ConferNamespace(socketio.AsyncNamespace):
     async def _limit(self, sid: str, name: str) -> None:
         """The same rate limits as over HTTP (confer.ratelimit); raises TooManyRequests."""
         session = await self.get_session(sid)
-        self.app[limiter_key].check(
+        await self.app[limiter_key].check(
             name, user_id=session["actor"].user_id, address=session.get("address")
         )
 

@@ -25,16 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
 
-from confer import timefmt
+from confer import resources, timefmt
 from confer.settings import Settings
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "mail"
 # Emails are not tied to a conference; Confer serves UK councils, so UK time, zone named.
 EMAIL_TIMEZONE = "Europe/London"
 WRAP = 72
@@ -120,7 +118,7 @@ def _wrap(text: str) -> str:
 
 def _environment(*, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(resources.path("templates") / "mail"),
         autoescape=html,  # noqa: S701 (the plain-text part is not HTML: nothing to escape)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -6,8 +6,8 @@ A link in an email only shows a page on GET: mail scanners fetch links, so using
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -17,18 +17,32 @@ from confer.errors import Invalid, TooManyRequests
 from confer.keys import ctx_key
 from confer.mail import links, render
 from confer.mail import queries as q
-from confer.settings import Settings
+from confer.settings import Settings, is_loopback_url
 from confer.web import client_address, read_form, redirect, set_session_cookie
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEV_OUTBOX_LIMIT = 100
+# Any of these means the request came through a proxy: its real client may be anyone.
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
 
 
 def dev_outbox_enabled(settings: Settings) -> bool:
     """Only when email is not really sent and Confer answers on this machine alone: the
     page shows sign-in and reset links."""
-    host = urlsplit(settings.base_url).hostname or ""
-    return not settings.smtp_url and host in LOOPBACK_HOSTS
+    return not settings.smtp_url and is_loopback_url(settings.base_url)
+
+
+def dev_outbox_allowed(request: web.Request) -> bool:
+    """The outbox answers only a browser on this machine talking to Confer directly: never
+    through a proxy (nginx on this machine would make every visitor look local), never to
+    another address, whatever BASE_URL says."""
+    if not dev_outbox_enabled(request.app[ctx_key].settings):
+        return False
+    if any(h in request.headers for h in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _render(
@@ -168,7 +182,7 @@ async def email_sign_in(request: web.Request) -> web.StreamResponse:
 
 async def dev_outbox(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    if not dev_outbox_enabled(ctx.settings):
+    if not dev_outbox_allowed(request):
         raise web.HTTPNotFound()
     emails = await q.list_recent(ctx.pool, DEV_OUTBOX_LIMIT)
     return _render(

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages listed in tests/system-packages.txt that are not installed yet
+# (as root, or through sudo). Part of the README's test command, so a new machine needs no
+# separate step; on a machine that has them all it does nothing.
+set -eu
+list="$(dirname "$0")/system-packages.txt"
+missing=""
+for pkg in $(grep -v '^#' "$list"); do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+    || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "The tests need these Debian packages:$missing. This is not a Debian machine:" \
+       "install their equivalents yourself." >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "Installing the Debian packages the tests need:$missing"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
