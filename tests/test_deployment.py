@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -239,10 +240,35 @@ class Deployment:
     nginx: Nginx
     confers: list[Confer]
     admin_output: str
-    timings: dict[str, float] = field(default_factory=dict)
 
     def upstream_of(self, confer: Confer) -> str:
         return f"127.0.0.1:{confer.port}"
+
+    def cli(self, *args: str, extra: dict[str, str] | None = None) -> subprocess.Popen:
+        """A `confer` command from the venv, with the environment file read as docs/deploy.md
+        step 4 reads it (`set -a && . confer.env && exec confer ...`)."""
+        script = f"set -a && . {self.env_file} && exec {self.venv}/bin/confer " + " ".join(
+            f"'{a}'" for a in args
+        )
+        return subprocess.Popen(
+            ["sh", "-c", script],
+            env={**clean_env(), **(extra or {})},
+            cwd=self.env_file.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run_cli_python(self, code: str) -> str:
+        # Not from the checkout's folder: `python -c` would import this checkout's confer.
+        python = str(self.venv / "bin" / "python")
+        return run([python, "-c", code], env=clean_env(), cwd=self.env_file.parent).strip()
+
+    def run_cli(self, *args: str, extra: dict[str, str] | None = None) -> str:
+        proc = self.cli(*args, extra=extra)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"confer {' '.join(args)} failed:\n{out}{err}"
+        return out
 
 
 def clean_env() -> dict[str, str]:
@@ -369,18 +395,25 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
 
         # `confer migrate` and the first admin, as the docs run them: the environment file
         # read by sh (as systemd reads it), the venv's command.
-        def confer_cli(*args: str, extra: dict[str, str] | None = None) -> str:
-            script = f"set -a && . {env_file} && exec {venv}/bin/confer " + " ".join(
-                f"'{a}'" for a in args
-            )
-            return run(["sh", "-c", script], env={**clean_env(), **(extra or {})}, cwd=tmp)
-
-        migrated = confer_cli("migrate")
-        admin_output = confer_cli(
+        d = Deployment(
+            venv=venv,
+            env_file=env_file,
+            env=ours,
+            database_url=database_url,
+            base_url=base_url,
+            http_port=0,
+            pg=pg,
+            nginx=Nginx(tmp / "nginx"),
+            confers=[],
+            admin_output="",
+        )
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        migrated = d.run_cli("migrate")
+        d.admin_output = d.run_cli(
             "user", "create", "--admin", "--email", ADMIN_EMAIL, "--name", "Ida Admin",
             extra={"CONFER_PASSWORD": PASSWORD},
         )  # fmt: skip
-        print(migrated.strip(), "/", admin_output.strip())
+        print(migrated.strip(), "/", d.admin_output.strip())
         t = phase("confer migrate and the first admin", t)
 
         confers = []
@@ -423,18 +456,8 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
         phase("nginx -t and nginx started", t)
         phase("deployment ready", started)
 
-        yield Deployment(
-            venv=venv,
-            env_file=env_file,
-            env=ours,
-            database_url=database_url,
-            base_url=base_url,
-            http_port=http_port,
-            pg=pg,
-            nginx=nginx,
-            confers=confers,
-            admin_output=admin_output,
-        )
+        d.http_port, d.nginx, d.confers = http_port, nginx, confers
+        yield d
         for c in confers:
             if c.proc is not None and c.proc.poll() is None:
                 assert c.stop() == 0, c.output()[-3000:]
@@ -728,6 +751,79 @@ async def _logged(d: Deployment, *parts: str) -> bool:
 
 async def _has(posts: list[dict], text: str) -> bool:
     return any(text in p["html"] for p in posts)
+
+
+UPGRADE_MIGRATION = """\
+-- An upgrade's migration, as migrations are: additive only.
+CREATE TABLE deploy_test_upgrade (id bigint PRIMARY KEY);
+ALTER TABLE posts ADD COLUMN deploy_test_note text;
+"""
+
+
+@MODULE_LOOP
+async def test_an_upgrade_migrates_once_and_restarts_one_process_at_a_time(
+    deployment: Deployment, http: aiohttp.ClientSession
+) -> None:
+    """docs/deploy.md step 9: the new version's files installed, `confer migrate` (here twice
+    at once, as two units starting together would), then each process restarted in turn
+    while nginx sends its clients to the other."""
+    d = deployment
+    t = time.monotonic()
+    for c in d.confers:  # the previous test stopped one: systemd would have restarted it
+        if c.proc is None or c.proc.poll() is not None:
+            await asyncio.to_thread(c.start)
+
+    async def ready(c: Confer, status: int) -> bool:
+        try:
+            async with http.get(f"{c.url}/readyz") as r:
+                return r.status == status
+        except aiohttp.ClientError:
+            return False
+
+    for c in d.confers:
+        await wait_until(lambda c=c: ready(c, 200), f"process on {c.port} to be ready")
+
+    # "pip install" of the new version: its migration folder has one more file.
+    folder = Path(
+        d.run_cli_python("from confer import resources; print(resources.path('migrations'))")
+    )
+    assert str(d.venv) in str(folder)
+    (folder / "9000_deploy_test_upgrade.sql").write_text(UPGRADE_MIGRATION)
+    # The running (old) processes see that the database is behind their files.
+    for c in d.confers:
+        await wait_until(lambda c=c: ready(c, 503), f"/readyz on {c.port} to say 503")
+
+    first, second = d.cli("migrate"), d.cli("migrate")
+    outputs = [p.communicate(timeout=120) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    said = sorted(out.strip() for out, _ in outputs)
+    assert said[0].startswith("Applied 1 migration(s): 9000_deploy_test_upgrade"), said
+    assert said[1].startswith("The database is up to date"), said
+    con = await asyncpg.connect(d.database_url)
+    try:
+        assert (
+            await con.fetchval(
+                "SELECT count(*) FROM schema_migrations WHERE version = '9000_deploy_test_upgrade'"
+            )
+            == 1
+        )
+        assert await con.fetchval("SELECT to_regclass('deploy_test_upgrade') IS NOT NULL")
+    finally:
+        await con.close()
+    for c in d.confers:
+        await wait_until(lambda c=c: ready(c, 200), f"/readyz on {c.port} to say 200 again")
+
+    # The rolling restart: one process at a time; nginx answers from the other meanwhile.
+    for c in d.confers:
+        assert await asyncio.to_thread(c.stop) == 0, c.output()[-3000:]
+        for i in range(4):  # whichever process each key maps to, the answer comes
+            async with http.get(
+                d.base_url + "/readyz", headers={"Cookie": f"confer_lb=restart-{i}"}
+            ) as r:
+                assert r.status == 200
+        await asyncio.to_thread(c.start)
+        await wait_until(lambda c=c: ready(c, 200), f"process on {c.port} to be back")
+    phase("an upgrade: migrations once, then a rolling restart", t)
 
 
 @MODULE_LOOP
