@@ -813,14 +813,20 @@ async def test_an_upgrade_migrates_once_and_restarts_one_process_at_a_time(
     for c in d.confers:
         await wait_until(lambda c=c: ready(c, 200), f"/readyz on {c.port} to say 200 again")
 
-    # The rolling restart: one process at a time; nginx answers from the other meanwhile.
+    # The rolling restart: one process at a time; nginx answers from the other meanwhile,
+    # for the clients of the stopped one too (a key of each process's, found first).
+    key_of: dict[int, str] = {}
+    for i in range(64):
+        key_of.setdefault((await served_by(d, http, f"restart-{i}")).port, f"restart-{i}")
+        if len(key_of) == len(d.confers):
+            break
     for c in d.confers:
         assert await asyncio.to_thread(c.stop) == 0, c.output()[-3000:]
-        for i in range(4):  # whichever process each key maps to, the answer comes
+        for key in key_of.values():
             async with http.get(
-                d.base_url + "/readyz", headers={"Cookie": f"confer_lb=restart-{i}"}
+                d.base_url + "/readyz", headers={"Cookie": f"confer_lb={key}"}
             ) as r:
-                assert r.status == 200
+                assert r.status == 200, f"{r.status} from nginx while {c.port} restarts"
         await asyncio.to_thread(c.start)
         await wait_until(lambda c=c: ready(c, 200), f"process on {c.port} to be back")
     phase("an upgrade: migrations once, then a rolling restart", t)
