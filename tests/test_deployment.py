@@ -21,10 +21,16 @@ One deployment for the module (`deployment`), made in this order, each phase tim
    main file wraps the site file as Debian's /etc/nginx/nginx.conf does), never touching
    /etc/nginx; its access log also records which Confer process answered each request.
 
-The tests then go through nginx only (HTTPS on its port): the redirect, HSTS and /dev/outbox;
-two people in Chromium on pages served by different processes, a post arriving live; a
-python-socketio client over a websocket; SIGTERM of one process while readers are on it; and
-PostgreSQL stopped and started again under /readyz. Every process is stopped at the end.
+The tests then go through nginx (HTTPS on its port), in order: the systemd units parse; the
+redirect, HSTS, /dev/outbox and sticky sessions by cookie; two people in Chromium on pages
+served by different processes, a post arriving live, a python-socketio client over a
+websocket, and SIGTERM of one process while readers are on it; an upgrade (a new additive
+migration, `confer migrate` twice at once, a rolling restart); and PostgreSQL stopped and
+started again under /readyz. No verdict depends on a duration: every wait is for a condition,
+with a generous limit. Every process is stopped at the end, whatever happened.
+
+Run alone: `python -m pytest tests/test_deployment.py` (marker `deploy`); it needs Debian's
+nginx, redis-server, PostgreSQL and chromium, openssl, and the package index for the venv.
 """
 
 from __future__ import annotations
