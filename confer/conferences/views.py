@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import banners
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES, Place
 from confer.errors import Invalid
@@ -147,7 +148,7 @@ async def _manage_page(
             "values": values if values is not None else _conference_values(c),
             "session_values": session_values or {},
             "role_values": role_values or {},
-            "done": request.query.get("done"),
+            "done_message": banners.done_message(request, "manage"),
         },
         status=status,
     )
