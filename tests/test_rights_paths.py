@@ -3,6 +3,7 @@ server and PostgreSQL. Each test reproduces one finding and fails without its fi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import aiohttp
@@ -212,3 +213,139 @@ async def test_many_addresses_guessing_one_account_pause_password_sign_in_only(w
             "/login", {"email": other["email"], "password": "guess"}
         )
         assert status == (422 if i < 5 else 429)
+
+
+# --- 1: erasure and enrolment ---------------------------------------------------------------
+
+
+async def _invitation_token(pool, email: str) -> str:
+    text = await pool.fetchval(
+        "SELECT body_text FROM outbox WHERE lower(to_address) = lower($1) AND kind = 'invitation'"
+        " ORDER BY id DESC LIMIT 1",
+        email,
+    )
+    assert text, f"no invitation email to {email}"
+    return re.search(r"/invitations/([A-Za-z0-9_\-]+)", text).group(1)
+
+
+async def test_an_organiser_of_a_draft_cannot_enrol_or_erase_a_site_admin(
+    world, browser_factory, pool
+):
+    admin = await world.user("Ada Admin", admin=True)
+    draft = await world.conference(published=False)
+    s1 = await world.session(draft, title="One")
+    mallory = await world.user("Mallory Organiser")
+    await world.member(draft, mallory, "organiser")
+    m = await browser_factory(mallory["email"])
+
+    # Giving the admin's address a role enrols nobody: it sends an invitation with the role.
+    r, _ = await m.post(
+        f"/c/{draft['slug']}/manage/roles",
+        {"role_email": admin["email"], "role_role": "facilitator", "sessions": str(s1["id"])},
+    )
+    assert r.status == 303
+    answer_for_account = r.headers["Location"]
+    assert (
+        await pool.fetchval("SELECT count(*) FROM memberships WHERE user_id = $1", admin["id"]) == 0
+    )
+    invitation = await pool.fetchrow(
+        "SELECT role, session_ids FROM invitations WHERE lower(email) = lower($1)", admin["email"]
+    )
+    assert (invitation["role"], invitation["session_ids"]) == ("facilitator", [s1["id"]])
+    # ...and the answer is the same whether or not the address has an account.
+    r, _ = await m.post(
+        f"/c/{draft['slug']}/manage/roles",
+        {"role_email": "nobody-here@example.org", "role_role": "facilitator"},
+    )
+    assert (r.status, r.headers["Location"]) == (303, answer_for_account)
+    _, page = await m.get(answer_for_account)
+    assert "no account" not in page.lower() and "invitation" in page
+
+    # Nothing to erase: the admin is not a member, and erasing accounts is not an organiser's act.
+    for data in ({"requested": "on"}, {"requested": "on", "scope": "account"}):
+        r, _ = await m.post(f"/c/{draft['slug']}/members/{admin['id']}/anonymise", data)
+        assert r.status in (403, 404)
+    row = await pool.fetchrow(
+        "SELECT name, is_admin, erased_at FROM users WHERE id = $1", admin["id"]
+    )
+    assert (row["name"], row["is_admin"], row["erased_at"]) == ("Ada Admin", True, None)
+
+    # Accepting gives exactly the role and sessions offered.
+    a = await browser_factory(admin["email"])
+    token = await _invitation_token(pool, admin["email"])
+    r, text = await a.post(f"/invitations/{token}", {"accept_code_of_conduct": "on"})
+    assert r.status == 303, text[:1000]
+    member = await pool.fetchrow(
+        "SELECT role, facilitates, status FROM memberships WHERE conference_id = $1 AND user_id = $2",
+        draft["id"],
+        admin["id"],
+    )
+    assert tuple(member) == ("facilitator", "sessions", "active")
+    assert await pool.fetchval(
+        "SELECT array_agg(session_id) FROM session_facilitators WHERE user_id = $1", admin["id"]
+    ) == [s1["id"]]
+
+    # Now a member, the organiser may anonymise them in this conference only, at their request.
+    r, _ = await m.post(
+        f"/c/{draft['slug']}/members/{admin['id']}/anonymise",
+        {"requested": "on", "scope": "account"},
+    )
+    assert r.status == 403
+    r, _ = await m.post(f"/c/{draft['slug']}/members/{admin['id']}/anonymise", {"requested": "on"})
+    assert r.status == 303
+    row = await pool.fetchrow(
+        "SELECT name, is_admin, erased_at FROM users WHERE id = $1", admin["id"]
+    )
+    assert (row["name"], row["is_admin"], row["erased_at"]) == ("Ada Admin", True, None)
+    signed_in_again = await browser_factory(admin["email"])  # their password still works
+    r, _ = await signed_in_again.get("/account")
+    assert r.url.path == "/account"
+
+
+# --- 10: the Markdown transcript holds no live HTML ---------------------------------------
+
+
+def _payloads() -> list[str]:
+    seen: dict[str, None] = {}
+    for path in sorted(XSS_DIR.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                seen.setdefault(line, None)
+    return list(seen)
+
+
+async def test_the_markdown_transcript_keeps_no_live_html(world, browser_factory, pool):
+    from markdown_it import MarkdownIt
+
+    from confer.posts import queries as posts_q
+    from tests.test_markup import FORBIDDEN_IN_FRAGMENT, _attribute_problems, parse
+
+    payloads = _payloads()
+    assert len(payloads) > 800
+    c = await world.conference()
+    s = await world.session(c, title='<img src=x onerror="alert(1)">')
+    organiser = await world.user("Orla Organiser")
+    author = await world.user('<svg onload=alert(1)> "Cllr" <b>Bob</b>', organisation="<i>x</i>")
+    await world.member(c, organiser, "organiser")
+    await world.member(c, author, "participant")
+    t = await world.thread(s, author, title="<script>alert(1)</script>", posts=0)
+    async with pool.acquire() as con, con.transaction():
+        for body in payloads:
+            await posts_q.insert_post(con, t["id"], author["id"], None, body, "<p>x</p>", None)
+    # A code span and a fence keep what they show.
+    code = "Use `<b>` for bold:\n\n```\n<i>also</i>\n```"
+    await posts_q.insert_post(pool, t["id"], author["id"], None, code, "<p>x</p>", None)
+
+    b = await browser_factory(organiser["email"])
+    r, md = await b.post(f"/c/{c['slug']}/export", {"format": "md"})
+    assert r.status == 200 and "Use `<b>` for bold" in md and "```\n<i>also</i>\n```" in md
+
+    rendered = MarkdownIt("commonmark", {"html": True}).render(md)
+    problems = []
+    for el in parse(rendered).elements:
+        if el.tag in FORBIDDEN_IN_FRAGMENT:
+            problems.append(f"<{el.tag}> element")
+        problems += _attribute_problems(el)
+    assert problems == [], f"{len(problems)} live: {problems[:20]}"
+    # What was typed still reads as typed.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
