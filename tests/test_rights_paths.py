@@ -349,3 +349,71 @@ async def test_the_markdown_transcript_keeps_no_live_html(world, browser_factory
     assert problems == [], f"{len(problems)} live: {problems[:20]}"
     # What was typed still reads as typed.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+
+
+# --- 12: display names are never links in Confer's emails ------------------------------------
+
+PHISHER = "Council IT: re-verify at https://evil.example/login or www.evil.example"
+
+
+def _email_parts(message) -> tuple[str, str, str]:
+    return (
+        str(message["Subject"]),
+        message.get_body(("plain",)).get_content(),
+        message.get_body(("html",)).get_content(),
+    )
+
+
+def _assert_no_foreign_links(part: str, base_url: str) -> None:
+    assert "https://evil.example" not in part and "www.evil.example" not in part, part
+    assert "evil.example" not in part.replace("\u2060", "") or "evil.\u2060example" in part
+    for href in re.findall(r'href="([^"]*)"', part):
+        assert href.startswith(base_url), href
+
+
+async def test_display_names_are_never_links_in_emails(
+    settings, aiohttp_server, mailbox, world, pool
+):
+    from confer.app import create_app
+    from tests.conftest import Browser
+
+    server = await aiohttp_server(
+        create_app(settings.with_(smtp_url=mailbox.url)), host="127.0.0.1"
+    )
+    base = settings.base_url
+    c = await world.conference()
+    s = await world.session(c)
+    alice = await world.user("Alice Jones", email="alice-12@example.org")
+    phisher = await world.user(PHISHER)
+    await world.member(c, alice, "participant")
+    await world.member(c, phisher, "organiser")
+    await pool.execute(
+        "UPDATE memberships SET email_notifications = 'each' WHERE user_id = $1", alice["id"]
+    )
+    t = await world.thread(s, alice, title="Potholes")
+    b = Browser(server)
+    try:
+        await b.sign_in(phisher["email"])
+        status, body = await b.api(
+            "POST", f"/api/v1/threads/{t['id']}/posts", {"body": "Over to you, @Alice Jones"}
+        )
+        assert status == 201, body
+        r, text = await b.post(
+            f"/c/{c['slug']}/invitations", {"emails": "bob-12@example.org", "role": "participant"}
+        )
+        assert r.status == 303, text[:1000]
+    finally:
+        await b.close()
+
+    [notification] = await mailbox.wait_for("alice-12@example.org", 1, within=15)
+    [invitation] = await mailbox.wait_for("bob-12@example.org", 1, within=15)
+    for message in (notification, invitation):
+        subject, text, html = _email_parts(message)
+        for part in (subject, text, html):
+            _assert_no_foreign_links(part, base)
+        # It reads as written, and Confer's own link is still there.
+        assert PHISHER in " ".join(text.replace("\u2060", "").split())
+        assert re.search(rf'<a [^>]*href="{re.escape(base)}/', html)
+    subject, text, _ = _email_parts(notification)
+    assert subject.replace("\u2060", "").startswith(PHISHER)
+    assert f"{base}/c/{c['slug']}/posts/" in text
