@@ -3,6 +3,7 @@ server and PostgreSQL. Each test reproduces one finding and fails without its fi
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -417,3 +418,87 @@ async def test_display_names_are_never_links_in_emails(
     subject, text, _ = _email_parts(notification)
     assert subject.replace("\u2060", "").startswith(PHISHER)
     assert f"{base}/c/{c['slug']}/posts/" in text
+
+
+# --- 5: downloads nobody reads cannot take the database pool -------------------------------
+
+
+async def _export_and_never_read(server, cookie: str, csrf: str, slug: str) -> tuple:
+    """Send an export request over a raw socket with a tiny receive buffer, and never read."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    body = f"format=md&csrf_token={csrf}".encode()
+    writer.write(
+        f"POST /c/{slug}/export HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    return reader, writer
+
+
+async def test_exports_nobody_reads_leave_the_pool_to_everyone_else(
+    settings, aiohttp_server, world, pool
+):
+    from confer.app import create_app
+    from tests.conftest import Browser
+
+    pool_size = 4
+    server = await aiohttp_server(
+        create_app(settings.with_(pool_max_size=pool_size)), host="127.0.0.1"
+    )
+    c = await world.conference()
+    s = await world.session(c)
+    organiser = await world.user("Orla Organiser")
+    await world.member(c, organiser, "organiser")
+    t = await world.thread(s, organiser, title="Long", posts=0)
+    # About 12 MB of transcript: far more than the socket buffers between server and client.
+    await pool.execute(
+        """
+        WITH t AS (
+            UPDATE threads SET last_seq = 3000, post_count = 3000 WHERE id = $1
+            RETURNING id, conference_id
+        )
+        INSERT INTO posts (thread_id, conference_id, seq, author_id, body_md, body_html)
+        SELECT t.id, t.conference_id, g, $2, repeat('Budget line ' || g || '. ', 300), '<p>x</p>'
+        FROM t, generate_series(1, 3000) AS g
+        """,
+        t["id"],
+        organiser["id"],
+    )
+    b = Browser(server)
+    held = []
+    try:
+        await b.sign_in(organiser["email"])
+        cookie = "; ".join(f"{m.key}={m.value}" for m in b.session.cookie_jar)
+        # Twice as many exports as the pool has connections, none of them ever read.
+        for _ in range(pool_size * 2):
+            held.append(await _export_and_never_read(server, cookie, b.csrf, c["slug"]))
+
+        # Each export that got in has written its audit row; give the rest time to start.
+        async def exports_started() -> int:
+            return await pool.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'transcript.export'"
+            )
+
+        for _ in range(200):
+            if await exports_started() >= 1:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)
+        # A database-backed page still answers (the timeout is only there to fail, not to time).
+        async with asyncio.timeout(60):
+            r, page = await b.get(f"/c/{c['slug']}/threads/{t['id']}")
+            assert r.status == 200 and "Long" in page
+            status, body = await b.api("GET", f"/api/v1/threads/{t['id']}/posts")
+            assert status == 200, body
+    finally:
+        for _, writer in held:
+            writer.close()
+        await b.close()
