@@ -350,17 +350,12 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
 
     async with ctx.pool.acquire() as con, con.transaction():
         user = await accounts_q.fetch_user_by_email(con, email)
-        member = (
-            await con.fetchrow(
-                """SELECT status FROM memberships
-                   WHERE conference_id = $1 AND user_id = $2 FOR UPDATE""",
-                place.id,
-                user["id"],
-            )
+        status = (
+            await q.fetch_membership_status_for_update(con, place.id, user["id"])
             if user is not None
             else None
         )
-        if member is None or member["status"] != "active":
+        if status != "active":
             await invitations.invite_with_role(ctx, con, place, actor, email, role, session_ids)
             return "invited"
         assert user is not None
@@ -376,11 +371,8 @@ async def apply_role_sessions(
     """A facilitator's sessions (none: the whole conference) or a speaker's panels, of this
     conference only."""
     if role == "facilitator":
-        await con.execute(
-            "UPDATE memberships SET facilitates = $3 WHERE conference_id = $1 AND user_id = $2",
-            conference_id,
-            user_id,
-            "sessions" if session_ids else "conference",
+        await q.set_facilitates(
+            con, conference_id, user_id, "sessions" if session_ids else "conference"
         )
     await q.replace_session_facilitators(
         con, conference_id, user_id, session_ids if role == "facilitator" else []
