@@ -123,6 +123,9 @@ def can(
             and post["author_id"] != actor.user_id
         )
     if action == "question.answer":  # `session` carries the panel's speaker_ids
+        # Muted means muted everywhere: a muted speaker does not answer either.
+        if member is not None and member.muted:
+            return False
         return is_organiser or (
             active and session is not None and actor.user_id in session.get("speaker_ids", ())
         )
@@ -182,7 +185,7 @@ def require(
     if not actor.authenticated:
         raise Unauthorized("Sign in to do that.")
     if (
-        action in ("post.create", "post.edit", "question.ask", "question.vote")
+        action in ("post.create", "post.edit", "question.ask", "question.vote", "question.answer")
         and member is not None
         and member.muted
     ):

@@ -86,6 +86,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/account/reset/{token}"): "password_reset",
     # Invitations.
     ("POST", "/c/{slug}/invitations"): "invite",
+    ("POST", "/c/{slug}/manage/roles"): "invite",  # it invites whoever is not a member
     ("POST", "/c/{slug}/invitations/{invitation_id}/resend"): "invite",
     ("POST", "/api/v1/conferences/{slug}/invitations"): "invite",
     ("POST", "/api/v1/conferences/{slug}/invitations/{invitation_id}/resend"): "invite",

@@ -28,9 +28,13 @@ class Settings:
     request_max_bytes: int = 1024 * 1024
     posts_per_page: int = 50
     edit_window_seconds: int = 15 * 60
+    # Failed sign-ins per account *from one address* (a stranger elsewhere cannot use them to
+    # lock the owner out of their own device), per address for any account, and the number of
+    # different addresses failing for one account (one address alone can never trip it).
     login_max_failures: int = 5
     # Councils put many staff behind one address, so the per-address limit is looser.
     login_max_failures_per_address: int = 20
+    login_max_addresses_per_account: int = 10
     login_window_seconds: int = 15 * 60
     login_session_days: int = 30
     pool_max_size: int = 20

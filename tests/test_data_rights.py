@@ -384,10 +384,10 @@ async def test_a_member_deletes_their_account_and_nothing_identifies_them(
     assert await pool.fetchval("SELECT count(*) FROM logins WHERE user_id = $1", uid) == 0
 
 
-# --- 3. an organiser anonymises a member on request -------------------------------------
+# --- 3. an organiser anonymises a member in their conference; a site admin erases -------------
 
 
-async def test_an_organiser_anonymises_a_member_on_request(
+async def test_an_organiser_anonymises_a_member_in_their_conference_only(
     world, server, browser_factory, pool, settings
 ):
     # The member facilitates the opening session, and exported it while they did.
@@ -422,36 +422,86 @@ async def test_an_organiser_anonymises_a_member_on_request(
         status, _, _ = await _post_form(s, path, {"requested": "on"})
         assert status in (403, 404)
 
-        # The organiser must confirm that the member asked.
+        # The organiser must confirm that the member asked, and may not erase the account.
         org = await _browser(browser_factory, pool, settings, scene.org)
         status, text, _ = await _post_form(org, path, {})
         assert status == 422, text[:1000]
         assert "Confirm that the member asked for this" in text
+        status, text, _ = await _post_form(org, path, {"requested": "on", "scope": "account"})
+        assert status == 403, text[:1000]
         assert await pool.fetchval("SELECT name FROM users WHERE id = $1", uid) == NAME
         assert sock.connected
         assert (
-            await pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'account.erase'")
+            await pool.fetchval("SELECT count(*) FROM audit_log WHERE subject_user_id = $1", uid)
             == 0
         )
 
         status, text, headers = await _post_form(org, path, {"requested": "on"})
         assert status == 303, text[:1000]
-        assert headers["Location"].startswith(f"/c/{slug}/manage")
+        assert headers["Location"].startswith(f"/c/{slug}/manage?done=anonymised")
         await _wait_disconnected(sock)
     finally:
         await sock.disconnect()
 
-    audit = await pool.fetch("SELECT * FROM audit_log WHERE action = 'account.erase'")
-    assert [(a["actor_id"], a["subject_user_id"], a["conference_id"]) for a in audit] == [
-        (scene.org["id"], uid, scene.conference["id"])
+    audit = await pool.fetch("SELECT * FROM audit_log WHERE subject_user_id = $1", uid)
+    assert [(a["action"], a["actor_id"], a["conference_id"]) for a in audit] == [
+        ("member.anonymise", scene.org["id"], scene.conference["id"])
     ]
-    assert json.loads(audit[0]["details"]) == {"by": "organiser"}
-    # Their own browser is signed out.
-    r, _ = await fac.get("/account")
+    # Their account is theirs still: name, password, sign-ins, their other conference.
+    user = await pool.fetchrow("SELECT * FROM users WHERE id = $1", uid)
+    assert (user["name"], user["email"], user["erased_at"]) == (NAME, EMAIL, None)
+    assert user["password_hash"]
+    r, page = await fac.get("/account")
+    assert r.url.path == "/account" and NAME in page
+    assert await pool.fetchval(
+        "SELECT array_agg(conference_id) FROM memberships WHERE user_id = $1", uid
+    ) != [scene.conference["id"]]
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM memberships WHERE user_id = $1 AND conference_id = $2",
+            uid,
+            scene.conference["id"],
+        )
+        == 0
+    )
+    # In this conference nothing is theirs any more: their words read as "Former participant".
+    for table, column in (
+        ("posts", "author_id"),
+        ("questions", "author_id"),
+        ("question_votes", "user_id"),
+        ("flags", "flagger_id"),
+        ("read_state", "user_id"),
+        ("follows", "user_id"),
+        ("session_facilitators", "user_id"),
+    ):
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", uid) == 0
+    md = await _transcript(org, slug, "md")
+    assert NAME not in md and ORGANISATION not in md
+    assert md.index("**#1 Former participant**") < md.index(FIRST_POST)
+    assert f"Former participant: {QUESTION}" in md
+
+
+async def test_a_site_admin_erases_a_whole_account(world, server, browser_factory, pool, settings):
+    scene = await _scene(world, pool, settings)
+    slug = scene.conference["slug"]
+    uid = scene.member["id"]
+    admin = await _user(pool, "Ada Admin")
+    await pool.execute("UPDATE users SET is_admin = true WHERE id = $1", admin["id"])
+    member = await _browser(browser_factory, pool, settings, scene.member)
+    sock = await _socket(server, _cookie(member))
+    try:
+        a = await _browser(browser_factory, pool, settings, admin)
+        status, text, headers = await _post_form(
+            a, f"/c/{slug}/members/{uid}/anonymise", {"requested": "on", "scope": "account"}
+        )
+        assert status == 303, text[:1000]
+        assert headers["Location"].startswith(f"/c/{slug}/manage?done=erased")
+        await _wait_disconnected(sock)
+    finally:
+        await sock.disconnect()
+    audit = await pool.fetch("SELECT * FROM audit_log WHERE action = 'account.erase'")
+    assert [(a["actor_id"], a["subject_user_id"]) for a in audit] == [(admin["id"], uid)]
+    assert json.loads(audit[0]["details"]) == {"by": "admin"}
+    r, _ = await member.get("/account")
     assert r.url.path == "/login"
     await _check_erased(pool, browser_factory, settings, scene)
-    # The record of their export stays, without their name.
-    exports = await pool.fetch(
-        "SELECT * FROM audit_log WHERE action = 'transcript.export' ORDER BY id"
-    )
-    assert (exports[0]["actor_id"], exports[0]["actor_label"]) == (uid, "")

@@ -371,7 +371,10 @@ def test_layout_escapes_text_in_html_and_signs_with_the_site_name(settings):
         settings,
         subject="Welcome\nto <the> conference",
         to_name="Pat <b>",
-        paragraphs=["Read <b>this</b> at https://example.org/page."],
+        paragraphs=[
+            f"Read <b>this</b> at {settings.base_url}/page.",
+            "Not a link: https://example.org/page.",
+        ],
         action=render.Action("Open it", "https://example.org/x?a=1&b=2"),
         reason="Because.",
     )
@@ -380,6 +383,10 @@ def test_layout_escapes_text_in_html_and_signs_with_the_site_name(settings):
     assert "Open it:\nhttps://example.org/x?a=1&b=2" in email.text
     assert "From the Councillors Connected team" in email.text
     assert "Pat &lt;b&gt;" in email.html and "<b>this" not in email.html
-    assert '<a href="https://example.org/page">https://example.org/page</a>.' in email.html
+    own = f"{settings.base_url}/page"
+    assert f'<a href="{own}">{own}</a>.' in email.html
+    # Only Confer's own addresses are links (tests/test_rights_paths.py).
+    assert 'href="https://example.org/page"' not in email.html
+    assert "https:\u2060//example.\u2060org/page" in email.text
     assert 'href="https://example.org/x?a=1&amp;b=2"' in email.html
     assert all(len(line) <= 72 for line in email.text.splitlines())

@@ -229,7 +229,7 @@ async def test_unread_count_in_the_header_and_mark_all_read(scene):
         "/notifications/read", {"upto": re.search(r'name="upto" value="(\d+)"', page)[1]}
     )
     assert r.status == 303
-    _, page = await a.get("/notifications?done=1")
+    _, page = await a.get("/notifications?done=read")
     assert header_count(page) == "Notifications" and "Unread" not in page
     assert await scene.unread("alice") == 0
     # Others' headers are their own.

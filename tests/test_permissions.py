@@ -778,3 +778,160 @@ async def test_the_change_detector_sees_writes_and_deletions(env: Env) -> None:
     mark = await watermark(env)
     await env.pool.execute("DELETE FROM questions WHERE id = $1", scene.ids["question"])
     assert await changes_since(env, mark) == ["questions: 1 row(s) deleted"]
+
+
+# --- erasing and exporting: who reaches an account, and a transcript ------------------------------
+# A second, smaller table over the actors these paths concern (issue 18): erasure is the account
+# holder's or a site admin's act; an organiser anonymises a member in their own conference only;
+# an organiser of ANOTHER conference reaches nothing here. The target account is the bystander's.
+#
+#    organiser        an organiser of this conference
+#    other_organiser  an organiser of another conference (a draft), not a member of this one
+#    admin            a site administrator, not a member of this conference
+#    holder           the account holder (the bystander, a participant here)
+#    facilitator      a facilitator of this conference
+#    participant      a participant
+#    anonymous        nobody signed in
+
+RIGHTS_ACTORS = (
+    "organiser", "other_organiser", "admin", "holder", "facilitator", "participant", "anonymous",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RightsRow:
+    action: str
+    expect: str  # seven outcomes, in the order of RIGHTS_ACTORS
+    html: Http | None = None
+    api: Http | None = None
+    done: str | None = None  # false before, true after an allowed action, never after a refusal
+    password: bool = False  # the actor signs with a real password (their own account's erasure)
+
+    def outcome(self, actor: str) -> str:
+        outcomes = self.expect.split()
+        assert len(outcomes) == len(RIGHTS_ACTORS), self.action
+        return outcomes[RIGHTS_ACTORS.index(actor)]
+
+    @property
+    def transports(self) -> list[str]:
+        return [t for t in ("html", "api") if getattr(self, t) is not None]
+
+
+_NOT_ERASED = " AND (SELECT erased_at IS NULL FROM users WHERE id = {bystander})"
+_ACTOR_ERASED = (
+    "SELECT coalesce((SELECT erased_at IS NOT NULL FROM users WHERE id = {actor}), false)"
+)
+
+# fmt: off
+RIGHTS_TABLE: list[RightsRow] = [
+    #        outcomes:                   org oth adm hld fac par anon
+    RightsRow("anonymise-in-conference", "ok  403 ok  403 403 403 401",
+        html=Http("POST", "/c/{slug}/members/{bystander}/anonymise", {"requested": "on"}),
+        done="SELECT NOT EXISTS (SELECT 1 FROM memberships WHERE conference_id = {conference}"
+             " AND user_id = {bystander})" + _NOT_ERASED),
+    RightsRow("erase-account-site-wide", "403 403 ok  403 403 403 401",
+        html=Http("POST", "/c/{slug}/members/{bystander}/anonymise",
+                  {"requested": "on", "scope": "account"}),
+        done="SELECT erased_at IS NOT NULL FROM users WHERE id = {bystander}"),
+    RightsRow("delete-own-account",      "ok  ok  ok  ok  ok  ok  401",
+        html=Http("POST", "/account/delete", {"password": "correct horse battery staple"}),
+        done=_ACTOR_ERASED, password=True),
+    RightsRow("export-transcript",       "ok  403 ok  403 403 403 401",
+        html=Http("POST", "/c/{slug}/export", {"format": "md"}, ok=200, shows="{opening_text}"),
+        api=Http("POST", "/api/v1/conferences/{slug}/exports", {"format": "json"},
+                 shows="{opening_text}"),
+        done="SELECT EXISTS (SELECT 1 FROM audit_log WHERE conference_id = {conference}"
+             " AND actor_id = {actor} AND action = 'transcript.export')"),
+    RightsRow("download-own-data",       "ok  ok  ok  ok  ok  ok  401",
+        html=Http("POST", "/account/data", {}, ok=200, shows="confer-personal-data"),
+        done="SELECT EXISTS (SELECT 1 FROM audit_log WHERE subject_user_id = {actor}"
+             " AND action = 'data.download')"),
+]
+# fmt: on
+
+RIGHTS_CASES = [
+    pytest.param(row, actor, transport, id=f"{row.action}-{actor}-{transport}")
+    for row in RIGHTS_TABLE
+    for transport in row.transports
+    for actor in RIGHTS_ACTORS
+]
+
+
+async def build_rights_scene(env: Env, actor: str, password: bool) -> Scene:
+    """build_scene's conference, plus a site admin and an organiser of another (draft)
+    conference; signed in as `actor`."""
+    scene = await build_scene(env, "anonymous", None)
+    tag = uuid.uuid4().hex[:10]
+    users = dict(scene.user_ids)
+    users["holder"] = users["bystander"]
+    users["admin"] = await env.pool.fetchval(
+        "INSERT INTO users (email, name, is_admin) VALUES ($1, 'Ada Admin', true) RETURNING id",
+        f"admin-{tag}@example.org",
+    )
+    users["other_organiser"] = await env.pool.fetchval(
+        "INSERT INTO users (email, name) VALUES ($1, 'Mal Elsewhere') RETURNING id",
+        f"elsewhere-{tag}@example.org",
+    )
+    draft = await env.pool.fetchval(
+        """
+        INSERT INTO conferences (slug, title, summary_md, summary_html, timezone, starts_at,
+                                 ends_at, visibility)
+        VALUES ($1, 'Elsewhere', '', '', 'Europe/London', now(), now() + interval '1 day',
+                'public')
+        RETURNING id
+        """,
+        f"elsewhere-{tag}",
+    )
+    await env.pool.execute(
+        "INSERT INTO memberships (conference_id, user_id, role, coc_accepted_at)"
+        " VALUES ($1, $2, 'organiser', now())",
+        draft,
+        users["other_organiser"],
+    )
+    ids = dict(scene.ids)
+    ids["actor"] = users.get(actor)
+    token = None
+    if actor != "anonymous":
+        if password:
+            from confer.accounts import passwords
+
+            await env.pool.execute(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                users[actor],
+                await passwords.hash_password("correct horse battery staple"),
+            )
+        token = await accounts.start_login(env.pool, env.settings, users[actor])
+    return Scene(ids, users, token)
+
+
+@pytest.mark.parametrize(("row", "actor", "transport"), RIGHTS_CASES)
+async def test_erase_and_export_rights(
+    env: Env, row: RightsRow, actor: str, transport: str
+) -> None:
+    scene = await build_rights_scene(env, actor, row.password)
+    expected = row.outcome(actor)
+    done_sql = scene.sql(row.done) if row.done else None
+    if done_sql:
+        assert await env.pool.fetchval(done_sql) is False, f"{row.action}: done before it began"
+    mark = await watermark(env)
+    spec = getattr(row, transport)
+    outcome = await run_http(env, scene, spec, transport == "api", expected)
+    assert not outcome.problems, (
+        f"{actor} {row.action} over {transport}: "
+        + "; ".join(outcome.problems)
+        + f"\n{outcome.detail}"
+    )
+    if expected == "ok":
+        if done_sql:
+            assert await env.pool.fetchval(done_sql) is True, (
+                f"{actor} {row.action} over {transport} was answered as allowed, but it was "
+                f"not done: {done_sql}\n{outcome.detail}"
+            )
+    else:
+        changed = await changes_since(env, mark)
+        assert not changed, (
+            f"{actor} {row.action} over {transport} was refused, yet the database changed: "
+            f"{changed}\n{outcome.detail}"
+        )
+        if done_sql:
+            assert await env.pool.fetchval(done_sql) is not True

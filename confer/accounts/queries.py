@@ -94,16 +94,20 @@ INSERT INTO login_failures (email, address)
 VALUES (lower($1), $2)
 """
 
-# Failures in the window, per account and per address, and how many seconds until the
-# oldest of each leaves the window (the database clock decides).
+# Failures in the window: for this account from this address, from this address for any
+# account, and the number of different addresses that failed for this account; with how many
+# seconds until the oldest of each leaves the window (the database clock decides).
 FETCH_LOGIN_THROTTLE = """
 SELECT
-    count(*) FILTER (WHERE email = lower($1)) AS email_failures,
+    count(*) FILTER (WHERE email = lower($1) AND address = $2) AS pair_failures,
     count(*) FILTER (WHERE address = $2) AS address_failures,
-    ceil(extract(epoch FROM min(at) FILTER (WHERE email = lower($1))
-        + make_interval(secs => $3) - now()))::int AS email_retry_after,
+    count(DISTINCT address) FILTER (WHERE email = lower($1)) AS account_addresses,
+    ceil(extract(epoch FROM min(at) FILTER (WHERE email = lower($1) AND address = $2)
+        + make_interval(secs => $3) - now()))::int AS pair_retry_after,
     ceil(extract(epoch FROM min(at) FILTER (WHERE address = $2)
-        + make_interval(secs => $3) - now()))::int AS address_retry_after
+        + make_interval(secs => $3) - now()))::int AS address_retry_after,
+    ceil(extract(epoch FROM min(at) FILTER (WHERE email = lower($1))
+        + make_interval(secs => $3) - now()))::int AS account_retry_after
 FROM login_failures
 WHERE (email = lower($1) OR address = $2)
   AND at > now() - make_interval(secs => $3)

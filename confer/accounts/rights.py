@@ -133,11 +133,60 @@ async def delete_account(ctx: Ctx, actor: Actor, data: dict[str, object]) -> Non
     await ctx.hub.disconnect_user(actor.user_id)
 
 
+# An organiser's anonymisation reaches one conference only: the member's words in it pass to a
+# stand-in account named "Former participant" (one per anonymisation, so nothing links them to
+# the person or to each other across conferences), and what tied them to it goes. Their account,
+# and everything they did elsewhere, stays theirs. ($1 the member, $2 the conference, $3 the
+# stand-in.) The moderation and audit logs are append-only and hold ids, never names.
+ANONYMISE_IN_CONFERENCE = [
+    """DELETE FROM post_revisions
+       WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1 AND conference_id = $2)""",
+    "UPDATE posts SET author_id = $3 WHERE author_id = $1 AND conference_id = $2",
+    "UPDATE threads SET author_id = $3 WHERE author_id = $1 AND conference_id = $2",
+    """UPDATE thread_summaries SET author_id = $3
+       WHERE author_id = $1 AND thread_id IN (SELECT id FROM threads WHERE conference_id = $2)""",
+    "UPDATE questions SET author_id = $3 WHERE author_id = $1 AND conference_id = $2",
+    """UPDATE answers SET speaker_id = $3
+       WHERE speaker_id = $1
+         AND question_id IN (SELECT id FROM questions WHERE conference_id = $2)""",
+    """UPDATE question_votes SET user_id = $3
+       WHERE user_id = $1
+         AND question_id IN (SELECT id FROM questions WHERE conference_id = $2)""",
+    "UPDATE flags SET flagger_id = $3, note = '' WHERE flagger_id = $1 AND conference_id = $2",
+    "UPDATE flags SET resolved_by = $3 WHERE resolved_by = $1 AND conference_id = $2",
+    "DELETE FROM notifications WHERE user_id = $1 AND conference_id = $2",
+    "UPDATE notifications SET actor_id = $3 WHERE actor_id = $1 AND conference_id = $2",
+    """DELETE FROM read_state
+       WHERE user_id = $1 AND thread_id IN (SELECT id FROM threads WHERE conference_id = $2)""",
+    """DELETE FROM follows
+       WHERE user_id = $1 AND thread_id IN (SELECT id FROM threads WHERE conference_id = $2)""",
+    """DELETE FROM session_facilitators
+       WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)""",
+    """DELETE FROM session_speakers
+       WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)""",
+    "DELETE FROM memberships WHERE user_id = $1 AND conference_id = $2",
+    """UPDATE invitations SET email = 'erased-' || id || '@invalid', name = ''
+       WHERE conference_id = $2
+         AND (accepted_by = $1
+              OR lower(email) = (SELECT lower(email) FROM users WHERE id = $1))""",
+    "UPDATE invitations SET accepted_by = $3 WHERE accepted_by = $1 AND conference_id = $2",
+]
+
+
 async def anonymise_member(
     ctx: Ctx, actor: Actor, slug: str, user_id: int, data: dict[str, object]
-) -> None:
-    """An organiser anonymises a member of their conference, at the member's request."""
+) -> str:
+    """At the member's request, an organiser removes them from the conference and anonymises
+    their contributions to it: that conference only ("anonymised"). Erasing the whole account
+    (`scope=account`) is a site admin's act ("erased"), or the holder's own (delete_account):
+    one conference's organiser never reaches an account site-wide."""
     place = await conferences.load(ctx.pool, actor, slug, "conference.manage")
+    site_wide = data.get("scope") == "account"
+    if site_wide and not actor.is_admin:
+        raise Forbidden(
+            "Only a site administrator can erase a whole account. You can remove the member "
+            "from this conference and anonymise what they wrote in it."
+        )
     member = await ctx.pool.fetchrow(
         "SELECT role FROM memberships WHERE conference_id = $1 AND user_id = $2", place.id, user_id
     )
@@ -149,15 +198,36 @@ async def anonymise_member(
     if not f.boolean(data.get("requested")):
         f.add("requested", "Confirm that the member asked for this")
     f.raise_if_any()
+    from confer.registration import service as registration
+
+    promoted: list[asyncpg.Record] = []
     async with ctx.pool.acquire() as con, con.transaction():
-        await _erase(con, user_id)
+        conference = await registration.lock_conference(con, place.id)
+        if site_wide:
+            await _erase(con, user_id)
+            action, details = "account.erase", {"by": "admin"}
+        else:
+            stand_in = await con.fetchval(
+                """INSERT INTO users (email, name, password_hash, erased_at)
+                   VALUES ('anonymised-' || gen_random_uuid() || '@invalid',
+                           'Former participant', NULL, now())
+                   RETURNING id"""
+            )
+            for sql in ANONYMISE_IN_CONFERENCE:
+                args = (user_id, place.id, stand_in) if "$3" in sql else (user_id, place.id)
+                await con.execute(sql, *args)
+            action, details = "member.anonymise", {"by": "organiser"}
+            promoted = await registration.settle(con, ctx.settings, conference)  # a freed place
         await exports_q.insert_audit(
             con,
             actor.user_id,
             "",  # the actor is identified by id: a name here would outlive their own erasure
             place.id,
             user_id,
-            "account.erase",
-            {"by": "organiser"},
+            action,
+            details,
         )
+    await ctx.hub.publish(registration.promotion_events(place.id, promoted))
+    # Their open pages stop receiving the conference (and, erased, everything).
     await ctx.hub.disconnect_user(user_id)
+    return "erased" if site_wide else "anonymised"

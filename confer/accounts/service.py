@@ -6,6 +6,7 @@ Tokens (sign-in cookies and API tokens) are random; only their SHA-256 is stored
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -74,6 +75,18 @@ async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: boo
     return row["id"]
 
 
+def throttle_address(address: str) -> str:
+    """The address failed sign-ins are counted under: an IPv6 client by its /64 (one
+    household or one phone is given a whole /64 and may pick any address in it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:  # type: ignore[union-attr]
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 async def sign_in(
     pool: asyncpg.Pool, settings: Settings, email: object, password: object, address: str
 ) -> tuple[int, str]:
@@ -83,23 +96,31 @@ async def sign_in(
     password_s = f.text("password", password, label="Password", strip=False, max_len=1024)
     f.raise_if_any()
     window = settings.login_window_seconds
-    t = await q.fetch_login_throttle(pool, email_s, address, window)
+    where = throttle_address(address)
+    t = await q.fetch_login_throttle(pool, email_s, where, window)
+    # Never per account alone: five wrong passwords typed by a stranger somewhere else must
+    # not lock the owner out of their own device. Failures count per account *and* address
+    # (one address gets at most login_max_failures tries at one account, so it can add at
+    # most one to account_addresses), per address, and a looser ceiling on how many
+    # different addresses are guessing one account. Emailed sign-in is never throttled here.
     retry = 0
-    if t["email_failures"] >= settings.login_max_failures:
-        retry = max(retry, t["email_retry_after"] or window)
+    if t["pair_failures"] >= settings.login_max_failures:
+        retry = max(retry, t["pair_retry_after"] or window)
     if t["address_failures"] >= settings.login_max_failures_per_address:
         retry = max(retry, t["address_retry_after"] or window)
+    if t["account_addresses"] >= settings.login_max_addresses_per_account:
+        retry = max(retry, t["account_retry_after"] or window)
     if retry:
         minutes = max(1, -(-retry // 60))
         raise TooManyRequests(
             f"Too many failed sign-in attempts. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
+            f"{'s' if minutes != 1 else ''}, or sign in with a link sent to your email.",
             retry_after=retry,
         )
     row = await q.fetch_user_for_sign_in(pool, email_s)
     ok = await passwords.verify_password(row["password_hash"] if row else None, password_s)
     if not ok or row is None:
-        await q.insert_login_failure(pool, email_s, address)
+        await q.insert_login_failure(pool, email_s, where)
         raise Invalid(
             "The email address or password is not right",
             fields={"email": "The email address or password is not right"},

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import banners
 from confer.accounts import service
 from confer.errors import Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
@@ -139,7 +140,7 @@ async def _account_page(
             "errors": errors or {},
             "values": values or dict(profile),
             "new_token": new_token,
-            "message": message or request.query.get("done"),
+            "message": message or banners.done_message(request, "account"),
         },
         status=status,
     )
@@ -157,7 +158,7 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
         await service.update_profile(ctx.pool, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, values=form, status=e.status)
-    raise redirect("/account?done=Your+profile+has+been+saved")
+    raise redirect("/account?done=profile-saved")
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
@@ -169,7 +170,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
     await ctx.hub.disconnect_user(user_id)
-    response = redirect("/account?done=Your+password+has+been+changed")
+    response = redirect("/account?done=password-changed")
     set_session_cookie(request, response, token)
     raise response
 
@@ -193,7 +194,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     _signed_in(request)
     await service.revoke_api_token(ctx.pool, request[actor_key], int_param(request, "token_id"))
-    raise redirect("/account?done=The+token+has+been+revoked")
+    raise redirect("/account?done=token-revoked")
 
 
 async def download_data(request: web.Request) -> web.StreamResponse:

@@ -267,6 +267,25 @@ async def upsert_membership(
     await con.execute(UPSERT_MEMBERSHIP, conference_id, user_id, role, facilitates, None)
 
 
+async def fetch_membership_status_for_update(
+    con: Con, conference_id: int, user_id: int
+) -> str | None:
+    return await con.fetchval(
+        "SELECT status FROM memberships WHERE conference_id = $1 AND user_id = $2 FOR UPDATE",
+        conference_id,
+        user_id,
+    )
+
+
+async def set_facilitates(con: Con, conference_id: int, user_id: int, facilitates: str) -> None:
+    await con.execute(
+        "UPDATE memberships SET facilitates = $3 WHERE conference_id = $1 AND user_id = $2",
+        conference_id,
+        user_id,
+        facilitates,
+    )
+
+
 async def insert_membership_if_absent(
     con: Con, conference_id: int, user_id: int, role: str
 ) -> str | None:

@@ -326,8 +326,13 @@ async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> 
 # --- roles and joining ------------------------------------------------------------------
 
 
-async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> None:
-    """An organiser gives an existing account a role, with a facilitator's sessions."""
+async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> str:
+    """An organiser gives a role, with a facilitator's or speaker's sessions.
+
+    An active member of the conference has their role changed at once ("assigned"). Anyone
+    else is sent an invitation carrying the role, which they accept ("invited"): giving a
+    role never enrols an account without its holder's consent, and the answer is the same
+    whether or not the address has an account."""
     place = await load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
     email = f.email("email", data.get("email"))
@@ -341,19 +346,41 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
         if (sid := parse_id(s)) is not None
     ]
     f.raise_if_any()
-    user = await accounts_q.fetch_user_by_email(ctx.pool, email)
-    if user is None:
-        raise Invalid(fields={"email": f"There is no account for {email}: ask them to register"})
-    facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
+    from confer.registration import invitations
+
     async with ctx.pool.acquire() as con, con.transaction():
-        await q.upsert_membership(con, place.id, user["id"], role, facilitates)
-        await q.replace_session_facilitators(
-            con, place.id, user["id"], session_ids if role == "facilitator" else []
+        user = await accounts_q.fetch_user_by_email(con, email)
+        status = (
+            await q.fetch_membership_status_for_update(con, place.id, user["id"])
+            if user is not None
+            else None
         )
-        if role == "speaker":
-            for sid in session_ids:
-                if await q.fetch_session(con, sid, place.id) is not None:
-                    await q.insert_session_speaker(con, sid, user["id"])
+        if status != "active":
+            await invitations.invite_with_role(ctx, con, place, actor, email, role, session_ids)
+            return "invited"
+        assert user is not None
+        facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
+        await q.upsert_membership(con, place.id, user["id"], role, facilitates)
+        await apply_role_sessions(con, place.id, user["id"], role, session_ids)
+    return "assigned"
+
+
+async def apply_role_sessions(
+    con: asyncpg.Connection, conference_id: int, user_id: int, role: str, session_ids: list[int]
+) -> None:
+    """A facilitator's sessions (none: the whole conference) or a speaker's panels, of this
+    conference only."""
+    if role == "facilitator":
+        await q.set_facilitates(
+            con, conference_id, user_id, "sessions" if session_ids else "conference"
+        )
+    await q.replace_session_facilitators(
+        con, conference_id, user_id, session_ids if role == "facilitator" else []
+    )
+    if role == "speaker":
+        for sid in session_ids:
+            if await q.fetch_session(con, sid, conference_id) is not None:
+                await q.insert_session_speaker(con, sid, user_id)
 
 
 async def join(ctx: Ctx, actor: Actor, slug: str, accept_code_of_conduct: object) -> Membership:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import banners
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES, Place
 from confer.errors import Invalid
@@ -147,7 +148,7 @@ async def _manage_page(
             "values": values if values is not None else _conference_values(c),
             "session_values": session_values or {},
             "role_values": role_values or {},
-            "done": request.query.get("done"),
+            "done_message": banners.done_message(request, "manage"),
         },
         status=status,
     )
@@ -272,11 +273,12 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
     data: dict[str, object] = dict(form)
     data["sessions"] = [v for v in post.getall("sessions", []) if isinstance(v, str)]
     try:
-        await service.assign_role(ctx, request[actor_key], _slug(request), data)
+        outcome = await service.assign_role(ctx, request[actor_key], _slug(request), data)
     except Invalid as e:
         errors = {f"role_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, role_values=form, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done=role-assigned#people")
+    done = "role-assigned" if outcome == "assigned" else "role-invited"
+    raise redirect(f"/c/{_slug(request)}/manage?done={done}#people")
 
 
 async def anonymise_member(request: web.Request) -> web.StreamResponse:
@@ -285,13 +287,13 @@ async def anonymise_member(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     try:
-        await rights.anonymise_member(
+        done = await rights.anonymise_member(
             ctx, request[actor_key], _slug(request), int_param(request, "user_id"), form
         )
     except Invalid as e:
         errors = {f"anonymise_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done=anonymised#people")
+    raise redirect(f"/c/{_slug(request)}/manage?done={done}#people")
 
 
 def setup(app: web.Application) -> None:

@@ -3,12 +3,18 @@
 Posts are read through a server-side cursor inside one REPEATABLE READ, read-only
 transaction (a consistent snapshot), so memory stays flat however long the conference.
 Every export writes an audit_log row first.
+
+Over HTTP an export is written to a temporary file first (`spool`): the database connection
+and its transaction are given back as soon as the file is complete, however slowly the
+client then reads it, so downloads that are never read cannot take the pool (issue 18).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import IO
 
 import asyncpg
 
@@ -149,6 +155,24 @@ async def stream(
         yield writer.end()
     if progress:
         progress(done)
+
+
+SPOOL_IN_MEMORY = 1024 * 1024  # larger exports go on to a temporary file on disk
+
+
+async def spool(pool: asyncpg.Pool, place: Place, req: Request) -> IO[bytes]:
+    """The whole export in a temporary file (in memory up to 1 MiB), positioned at its start.
+    The pool connection is held only while it is written, never while a client reads it."""
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")
+    try:
+        async for chunk in stream(pool, place, req):
+            if chunk:
+                out.write(chunk.encode())
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out
 
 
 async def count_posts(pool: asyncpg.Pool, place: Place, req: Request) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from confer.conferences import service as conferences
-from confer.errors import Forbidden, Invalid, Unauthorized
+from confer.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from confer.exports import service
 from confer.exports.writers import FORMATS
 from confer.keys import actor_key, ctx_key
@@ -17,21 +19,55 @@ def _slug(request: web.Request) -> str:
     return request.match_info["slug"]
 
 
+CHUNK = 64 * 1024
+# A client that takes longer than this to accept 64 KiB is cut off (it holds no database
+# connection by then, but it would still hold a file and a task).
+WRITE_TIMEOUT_SECONDS = 60
+
+
+class ExportGate:
+    """How many exports may be reading the database at once: a few, so exports can never take
+    more than a quarter of the pool, whatever arrives; the next one is told to come back."""
+
+    def __init__(self) -> None:
+        self._slots: asyncio.Semaphore | None = None
+
+    def slots(self, pool_size: int) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(max(1, pool_size // 4))
+        return self._slots
+
+
+export_gate_key = web.AppKey("export_gate", ExportGate)
+
+
 async def _download(request: web.Request, data: dict[str, object]) -> web.StreamResponse:
     ctx = request.app[ctx_key]
-    place, req = await service.start(ctx.pool, request[actor_key], _slug(request), data)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": f"{FORMATS[req.format]}; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{service.filename(place, req)}"',
-            "Cache-Control": "no-store",
-        }
-    )
-    await response.prepare(request)
-    async for chunk in service.stream(ctx.pool, place, req):
-        if chunk:
-            await response.write(chunk.encode())
-    await response.write_eof()
+    slots = request.app[export_gate_key].slots(ctx.settings.pool_max_size)
+    if slots.locked():
+        raise Unavailable(
+            "Several transcripts are being prepared right now. Try again in a moment.",
+            retry_after=10,
+        )
+    async with slots:
+        place, req = await service.start(ctx.pool, request[actor_key], _slug(request), data)
+        spooled = await service.spool(ctx.pool, place, req)
+    with spooled:
+        spooled.seek(0, 2)
+        size = spooled.tell()
+        spooled.seek(0)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": f"{FORMATS[req.format]}; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{service.filename(place, req)}"',
+                "Cache-Control": "no-store",
+            }
+        )
+        response.content_length = size
+        await response.prepare(request)
+        while chunk := spooled.read(CHUNK):
+            await asyncio.wait_for(response.write(chunk), WRITE_TIMEOUT_SECONDS)
+        await response.write_eof()
     return response
 
 
@@ -80,6 +116,7 @@ async def api_export(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    app[export_gate_key] = ExportGate()
     app.router.add_get("/c/{slug}/export", show_export, name="export")
     app.router.add_post("/c/{slug}/export", export)
     app.router.add_post("/api/v1/conferences/{slug}/exports", api_export)

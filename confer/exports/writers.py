@@ -37,6 +37,96 @@ def post_text(p: Row, include_hidden: bool) -> tuple[str, str | None]:
     return p["body_md"], None
 
 
+# --- Markdown that stays inert in any Markdown renderer ---------------------------------------
+# Confer renders posts with raw HTML off (and no images): `<b onmouseover=…>` in a post is
+# text. A transcript is read by other renderers, most of which pass raw HTML through, so the
+# Markdown export writes user text so that it means the same there: raw HTML becomes text.
+
+_MD_TEXT_SPECIALS = frozenset("\\`*_[]<>|")
+_checker: Any = None
+
+
+def md_text(value: object) -> str:
+    """Plain text (a name, a title, a reason) as Markdown that shows that text: one line, with
+    `<` (raw HTML), `[ ]` (links), emphasis, code and table characters backslash-escaped."""
+    flat = " ".join(str(value or "").split())
+    return "".join("\\" + ch if ch in _MD_TEXT_SPECIALS else ch for ch in flat)
+
+
+def _escape_outside_code(text: str) -> str:
+    """`<` as `&lt;` and `![` as `&#33;[` everywhere but in code spans and fences (a run of
+    backticks up to the next run of the same length), honouring backslash escapes."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == "`":
+            run = i
+            while run < n and text[run] == "`":
+                run += 1
+            size = run - i
+            j = run
+            close = -1
+            while j < n:
+                if text[j] == "`":
+                    k = j
+                    while k < n and text[k] == "`":
+                        k += 1
+                    if k - j == size:
+                        close = k
+                        break
+                    j = k
+                else:
+                    j += 1
+            end = close if close != -1 else run
+            out.append(text[i:end])
+            i = end
+            continue
+        if ch == "<":
+            out.append("&lt;")
+        elif ch == "!" and text.startswith("![", i):
+            out.append("&#33;")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _live(text: str) -> bool:
+    """Whether a renderer that passes raw HTML (CommonMark, html on) finds raw HTML or an
+    image in `text`."""
+    global _checker
+    if _checker is None:
+        from markdown_it import MarkdownIt
+
+        _checker = MarkdownIt("commonmark", {"html": True})
+    stack = list(_checker.parse(text))
+    while stack:
+        token = stack.pop()
+        if token.type in ("html_block", "html_inline", "image"):
+            return True
+        stack.extend(token.children or ())
+    return False
+
+
+def md_source(text: str) -> str:
+    """A member's Markdown for the transcript: its formatting kept, raw HTML made text.
+
+    Code spans and fences keep their `<` as written; if the result would still hold raw
+    HTML for a CommonMark renderer (a construct the quick scan reads differently), every
+    `<` is written as `&lt;` instead, which no renderer turns into a tag."""
+    if "<" not in text and "![" not in text:
+        return text
+    out = _escape_outside_code(text)
+    if _live(out):
+        out = text.replace("<", "&lt;").replace("![", "&#33;[")
+    return out
+
+
 def author_line(p: Row, prefix: str = "author") -> str:
     name = p[f"{prefix}_name"] or "Former participant"
     title = p.get(f"{prefix}_title") or ""
@@ -78,36 +168,47 @@ class Writer:
 
 
 class MarkdownWriter(Writer):
+    """Every user string goes through md_text (plain text) or md_source (a member's Markdown):
+    the transcript holds no live HTML for any Markdown renderer."""
+
     def start(self) -> str:
         c = self.c
         return (
-            f"# {c['title']}\n\n{timefmt.when(c['starts_at'], self.tz)} to "
+            f"# {md_text(c['title'])}\n\n{timefmt.when(c['starts_at'], self.tz)} to "
             f"{timefmt.when(c['ends_at'], self.tz)} ({self.tz})\n\n"
-            f"{c['summary_md'].strip()}\n\n"
+            f"{md_source(c['summary_md'].strip())}\n\n"
         )
 
     def session(self, s: Row) -> str:
         return (
-            f"\n## {s['title']}\n\n*{KIND_NAMES[s['kind']]}, {timefmt.when(s['starts_at'], self.tz)} "
-            f"to {timefmt.clock(s['ends_at'], self.tz)}*\n\n"
+            f"\n## {md_text(s['title'])}\n\n*{KIND_NAMES[s['kind']]}, "
+            f"{timefmt.when(s['starts_at'], self.tz)} to {timefmt.clock(s['ends_at'], self.tz)}*\n\n"
         )
 
     def thread(self, t: Row) -> str:
-        out = f"### {t['title']}\n\n"
+        out = f"### {md_text(t['title'])}\n\n"
         if t["summary_md"]:
-            quoted = "\n".join(f"> {line}" for line in t["summary_md"].splitlines())
+            summary = md_source(t["summary_md"])
+            quoted = "\n".join(f"> {line}" for line in summary.splitlines())
             out += f"> **Facilitator summary**\n>\n{quoted}\n\n"
         return out
 
     def post(self, p: Row) -> str:
         text, note = post_text(p, self.include_hidden)
-        who = author_line(p)
-        extra = ", ".join(x for x in (p["author_organisation"], p["author_role"]) if x)
+        if p["status"] == "hidden" and note is None:
+            reason = md_text(p["hidden_reason"] or "no reason given")
+            body = f"[removed by a facilitator: {reason}]"
+        elif p["status"] == "deleted":
+            body = text
+        else:
+            body = md_source(text.strip())
+        who = md_text(author_line(p))
+        extra = ", ".join(md_text(x) for x in (p["author_organisation"], p["author_role"]) if x)
         reply = f" — in reply to #{p['reply_to_seq']}" if p["reply_to_seq"] else ""
         head = f"**#{p['seq']} {who}**{f' ({extra})' if extra else ''}, {timefmt.short(p['created_at'], self.tz)}{reply}"
         if note:
-            head += f" *[{note}]*"
-        return f"{head}\n\n{text.strip()}\n\n"
+            head += f" *[{md_text(note)}]*"
+        return f"{head}\n\n{body}\n\n"
 
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
         if not questions:
@@ -118,11 +219,13 @@ class MarkdownWriter(Writer):
                 "answered": "answered",
                 "answering": "being answered",
                 "open": "not answered",
-                "dismissed": f"dismissed: {q['dismiss_reason'] or ''}",
-            }.get(q["status"], q["status"])
-            out += f"**Q ({q['vote_count']} votes, {state})** {q['author_name'] or 'Former participant'}: {q['body_md'].strip()}\n\n"
+                "dismissed": f"dismissed: {md_text(q['dismiss_reason'])}",
+            }.get(q["status"], md_text(q["status"]))
+            who = md_text(q["author_name"] or "Former participant")
+            out += f"**Q ({q['vote_count']} votes, {state})** {who}: {md_source(q['body_md'].strip())}\n\n"
             for a in answers.get(q["id"], []):
-                out += f"> **Answer from {author_line(a, 'speaker')}**: {a['body_md'].strip()}\n\n"
+                speaker = md_text(author_line(a, "speaker"))
+                out += f"> **Answer from {speaker}**: {md_source(a['body_md'].strip())}\n\n"
         return out
 
     def appendix(self, log: list[Row]) -> str:
@@ -131,8 +234,8 @@ class MarkdownWriter(Writer):
         )
         for r in log:
             out += (
-                f"| {timefmt.short(r['created_at'], self.tz)} | {r['actor_name'] or 'Automatic'} | "
-                f"{r['action']} {r['target_type']} {r['target_id']} | {r['reason'].replace('|', '/')} |\n"
+                f"| {timefmt.short(r['created_at'], self.tz)} | {md_text(r['actor_name'] or 'Automatic')} | "
+                f"{r['action']} {r['target_type']} {r['target_id']} | {md_text(r['reason'])} |\n"
             )
         return out
 

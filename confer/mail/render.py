@@ -13,8 +13,16 @@
     )
     await outbox.enqueue(con, kind="invitation", to=address, to_name=user["name"], **email.parts())
 
-Paragraphs are plain text, never HTML: the HTML part escapes them (and makes web addresses
-into links), so user-written text (a conference title, a name) is safe to pass in.
+Paragraphs are plain text, never HTML: the HTML part escapes them (and makes Confer's own web
+addresses into links), so user-written text (a conference title, a name) is safe to pass in.
+
+Only Confer's own addresses are ever links. Everything else that looks like a web address
+(`https://…`, `www.…`, `council-it.example`) — in practice always text a member wrote, such
+as a display name "Council IT: re-verify at https://…" — is made inert in the subject and
+both parts before they are laid out (`inert`): a WORD JOINER (U+2060, invisible, zero
+width) goes after its `:` and each `.`, so neither our HTML nor any mail client's
+autolinker sees an address, while the reader sees the text as written. Doing it here, once,
+covers every email and every field, including names stored before this rule.
 """
 
 from __future__ import annotations
@@ -39,6 +47,13 @@ WRAP = 72
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
 TRAILING = ".,;:!?)]}'\""
+JOINER = "\u2060"  # WORD JOINER: invisible, and it breaks every autolinker's pattern
+# Anything with a scheme, and bare host names (`www.x.org`, `council-it.example`); an
+# address's domain (`pat@example.org`) is left alone: it is not a web link.
+_ANY_URL_RE = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*:/{1,3}[^\s<>\"']*")
+_HOST_RE = re.compile(
+    r"(?i)(?<![\w@.\-])(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z][a-z0-9\-]*[a-z0-9](?![\w@\-])"
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,33 @@ def linkify(text: str, *, link_class: str = "") -> Markup:
     return Markup("".join(out).replace("\n", "<br>\n"))  # noqa: S704
 
 
+def _own(url: str, base_url: str) -> bool:
+    base = base_url.rstrip("/")
+    return url == base or url.startswith((base + "/", base + "?", base + "#"))
+
+
+def _defuse(text: str) -> str:
+    return text.replace(":", ":" + JOINER).replace(".", "." + JOINER)
+
+
+def inert(text: str, base_url: str) -> str:
+    """`text` with every web address that is not Confer's own (under `base_url`) made
+    unlinkable: a word joiner after its `:` and dots. It reads the same."""
+
+    def hosts(part: str) -> str:
+        return _HOST_RE.sub(lambda h: h.group(0).replace(".", "." + JOINER), part)
+
+    out: list[str] = []
+    pos = 0
+    for m in _ANY_URL_RE.finditer(text):
+        out.append(hosts(text[pos : m.start()]))
+        url, _ = _split_url(m.group(0))
+        out.append(m.group(0) if _own(url, base_url) else _defuse(m.group(0)))
+        pos = m.end()
+    out.append(hosts(text[pos:]))
+    return "".join(out)
+
+
 def _wrap(text: str) -> str:
     """Wrap at 72 characters, never breaking a web address or a word."""
     lines = []
@@ -150,17 +192,21 @@ def compose(
     `reason` says why the reader is getting the email (shown small in the footer).
     """
     site = site_name(settings)
+
+    def safe(text: str) -> str:
+        return inert(text, settings.base_url)
+
     context = {
-        "subject": " ".join(subject.split()),
-        "greeting": f"Hello {to_name}," if to_name.strip() else "Hello,",
-        "paragraphs": list(paragraphs),
+        "subject": safe(" ".join(subject.split())),
+        "greeting": safe(f"Hello {to_name},") if to_name.strip() else "Hello,",
+        "paragraphs": [safe(p) for p in paragraphs],
         "action": action,
-        "after": list(after),
-        "signoff": signoff if signoff is not None else f"From the {site} team",
+        "after": [safe(p) for p in after],
+        "signoff": safe(signoff) if signoff is not None else f"From the {site} team",
         "site": site,
         "base_url": settings.base_url,
         "site_host": urlsplit(settings.base_url).hostname or settings.base_url,
-        "reason": reason,
+        "reason": safe(reason),
     }
     return Email(
         subject=context["subject"],

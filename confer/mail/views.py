@@ -125,7 +125,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
             status=e.status,
         )
     await ctx.hub.disconnect_user(user_id)
-    response = redirect("/account?done=Your+password+has+been+changed")
+    response = redirect("/account?done=password-changed")
     set_session_cookie(request, response, login_token)
     raise response
 

@@ -146,6 +146,9 @@ async def moderate_thread(
             until = f.local_datetime("until", data.get("until"), place.tz, label="Until")
         details = {"seconds": seconds, "until": timefmt.iso(until)}
     if action == "summarise":
+        if place.member is not None and place.member.muted:
+            # A summary is words said in the thread: muted means muted everywhere.
+            raise Forbidden("You have been muted in this conference and cannot post for now.")
         summary = f.text("summary", data.get("summary"), label="Summary", max_len=20_000)
     if action == "reopen" and thread["closed_at"] is not None:
         window_open = await ctx.pool.fetchval("SELECT now() < $1", thread["closes_at"])

@@ -77,7 +77,6 @@ async def show_moderation(request: web.Request) -> web.Response:
             "c": place.conference,
             "hide_reasons": HIDE_REASONS,
             "flag_reasons": FLAG_REASONS,
-            "done": request.query.get("done"),
         },
     )
 

@@ -9,6 +9,7 @@ import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 
+from confer import banners
 from confer.errors import Invalid, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service
@@ -42,7 +43,7 @@ async def show_notifications(request: web.Request) -> web.Response:
             "items": items,
             "older": items[-1]["id"] if len(rows) > PER_PAGE else None,
             "newest_id": items[0]["id"] if items and not before else None,
-            "done": request.query.get("done"),
+            "done_message": banners.done_message(request, "notifications"),
         },
     )
 
@@ -60,7 +61,7 @@ async def mark_all_read(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     await service.mark_all_read(ctx, request[actor_key], parse_id(form.get("upto")))
-    raise redirect("/notifications?done=1")
+    raise redirect("/notifications?done=read")
 
 
 async def _settings_page(

@@ -122,14 +122,40 @@ async def invite(
 
 
 async def _issue(
-    con: asyncpg.Connection, place: Place, actor: Actor, person: Invitee, role: str
+    con: asyncpg.Connection,
+    place: Place,
+    actor: Actor,
+    person: Invitee,
+    role: str,
+    session_ids: list[int] | None = None,
 ) -> tuple[asyncpg.Record, str]:
     token = new_token()
     row = await q.upsert_invitation(
         con, place.id, person.email, person.name, role, hash_token(token), actor.user_id,
-        VALID_FOR,
+        VALID_FOR, session_ids,
     )  # fmt: skip
     return row, token
+
+
+async def invite_with_role(
+    ctx: Ctx,
+    con: asyncpg.Connection,
+    place: Place,
+    actor: Actor,
+    email: str,
+    role: str,
+    session_ids: list[int],
+) -> None:
+    """The role form, for an address that is not a member yet: an invitation carrying the role
+    (and a facilitator's or speaker's sessions), which takes effect when they accept it.
+    Nobody is enrolled without their consent, and the organiser is not told whether the
+    address has an account."""
+    person = Invitee(email=email, name="", role=role, where=email)
+    row, token = await _issue(con, place, actor, person, role, session_ids)
+    await emails.invitation(
+        con, ctx.settings, conference=place.conference, invitation=row, token=token,
+        inviter_name=actor.name,
+    )  # fmt: skip
 
 
 def invitation_json(slug: str, row: asyncpg.Record) -> dict[str, object]:
@@ -285,6 +311,14 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
         role, promoted = await registration.admit(
             con, ctx.settings, row["conference_id"], user_id, row["role"]
         )
+        if role == row["role"] and row["session_ids"]:
+            # The role form's sessions: only a facilitator's or speaker's, only this
+            # conference's (conferences.apply_role_sessions checks both).
+            from confer.conferences import service as conferences
+
+            await conferences.apply_role_sessions(
+                con, row["conference_id"], user_id, role, list(row["session_ids"])
+            )
         await q.accept_invitation(con, row["id"], user_id)
     assert opened.conference is not None
     await ctx.hub.publish(registration.promotion_events(row["conference_id"], promoted))

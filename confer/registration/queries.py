@@ -166,17 +166,18 @@ CASE WHEN i.status = 'pending' AND i.expires_at <= now() THEN 'expired' ELSE i.s
 INVITATION_COLUMNS = f"""
 i.id, i.conference_id, i.email, i.name, i.role, i.status, {INVITATION_STATE} AS state,
 i.created_at, i.sent_at, i.send_count, i.expires_at, i.accepted_at, i.revoked_at,
-i.invited_by, i.accepted_by
+i.invited_by, i.accepted_by, i.session_ids
 """
 
 # Inviting an address that already has a live (or expired) pending invitation renews it: a
 # new token (the old link stops working), role, name and expiry.
 UPSERT_INVITATION = f"""
 INSERT INTO invitations AS i (conference_id, email, name, role, token_hash, invited_by,
-                              expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval)
+                              expires_at, session_ids)
+VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval, $8)
 ON CONFLICT (conference_id, lower(email)) WHERE status = 'pending'
 DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, token_hash = EXCLUDED.token_hash,
+              session_ids = EXCLUDED.session_ids,
               invited_by = EXCLUDED.invited_by, expires_at = EXCLUDED.expires_at,
               sent_at = now(), send_count = i.send_count + 1
 RETURNING {INVITATION_COLUMNS}, (i.send_count > 1) AS renewed
@@ -329,10 +330,12 @@ async def upsert_invitation(
     token_hash: bytes,
     invited_by: int | None,
     valid_for: object,
+    session_ids: list[int] | None = None,
 ) -> asyncpg.Record:
     return await con.fetchrow(
-        UPSERT_INVITATION, conference_id, email, name, role, token_hash, invited_by, valid_for
-    )
+        UPSERT_INVITATION, conference_id, email, name, role, token_hash, invited_by, valid_for,
+        session_ids or [],
+    )  # fmt: skip
 
 
 async def list_invitations(con: Con, conference_id: int, limit: int) -> list[asyncpg.Record]:

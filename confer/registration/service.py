@@ -262,13 +262,16 @@ async def register(
             status, position = "pending", None
         else:
             status, position = await _offer(con, conference)
-        await q.upsert_registration(con, place.id, actor.user_id, "participant", status, position)
+        # Someone who left and comes back gets the role they had, never a better one: an
+        # observer who leaves and registers again is still an observer.
+        role = member["role"] if member is not None else "participant"
+        await q.upsert_registration(con, place.id, actor.user_id, role, status, position)
         if status == "pending":
             await emails.join_request(
                 con, ctx.settings, conference=c, requester=actor.name,
                 organisers=await q.list_organisers_to_tell(con, place.id),
             )  # fmt: skip
-    return Registration(place.id, slug, actor.user_id, "participant", status, position)
+    return Registration(place.id, slug, actor.user_id, role, status, position)
 
 
 def _check_may_register(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import banners
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.errors import ConferError, Invalid
@@ -26,7 +27,9 @@ def _slug(request: web.Request) -> str:
 
 async def summary_for(request: web.Request, place: Place) -> registration.Summary:
     """For the conference's home and join pages: how to join and where the visitor stands."""
-    done = request.query.get("done") or ("joined" if "joined" in request.query else None)
+    done = banners.done_key(
+        request, "conference", default="joined" if "joined" in request.query else None
+    )
     return await registration.summary(request.app[ctx_key], place, done=done)
 
 
@@ -72,8 +75,7 @@ async def _members_page(
             "waitlisted": lists["waitlisted"],
             "errors": errors or {},
             "values": values or {},
-            "done": request.query.get("done"),
-            "who": request.query.get("who", ""),
+            "done_message": banners.done_message(request, "members"),
         },
         status=status,
     )
@@ -127,8 +129,7 @@ async def _invitations_page(
             "values": values or {},
             "result": result,
             "message": message,
-            "done": request.query.get("done"),
-            "count": request.query.get("count", ""),
+            "done_message": banners.done_message(request, "invitations"),
             "days": invitations.INVITATION_DAYS,
         },
         status=status,
