@@ -45,6 +45,10 @@ DEFAULTS: dict[str, tuple[Limit | None, Limit | None]] = {
     "invite": (Limit(60, 3600), Limit(120, 3600)),
     "search": (Limit(60, 60), Limit(600, 60)),
     "export": (Limit(20, 3600), Limit(60, 3600)),
+    # Editing a post (each edit is rendered, stored and broadcast like a post).
+    "edit": (Limit(20, 60), Limit(300, 60)),
+    # Votes for panel questions, and withdrawing them.
+    "vote": (Limit(60, 60), Limit(600, 60)),
 }
 
 MESSAGES = {
@@ -57,6 +61,9 @@ MESSAGES = {
     "invite": "You have sent a lot of invitations. Try again in {wait}.",
     "search": "You are searching very quickly. Try again in {wait}.",
     "export": "You have downloaded a lot of exports. Try again in {wait}.",
+    "edit": "You are editing very quickly. Wait {wait} before editing again; "
+    "your text has been kept.",
+    "vote": "You are voting very quickly. Try again in {wait}.",
 }
 
 # (method, route pattern) -> limit name. Routes not listed are not limited here.
@@ -70,6 +77,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/threads/{thread_id}/posts"): "post",
     ("POST", "/api/v1/panels/{session_id}/questions"): "post",
     ("POST", "/api/v1/questions/{question_id}/answers"): "post",
+    # Editing posts, and voting for panel questions.
+    ("POST", "/c/{slug}/posts/{post_id}/edit"): "edit",
+    ("PATCH", "/api/v1/posts/{post_id}"): "edit",
+    ("POST", "/c/{slug}/panels/{session_id}/questions/{question_id}/vote"): "vote",
+    ("POST", "/api/v1/questions/{question_id}/vote"): "vote",
+    ("DELETE", "/api/v1/questions/{question_id}/vote"): "vote",
     # Accounts and registration.
     ("POST", "/login"): "sign_in",
     ("POST", "/login/email/{token}"): "sign_in",

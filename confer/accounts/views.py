@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer.accounts import service
-from confer.errors import Invalid, TooManyRequests, Unauthorized
+from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.web import (
     SESSION_COOKIE,
@@ -184,6 +184,10 @@ async def create_token(request: web.Request) -> web.StreamResponse:
         )
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
+    except Forbidden as e:  # a request made with an API token: a program, so JSON
+        from confer.web import error_json
+
+        return error_json(e.code, e.message, e.fields, status=e.status)
     return await _account_page(request, new_token=token)
 
 
