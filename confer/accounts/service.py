@@ -157,6 +157,24 @@ async def actor_and_token_id(pool: asyncpg.Pool, token: str) -> tuple[Actor, int
     return actor, row["token_id"]
 
 
+async def actor_of_credential(pool: asyncpg.Pool, kind: str, token_hash: bytes) -> Actor | None:
+    """The actor of a sign-in ("login") or an API token ("token") by its hash, if it is still
+    live: a socket asks again before each action (confer.live.server)."""
+    if kind == "login":
+        row = await q.fetch_actor_by_login(pool, token_hash)
+    else:
+        row = await q.fetch_actor_by_api_token(pool, token_hash)
+    if row is None:
+        return None
+    return Actor(
+        user_id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        is_admin=row["is_admin"],
+        via="cookie" if kind == "login" else "token",
+    )
+
+
 async def fetch_profile(pool: asyncpg.Pool, user_id: int) -> asyncpg.Record:
     row = await q.fetch_user(pool, user_id)
     if row is None:

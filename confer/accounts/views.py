@@ -196,7 +196,11 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
     ctx = request.app[ctx_key]
     _signed_in(request)
-    await service.revoke_api_token(ctx.pool, request[actor_key], int_param(request, "token_id"))
+    token_id = int_param(request, "token_id")
+    await service.revoke_api_token(ctx.pool, request[actor_key], token_id)
+    from confer.live import evict
+
+    await evict.tokens(ctx, [token_id])  # its open sockets close, on every process
     raise redirect("/account?done=The+token+has+been+revoked")
 
 
