@@ -293,7 +293,10 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_leave(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         room = data.get("room")
-        if not isinstance(room, str) or room.startswith(("user:", "login:", "token:")):
+        kind, _, rest = room.partition(":") if isinstance(room, str) else ("", "", "")
+        if kind not in ("thread", "conference", "panel", "moderation") or (
+            parse_id(rest.partition(":")[0]) is None
+        ):
             raise BadRequest("Say which room.", fields={"room": "Required"})
         await self._leave(sid, room)
         return {"ok": True}
