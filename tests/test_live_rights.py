@@ -136,9 +136,15 @@ async def test_a_revoked_token_closes_its_socket_and_acts_no_more(
     ack = await sock.sio.call("post", {"thread_id": w["t"]["id"], "body": "After"}, timeout=10)
     assert ack["ok"] is False and ack["error"]["code"] == "signed_out"
     assert not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM posts WHERE body_md = 'After')")
+    # ...and the socket is closed: it no longer receives its rooms either.
+    await _gone(sock)
     # Revoked on the account page: the socket is told, then closed.
-    await pool.execute("UPDATE api_tokens SET revoked_at = NULL WHERE user_id = $1", w["u"]["id"])
-    token_id = await pool.fetchval("SELECT id FROM api_tokens WHERE user_id = $1", w["u"]["id"])
+    token = await _token(pool, w["u"])
+    sock = await sockets(token=token)
+    assert (await sock.join(f"thread:{w['t']['id']}"))["ok"] is True
+    token_id = await pool.fetchval(
+        "SELECT id FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL", w["u"]["id"]
+    )
     b = await browser_factory(w["u"]["email"])
     other = await sockets(cookie=_cookie(b))  # the same person's signed-in tab stays
     r, _ = await b.post(f"/account/tokens/{token_id}/revoke")

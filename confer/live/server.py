@@ -135,6 +135,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         self.presence = Presence(app[settings_key].redis_url)
         self.rooms_of: dict[str, set[str]] = {}  # sid -> presence rooms
         self.presence_pending: dict[str, asyncio.Task[None]] = {}  # room -> announcement
+        self._closing: set[asyncio.Task[None]] = set()  # sockets being closed by _actor
 
     @property
     def ctx(self) -> Ctx:
@@ -245,6 +246,12 @@ class ConferNamespace(socketio.AsyncNamespace):
             return ANONYMOUS
         actor = await accounts.actor_of_credential(self.ctx.pool, *credential)
         if actor is None:
+            # Refused now (the acknowledgement says so, queued before this runs), then closed:
+            # an ended sign-in (expired, say: no eviction announces that) must not go on
+            # receiving its rooms either.
+            task = asyncio.get_running_loop().create_task(self._close_socket(sid))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
             raise SignedOut()
         return actor
 
@@ -571,8 +578,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         try:
             actor = await self._actor(sid)
         except SignedOut:
-            await self._close_room_of(sid)
-            return
+            return  # closed by _actor
         for room in sorted(set(self.server.manager.get_rooms(sid, "/")) & rooms):
             key = (actor.user_id, room)
             if key not in answers:
@@ -589,7 +595,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                     to=sid,
                 )
 
-    async def _close_room_of(self, sid: str) -> None:
+    async def _close_socket(self, sid: str) -> None:
         await self.emit("error", {"code": "signed_out", "message": "Sign in again."}, to=sid)
         await self.server.disconnect(sid, ignore_queue=True)
 
