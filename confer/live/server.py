@@ -158,7 +158,9 @@ class ConferNamespace(socketio.AsyncNamespace):
             except Exception as e:
                 if not is_unavailable(e):
                     raise
-                log.warning("database unavailable during socket %s: %s", event, type(e).__name__)
+                log.warning(
+                    "database unavailable during socket %s: %s: %s", event, type(e).__name__, e
+                )
                 if event == "connect":
                     error = Unavailable()
                     raise socketio.exceptions.ConnectionRefusedError(
@@ -173,7 +175,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             if await self._flooding(sid):
                 raise Flood("Too many messages.")
             if event not in ACTIONS:
-                raise BadRequest(f"There is no {event[:40]!r} event.")
+                raise BadRequest(f"There is no {str(event)[:40]!r} event.")
             if not isinstance(data, dict):
                 raise BadRequest("Send an object with this event's fields.")
             return await getattr(self, f"on_{event}")(sid, data)
@@ -181,11 +183,13 @@ class ConferNamespace(socketio.AsyncNamespace):
             return _error(e)
         except Exception as e:
             if is_unavailable(e):
-                log.warning("database unavailable during socket %s: %s", event, type(e).__name__)
+                log.warning(
+                    "database unavailable during socket %s: %s: %s", event, type(e).__name__, e
+                )
                 error = Unavailable()
                 await self.emit("error", {"code": error.code, "message": error.message}, to=sid)
                 return _error(error)
-            log.exception("socket event %s failed", event[:40])
+            log.exception("socket event %s failed", event)
             return _error(Internal())
 
     # --- connection ----------------------------------------------------------------------
