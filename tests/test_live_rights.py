@@ -236,6 +236,23 @@ async def test_a_removed_member_is_disconnected_and_cannot_post(
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
 
 
+async def test_leaving_a_members_only_conference_closes_the_sockets_and_its_rooms(
+    world, browser_factory, sockets, pool
+):
+    w = await _scene(world)
+    c, t = w["c"], w["t"]
+    await pool.execute("UPDATE conferences SET visibility = 'members' WHERE id = $1", c["id"])
+    pb = await browser_factory(w["u"]["email"])
+    member = await sockets(cookie=_cookie(pb))
+    assert (await member.join(f"thread:{t['id']}"))["ok"] is True
+    r, text = await pb.post(f"/c/{c['slug']}/leave")
+    assert r.status == 303, text[:1000]
+    await _gone(member)
+    again = await sockets(cookie=_cookie(pb))
+    ack = await again.join(f"thread:{t['id']}")
+    assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
+
+
 # --- a conference made members-only ----------------------------------------------------------
 
 
