@@ -47,6 +47,10 @@ DEFAULTS: dict[str, tuple[Limit | None, Limit | None]] = {
     "invite": (Limit(60, 3600), Limit(120, 3600)),
     "search": (Limit(60, 60), Limit(600, 60)),
     "export": (Limit(20, 3600), Limit(60, 3600)),
+    # Editing a post (each edit is rendered, stored and broadcast like a post).
+    "edit": (Limit(20, 60), Limit(300, 60)),
+    # Votes for panel questions, and withdrawing them.
+    "vote": (Limit(60, 60), Limit(600, 60)),
 }
 
 MESSAGES = {
@@ -59,6 +63,9 @@ MESSAGES = {
     "invite": "You have sent a lot of invitations. Try again in {wait}.",
     "search": "You are searching very quickly. Try again in {wait}.",
     "export": "You have downloaded a lot of exports. Try again in {wait}.",
+    "edit": "You are editing very quickly. Wait {wait} before editing again; "
+    "your text has been kept.",
+    "vote": "You are voting very quickly. Try again in {wait}.",
 }
 
 # (method, route pattern) -> limit name. Routes not listed are not limited here.
@@ -72,6 +79,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/threads/{thread_id}/posts"): "post",
     ("POST", "/api/v1/panels/{session_id}/questions"): "post",
     ("POST", "/api/v1/questions/{question_id}/answers"): "post",
+    # Editing posts, and voting for panel questions.
+    ("POST", "/c/{slug}/posts/{post_id}/edit"): "edit",
+    ("PATCH", "/api/v1/posts/{post_id}"): "edit",
+    ("POST", "/c/{slug}/panels/{session_id}/questions/{question_id}/vote"): "vote",
+    ("POST", "/api/v1/questions/{question_id}/vote"): "vote",
+    ("DELETE", "/api/v1/questions/{question_id}/vote"): "vote",
     # Accounts and registration.
     ("POST", "/login"): "sign_in",
     ("POST", "/login/email/{token}"): "sign_in",
@@ -154,8 +167,9 @@ class MemoryStore:
         tats = []
         for key, limit in keys:
             tat = max(self._tat.get(key, now), now)
-            allowed_at = tat + limit.interval - limit.seconds  # a burst of `count` is allowed
-            wait = max(wait, allowed_at - now)
+            # A burst of `count` is allowed. Differences first: with a count of 1 the interval
+            # equals the period, and (now + p) - p need not be `now` in floating point.
+            wait = max(wait, (tat - now) + (limit.interval - limit.seconds))
             tats.append(tat + limit.interval)
         if wait > 0:
             return wait
@@ -182,7 +196,7 @@ for i, key in ipairs(KEYS) do
   local period = tonumber(ARGV[2 * i])
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now then tat = now end
-  wait = math.max(wait, tat + interval - period - now)
+  wait = math.max(wait, (tat - now) + (interval - period))
   tats[i] = tat + interval
 end
 if wait > 0 then return tostring(wait) end

@@ -56,6 +56,14 @@ async def test_refused_attempts_do_not_use_up_the_budget():
     await limiter.check("post", user_id=1, address=None)
 
 
+async def test_a_limit_of_one_allows_its_first_use_at_any_time():
+    clock = Clock()
+    limiter = Limiter({"export": (Limit(1, 3600), None)}, MemoryStore(clock))
+    for i in range(200):  # clocks whose sums round differently
+        clock.now = 1000.1 + i * 7.3
+        await limiter.check("export", user_id=i, address=None)
+
+
 async def test_minutes_are_said_in_minutes():
     clock = Clock()
     limiter = Limiter({"export": (Limit(1, 3600), None)}, MemoryStore(clock))

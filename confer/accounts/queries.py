@@ -152,9 +152,17 @@ WITH hit AS (
     WHERE id IN (SELECT id FROM hit)
       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 )
-SELECT hit.token_hash, u.id, u.name, u.email, u.is_admin
+SELECT hit.token_hash, hit.id AS token_id, u.id, u.name, u.email, u.is_admin
 FROM hit
 JOIN users u ON u.id = hit.user_id
+"""
+
+# A password change or reset ends every API token of the account, as it ends its sign-ins.
+REVOKE_API_TOKENS_OF_USER = """
+UPDATE api_tokens
+SET revoked_at = now()
+WHERE user_id = $1 AND revoked_at IS NULL
+RETURNING id
 """
 
 
@@ -253,6 +261,11 @@ async def revoke_api_token(con: Con, token_id: int, user_id: int) -> int | None:
     return await con.fetchval(REVOKE_API_TOKEN, token_id, user_id)
 
 
+async def revoke_api_tokens_of_user(con: Con, user_id: int) -> list[int]:
+    """Revoke every live API token of the user; return their ids."""
+    return [r["id"] for r in await con.fetch(REVOKE_API_TOKENS_OF_USER, user_id)]
+
+
 async def fetch_actor_by_api_token(pool: asyncpg.Pool, token_hash: bytes) -> asyncpg.Record | None:
-    """The token's user (id, name, email, is_admin), if the token is live."""
+    """The token's user (token_id, id, name, email, is_admin), if the token is live."""
     return await batched(pool, _fetch_actors_by_api_tokens)(token_hash)

@@ -14,7 +14,7 @@ import asyncpg
 
 from confer.accounts import passwords
 from confer.accounts import queries as q
-from confer.errors import Invalid, NotFound, TooManyRequests
+from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from confer.policy import Actor
 from confer.settings import Settings
 from confer.validate import Fields
@@ -156,9 +156,35 @@ async def actor_from_login(pool: asyncpg.Pool, token: str) -> tuple[Actor, int] 
 
 
 async def actor_from_api_token(pool: asyncpg.Pool, token: str) -> Actor | None:
+    found = await actor_and_token_id(pool, token)
+    return None if found is None else found[0]
+
+
+async def actor_and_token_id(pool: asyncpg.Pool, token: str) -> tuple[Actor, int] | None:
+    """The API token's actor and the token's id (a socket opened with it is evicted when it
+    is revoked), if the token is live."""
     if not token.startswith(API_TOKEN_PREFIX):
         return None
     row = await q.fetch_actor_by_api_token(pool, hash_token(token))
+    if row is None:
+        return None
+    actor = Actor(
+        user_id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        is_admin=row["is_admin"],
+        via="token",
+    )
+    return actor, row["token_id"]
+
+
+async def actor_of_credential(pool: asyncpg.Pool, kind: str, token_hash: bytes) -> Actor | None:
+    """The actor of a sign-in ("login") or an API token ("token") by its hash, if it is still
+    live: a socket asks again before each action (confer.live.server)."""
+    if kind == "login":
+        row = await q.fetch_actor_by_login(pool, token_hash)
+    else:
+        row = await q.fetch_actor_by_api_token(pool, token_hash)
     if row is None:
         return None
     return Actor(
@@ -166,7 +192,7 @@ async def actor_from_api_token(pool: asyncpg.Pool, token: str) -> Actor | None:
         name=row["name"],
         email=row["email"],
         is_admin=row["is_admin"],
-        via="token",
+        via="cookie" if kind == "login" else "token",
     )
 
 
@@ -215,13 +241,22 @@ async def change_password(
     async with pool.acquire() as con, con.transaction():
         await q.update_password(con, actor.user_id, new_hash)
         await q.delete_logins_of_user(con, actor.user_id)
+        # "Signed out everywhere" includes the API tokens (issue #18, finding 4).
+        await q.revoke_api_tokens_of_user(con, actor.user_id)
         await q.insert_login(con, actor.user_id, hash_token(token), settings.login_session_days)
     return token
 
 
 async def create_api_token(pool: asyncpg.Pool, actor: Actor, name: object) -> tuple[str, int]:
-    """Create a personal API token; the token itself is shown once and never stored."""
+    """Create a personal API token; the token itself is shown once and never stored.
+
+    Only a signed-in person mints tokens: a request made with a token cannot make more
+    (a leaked token would otherwise outlive its own revocation)."""
     assert actor.user_id is not None
+    if actor.via == "token":
+        raise Forbidden(
+            "An API token cannot create API tokens. Sign in on the account page to create one."
+        )
     f = Fields()
     name_s = f.text("token_name", name, label="Token name", max_len=100)
     f.raise_if_any()

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from confer import banners
 from confer.accounts import service
-from confer.errors import Invalid, TooManyRequests, Unauthorized
+from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.web import (
     SESSION_COOKIE,
@@ -185,6 +185,10 @@ async def create_token(request: web.Request) -> web.StreamResponse:
         )
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
+    except Forbidden as e:  # a request made with an API token: a program, so JSON
+        from confer.web import error_json
+
+        return error_json(e.code, e.message, e.fields, status=e.status)
     return await _account_page(request, new_token=token)
 
 
@@ -193,7 +197,11 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
     ctx = request.app[ctx_key]
     _signed_in(request)
-    await service.revoke_api_token(ctx.pool, request[actor_key], int_param(request, "token_id"))
+    token_id = int_param(request, "token_id")
+    await service.revoke_api_token(ctx.pool, request[actor_key], token_id)
+    from confer.live import evict
+
+    await evict.tokens(ctx, [token_id])  # its open sockets close, on every process
     raise redirect("/account?done=token-revoked")
 
 

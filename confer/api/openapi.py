@@ -294,6 +294,10 @@ PATHS: dict[str, Any] = {
         },
         "patch": {
             "summary": "Edit your post (within the edit window)",
+            "description": "An edit passes the checks of a new post (the thread open and not "
+            "locked, not muted, slow mode, the `edit` rate limit: 429). A pre-moderated "
+            "author's edit awaits approval again (`status: pending`). 409: the post was "
+            "hidden or deleted meanwhile.",
             "parameters": [_id_param("post_id")],
             "requestBody": {
                 "required": True,
@@ -307,7 +311,12 @@ PATHS: dict[str, Any] = {
                     }
                 },
             },
-            "responses": {"200": _json(_ref("Post")), **ERRORS},
+            "responses": {
+                "200": _json(_ref("Post")),
+                "409": ERRORS["404"],
+                "429": ERRORS["404"],
+                **ERRORS,
+            },
         },
         "delete": {
             "summary": "Delete your post (a placeholder stays)",

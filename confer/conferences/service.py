@@ -234,6 +234,10 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
         promoted = await registration.change_settings(
             con, ctx.settings, place.id, c.registration, c.capacity
         )
+    if c.visibility != place.conference["visibility"]:
+        from confer.live import evict
+
+        await evict.conference(ctx, place.id)  # members-only: readers without a place leave
     await ctx.hub.publish(
         [
             Event("conference:updated", conference_room(place.id), {"id": place.id}),
@@ -245,6 +249,10 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
 async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> None:
     place = await load(ctx.pool, actor, slug, "conference.manage")
     await q.set_published(ctx.pool, place.id, published)
+    if not published:
+        from confer.live import evict
+
+        await evict.conference(ctx, place.id)  # a draft again: only organisers stay
     await ctx.hub.publish(
         [Event("conference:updated", conference_room(place.id), {"id": place.id})]
     )
@@ -362,6 +370,9 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
         facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
         await q.upsert_membership(con, place.id, user["id"], role, facilitates)
         await apply_role_sessions(con, place.id, user["id"], role, session_ids)
+    from confer.live import evict
+
+    await evict.member(ctx, user["id"], place.id)  # a demoted facilitator leaves moderation
     return "assigned"
 
 

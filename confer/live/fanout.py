@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -117,7 +118,23 @@ def drop(eio_socket: Any) -> None:
 _closing: set[asyncio.Future[Any]] = set()
 
 
+# The room named in an eviction's close_room message: no socket is ever in it, so a process
+# that did not know evictions would close nothing.
+EVICT_ROOM = "confer:evict"
+
+Evictor = Callable[[dict[str, Any]], Awaitable[None]]
+
+
 class FastEmitManager(socketio.AsyncManager):
+    # Set by confer.live.server: applies an eviction (confer.live.evict) to this process's
+    # sockets.
+    on_evict: Evictor | None = None
+
+    async def evict(self, order: dict[str, Any]) -> None:
+        """Apply an eviction here (one process: nothing to forward)."""
+        if self.on_evict is not None:
+            await self.on_evict(order)
+
     async def emit(
         self,
         event: str,
@@ -209,6 +226,31 @@ class FastRedisManager(socketio.AsyncRedisManager, FastEmitManager):
     keeps no backlog. So once this process subscribes again after losing Redis, it closes its
     sockets (close code 1012, "service restart"): every client reconnects and catches up by seq.
     """
+
+    async def evict(self, order: dict[str, Any]) -> None:
+        """Apply an eviction here, then on every other process. It travels on socket.io's
+        own channel as a `close_room` message (python-socketio forwards `disconnect`,
+        `leave_room` and `close_room` only for a known sid or a whole room, not "the sockets
+        of this account"), so each process applies it before any event published after it."""
+        message = {
+            "method": "close_room",
+            "room": EVICT_ROOM,
+            "namespace": "/",
+            "host_id": self.host_id,
+            "confer_evict": order,
+        }
+        await self._handle_close_room(message)
+        await self._publish(message)
+
+    async def _handle_close_room(self, message: dict[str, Any]) -> None:
+        order = message.get("confer_evict")
+        if order is None:
+            await super()._handle_close_room(message)
+        elif self.on_evict is not None:
+            try:
+                await self.on_evict(order)
+            except Exception:  # the listener must go on carrying events
+                log.exception("could not apply eviction %r", order)
 
     async def _redis_listen_with_retries(self) -> Any:
         retry_sleep = 0.5

@@ -24,7 +24,15 @@ from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.context import Ctx
 from confer.db import is_unavailable
-from confer.errors import ConferError, Forbidden, NotFound, TooManyRequests, Unavailable
+from confer.errors import (
+    BadRequest,
+    ConferError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
 from confer.live.events import Event
 from confer.live.fanout import (
@@ -50,7 +58,6 @@ CATCH_UP_LIMIT = 500
 FLOOD_EVENTS = 100
 FLOOD_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 128 * 1024
-CONTROL_CHANNEL = "confer:control"
 PRESENCE_DELAY = 0.5  # seconds: presence announcements are coalesced per room
 
 
@@ -72,9 +79,21 @@ def _catch_up_point(data: dict[str, Any]) -> tuple[int | None, int | None]:
     return after, since
 
 
+MAX_BIGINT = 2**63 - 1
+
+
 def _count(value: Any) -> bool:
-    """A seq or change number from a client: a whole number, not negative (and not a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A seq or change number from a client: a whole number, not negative (and not a bool),
+    that fits PostgreSQL's bigint."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_BIGINT
+
+
+def _need_id(data: dict[str, Any], name: str, message: str) -> int:
+    """A row id the message must name, or a `bad_request` naming the field."""
+    value = parse_id(data.get(name))
+    if value is None:
+        raise BadRequest(message, fields={name: "Required"})
+    return value
 
 
 def _error(e: ConferError) -> dict[str, Any]:
@@ -82,6 +101,30 @@ def _error(e: ConferError) -> dict[str, Any]:
     if isinstance(e, TooManyRequests):
         error["retry_after"] = e.retry_after
     return {"ok": False, "error": error}
+
+
+class Flood(ConferError):
+    """Too many messages."""
+
+    status = 429
+    code = "flood"
+
+
+class SignedOut(Unauthorized):
+    """Your sign-in or API token has ended. Sign in again."""
+
+    code = "signed_out"
+
+
+class Internal(ConferError):
+    """Something went wrong on the server. Try again."""
+
+    status = 500
+    code = "internal"
+
+
+# Events a client may send, each answered by its on_<event> handler through trigger_event.
+ACTIONS = frozenset({"join", "leave", "post", "moderate", "flag", "ask", "vote"})
 
 
 class ConferNamespace(socketio.AsyncNamespace):
@@ -92,6 +135,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         self.presence = Presence(app[settings_key].redis_url)
         self.rooms_of: dict[str, set[str]] = {}  # sid -> presence rooms
         self.presence_pending: dict[str, asyncio.Task[None]] = {}  # room -> announcement
+        self._closing: set[asyncio.Task[None]] = set()  # sockets being closed by _actor
 
     @property
     def ctx(self) -> Ctx:
@@ -99,38 +143,76 @@ class ConferNamespace(socketio.AsyncNamespace):
         return self.app[ctx_key]
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Every handler: a lost database answers `unavailable`, never silence or a hung ack."""
-        try:
-            return await super().trigger_event(event, *args)
-        except Exception as e:
-            if not is_unavailable(e):
-                raise
-            log.warning("database unavailable during socket %s: %s: %s", event, type(e).__name__, e)
-            error = Unavailable()
-            if event == "connect":
-                raise socketio.exceptions.ConnectionRefusedError(
-                    error.message, {"code": error.code}
-                ) from None
-            if event == "disconnect" or not args:
+        """The one wrapper around every handler.
+
+        A client's event is answered by an acknowledgement, never by an exception: an event
+        that is not one of ACTIONS, a message that is not an object, a field of the wrong
+        kind (each handler names what it needs with `_need_id` and the services validate the
+        rest) and every refusal (ConferError) answer `{"ok": false, "error": {"code",
+        "message", "fields"}}`; a flood of events is refused before any work. A lost database
+        answers `unavailable`, never silence or a hung ack. Only a fault of the server itself
+        is logged with its traceback (and answered `internal`)."""
+        if event in ("connect", "disconnect"):
+            try:
+                return await super().trigger_event(event, *args)
+            except Exception as e:
+                if not is_unavailable(e):
+                    raise
+                log.warning(
+                    "database unavailable during socket %s: %s: %s", event, type(e).__name__, e
+                )
+                if event == "connect":
+                    error = Unavailable()
+                    raise socketio.exceptions.ConnectionRefusedError(
+                        error.message, {"code": error.code}
+                    ) from None
                 return None
-            await self.emit("error", {"code": error.code, "message": error.message}, to=args[0])
-            return _error(error)
+        if not args:
+            return None
+        sid = args[0]
+        data = args[1] if len(args) > 1 else None
+        try:
+            if await self._flooding(sid):
+                raise Flood("Too many messages.")
+            if event not in ACTIONS:
+                raise BadRequest(f"There is no {str(event)[:40]!r} event.")
+            if not isinstance(data, dict):
+                raise BadRequest("Send an object with this event's fields.")
+            return await getattr(self, f"on_{event}")(sid, data)
+        except ConferError as e:
+            return _error(e)
+        except Exception as e:
+            if is_unavailable(e):
+                log.warning(
+                    "database unavailable during socket %s: %s: %s", event, type(e).__name__, e
+                )
+                error = Unavailable()
+                await self.emit("error", {"code": error.code, "message": error.message}, to=sid)
+                return _error(error)
+            log.exception("socket event %s failed", event)
+            return _error(Internal())
 
     # --- connection ----------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        """Authenticate by API token (auth.token) or the sign-in cookie; anonymous may read."""
+        """Authenticate by API token (auth.token) or the sign-in cookie; anonymous may read.
+
+        The socket joins `login:<id>` or `token:<id>` (and `user:<id>`): the rooms by which a
+        sign-out, a password change or a token's revocation closes it (confer.live.evict)."""
         request: web.Request = environ["aiohttp.request"]
         actor: Actor = ANONYMOUS
-        login_id = None
+        credential: tuple[str, bytes] | None = None
+        rooms = []
         token = auth.get("token") if isinstance(auth, dict) else None
         if token:
-            found = await accounts.actor_from_api_token(self.ctx.pool, str(token))
+            found = await accounts.actor_and_token_id(self.ctx.pool, str(token))
             if found is None:
                 raise socketio.exceptions.ConnectionRefusedError(
                     "That API token is not valid.", {"code": "unauthorized"}
                 )
-            actor = found
+            actor, token_id = found
+            credential = ("token", accounts.hash_token(str(token)))
+            rooms.append(f"token:{token_id}")
         else:
             from confer.web import SESSION_COOKIE
 
@@ -139,15 +221,19 @@ class ConferNamespace(socketio.AsyncNamespace):
             found_login = await accounts.actor_from_login(self.ctx.pool, cookie) if cookie else None
             if found_login is not None:
                 actor, login_id = found_login
+                credential = ("login", accounts.hash_token(str(cookie)))
+                rooms.append(f"login:{login_id}")
         from confer.web import client_address
 
         await self.save_session(
-            sid, {"actor": actor, "login_id": login_id, "address": client_address(request)}
+            sid, {"actor": actor, "credential": credential, "address": client_address(request)}
         )
         self.flood[sid] = deque()
         self.rooms_of[sid] = set()
         if actor.user_id is not None:
-            await self.enter_room(sid, f"user:{actor.user_id}")
+            rooms.append(f"user:{actor.user_id}")
+        for room in rooms:
+            await self.enter_room(sid, room)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.flood.pop(sid, None)
@@ -155,8 +241,23 @@ class ConferNamespace(socketio.AsyncNamespace):
             await self._left(sid, room)
 
     async def _actor(self, sid: str) -> Actor:
+        """Who is acting now: the sign-in or API token the socket opened with, read again
+        from the database (a revoked token or an ended sign-in acts no more, even before
+        its eviction reaches this process). Memberships are read by each service."""
         session = await self.get_session(sid)
-        return session["actor"]
+        credential = session.get("credential")
+        if credential is None:
+            return ANONYMOUS
+        actor = await accounts.actor_of_credential(self.ctx.pool, *credential)
+        if actor is None:
+            # Refused now (the acknowledgement says so, queued before this runs), then closed:
+            # an ended sign-in (expired, say: no eviction announces that) must not go on
+            # receiving its rooms either.
+            task = asyncio.get_running_loop().create_task(self._close_socket(sid))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+            raise SignedOut()
+        return actor
 
     async def _limit(self, sid: str, name: str) -> None:
         """The same rate limits as over HTTP (confer.ratelimit); raises TooManyRequests."""
@@ -182,18 +283,13 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     # --- rooms ---------------------------------------------------------------------------
 
-    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
-        if await self._flooding(sid):
-            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or not isinstance(data.get("room"), str):
-            return {"ok": False, "error": {"code": "bad_request", "message": "Say which room."}}
-        room = data["room"]
+    async def on_join(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        room = data.get("room")
+        if not isinstance(room, str):
+            raise BadRequest("Say which room.", fields={"room": "Required"})
         actor = await self._actor(sid)
-        try:
-            _catch_up_point(data)  # refused before the socket enters the room
-            catch_up = await self._authorise(actor, room)
-        except ConferError as e:
-            return _error(e)
+        _catch_up_point(data)  # refused before the socket enters the room
+        catch_up = await self._authorise(actor, room)
         if room.startswith("moderation:"):
             await self._enter_moderation(sid, room, actor)
         else:
@@ -206,15 +302,21 @@ class ConferNamespace(socketio.AsyncNamespace):
             reply.update(await catch_up(data))
         return reply
 
-    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
-        room = data.get("room") if isinstance(data, dict) else None
-        if not isinstance(room, str) or room.startswith("user:"):
-            return {"ok": False, "error": {"code": "bad_request", "message": "Say which room."}}
+    async def on_leave(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        room = data.get("room")
+        kind, _, rest = room.partition(":") if isinstance(room, str) else ("", "", "")
+        if kind not in ("thread", "conference", "panel", "moderation") or (
+            parse_id(rest.partition(":")[0]) is None
+        ):
+            raise BadRequest("Say which room.", fields={"room": "Required"})
+        await self._leave(sid, room)
+        return {"ok": True}
+
+    async def _leave(self, sid: str, room: str) -> None:
         await self.leave_room(sid, room)
         if room in self.rooms_of.get(sid, set()):
             self.rooms_of[sid].discard(room)
             await self._left(sid, room)
-        return {"ok": True}
 
     async def _authorise(self, actor: Actor, room: str) -> CatchUp | None:
         """May `actor` join `room`? (Raises if not.) For a thread, panel or moderation room,
@@ -363,137 +465,161 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     # --- actions: the same services as HTTP ---------------------------------------------
 
-    async def on_post(self, sid: str, data: Any) -> dict[str, Any]:
-        if await self._flooding(sid):
-            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or parse_id(data.get("thread_id")) is None:
-            return {
-                "ok": False,
-                "error": {
-                    "code": "bad_request",
-                    "message": "Say which thread.",
-                    "fields": {"thread_id": "Required"},
-                },
-            }
+    async def on_post(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        thread_id = _need_id(data, "thread_id", "Say which thread.")
         actor = await self._actor(sid)
-        thread_id = parse_id(data["thread_id"])
-        try:
-            await self._limit(sid, "post")
-            post, created = await posts.create_post(self.ctx, actor, None, thread_id, data)
-        except ConferError as e:
-            return _error(e)
+        await self._limit(sid, "post")
+        post, created = await posts.create_post(self.ctx, actor, None, thread_id, data)
         return {"ok": True, "post": post, "created": created}
 
-    async def on_moderate(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_moderate(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"action", "post_id" | "thread_id" | ("user_id" and "conference"), ...reason etc.}"""
         from confer.moderation import service as moderation
 
-        if await self._flooding(sid):
-            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or not isinstance(data.get("action"), str):
-            return {
-                "ok": False,
-                "error": {
-                    "code": "bad_request",
-                    "message": "Say what to do.",
-                    "fields": {"action": "Required"},
-                },
-            }
+        action = data.get("action")
+        if not isinstance(action, str):
+            raise BadRequest("Say what to do.", fields={"action": "Required"})
         actor = await self._actor(sid)
-        action = data["action"]
-        try:
-            if parse_id(data.get("post_id")) is not None:
-                result = await moderation.moderate_post(
-                    self.ctx, actor, parse_id(data["post_id"]), action, data
-                )
-            elif parse_id(data.get("thread_id")) is not None:
-                result = await moderation.moderate_thread(
-                    self.ctx, actor, parse_id(data["thread_id"]), action, data
-                )
-            elif parse_id(data.get("user_id")) is not None and isinstance(
-                data.get("conference"), str
-            ):
-                result = await moderation.moderate_member(
-                    self.ctx, actor, data["conference"], parse_id(data["user_id"]), action, data
-                )
-            else:
-                raise NotFound("Say which post, thread or member.")
-        except ConferError as e:
-            return _error(e)
+        if (post_id := parse_id(data.get("post_id"))) is not None:
+            result = await moderation.moderate_post(self.ctx, actor, post_id, action, data)
+        elif (thread_id := parse_id(data.get("thread_id"))) is not None:
+            result = await moderation.moderate_thread(self.ctx, actor, thread_id, action, data)
+        elif (user_id := parse_id(data.get("user_id"))) is not None and isinstance(
+            data.get("conference"), str
+        ):
+            result = await moderation.moderate_member(
+                self.ctx, actor, data["conference"], user_id, action, data
+            )
+        else:
+            raise NotFound("Say which post, thread or member.")
         return {"ok": True, "result": result}
 
-    async def on_flag(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_flag(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"post_id", "reason", "note"}: report a post."""
         from confer.moderation import service as moderation
 
-        if await self._flooding(sid):
-            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or parse_id(data.get("post_id")) is None:
-            return {
-                "ok": False,
-                "error": {
-                    "code": "bad_request",
-                    "message": "Say which post.",
-                    "fields": {"post_id": "Required"},
-                },
-            }
+        post_id = _need_id(data, "post_id", "Say which post.")
         actor = await self._actor(sid)
-        try:
-            result = await moderation.flag_post(self.ctx, actor, parse_id(data["post_id"]), data)
-        except ConferError as e:
-            return _error(e)
+        result = await moderation.flag_post(self.ctx, actor, post_id, data)
         return {"ok": True, "result": result}
 
-    async def on_ask(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_ask(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"session_id", "body", "idempotency_key"}: ask the panel a question."""
         from confer.panels import service as panels
 
-        if await self._flooding(sid):
-            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or parse_id(data.get("session_id")) is None:
-            return {
-                "ok": False,
-                "error": {
-                    "code": "bad_request",
-                    "message": "Say which panel.",
-                    "fields": {"session_id": "Required"},
-                },
-            }
+        session_id = _need_id(data, "session_id", "Say which panel.")
         actor = await self._actor(sid)
-        session_id = parse_id(data["session_id"])
-        try:
-            await self._limit(sid, "post")
-            slug = await conferences_q.fetch_slug_of_session(self.ctx.pool, session_id)
-            if slug is None:
-                raise NotFound("No such panel.")
-            question, created = await panels.ask(self.ctx, actor, slug, session_id, data)
-        except ConferError as e:
-            return _error(e)
+        await self._limit(sid, "post")
+        slug = await conferences_q.fetch_slug_of_session(self.ctx.pool, session_id)
+        if slug is None:
+            raise NotFound("No such panel.")
+        question, created = await panels.ask(self.ctx, actor, slug, session_id, data)
         return {"ok": True, "question": question, "created": created}
 
-    async def on_vote(self, sid: str, data: Any) -> dict[str, Any]:
+    async def on_vote(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"question_id", "withdraw": false}: vote for a question, or withdraw the vote."""
         from confer.panels import service as panels
 
-        if await self._flooding(sid):
-            return {"ok": False, "error": {"code": "flood", "message": "Too many messages."}}
-        if not isinstance(data, dict) or parse_id(data.get("question_id")) is None:
-            return {
-                "ok": False,
-                "error": {
-                    "code": "bad_request",
-                    "message": "Say which question.",
-                    "fields": {"question_id": "Required"},
-                },
-            }
+        question_id = _need_id(data, "question_id", "Say which question.")
         actor = await self._actor(sid)
-        try:
-            result = await panels.vote(
-                self.ctx, actor, parse_id(data["question_id"]), withdraw=bool(data.get("withdraw"))
-            )
-        except ConferError as e:
-            return _error(e)
+        await self._limit(sid, "vote")
+        result = await panels.vote(
+            self.ctx, actor, question_id, withdraw=data.get("withdraw") is True
+        )
         return {"ok": True, **result}
+
+    # --- evictions (confer.live.evict) ----------------------------------------------------
+
+    async def apply_eviction(self, order: dict[str, Any]) -> None:
+        """An eviction, on this process's sockets (every process runs it)."""
+        if "user" in order:
+            await self._close_room(f"user:{int(order['user'])}", "signed_out")
+        for token_id in order.get("tokens", ()):
+            await self._close_room(f"token:{int(token_id)}", "token_revoked")
+        if "conference" in order:
+            conference_id = int(order["conference"])
+            rooms = await self._rooms_of_conference(conference_id)
+            if "member" in order:
+                sids = self._local_sids(f"user:{int(order['member'])}")
+            else:
+                sids = {sid for room in rooms for sid in self._local_sids(room)}
+            answers: dict[tuple[int | None, str], bool] = {}
+            for sid in sids:
+                await self._recheck(sid, rooms, answers)
+
+    def _local_sids(self, room: str) -> set[str]:
+        return {sid for sid, _ in self.server.manager.get_participants("/", room)}
+
+    async def _close_room(self, room: str, code: str) -> None:
+        messages = {
+            "signed_out": "You have been signed out.",
+            "token_revoked": "The API token of this connection was revoked.",
+        }
+        for sid in self._local_sids(room):
+            await self.emit("error", {"code": code, "message": messages[code]}, to=sid)
+            await self.server.disconnect(sid, ignore_queue=True)
+
+    async def _rooms_of_conference(self, conference_id: int) -> set[str]:
+        rows = await self.ctx.pool.fetch(
+            """SELECT 'thread:' || id FROM threads WHERE conference_id = $1
+               UNION ALL SELECT 'panel:' || id FROM sessions WHERE conference_id = $1
+               UNION ALL SELECT 'moderation:' || $1 || ':session:' || id
+                         FROM sessions WHERE conference_id = $1""",
+            conference_id,
+        )
+        return {
+            f"conference:{conference_id}",
+            f"moderation:{conference_id}",
+            *(r[0] for r in rows),
+        }
+
+    async def _recheck(
+        self, sid: str, rooms: set[str], answers: dict[tuple[int | None, str], bool]
+    ) -> None:
+        """The socket leaves those of `rooms` its actor may no longer be in (told by an
+        `error` event with code `evicted` and the room). `answers` is shared by the sockets of
+        one eviction: the same actor in the same room is asked once."""
+        try:
+            actor = await self._actor(sid)
+        except SignedOut:
+            return  # closed by _actor
+        for room in sorted(set(self.server.manager.get_rooms(sid, "/")) & rooms):
+            key = (actor.user_id, room)
+            if key not in answers:
+                answers[key] = await self._may_stay(actor, room)
+            if not answers[key]:
+                await self._leave(sid, room)
+                await self.emit(
+                    "error",
+                    {
+                        "code": "evicted",
+                        "message": "You can no longer follow this live: reload the page.",
+                        "room": room,
+                    },
+                    to=sid,
+                )
+
+    async def _close_socket(self, sid: str) -> None:
+        await self.emit("error", {"code": "signed_out", "message": "Sign in again."}, to=sid)
+        await self.server.disconnect(sid, ignore_queue=True)
+
+    async def _may_stay(self, actor: Actor, room: str) -> bool:
+        """Whether `actor` may still be in `room` (as on_join decides, now)."""
+        kind, _, rest = room.partition(":")
+        try:
+            if kind != "moderation":
+                await self._authorise(actor, room)
+                return True
+            conference_id, _, session = rest.partition(":session:")
+            conference = await conferences_q.fetch_conference(self.ctx.pool, int(conference_id))
+            if conference is None:
+                return False
+            place = await conferences.place_from_row(self.ctx.pool, actor, conference)
+            if not session:
+                return place.can("moderate.members")
+            return place.can("moderate", session={"id": int(session)})
+        except ConferError:
+            return False
 
 
 def _manager(settings: Any) -> socketio.AsyncManager:
@@ -524,14 +650,14 @@ def setup(app: web.Application) -> socketio.AsyncServer:
     async def emit(event: Event) -> None:
         await sio.emit(event.name, event.data, room=event.room)
 
-    async def disconnect_user(user_id: int) -> None:
-        if settings.redis_url:
-            await _publish_control(app, {"disconnect_user": user_id})
-        else:
-            await _disconnect_local(sio, user_id)
+    manager = sio.manager
+    assert isinstance(manager, FastEmitManager)
+    manager.on_evict = namespace.apply_eviction
 
-    app[hub_key].attach(emit, disconnect_user)
-    app.cleanup_ctx.append(_control_listener)
+    async def disconnect_user(user_id: int) -> None:
+        await manager.evict({"user": user_id})
+
+    app[hub_key].attach(emit, disconnect_user, manager.evict)
 
     async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         await namespace.presence.start()
@@ -541,64 +667,6 @@ def setup(app: web.Application) -> socketio.AsyncServer:
     app.cleanup_ctx.append(presence_ctx)
     app.on_shutdown.append(_going_away)
     return sio
-
-
-async def _disconnect_local(sio: socketio.AsyncServer, user_id: int) -> None:
-    room = f"user:{user_id}"
-    sids = [sid for sid, _ in sio.manager.get_participants("/", room)]
-    for sid in sids:
-        await sio.emit(
-            "error", {"code": "signed_out", "message": "You have been signed out."}, to=sid
-        )
-        await sio.disconnect(sid)
-
-
-async def _publish_control(app: web.Application, message: dict[str, Any]) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(app[settings_key].redis_url)
-    try:
-        await client.publish(CONTROL_CHANNEL, json.dumps(message))
-    finally:
-        await client.aclose()
-
-
-async def _control_listener(app: web.Application) -> AsyncIterator[None]:
-    """With REDIS_URL: every process disconnects its own sockets of a signed-out user."""
-    settings = app[settings_key]
-    if not settings.redis_url:
-        yield
-        return
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(settings.redis_url)
-    sio = app[sio_key]
-
-    async def listen() -> None:
-        while True:
-            try:
-                pubsub = client.pubsub()
-                await pubsub.subscribe(CONTROL_CHANNEL)
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    data = json.loads(message["data"])
-                    if "disconnect_user" in data:
-                        await _disconnect_local(sio, parse_id(data["disconnect_user"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("control channel lost (%r); retrying in 1 s", e)
-                await asyncio.sleep(1)
-
-    task = asyncio.create_task(listen())
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    await client.aclose()
 
 
 async def _going_away(app: web.Application) -> None:

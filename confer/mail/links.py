@@ -189,6 +189,7 @@ async def reset_password(ctx: Ctx, token: str, data: dict[str, object]) -> tuple
         user_id = used["user_id"]
         await accounts_q.update_password(con, user_id, new_hash)
         await accounts_q.delete_logins_of_user(con, user_id)
+        await accounts_q.revoke_api_tokens_of_user(con, user_id)
         await q.delete_unused_tokens(con, user_id, None)
         await accounts_q.clear_login_failures(con, holder.email)
         await accounts_q.insert_login(

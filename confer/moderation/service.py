@@ -324,7 +324,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     place.require("post.flag", post=row)
     f = Fields()
     reason = data.get("reason")
-    if reason not in FLAG_REASONS:
+    if not isinstance(reason, str) or reason not in FLAG_REASONS:
         f.add("reason", "Choose why you are reporting this post")
     note = f.text("note", data.get("note"), label="Note", required=reason == "other", max_len=1000)
     f.raise_if_any()

@@ -97,7 +97,9 @@ RETURNING id
 # Everything posting in thread i.thread_id needs to know before it writes: the conference,
 # the thread (with its posting state), the author's (i.author_id) membership, whether their
 # idempotency key (i.key) already made a post, how long slow mode makes them wait, whether
-# this post needs approval, and which thread the post it replies to (i.reply_to) is in.
+# they are pre-moderated (and how many of their posts were approved, for the conference's
+# first-posts rule), and the thread, status and author of the post it replies to
+# (i.reply_to). Edits ask the same (confer.posts.service.check_posting).
 # Sections are split at the "|..." marker columns (split_context below).
 _POSTING_CONTEXT = f"""
 SELECT {CONFERENCE_COLUMNS},
@@ -106,7 +108,8 @@ SELECT {CONFERENCE_COLUMNS},
        NULL AS "|gate",
        (SELECT k.id FROM posts k WHERE k.author_id = i.author_id AND k.idempotency_key = i.key)
            AS repeated_id,
-       (SELECT rp.thread_id FROM posts rp WHERE rp.id = i.reply_to) AS reply_to_thread_id,
+       rp.thread_id AS reply_to_thread_id, rp.status AS reply_to_status,
+       rp.author_id AS reply_to_author_id,
        CASE WHEN t.slow_mode_seconds > 0
                  AND (t.slow_mode_until IS NULL OR t.slow_mode_until > now())
             THEN (SELECT ceil(extract(epoch FROM max(sp.created_at)
@@ -114,14 +117,15 @@ SELECT {CONFERENCE_COLUMNS},
                   FROM posts sp
                   WHERE sp.thread_id = t.id AND sp.author_id = i.author_id)
        END AS slow_mode_wait,
-       t.premoderated OR coalesce(mm.premoderated, false)
-           OR (c.premoderate_first_posts > 0 AND c.premoderate_first_posts > (
-               SELECT count(*) FROM posts fp
-               WHERE fp.conference_id = c.id AND fp.author_id = i.author_id
-                 AND fp.status IN ('visible', 'hidden')
-           )) AS needs_approval
+       t.premoderated OR coalesce(mm.premoderated, false) AS premoderated,
+       CASE WHEN c.premoderate_first_posts > 0 THEN (
+           SELECT count(*) FROM posts fp
+           WHERE fp.conference_id = c.id AND fp.author_id = i.author_id
+             AND fp.status IN ('visible', 'hidden')
+       ) END AS approved_posts
 {THREAD_FROM}
 LEFT JOIN LATERAL ({MEMBERSHIP_OF.format(conference="c.id", user="i.author_id")}) mm ON true
+LEFT JOIN posts rp ON rp.id = i.reply_to
 WHERE t.id = i.thread_id
 """
 # Several posts' contexts at once (arrays $1 threads, $2 authors, $3 keys, $4 reply-to posts),
@@ -217,13 +221,18 @@ WITH t AS (
 )
 """
 
+# $4: the post's status after the edit (an edit by a pre-moderated author awaits approval).
 UPDATE_POST_BODY = f"""
 {_NEXT_CHANGE}
 UPDATE posts
-SET body_md = $2, body_html = $3, edited_at = now(), change_seq = t.last_change_seq
+SET body_md = $2, body_html = $3, status = $4, edited_at = now(),
+    change_seq = t.last_change_seq
 FROM t
 WHERE id = $1
 """
+
+# Whether a post is still in its edit window, by the database clock.
+IN_EDIT_WINDOW = "SELECT now() < $1::timestamptz + make_interval(secs => $2)"
 
 # The edit window is judged by the database clock. FOR NO KEY UPDATE: a reply being written
 # to the post (its foreign key check takes KEY SHARE) need not wait for the change.
@@ -403,8 +412,14 @@ async def insert_revision(con: Con, post_id: int, replaced_by: int | None) -> No
     await con.execute(INSERT_REVISION, post_id, replaced_by)
 
 
-async def update_post_body(con: Con, post_id: int, body_md: str, body_html: str) -> None:
-    await con.execute(UPDATE_POST_BODY, post_id, body_md, body_html)
+async def update_post_body(
+    con: Con, post_id: int, body_md: str, body_html: str, status: str
+) -> None:
+    await con.execute(UPDATE_POST_BODY, post_id, body_md, body_html, status)
+
+
+async def in_edit_window(con: Con, created_at: object, window_seconds: int) -> bool:
+    return await con.fetchval(IN_EDIT_WINDOW, created_at, float(window_seconds))
 
 
 async def mark_deleted(con: Con, post_id: int) -> None:

@@ -12,7 +12,15 @@ from confer import markup, timefmt
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
-from confer.errors import Closed, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from confer.errors import (
+    Closed,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from confer.live.events import Event, conference_room, thread_room
 from confer.notifications import service as notifications
 from confer.policy import Actor
@@ -99,10 +107,6 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
     }
 
 
-def post_event(place: Place, row: asyncpg.Record, name: str = "post:new") -> Event:
-    return Event(name, thread_room(row["thread_id"]), payload(place, dict(row)))
-
-
 def new_post_events(place: Place, thread: asyncpg.Record | dict, data: dict) -> list[Event]:
     """A new visible post (its `payload`): to its thread's readers, and to the conference
     home's live activity with where it was made."""
@@ -154,18 +158,11 @@ async def create_post(
         existing := await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
     ):
         return _repeat(place, existing, thread_id), False
-    threads.check_open(thread, place.tz)  # type: ignore[arg-type]
-    if reply_to_id is not None and gate["reply_to_thread_id"] != thread_id:
+    pending = check_posting(place, thread, gate)
+    if reply_to_id is not None and not _may_reply_to(place, thread, gate, thread_id):
+        # A post this member cannot see is answered as if it did not exist: replying must
+        # not reveal (or notify) the author of a post awaiting approval or hidden.
         raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
-    staff = place.can("moderate", session={"id": thread["session_id"]})
-    wait = gate["slow_mode_wait"]
-    if not staff and wait is not None and wait > 0:
-        raise TooManyRequests(
-            f"Slow mode is on in this thread: you can post again in {wait} second"
-            f"{'' if wait == 1 else 's'}. Your text has been kept.",
-            retry_after=wait,
-        )
-    pending = not staff and gate["needs_approval"]
     html = await markup.render(body)
     names, positions = notifications.mention_candidates(body) if not pending else ([], [])
     try:
@@ -211,6 +208,54 @@ async def create_post(
     return data, True
 
 
+def check_posting(place: Place, thread: dict, gate: dict, *, edited: dict | None = None) -> bool:
+    """What every new post and every edit must pass, from its posting context
+    (q.fetch_posting_context): the right to read and to post (a muted member may not), the
+    time box, locks and closing (confer.threads.service.check_open), and slow mode. Returns
+    whether the post must await approval: the thread or the member is pre-moderated, or the
+    member has fewer approved posts than the conference's first-posts rule asks (an `edited`
+    post that is itself approved does not count towards its own approval). Facilitators of
+    the thread's session are exempt from slow mode and pre-moderation."""
+    from confer.threads import service as threads
+
+    place.require("conference.read")
+    place.require("post.create")
+    threads.check_open(thread, place.tz)  # type: ignore[arg-type]
+    if place.can("moderate", session={"id": thread["session_id"]}):
+        return False
+    wait = gate["slow_mode_wait"]
+    if wait is not None and wait > 0:
+        raise TooManyRequests(
+            f"Slow mode is on in this thread: you can post again in {wait} second"
+            f"{'' if wait == 1 else 's'}. Your text has been kept.",
+            retry_after=wait,
+        )
+    if gate["premoderated"]:
+        return True
+    approved = gate["approved_posts"]
+    if approved is None:  # the conference has no first-posts rule
+        return False
+    if edited is not None and edited["status"] in ("visible", "hidden"):
+        approved -= 1
+    return place.conference["premoderate_first_posts"] > approved
+
+
+def _may_reply_to(place: Place, thread: dict, gate: dict, thread_id: int) -> bool:
+    """Whether the post replied to is in this thread and this member can see it: a visible
+    post, or one awaiting approval or hidden that is their own or that they moderate."""
+    if gate["reply_to_thread_id"] != thread_id:
+        return False
+    status = gate["reply_to_status"]
+    if status == "visible":
+        return True
+    if status not in ("pending", "hidden"):
+        return False
+    mine = gate["reply_to_author_id"] is not None and gate["reply_to_author_id"] == (
+        place.actor.user_id
+    )
+    return mine or place.can("moderate", session={"id": thread["session_id"]})
+
+
 def _repeat(place: Place, existing: asyncpg.Record, thread_id: int) -> dict:
     if existing["thread_id"] != thread_id:
         raise Invalid(fields={"idempotency_key": "That key was already used for another post"})
@@ -234,36 +279,67 @@ async def load_post(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, dict]:
 
 
 async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object]) -> dict:
-    """The author edits within the edit window; the previous text is kept as a revision."""
+    """The author edits within the edit window; the previous text is kept as a revision.
+
+    An edit is a post (issue #18): it passes what a new post passes (check_posting: the
+    right to post, mute, the time box, locks, slow mode; the rate limit is the route's or
+    the socket's), and all of it, with the edit window, before the Markdown is rendered. An
+    edit by a pre-moderated author goes back to the approval queue. The post's status is
+    checked again under its row lock: a post hidden or deleted meanwhile is not edited. Its
+    events go through the same per-audience view as every change to a post."""
+    from confer.moderation.service import post_change_events
+
     place, post = await load_post(ctx, actor, post_id)
     place.require("post.edit", post=post)
     f = Fields()
     body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
     f.raise_if_any()
+    row = await q.fetch_posting_context(ctx.pool, post["thread_id"], actor.user_id, None, None)
+    if row is None:
+        raise NotFound()
+    _, thread, member, gate = q.split_context(row)
+    # The membership as read with the thread, a moment after load_post's.
+    place = Place(place.conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place.require("post.edit", post=post)
+    pending = check_posting(place, thread, gate, edited=post)
+    window = ctx.settings.edit_window_seconds
+    if not await q.in_edit_window(ctx.pool, post["created_at"], window):
+        raise Closed(f"Posts can be edited for {window // 60} minutes after posting.")
     html = await markup.render(body)
     async with ctx.pool.acquire() as con, con.transaction():
-        locked = await q.fetch_post_for_change(con, post_id, ctx.settings.edit_window_seconds)
-        assert locked is not None
+        locked = await q.fetch_post_for_change(con, post_id, window)
+        if locked is None or locked["status"] not in ("visible", "pending"):
+            raise Conflict(
+                "This post was removed while you were editing it, so your edit was not saved."
+            )
         if not locked["editable"]:
-            minutes = ctx.settings.edit_window_seconds // 60
-            raise Closed(f"Posts can be edited for {minutes} minutes after posting.")
+            raise Closed(f"Posts can be edited for {window // 60} minutes after posting.")
+        was = locked["status"]
+        status = "pending" if pending or was == "pending" else "visible"
         await q.insert_revision(con, post_id, actor.user_id)
-        await q.update_post_body(con, post_id, body, html)
-    row = await q.fetch_post(ctx.pool, post_id)
-    assert row is not None
-    await ctx.hub.publish(_change_events(place, row, was=post["status"]))
-    return payload(place, present(place, row) or dict(row))
+        await q.update_post_body(con, post_id, body, html, status)
+        if was == "visible" and status == "pending":
+            await q.decrement_post_count(con, locked["thread_id"])
+    fresh = await q.fetch_post(ctx.pool, post_id)
+    assert fresh is not None
+    events = post_change_events(place, fresh)
+    if was == "visible" and status == "pending":
+        # Its readers saw it: it leaves the thread until a facilitator approves the edit.
+        gone = {"id": post_id, "thread_id": fresh["thread_id"], "status": "pending"}
+        events.append(Event("post:removed", thread_room(fresh["thread_id"]), gone))
+    await ctx.hub.publish(events)
+    return payload(place, present(place, fresh) or dict(fresh))
 
 
 def _change_events(place: Place, row: asyncpg.Record, *, was: str) -> list[Event]:
-    """An edit or deletion: a post still awaiting approval was never shown to the thread, so
-    only its author and the moderators hear of it."""
-    if was == "pending":
-        from confer.moderation.service import full_view, moderation_rooms
+    """A deletion: a post still awaiting approval was never shown to the thread, so only its
+    author and the moderators hear of it; otherwise each audience gets its own view."""
+    from confer.moderation.service import full_view, moderation_rooms, post_change_events
 
+    if was == "pending":
         rooms = [f"user:{row['author_id']}", *moderation_rooms(place.id, row["session_id"])]
         return [Event("post:updated", room, full_view(place, row)) for room in rooms]
-    return [post_event(place, row, "post:updated")]
+    return post_change_events(place, row)
 
 
 async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
