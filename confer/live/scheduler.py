@@ -115,7 +115,7 @@ async def announce_crossings(
     return events, now
 
 
-class _Lost(Exception):
+class ListenConnectionLost(Exception):
     """The LISTEN connection went away (PostgreSQL restarted, or the backend was terminated)."""
 
 
@@ -170,7 +170,7 @@ async def _tick(
     while True:
         changed.clear()
         if lost.is_set():
-            raise _Lost("its LISTEN connection was closed")
+            raise ListenConnectionLost("its LISTEN connection was closed")
         events, since = await announce_crossings(con, since)
         clock["since"] = since
         if events:
@@ -219,7 +219,7 @@ async def _run(app: web.Application) -> None:
             # Back off 0.5, 1, 2, 4, 5, 5 ... s: back within seconds of PostgreSQL's return.
             delay = min(RETRY_MAX, 0.5 * 2**failures)
             failures += 1
-            if isinstance(e, _Lost) or is_unavailable(e):
+            if isinstance(e, ListenConnectionLost) or is_unavailable(e):
                 note_unavailable(pool, "the programme clock", e)
             else:
                 log.exception("programme clock failed; restarting in %.1f s", delay)
