@@ -117,6 +117,9 @@ def _blank(m: re.Match[str]) -> str:
 
 
 _text_re: re.Pattern[str] = re.compile("|".join([_USERINFO, _QUERY]))
+_QUERY_HIT = re.compile(
+    r"(?:^|[&;])(?:" + "|".join(sorted(SECRET_QUERY | PATH_QUERY)) + r")=", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:
@@ -136,11 +139,14 @@ def redact_target(target: str) -> str:
     path = redact_path(path)
     if not sep:
         return path
+    if not _QUERY_HIT.search(query):  # the usual case: nothing to redact, nothing to parse
+        return f"{path}?{query}"
     pairs = []
     for k, v in parse_qsl(query, keep_blank_values=True):
-        if k in SECRET_QUERY:
+        name = k.lower()
+        if name in SECRET_QUERY:
             v = REDACTED
-        elif k in PATH_QUERY:
+        elif name in PATH_QUERY:
             v = redact(v)
         pairs.append(f"{quote(k, safe='')}={quote(v, safe='/[]:@,')}")
     return f"{path}?{'&'.join(pairs)}"

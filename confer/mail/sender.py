@@ -156,6 +156,8 @@ async def _deliver_one(
     except (ValueError, TypeError, IndexError) as e:  # the header registry refused a value
         await q.mark_failed(con, outbox_id, claim, f"The email could not be written: {e}")
         log.error("outbox %s: could not be written: %s", outbox_id, e)
+        if metrics is not None:
+            metrics.outbox_failures.labels("failed").inc()
         return NOT_SENT
 
     async def before_data() -> bool:
