@@ -14,11 +14,12 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
-    redis_url: str | None = None
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Secrets, and URLs that may hold a password, stay out of repr() (and so out of any log).
+    database_url: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     base_url: str = "http://127.0.0.1:8080"
-    smtp_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = 8080

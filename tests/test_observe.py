@@ -635,3 +635,17 @@ def test_outage_line_hides_a_dsn_password(caplog):
     assert [level for level, _ in lines] == ["WARNING", "DEBUG", "WARNING"]
     assert "hunter2" not in repr(lines)
     assert "GET /: OSError: could not connect" in lines[0][1]
+
+
+def test_settings_never_show_secrets_in_their_repr():
+    from confer.settings import Settings
+
+    s = Settings(
+        database_url="postgresql://confer:db-pw@db/confer",
+        redis_url="redis://:redis-pw@cache:6379/0",
+        secret_key="the-secret-key",
+        smtp_url="smtp://confer:smtp-pw@mail:587",
+    )
+    text = repr(s)
+    for secret in ("db-pw", "redis-pw", "the-secret-key", "smtp-pw"):
+        assert secret not in text
