@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import os
 import sys
@@ -70,13 +71,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _print_demo(created, users, settings.base_url)
 
         app.on_startup.append(demo_on_start)
-    print(f"Confer is starting on {settings.base_url}", flush=True)
+    if settings.log_format == "json":  # every line of output one JSON object, these too
+        import logging
+
+        say = logging.getLogger("confer").info
+    else:
+        say = functools.partial(print, flush=True)
+    say(f"Confer is starting on {settings.base_url}")
     web.run_app(
         app,
         host=args.host,
         port=args.port,
         access_log_class=AccessLog,
-        print=lambda m: print(m, flush=True),
+        print=say,
         shutdown_timeout=10,
     )
     return 0

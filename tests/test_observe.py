@@ -41,6 +41,7 @@ class Served:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="cfo-"))
         self.err = self.dir / "stderr.log"
+        self.out = self.dir / "stdout.log"
         self.env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
         for name in ("LOG_LEVEL", "LOG_FORMAT", "SMTP_URL", "TRUSTED_PROXIES", "METRICS_ALLOW"):
             self.env.pop(name, None)
@@ -60,11 +61,11 @@ class Served:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Served:
-        with open(self.err, "ab") as err:
+        with open(self.err, "ab") as err, open(self.out, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "confer", "serve", "--port", str(self.port)],
                 env=self.env,
-                stdout=subprocess.DEVNULL,
+                stdout=out,
                 stderr=err,
             )
         wait_for_port(self.port, self.proc)
@@ -157,8 +158,8 @@ async def test_json_log_lines_parse_and_carry_the_request_fields(serve, database
             assert r.status == 404
             missing_rid = r.headers["X-Request-ID"]
     assert rid != "chosen-by-client" and re.fullmatch(r"[0-9a-f]{16}", rid)
-    lines = srv.stop().splitlines()
-    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    lines = srv.stop().splitlines() + srv.out.read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line of output is one JSON object
     for rec in records:
         assert {"time", "level", "logger", "message"} <= rec.keys(), rec
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", rec["time"])
@@ -174,6 +175,7 @@ async def test_json_log_lines_parse_and_carry_the_request_fields(serve, database
     [missing] = [r for r in records if r.get("request_id") == missing_rid]
     assert (missing["path"], missing["status"]) == ("/no/such/page", 404)
     assert any(r["logger"] == "confer.mail" for r in records)  # start-up lines too
+    assert any(r["message"] == f"Confer is starting on {srv.url}" for r in records)
 
 
 async def test_log_level_filters_and_a_bad_value_stops_start_up(serve, database_url, tmp_path):
