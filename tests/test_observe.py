@@ -398,6 +398,26 @@ async def test_without_smtp_the_log_never_says_an_email_was_sent(
     assert "/account/reset/" not in log.replace("/account/reset/[redacted]", "")
 
 
+async def test_an_smtp_password_never_reaches_the_log(
+    serve, browsers, database_url, world, mailbox
+):
+    """The mail server refuses to sign in (it offers no AUTH): the failure is logged, the
+    password in SMTP_URL is not."""
+    password = "smtp-" + uuid.uuid4().hex
+    url = mailbox.url.replace("smtp://", f"smtp://confer:{password}@")
+    srv = serve(database_url, LOG_LEVEL="DEBUG", SMTP_URL=url)
+    pat = await world.user("Pat Example")
+    b = await browsers(srv.url)
+    r, _ = await b.post("/account/reset", {"email": pat["email"]})
+    assert r.status == 200
+    deadline = time.monotonic() + 30
+    while "trying again" not in srv.log():
+        assert time.monotonic() < deadline, srv.log()
+        await asyncio.sleep(0.05)
+    log = srv.stop()
+    assert "AUTH" in log and password not in log
+
+
 # --- a database outage: one line when it goes, one when it is back ---------------------------
 
 
