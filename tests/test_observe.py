@@ -203,6 +203,9 @@ async def test_log_level_filters_and_a_bad_value_stops_start_up(serve, database_
     done = run_confer("serve", env={**env, "LOG_FORMAT": "xml"})
     assert done.returncode == 2 and "LOG_FORMAT must be text or json" in done.stderr
     assert "Traceback" not in done.stderr
+    done = run_confer("serve", env={**env, "METRICS_ALLOW": "127.0.0.1,the-office"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "METRICS_ALLOW must list addresses or networks" in done.stderr
 
 
 async def test_a_request_id_reaches_every_line_written_during_the_request(settings, aiohttp_server):
