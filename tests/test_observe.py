@@ -425,7 +425,9 @@ async def test_an_smtp_password_never_reaches_the_log(
 
 
 @pytest.fixture
-def own_pg() -> Iterator[Postgres]:
+def own_pg(pg_uri: str) -> Iterator[Postgres]:
+    # After pg_uri: starting the embedded cluster makes the PostgreSQL binaries' folders
+    # traversable by its system user, which this server runs as too.
     server = Postgres()
     server.start()
     try:
