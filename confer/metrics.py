@@ -24,6 +24,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from confer.keys import pool_key, settings_key, sio_key
+from confer.web import came_through_proxy
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # no route: a 404 or 405 of the router itself
@@ -142,9 +143,10 @@ def allowed(address: str | None, networks: tuple[ipaddress._BaseNetwork, ...]) -
 
 
 async def show_metrics(request: web.Request) -> web.Response:
-    """The metrics, to an allowed connecting address only (request.remote, not a header)."""
+    """The metrics, to an allowed connecting address only (request.remote, not a header), and
+    never through a proxy: behind a local nginx every visitor connects from 127.0.0.1."""
     app = request.app
-    if not allowed(request.remote, app[_networks_key]):
+    if came_through_proxy(request) or not allowed(request.remote, app[_networks_key]):
         raise web.HTTPNotFound()
     metrics = app[metrics_key]
     pool = app.get(pool_key)

@@ -86,6 +86,16 @@ def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
     return False
 
 
+# Any of these means the request came through a proxy: its real client may be anyone.
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
+
+
+def came_through_proxy(request: web.Request) -> bool:
+    """True if a proxy forwarded this request: the connecting address (a local nginx, say)
+    is then not the client's. Pages for this machine only (/dev/outbox, /metrics) refuse it."""
+    return any(h in request.headers for h in PROXY_HEADERS)
+
+
 # Addresses already warned about sending X-Forwarded-For untrusted (once each per process).
 _untrusted_warned: set[str] = set()
 

@@ -676,3 +676,15 @@ def test_settings_never_show_secrets_in_their_repr():
     text = repr(s)
     for secret in ("db-pw", "redis-pw", "the-secret-key", "smtp-pw"):
         assert secret not in text
+
+
+async def test_metrics_are_never_answered_through_a_proxy(server):
+    """A local nginx makes every visitor a loopback client: a forwarded request is refused even
+    though its peer (127.0.0.1) is in the default allow-list."""
+    async with aiohttp.ClientSession() as http:
+        url = server.make_url("/metrics")
+        async with http.get(url) as r:
+            assert r.status == 200
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            async with http.get(url, headers={header: "for=198.51.100.7"}) as r:
+                assert r.status == 404, header

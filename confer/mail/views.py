@@ -18,11 +18,9 @@ from confer.keys import ctx_key
 from confer.mail import links, render
 from confer.mail import queries as q
 from confer.settings import Settings, is_loopback_url
-from confer.web import client_address, read_form, redirect, set_session_cookie
+from confer.web import came_through_proxy, client_address, read_form, redirect, set_session_cookie
 
 DEV_OUTBOX_LIMIT = 100
-# Any of these means the request came through a proxy: its real client may be anyone.
-PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
 
 
 def dev_outbox_enabled(settings: Settings) -> bool:
@@ -37,7 +35,7 @@ def dev_outbox_allowed(request: web.Request) -> bool:
     another address, whatever BASE_URL says."""
     if not dev_outbox_enabled(request.app[ctx_key].settings):
         return False
-    if any(h in request.headers for h in PROXY_HEADERS):
+    if came_through_proxy(request):
         return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
