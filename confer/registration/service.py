@@ -21,7 +21,7 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound, Unauthorized
-from confer.live.events import Event
+from confer.live.events import Event, user_room
 from confer.policy import Actor
 from confer.registration import emails
 from confer.registration import queries as q
@@ -155,7 +155,7 @@ def promotion_events(conference_id: int, promoted: list[asyncpg.Record]) -> list
     return [
         Event(
             "notification",
-            f"user:{m['user_id']}",
+            user_room(m["user_id"]),
             {"kind": "registration.promoted", "conference_id": conference_id},
         )
         for m in promoted
@@ -371,7 +371,7 @@ async def decide(
         [
             Event(
                 "notification",
-                f"user:{user_id}",
+                user_room(user_id),
                 {"kind": f"registration.{outcome}", "conference_id": place.id},
             )
         ]
