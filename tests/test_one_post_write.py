@@ -315,3 +315,21 @@ async def test_a_repeated_key_makes_no_second_thread(world, pool, browser_factor
     assert status == 200 and again["id"] == first["id"]
     count = await pool.fetchval("SELECT count(*) FROM threads WHERE session_id = $1", sid)
     assert count == 2  # the fixture's and this one
+
+
+# --- the socket's errors are the JSON API's --------------------------------------------------
+
+
+async def test_a_refused_post_answers_the_same_error_over_the_socket_as_over_the_json_api(
+    world, pool, browser_factory, listen
+):
+    w = await _scene(world)
+    b = await browser_factory(w["u"]["email"])
+    sock = await listen(cookie=_cookie(b))
+    tid = w["t"]["id"]
+    for data in ({"body": ""}, {"body": "Hello", "reply_to": "not a number"}):
+        status, body = await b.api("POST", f"/api/v1/threads/{tid}/posts", data)
+        assert status == 422, body
+        ack = await sock.sio.call("post", {"thread_id": tid, **data}, timeout=10)
+        assert ack == {"ok": False, "error": body["error"]}
+        assert set(body["error"]) == {"code", "message", "fields"} and body["error"]["fields"]

@@ -60,3 +60,33 @@ def moderation_rooms(conference_id: int, session_id: int | None) -> list[str]:
     if session_id is not None:
         rooms.append(moderation_room(conference_id, session_id))
     return rooms
+
+
+# --- to one person ------------------------------------------------------------------------
+
+
+def notification_event(user_id: int, note: dict[str, Any]) -> Event:
+    """A notification (a mention, a reply, a new post in a followed thread), as the JSON API
+    lists it, with the recipient's new unread count (confer.notifications.service)."""
+    return Event("notification", user_room(user_id), note)
+
+
+def notice_event(
+    user_id: int,
+    kind: str,
+    *,
+    conference_id: int,
+    reason: str | None = None,
+    question_id: int | None = None,
+) -> Event:
+    """Something done about this person that is not a notification and changes no count:
+    a facilitator's action on their membership ("member.mute", ...), a decision on their
+    registration ("registration.approved", "registration.promoted", ...), or their panel
+    question dismissed ("question.dismissed"). One shape for all of them."""
+    data = {
+        "kind": kind,
+        "conference_id": conference_id,
+        "reason": reason,
+        "question_id": question_id,
+    }
+    return Event("notice", user_room(user_id), data)

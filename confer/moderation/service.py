@@ -19,7 +19,13 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
-from confer.live.events import Event, conference_room, moderation_rooms, thread_room, user_room
+from confer.live.events import (
+    Event,
+    conference_room,
+    moderation_rooms,
+    notice_event,
+    thread_room,
+)
 from confer.moderation import queries as q
 from confer.notifications import service as notifications
 from confer.policy import Actor
@@ -260,8 +266,7 @@ async def moderate_post(
         thread = await threads_q.fetch_thread(ctx.pool, fresh["thread_id"], place.id)
         assert thread is not None
         if shown:  # announced as any new thread is
-            data = threads.thread_payload(place, thread)
-            events.append(Event("thread:new", conference_room(place.id), data))
+            events.append(threads.thread_new_event(place, thread))
         events += post_change_events(place, fresh, "post:new")
         public = public_view(place, fresh)
         if public is not None:
@@ -444,11 +449,7 @@ async def moderate_member(
         await ctx.hub.disconnect_user(user_id)
     await ctx.hub.publish(
         [
-            Event(
-                "notification",
-                user_room(user_id),
-                {"kind": f"member.{action}", "conference_id": place.id, "reason": reason},
-            ),
+            notice_event(user_id, f"member.{action}", conference_id=place.id, reason=reason),
             *registration.promotion_events(place.id, promoted),
         ]
     )

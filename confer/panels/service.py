@@ -15,7 +15,7 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Closed, Conflict, NotFound
-from confer.live.events import Event, moderation_rooms, panel_room, user_room
+from confer.live.events import Event, moderation_rooms, notice_event, panel_room, user_room
 from confer.moderation import queries as moderation_q
 from confer.panels import queries as q
 from confer.policy import Actor
@@ -334,14 +334,12 @@ async def change_state(
         events.append(Event("question:answering", panel_room(question["session_id"]), data_out))
     if action in ("dismiss", "merge") and question["author_id"] is not None:
         events.append(
-            Event(
-                "notification",
-                user_room(question["author_id"]),
-                {
-                    "kind": "question.dismissed",
-                    "question_id": question_id,
-                    "reason": fresh["dismiss_reason"],
-                },
+            notice_event(
+                question["author_id"],
+                "question.dismissed",
+                conference_id=panel.place.id,
+                reason=fresh["dismiss_reason"],
+                question_id=question_id,
             )
         )
     await ctx.hub.publish(events)

@@ -119,7 +119,7 @@ async def create_thread(
     if not posting.pending:
         thread = await q.fetch_thread(ctx.pool, thread_id, place.id)
         assert thread is not None
-        first.append(Event("thread:new", conference_room(place.id), thread_payload(place, thread)))
+        first.append(thread_new_event(place, thread))
     await posts.notify_post(ctx, posting, written, first)
     return thread_id, written["id"], True
 
@@ -212,6 +212,11 @@ def thread_payload(place: Place, thread: asyncpg.Record) -> dict:
         "closes_at": timefmt.iso(thread["closes_at"]),
         "url": f"/c/{slug}/threads/{thread['id']}",
     }
+
+
+def thread_new_event(place: Place, thread: asyncpg.Record) -> Event:
+    """A thread everyone may now see: a new one, or one whose opening post was approved."""
+    return Event("thread:new", conference_room(place.id), thread_payload(place, thread))
 
 
 def page_of(seq: int, per: int) -> int:
