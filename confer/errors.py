@@ -17,6 +17,11 @@ class ConferError(Exception):
         self.message = message or (self.__class__.__doc__ or self.code).strip()
         self.fields = fields or {}
 
+    def as_json(self) -> dict[str, object]:
+        """The error as the JSON API's body carries it (under "error") and as a socket's
+        acknowledgement does: `{"code", "message", "fields"}`."""
+        return {"code": self.code, "message": self.message, "fields": self.fields}
+
 
 class BadRequest(ConferError):
     """The request could not be read."""

@@ -671,10 +671,9 @@ function notifications() {
   const count = document.querySelector("[data-unread-count]");
   if (!count || !body.dataset.userId) return;
   connect(); // the server puts every signed-in socket in its own user:<id> room
+  // Every `notification` (a mention, a reply, a followed thread's new post) carries the new
+  // unread count; what else is done about you arrives as a `notice` and changes no count.
   socket.on("notification", (note) => {
-    // Mentions, replies and followed threads carry the new unread count; other notices
-    // (a facilitator muting you, for example) do not.
-    if (typeof note.unread !== "number") return;
     count.textContent = note.unread ? ` (${note.unread > 99 ? "99+" : note.unread})` : "";
     if (note.text) announce(`New notification: ${note.text}`);
   });

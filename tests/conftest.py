@@ -215,6 +215,41 @@ async def browser_factory(server: TestServer) -> AsyncIterator[Any]:
 # --- factories --------------------------------------------------------------------------
 
 
+# A post written directly, with no check and no time box: for fixtures only (every real post
+# goes through confer.posts.service). Takes the thread row's lock for a gap-free seq.
+INSERT_POST = """
+WITH t AS (
+    UPDATE threads
+    SET last_seq = last_seq + 1,
+        post_count = post_count + CASE WHEN $7 = 'visible' THEN 1 ELSE 0 END,
+        last_post_at = now()
+    WHERE id = $1
+    RETURNING last_seq, conference_id
+)
+INSERT INTO posts (thread_id, conference_id, seq, author_id, reply_to_id, body_md, body_html,
+                   status, idempotency_key)
+SELECT $1, t.conference_id, t.last_seq, $2, $3, $4, $5, $7, $6
+FROM t
+RETURNING id
+"""
+
+
+async def insert_post(
+    con: asyncpg.Connection | asyncpg.Pool,
+    thread_id: int,
+    author_id: int | None,
+    reply_to_id: int | None,
+    body_md: str,
+    body_html: str,
+    idempotency_key: str | None,
+    status: str = "visible",
+) -> int:
+    """A fixture's post (INSERT_POST); its id."""
+    return await con.fetchval(
+        INSERT_POST, thread_id, author_id, reply_to_id, body_md, body_html, idempotency_key, status
+    )
+
+
 @dataclass
 class World:
     """Rows made by the factories, for tests to refer to."""
@@ -334,16 +369,13 @@ class World:
         self, session: dict, author: dict, *, title: str = "A thread", posts: int = 1
     ) -> dict:
         """A thread with `posts` posts, written directly (no time box), for fixtures."""
-        from confer.posts import queries as posts_q
         from confer.threads import queries as threads_q
 
         c = session["conference"]
         tid = await threads_q.insert_thread(self.pool, c["id"], session["id"], title, author["id"])
         for i in range(posts):
             body = f"Post number {i + 1}"
-            await posts_q.insert_post(
-                self.pool, tid, author["id"], None, body, f"<p>{body}</p>", None
-            )
+            await insert_post(self.pool, tid, author["id"], None, body, f"<p>{body}</p>", None)
         return {"id": tid, "session": session, "conference": c}
 
 

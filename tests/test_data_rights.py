@@ -22,8 +22,7 @@ from confer.live.hub import Hub
 from confer.mail import outbox
 from confer.panels import service as panels
 from confer.policy import Actor
-from confer.posts import queries as posts_q
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import PASSWORD, Browser, insert_post
 
 NAME = "Zebedee Quibble"
 EMAIL = "quibble-7f3@example.org"
@@ -99,13 +98,11 @@ async def _scene(world, pool, settings, *, role: str = "participant") -> Scene:
     await world.member(c2, member, "participant")
 
     t = await world.thread(sa, org, title="Budgets", posts=0)
-    p1 = await posts_q.insert_post(
+    p1 = await insert_post(
         pool, t["id"], member["id"], None, FIRST_POST, f"<p>{FIRST_POST}</p>", None
     )
-    p2 = await posts_q.insert_post(
-        pool, t["id"], other["id"], p1, OTHER_POST, f"<p>{OTHER_POST}</p>", None
-    )
-    p3 = await posts_q.insert_post(
+    p2 = await insert_post(pool, t["id"], other["id"], p1, OTHER_POST, f"<p>{OTHER_POST}</p>", None)
+    p3 = await insert_post(
         pool, t["id"], member["id"], p2, SECOND_POST, f"<p>{SECOND_POST}</p>", None
     )
     await pool.execute(

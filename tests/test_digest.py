@@ -15,9 +15,8 @@ import asyncpg
 import pytest
 
 from confer.notifications import digest
-from confer.posts import queries as posts_q
 from confer.threads import queries as threads_q
-from tests.conftest import World
+from tests.conftest import World, insert_post
 
 TZ = "Europe/London"
 
@@ -47,7 +46,7 @@ def local(d: date, hm: str) -> datetime:
 
 
 async def _post(pool: asyncpg.Pool, thread_id: int, author: dict, body: str, at: datetime) -> int:
-    post_id = await posts_q.insert_post(pool, thread_id, author["id"], None, body, body, None)
+    post_id = await insert_post(pool, thread_id, author["id"], None, body, body, None)
     await pool.execute("UPDATE posts SET created_at = $2 WHERE id = $1", post_id, at)
     return post_id
 

@@ -36,9 +36,8 @@ from confer.live.hub import Hub
 from confer.moderation import service as moderation
 from confer.panels import service as panels
 from confer.policy import Actor
-from confer.posts import queries as posts_q
 from confer.posts import service as posts
-from tests.conftest import Browser
+from tests.conftest import Browser, insert_post
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "transcript.schema.json").read_text())
@@ -128,7 +127,7 @@ async def record(world, pool, settings) -> Record:
     )
 
     later = await world.thread(sb, bob, title="Planning for next year", posts=0)
-    p_later = await posts_q.insert_post(
+    p_later = await insert_post(
         pool,
         later["id"],
         bob["id"],
@@ -148,7 +147,7 @@ async def record(world, pool, settings) -> Record:
 
     async def post(author: dict, body: str, reply_to: int | None = None, status="visible"):
         html = f'<p>{body} <a href="{LINK}">{LINK}</a></p>' if LINK in body else f"<p>{body}</p>"
-        return await posts_q.insert_post(
+        return await insert_post(
             pool, budget["id"], author["id"], reply_to, body, html, None, status
         )
 
@@ -162,7 +161,7 @@ async def record(world, pool, settings) -> Record:
     await posts.delete_post(ctx, _actor(alice), p4)
 
     roads = await world.thread(sa, alice, title="Roads and bridges", posts=0)
-    p_roads = await posts_q.insert_post(
+    p_roads = await insert_post(
         pool,
         roads["id"],
         alice["id"],
@@ -472,7 +471,7 @@ async def test_csv_cells_that_would_be_formulas_are_defused(world, browser_facto
     t = await world.thread(s, evil, title='=HYPERLINK("http://evil.example","x")', posts=0)
     bodies = ["+1+1", "-2", "@SUM(A1)", "=1+2", "\tpadded", "plain text", "a=b"]
     for body in bodies:
-        await posts_q.insert_post(pool, t["id"], evil["id"], None, body, f"<p>{body}</p>", None)
+        await insert_post(pool, t["id"], evil["id"], None, body, f"<p>{body}</p>", None)
     b = await _browser(browser_factory, pool, settings, org)
     text = await _export(b, c["slug"], format="csv")
     rows = [dict(zip(CsvWriter.HEADER, r, strict=True)) for r in csv.reader(io.StringIO(text))]

@@ -12,7 +12,7 @@ import socketio
 from confer.accounts import service as accounts
 from confer.policy import Actor
 from confer.posts import queries as posts_q
-from tests.conftest import World
+from tests.conftest import World, insert_post
 
 
 class Client:
@@ -200,7 +200,7 @@ async def test_catch_up_brings_the_changes_made_while_a_reader_was_away(
     await world.member(c, u, "participant")
     t = await world.thread(s, u, posts=6)
     t2 = await world.thread(s, u, title="Elsewhere")
-    waiting = await posts_q.insert_post(
+    waiting = await insert_post(
         pool, t["id"], u["id"], None, "Waiting", "<p>Waiting</p>\n", None, "pending"
     )
     ids = [
@@ -347,9 +347,7 @@ async def test_a_moderation_join_can_ask_for_the_queue_counts_in_its_scope(
     ta = await world.thread(sa, u, posts=2)
     tb = await world.thread(sb, u, posts=1)
     for t in (ta, ta, tb):
-        await posts_q.insert_post(
-            pool, t["id"], u["id"], None, "Wait", "<p>Wait</p>", None, "pending"
-        )
+        await insert_post(pool, t["id"], u["id"], None, "Wait", "<p>Wait</p>", None, "pending")
     reported = await pool.fetch("SELECT id FROM posts WHERE status = 'visible' ORDER BY id")
     for i, post in enumerate(reported):  # every visible post reported, the first twice
         for flagger in [org, fac_a] if i == 0 else [org]:

@@ -26,8 +26,7 @@ from confer.live.hub import Hub
 from confer.moderation import service as moderation
 from confer.moderation.service import AUTO_HIDE_REASON
 from confer.policy import Actor
-from confer.posts import queries as posts_q
-from tests.conftest import Browser
+from tests.conftest import Browser, insert_post
 from tests.test_live import Client
 
 # Socket acknowledgements carry the error's code; HTTP carries its status.
@@ -296,7 +295,7 @@ class Kit:
         self, thread: dict, author: Person, body: str, status: str = "visible"
     ) -> int:
         """A post written directly (no time box, no pre-moderation), for setting up."""
-        post_id = await posts_q.insert_post(
+        post_id = await insert_post(
             self.pool, thread["id"], author.id, None, body, f"<p>{body}</p>\n", None, status
         )
         if status == "hidden":

@@ -53,7 +53,7 @@ from confer.accounts import service as accounts
 from confer.app import create_app
 from confer.keys import sio_key
 from confer.settings import Settings
-from tests.conftest import CSRF_META, TEMPLATE_DB, _with_db
+from tests.conftest import CSRF_META, TEMPLATE_DB, _with_db, insert_post
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -487,7 +487,6 @@ async def build_scene(env: Env, actor: str, setup: str | None) -> Scene:
     threads), session 2 (thread 2, open to participants' threads, facilitated by `scoped`) and
     a panel with one question; everyone's own post in thread 1; a bystander's visible and
     pending posts in both threads. Plus another conference, where the outsider belongs."""
-    from confer.posts import queries as posts_q
     from confer.threads import queries as threads_q
 
     tag = uuid.uuid4().hex[:10]
@@ -568,7 +567,7 @@ async def build_scene(env: Env, actor: str, setup: str | None) -> Scene:
         )
 
         async def post(thread: int, author: str, text: str, status: str = "visible") -> int:
-            return await posts_q.insert_post(
+            return await insert_post(
                 con, thread, users[author], None, text, f"<p>{text}</p>\n", None, status
             )
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from confer.reports.charts import bar_chart
+from tests.conftest import insert_post
 from tests.test_markup import page_problems, parse
 
 
@@ -81,9 +82,7 @@ def svgs(page: str) -> list[str]:
 
 
 async def _post(world, thread: dict, author: dict, when: datetime, status: str = "visible") -> int:
-    from confer.posts import queries as posts_q
-
-    post_id = await posts_q.insert_post(
+    post_id = await insert_post(
         world.pool, thread["id"], author["id"], None, "Text", "<p>Text</p>", None, status
     )
     await world.pool.execute("UPDATE posts SET created_at = $2 WHERE id = $1", post_id, when)

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import CSRF_META, PASSWORD
+from tests.conftest import CSRF_META, PASSWORD, insert_post
 
 XSS_DIR = Path("/work/shared/data/xss")
 
@@ -318,7 +318,6 @@ def _payloads() -> list[str]:
 async def test_the_markdown_transcript_keeps_no_live_html(world, browser_factory, pool):
     from markdown_it import MarkdownIt
 
-    from confer.posts import queries as posts_q
     from tests.test_markup import FORBIDDEN_IN_FRAGMENT, _attribute_problems, parse
 
     payloads = _payloads()
@@ -332,10 +331,10 @@ async def test_the_markdown_transcript_keeps_no_live_html(world, browser_factory
     t = await world.thread(s, author, title="<script>alert(1)</script>", posts=0)
     async with pool.acquire() as con, con.transaction():
         for body in payloads:
-            await posts_q.insert_post(con, t["id"], author["id"], None, body, "<p>x</p>", None)
+            await insert_post(con, t["id"], author["id"], None, body, "<p>x</p>", None)
     # A code span and a fence keep what they show.
     code = "Use `<b>` for bold:\n\n```\n<i>also</i>\n```"
-    await posts_q.insert_post(pool, t["id"], author["id"], None, code, "<p>x</p>", None)
+    await insert_post(pool, t["id"], author["id"], None, code, "<p>x</p>", None)
 
     b = await browser_factory(organiser["email"])
     r, md = await b.post(f"/c/{c['slug']}/export", {"format": "md"})

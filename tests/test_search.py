@@ -8,13 +8,13 @@ from datetime import timedelta
 from html import unescape
 from urllib.parse import quote
 
-from confer.posts import queries as posts_q
+from tests.conftest import insert_post
 
 RESULT = re.compile(r'<li class="govuk-!-margin-bottom-6" id="result-(\d+)">')
 
 
 async def _post(world, thread, author, body, *, status="visible", reason=None, ago=None) -> int:
-    post_id = await posts_q.insert_post(
+    post_id = await insert_post(
         world.pool, thread["id"], author["id"], None, body, "<p>stored html</p>", None, status
     )
     if reason is not None:

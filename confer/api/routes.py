@@ -16,7 +16,6 @@ from confer.conferences.service import Place
 from confer.errors import NotFound
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service as notifications
-from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import service as threads
 from confer.validate import parse_id
@@ -137,10 +136,9 @@ async def list_posts(request: web.Request) -> web.Response:
     await threads.fetch(ctx.pool, place, thread_id)
     after = query_int(request, "after", 0, lo=0, hi=2**31 - 1)
     limit = query_int(request, "limit", 100, lo=1, hi=500)
-    rows = await posts_q.list_posts_after(ctx.pool, thread_id, after, limit)
-    items = [posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None]
-    last = rows[-1]["seq"] if rows else after
-    return json_response({"posts": items, "last_seq": last, "more": len(rows) == limit})
+    listing = await posts.list_after(ctx.pool, place, thread_id, after, limit)
+    last = after if listing.last_seq is None else listing.last_seq
+    return json_response({"posts": listing.posts, "last_seq": last, "more": listing.read == limit})
 
 
 async def create_post(request: web.Request) -> web.Response:

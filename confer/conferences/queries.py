@@ -154,7 +154,8 @@ WHERE conference_id = $1 AND status = 'active'
 
 LIST_SESSIONS = f"""
 SELECT {SESSION_COLUMNS},
-       (SELECT count(*) FROM threads t WHERE t.session_id = s.id) AS thread_count,
+       (SELECT count(*) FROM threads t WHERE t.session_id = s.id AND NOT t.awaiting_approval)
+           AS thread_count,
        (SELECT coalesce(sum(t.post_count), 0) FROM threads t WHERE t.session_id = s.id)
            AS post_count,
        (SELECT max(t.last_post_at) FROM threads t WHERE t.session_id = s.id) AS last_post_at

@@ -19,7 +19,7 @@ ORDER BY s.starts_at, s.id
 LIST_THREADS = """
 SELECT t.id, t.title, t.summary_md, t.summary_html, t.created_at, t.locked_at, t.lock_reason
 FROM threads t
-WHERE t.session_id = $1 AND ($2::bigint IS NULL OR t.id = $2)
+WHERE t.session_id = $1 AND ($2::bigint IS NULL OR t.id = $2) AND NOT t.awaiting_approval
 ORDER BY t.pinned_at IS NULL, t.created_at, t.id
 """
 

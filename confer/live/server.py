@@ -34,7 +34,16 @@ from confer.errors import (
     Unavailable,
 )
 from confer.keys import ctx_key, hub_key, settings_key, sio_key
-from confer.live.events import Event
+from confer.live.events import (
+    Event,
+    conference_room,
+    login_room,
+    moderation_room,
+    panel_room,
+    thread_room,
+    token_room,
+    user_room,
+)
 from confer.live.fanout import (
     FastEmitManager,
     FastRedisManager,
@@ -98,7 +107,9 @@ def _need_id(data: dict[str, Any], name: str, message: str) -> int:
 
 
 def _error(e: ConferError) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": e.code, "message": e.message, "fields": e.fields}
+    """The acknowledgement of a refusal: the JSON API's error body, and for a rate limit the
+    wait that HTTP says in its Retry-After header."""
+    error: dict[str, Any] = e.as_json()
     if isinstance(e, TooManyRequests):
         error["retry_after"] = e.retry_after
     return {"ok": False, "error": error}
@@ -184,7 +195,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             if is_unavailable(e):
                 note_unavailable(self.ctx.pool, f"socket {event}", e)
                 error = Unavailable()
-                await self.emit("error", {"code": error.code, "message": error.message}, to=sid)
+                await self.emit("error", error.as_json(), to=sid)
                 return _error(error)
             log.exception("socket event %s failed", event)
             return _error(Internal())
@@ -209,7 +220,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                 )
             actor, token_id = found
             credential = ("token", accounts.hash_token(str(token)))
-            rooms.append(f"token:{token_id}")
+            rooms.append(token_room(token_id))
         else:
             from confer.web import SESSION_COOKIE
 
@@ -219,7 +230,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             if found_login is not None:
                 actor, login_id = found_login
                 credential = ("login", accounts.hash_token(str(cookie)))
-                rooms.append(f"login:{login_id}")
+                rooms.append(login_room(login_id))
         from confer.web import client_address
 
         await self.save_session(
@@ -228,7 +239,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         self.flood[sid] = deque()
         self.rooms_of[sid] = set()
         if actor.user_id is not None:
-            rooms.append(f"user:{actor.user_id}")
+            rooms.append(user_room(actor.user_id))
         for room in rooms:
             await self.enter_room(sid, room)
 
@@ -379,17 +390,13 @@ class ConferNamespace(socketio.AsyncNamespace):
             return {"reload": True}
         pool = self.ctx.pool
         thread_id = thread["id"]
-        rows = await posts_q.list_posts_after(pool, thread_id, after, CATCH_UP_LIMIT + 1, since)
+        listing = await posts.list_after(pool, place, thread_id, after, CATCH_UP_LIMIT + 1, since)
         moved = []
         if since is not None:
             moved = await posts_q.list_moved_away(pool, thread_id, since, CATCH_UP_LIMIT + 1)
-        if len(rows) > CATCH_UP_LIMIT or len(moved) > CATCH_UP_LIMIT:
+        if listing.read > CATCH_UP_LIMIT or len(moved) > CATCH_UP_LIMIT:
             return {"reload": True}
-        reply: dict[str, Any] = {
-            "missed": [
-                posts.payload(place, p) for r in rows if (p := posts.present(place, r)) is not None
-            ]
-        }
+        reply: dict[str, Any] = {"missed": listing.posts}
         if moved:
             reply["removed"] = [{"id": r["id"], "moved_to": r["moved_to"]} for r in moved]
         return reply
@@ -421,8 +428,6 @@ class ConferNamespace(socketio.AsyncNamespace):
     async def _enter_moderation(self, sid: str, room: str, actor: Actor) -> None:
         """Conference-wide moderators join the room; a facilitator of chosen sessions joins
         one room per session instead, so that they hear only of their sessions."""
-        from confer.moderation.service import moderation_rooms
-
         conference_id = int(room.partition(":")[2])
         conference = await conferences_q.fetch_conference(self.ctx.pool, conference_id)
         place = await conferences.place_from_row(self.ctx.pool, actor, conference)
@@ -431,7 +436,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             return
         assert place.member is not None
         for session_id in place.member.session_ids:
-            await self.enter_room(sid, moderation_rooms(conference_id, session_id)[1])
+            await self.enter_room(sid, moderation_room(conference_id, session_id))
 
     async def _joined(self, sid: str, room: str) -> int:
         if self.presence.add(room, sid):
@@ -530,14 +535,14 @@ class ConferNamespace(socketio.AsyncNamespace):
     async def apply_eviction(self, order: dict[str, Any]) -> None:
         """An eviction, on this process's sockets (every process runs it)."""
         if "user" in order:
-            await self._close_room(f"user:{int(order['user'])}", "signed_out")
+            await self._close_room(user_room(int(order["user"])), "signed_out")
         for token_id in order.get("tokens", ()):
-            await self._close_room(f"token:{int(token_id)}", "token_revoked")
+            await self._close_room(token_room(int(token_id)), "token_revoked")
         if "conference" in order:
             conference_id = int(order["conference"])
             rooms = await self._rooms_of_conference(conference_id)
             if "member" in order:
-                sids = self._local_sids(f"user:{int(order['member'])}")
+                sids = self._local_sids(user_room(int(order["member"])))
             else:
                 sids = {sid for room in rooms for sid in self._local_sids(room)}
             answers: dict[tuple[int | None, str], bool] = {}
@@ -558,17 +563,17 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def _rooms_of_conference(self, conference_id: int) -> set[str]:
         rows = await self.ctx.pool.fetch(
-            """SELECT 'thread:' || id FROM threads WHERE conference_id = $1
-               UNION ALL SELECT 'panel:' || id FROM sessions WHERE conference_id = $1
-               UNION ALL SELECT 'moderation:' || $1 || ':session:' || id
-                         FROM sessions WHERE conference_id = $1""",
+            """SELECT 'thread' AS kind, id FROM threads WHERE conference_id = $1
+               UNION ALL SELECT 'session', id FROM sessions WHERE conference_id = $1""",
             conference_id,
         )
-        return {
-            f"conference:{conference_id}",
-            f"moderation:{conference_id}",
-            *(r[0] for r in rows),
-        }
+        rooms = {conference_room(conference_id), moderation_room(conference_id)}
+        for r in rows:
+            if r["kind"] == "thread":
+                rooms.add(thread_room(r["id"]))
+            else:
+                rooms |= {panel_room(r["id"]), moderation_room(conference_id, r["id"])}
+        return rooms
 
     async def _recheck(
         self, sid: str, rooms: set[str], answers: dict[tuple[int | None, str], bool]

@@ -2,8 +2,8 @@
 (policy "moderate" for a session's threads and posts, "moderate.members" for members),
 writing its change and its moderation_log row in one transaction, then publishing.
 
-What reaches whom: thread rooms get the public view of a post (a placeholder when hidden,
-nothing while pending); the author's own room gets their view; moderation rooms get all.
+What reaches whom about a post is decided with posts (confer.posts.service: public_view,
+full_view, post_change_events).
 """
 
 from __future__ import annotations
@@ -19,12 +19,19 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
-from confer.live.events import Event, conference_room, thread_room
+from confer.live.events import (
+    Event,
+    conference_room,
+    moderation_rooms,
+    notice_event,
+    thread_room,
+)
 from confer.moderation import queries as q
 from confer.notifications import service as notifications
-from confer.policy import ANONYMOUS, Actor
+from confer.policy import Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
+from confer.posts.service import full_view, post_change_events, public_view
 from confer.threads import queries as threads_q
 from confer.threads import service as threads
 from confer.validate import Fields, parse_id
@@ -61,44 +68,8 @@ MEMBER_ACTIONS = ("mute", "unmute", "premoderate", "unpremoderate", "remove")
 AUTO_HIDE_REASON = "Hidden while facilitators review reports from members"
 
 
-def moderation_rooms(conference_id: int, session_id: int | None) -> list[str]:
-    """Conference-wide moderators share one room; facilitators of chosen sessions, one each."""
-    rooms = [f"moderation:{conference_id}"]
-    if session_id is not None:
-        rooms.append(f"moderation:{conference_id}:session:{session_id}")
-    return rooms
-
-
 def _to_moderators(name: str, place: Place, session_id: int | None, data: dict) -> list[Event]:
     return [Event(name, room, data) for room in moderation_rooms(place.id, session_id)]
-
-
-def public_view(place: Place, row: asyncpg.Record) -> dict | None:
-    """The post as a reader with no special rights sees it (None while pending)."""
-    public = Place(place.conference, None, ANONYMOUS)
-    shown = posts.present(public, row)
-    return None if shown is None else posts.payload(place, shown)
-
-
-def full_view(place: Place, row: asyncpg.Record) -> dict:
-    data = posts.payload(place, dict(row))
-    data["hidden_reason"] = row["hidden_reason"]
-    return data
-
-
-def post_change_events(
-    place: Place, row: asyncpg.Record, name: str = "post:updated"
-) -> list[Event]:
-    """Everyone sees the public view; the author and the moderators see the whole post."""
-    events = []
-    public = public_view(place, row)
-    if public is not None:
-        events.append(Event(name, thread_room(row["thread_id"]), public))
-    full = full_view(place, row)
-    if row["author_id"] is not None:
-        events.append(Event("post:updated", f"user:{row['author_id']}", full))
-    events += _to_moderators("post:updated", place, row["session_id"], full)
-    return events
 
 
 async def _reason(f: Fields, data: dict[str, Any], *, required: bool) -> str:
@@ -240,6 +211,7 @@ async def moderate_post(
     details: dict[str, Any] = {}
     events: list[Event] = []
     notices: list[Event] = []
+    shown = False
     async with ctx.pool.acquire() as con, con.transaction():
         if action == "hide":
             await q.set_post_status(con, post_id, "hidden", reason)
@@ -249,6 +221,8 @@ async def moderate_post(
             await q.resolve_flags(con, post_id, actor.user_id, "kept")
         elif action == "approve":
             await q.set_post_status(con, post_id, "visible", None)
+            # The opening post of a thread awaiting approval: the thread is shown with it.
+            shown = row["seq"] == 1 and await threads_q.show_thread(con, row["thread_id"])
             # Mentions, the reply and followers are told now, not while it was pending.
             notices = await notifications.notify_for_post(
                 con,
@@ -289,22 +263,21 @@ async def moderate_post(
     assert fresh is not None
     if action == "approve":
         # Newly visible: everyone in the thread gets it as a new post.
-        events += post_change_events(place, fresh, "post:new")
         thread = await threads_q.fetch_thread(ctx.pool, fresh["thread_id"], place.id)
         assert thread is not None
+        if shown:  # announced as any new thread is
+            events.append(threads.thread_new_event(place, thread))
+        events += post_change_events(place, fresh, "post:new")
         public = public_view(place, fresh)
         if public is not None:
             public.update(thread_title=thread["title"], session_id=thread["session_id"])
             events.append(Event("post:new", conference_room(place.id), public))
     elif action == "move":
-        gone = {
-            "id": post_id,
-            "thread_id": row["thread_id"],
-            "moved_to": fresh["thread_id"],
-            "status": "moved",
-            "seq": row["seq"],
-        }
-        events.append(Event("post:removed", thread_room(row["thread_id"]), gone))
+        events.append(
+            posts.post_removed_event(
+                row["thread_id"], post_id, "moved", seq=row["seq"], moved_to=fresh["thread_id"]
+            )
+        )
         events += post_change_events(place, fresh, "post:new")
     else:
         events += post_change_events(place, fresh)
@@ -476,11 +449,7 @@ async def moderate_member(
         await ctx.hub.disconnect_user(user_id)
     await ctx.hub.publish(
         [
-            Event(
-                "notification",
-                f"user:{user_id}",
-                {"kind": f"member.{action}", "conference_id": place.id, "reason": reason},
-            ),
+            notice_event(user_id, f"member.{action}", conference_id=place.id, reason=reason),
             *registration.promotion_events(place.id, promoted),
         ]
     )

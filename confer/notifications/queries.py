@@ -59,7 +59,7 @@ FROM (
 # an unread notification in the thread (follows.told) is not told again: they will read the
 # new posts when they go there. So a busy thread costs one index probe that finds nobody, not
 # a row per follower. Posts in one thread are serialised by the thread row's lock taken by
-# INSERT_POST, so two posts cannot both tell the same follower.
+# WRITE_POST (confer.posts.queries), so two posts cannot both tell the same follower.
 # Kept small to plan: the post's facts come as parameters, and what only the notified need
 # (emails, counts) is read afterwards, when someone was notified.
 _NOTIFY_CTES = """

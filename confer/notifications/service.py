@@ -13,7 +13,7 @@ import asyncpg
 from confer.conferences import service as conferences
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
-from confer.live.events import Event
+from confer.live.events import Event, notification_event
 from confer.notifications import emails
 from confer.notifications import queries as q
 from confer.policy import Actor
@@ -149,7 +149,7 @@ async def tell_notified(con: asyncpg.Connection, post_id: int, settings: Setting
             }
         )
         data["unread"] = r["unread"]
-        events.append(Event("notification", f"user:{r['user_id']}", data))
+        events.append(notification_event(r["user_id"], data))
         if r["email_notifications"] == "each" and emails.deliverable(r["email"]):
             mail.append(emails.notification_email(settings, r, post_id, data["text"]))
     if mail:

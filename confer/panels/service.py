@@ -15,7 +15,7 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Closed, Conflict, NotFound
-from confer.live.events import Event
+from confer.live.events import Event, moderation_rooms, notice_event, panel_room, user_room
 from confer.moderation import queries as moderation_q
 from confer.panels import queries as q
 from confer.policy import Actor
@@ -24,10 +24,6 @@ from confer.validate import Fields, parse_id
 QUESTION_MAX = 500
 STATE_ACTIONS = ("approve", "answering", "answered", "dismiss", "merge", "reopen")
 PANEL_KINDS = ("panel", "keynote")
-
-
-def panel_room(session_id: int) -> str:
-    return f"panel:{session_id}"
 
 
 @dataclass(frozen=True)
@@ -153,12 +149,10 @@ async def _with_answers(ctx: Ctx, panel: Panel, rows: list[asyncpg.Record]) -> l
 
 def _events(panel: Panel, name: str, question: asyncpg.Record, data: dict) -> list[Event]:
     """Pending questions go only to the panel's moderators and their author."""
-    from confer.moderation.service import moderation_rooms
-
     if question["status"] == "pending":
         rooms = moderation_rooms(panel.place.id, panel.window["id"])
         if question["author_id"] is not None:
-            rooms.append(f"user:{question['author_id']}")
+            rooms.append(user_room(question["author_id"]))
         return [Event(name, room, data) for room in rooms]
     return [Event(name, panel_room(panel.window["id"]), data)]
 
@@ -340,14 +334,12 @@ async def change_state(
         events.append(Event("question:answering", panel_room(question["session_id"]), data_out))
     if action in ("dismiss", "merge") and question["author_id"] is not None:
         events.append(
-            Event(
-                "notification",
-                f"user:{question['author_id']}",
-                {
-                    "kind": "question.dismissed",
-                    "question_id": question_id,
-                    "reason": fresh["dismiss_reason"],
-                },
+            notice_event(
+                question["author_id"],
+                "question.dismissed",
+                conference_id=panel.place.id,
+                reason=fresh["dismiss_reason"],
+                question_id=question_id,
             )
         )
     await ctx.hub.publish(events)

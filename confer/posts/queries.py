@@ -77,23 +77,6 @@ SELECT {POST_COLUMNS}
 WHERE p.author_id = $1 AND p.idempotency_key = $2
 """
 
-# Takes the thread row's lock: posts in one thread get gap-free, ordered seqs.
-INSERT_POST = """
-WITH t AS (
-    UPDATE threads
-    SET last_seq = last_seq + 1,
-        post_count = post_count + CASE WHEN $7 = 'visible' THEN 1 ELSE 0 END,
-        last_post_at = now()
-    WHERE id = $1
-    RETURNING last_seq, conference_id
-)
-INSERT INTO posts (thread_id, conference_id, seq, author_id, reply_to_id, body_md, body_html,
-                   status, idempotency_key)
-SELECT $1, t.conference_id, t.last_seq, $2, $3, $4, $5, $7, $6
-FROM t
-RETURNING id
-"""
-
 # Everything posting in thread i.thread_id needs to know before it writes: the conference,
 # the thread (with its posting state), the author's (i.author_id) membership, whether their
 # idempotency key (i.key) already made a post, how long slow mode makes them wait, whether
@@ -146,21 +129,25 @@ ORDER BY i.n
 # post notifies (confer.notifications.queries); the post comes back as POST_COLUMNS with
 # `notified`, how many were told. Always one row; its `id` is NULL when the thread was closed
 # or locked meanwhile (so that several posts written together map to their rows).
+# The opening post of a thread awaiting approval (threads.awaiting_approval) shows the thread
+# when it is written visible. A moderator's opening post ($10) may be written before the
+# thread's window opens (a facilitator preparing a session), only not after the conference.
 #   $1 status ('visible' or 'pending'), $2 thread, $3 author, $4 conference, $5 reply-to,
-#   $6 the author follows, $7 body_md, $8 body_html, $9 idempotency key,
-#   with mentions $10 names and $11 positions (see notify_ctes).
+#   $6 the author follows, $7 body_md, $8 body_html, $9 idempotency key, $10 a moderator's
+#   opening post, with mentions $11 names and $12 positions (see notify_ctes).
 _WRITE_POST = """
 WITH t AS (
     UPDATE threads th
     SET last_seq = th.last_seq + 1,
         post_count = th.post_count + CASE WHEN $1 = 'visible' THEN 1 ELSE 0 END,
-        last_post_at = now()
+        last_post_at = now(),
+        awaiting_approval = th.awaiting_approval AND NOT (th.last_seq = 0 AND $1 = 'visible')
     FROM sessions s
     JOIN conferences c ON c.id = s.conference_id
     {window}
-    WHERE th.id = $2 AND s.id = th.session_id
-      AND c.published_at IS NOT NULL AND th.closed_at IS NULL AND th.locked_at IS NULL
-      AND now() >= w.opens_at AND now() < w.closes_at
+    WHERE th.id = $2 AND s.id = th.session_id AND th.closed_at IS NULL AND th.locked_at IS NULL
+      AND ($10::boolean AND now() < c.ends_at
+           OR c.published_at IS NOT NULL AND now() >= w.opens_at AND now() < w.closes_at)
     RETURNING th.last_seq, th.conference_id, th.session_id
 ),
 p AS (
@@ -193,8 +180,8 @@ _WRITE_PARAMS = {
     "reply_to": "$5",
     "follow": "($6 AND EXISTS (SELECT 1 FROM p))",
     "notify": "EXISTS (SELECT 1 FROM p WHERE p.status = 'visible')",
-    "names": "$10",
-    "positions": "$11",
+    "names": "$11",
+    "positions": "$12",
 }
 WRITE_POST = _WRITE_POST.format(
     window=POSTING_WINDOW, notify=notify_ctes(mentions=False, **_WRITE_PARAMS)
@@ -295,21 +282,6 @@ async def fetch_post_by_key(con: Con, author_id: int, key: str) -> asyncpg.Recor
     return await con.fetchrow(FETCH_POST_BY_KEY, author_id, key)
 
 
-async def insert_post(
-    con: Con,
-    thread_id: int,
-    author_id: int | None,
-    reply_to_id: int | None,
-    body_md: str,
-    body_html: str,
-    idempotency_key: str | None,
-    status: str = "visible",
-) -> int:
-    return await con.fetchval(
-        INSERT_POST, thread_id, author_id, reply_to_id, body_md, body_html, idempotency_key, status
-    )
-
-
 def split_context(row: asyncpg.Record) -> tuple[dict, dict, dict | None, dict]:
     """A POSTING_CONTEXTS row as (conference, thread, membership or None, gate)."""
     conference, thread, member, gate = split_row(row)
@@ -380,8 +352,10 @@ async def write_post(
     key: str | None,
     names: list[str],
     positions: list[int],
+    early: bool = False,
 ) -> asyncpg.Record | None:
-    """Write a post (see WRITE_POST); None if the thread no longer takes posts.
+    """Write a post (see WRITE_POST); None if the thread no longer takes posts. `early`: a
+    moderator's opening post, which may come before the thread's window opens.
 
     Posts arriving while others are being written go together in the next transaction
     (`_write_posts`, confer.db.Batcher). Such a transaction fails whole, so when one of its
@@ -390,10 +364,10 @@ async def write_post(
     args = (status, thread_id, author_id, conference_id, reply_to_id, follow, body_md, body_html)
     if names:
         mentions = ("\n".join(names), ",".join(map(str, positions)))
-        args = (*args, key, *mentions)
+        args = (*args, key, early, *mentions)
         query, together = WRITE_POST_WITH_MENTIONS, _write_posts_with_mentions
     else:
-        args = (*args, key)
+        args = (*args, key, early)
         query, together = WRITE_POST, _write_plain_posts
     try:
         row = await batched(pool, together)(args)

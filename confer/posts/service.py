@@ -1,10 +1,17 @@
-"""Posts: writing, editing and deleting them, and how each reader sees one.
+"""Posts: writing, editing and deleting them, how each reader sees one, and where a change
+to one is heard.
 
-One path: the form handler, the JSON API and the socket all call create_post().
-Events are published after the transaction commits.
+One path: the form handler, the JSON API and the socket all call create_post(), and a new
+thread's opening post (confer.threads.service.create_thread) goes the same way. Posting is
+three steps, as zulip's actions are: check_post (who, where, when, the rules of the thread and
+of the member: check_posting), do_post (the batched write, WRITE_POST), notify_post (the
+events, after the commit).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -21,9 +28,9 @@ from confer.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from confer.live.events import Event, conference_room, thread_room
+from confer.live.events import Event, conference_room, moderation_rooms, thread_room, user_room
 from confer.notifications import service as notifications
-from confer.policy import Actor
+from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as q
 from confer.validate import Fields, parse_id
 
@@ -107,34 +114,120 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
     }
 
 
-def new_post_events(place: Place, thread: asyncpg.Record | dict, data: dict) -> list[Event]:
-    """A new visible post (its `payload`): to its thread's readers, and to the conference
-    home's live activity with where it was made."""
-    activity = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
-    return [
-        Event("post:new", thread_room(thread["id"]), data),
-        Event("post:new", conference_room(place.id), activity),
-    ]
+def thread_shown(place: Place, thread: asyncpg.Record | dict) -> bool:
+    """Whether this reader sees the thread: a thread whose opening post awaits approval
+    (threads.awaiting_approval) is seen only by its author and its session's moderators."""
+    if not thread["awaiting_approval"]:
+        return True
+    user_id = place.actor.user_id
+    if user_id is not None and thread["author_id"] == user_id:
+        return True
+    return place.can("moderate", session={"id": thread["session_id"]})
 
 
-async def create_post(
-    ctx: Ctx, actor: Actor, slug: str | None, thread_id: int, data: dict[str, object]
-) -> tuple[dict, bool]:
-    """Reply in a thread; return (post payload, created). A repeated key returns the first post.
+# --- who hears what of a post ------------------------------------------------------------
+# Thread rooms get the public view of a post (a placeholder when hidden, nothing while
+# pending); the author's own room and the moderation rooms get the whole post.
+
+
+def public_view(place: Place, row: asyncpg.Record | dict) -> dict | None:
+    """The post as a reader with no special rights sees it (None while pending)."""
+    public = Place(place.conference, None, ANONYMOUS)
+    shown = present(public, row)  # type: ignore[arg-type]
+    return None if shown is None else payload(place, shown)
+
+
+def full_view(place: Place, row: asyncpg.Record | dict) -> dict:
+    """The whole post, as its author and its moderators see it."""
+    data = payload(place, dict(row))
+    data["hidden_reason"] = row["hidden_reason"]
+    return data
+
+
+def new_post_events(
+    place: Place, thread: asyncpg.Record | dict, data: dict, *, activity: bool = True
+) -> list[Event]:
+    """A new visible post (its `payload`): to its thread's readers, and (`activity`: unless
+    its thread awaits approval) to the conference home's live activity with where it was
+    made."""
+    events = [Event("post:new", thread_room(thread["id"]), data)]
+    if activity:
+        where = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
+        events.append(Event("post:new", conference_room(place.id), where))
+    return events
+
+
+def post_change_events(
+    place: Place, row: asyncpg.Record | dict, name: str = "post:updated"
+) -> list[Event]:
+    """A post changed (or, `name` "post:new", arrived in a thread's view): its thread's
+    readers get the public view, the author and the moderators the whole post."""
+    events = []
+    public = public_view(place, row)
+    if public is not None:
+        events.append(Event(name, thread_room(row["thread_id"]), public))
+    events += private_change_events(place, row)
+    return events
+
+
+def private_change_events(place: Place, row: asyncpg.Record | dict) -> list[Event]:
+    """A change only the post's author and its moderators hear of (a post awaiting approval,
+    which its thread never saw)."""
+    full = full_view(place, row)
+    rooms = [user_room(row["author_id"])] if row["author_id"] is not None else []
+    rooms += moderation_rooms(place.id, row["session_id"])
+    return [Event("post:updated", room, full) for room in rooms]
+
+
+def post_removed_event(
+    thread_id: int, post_id: int, status: str, *, seq: int | None = None,
+    moved_to: int | None = None,
+) -> Event:  # fmt: skip
+    """A post leaves its thread's view: moved to another thread (`status` "moved"), or an
+    edit that awaits approval ("pending")."""
+    data = {"id": post_id, "thread_id": thread_id, "status": status, "seq": seq,
+            "moved_to": moved_to}  # fmt: skip
+    return Event("post:removed", thread_room(thread_id), data)
+
+
+# --- posting: check, do, notify -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A new post that passed its checks (check_post): what do_post writes."""
+
+    place: Place
+    thread: dict  # as read before the write
+    body: str
+    key: str | None
+    reply_to_id: int | None
+    pending: bool  # it awaits approval
+    opening: bool  # the opening post of a new thread
+    early: bool  # a moderator's opening post, which may precede the thread's window
+    repeated: asyncpg.Record | None  # the post its idempotency key already made
+
+
+async def check_post(
+    ctx: Ctx,
+    actor: Actor,
+    slug: str | None,
+    thread_id: int,
+    data: dict[str, object],
+    *,
+    opening: bool = False,
+) -> Posting:
+    """Everything a new post must pass before it is written, or the error that says why not.
 
     `slug` (where the form or socket said the thread is) must match the thread's conference;
-    None (the JSON API, which names only the thread) skips that check. Three round trips in
-    all: what posting needs to know (POSTING_CONTEXTS), the post written in one statement
-    (WRITE_POST) — each shared with the posts that arrive at the same moment (confer.db.Batcher)
-    — and, only when someone was notified, their emails.
-    """
-    from confer.moderation.service import post_change_events
-    from confer.threads import service as threads
-
+    None (the JSON API, which names only the thread) skips that check. `opening`: the
+    opening post of a thread just made (confer.threads.service.create_thread). One round
+    trip (POSTING_CONTEXTS, shared with the posts that arrive at the same moment), then one
+    more only for a repeated idempotency key."""
     f = Fields()
     body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
     key = check_key(f, data.get("idempotency_key"))
-    reply_to = data.get("reply_to")
+    reply_to = None if opening else data.get("reply_to")
     reply_to_id: int | None = None
     if reply_to not in (None, ""):
         reply_to_id = parse_id(reply_to) if isinstance(reply_to, int | str) else None
@@ -151,46 +244,88 @@ async def create_post(
         raise NotFound()
     place = Place(conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("conference.read")
-    place.require("post.create")
+    if not thread_shown(place, thread):
+        raise NotFound()
+    if opening:
+        place.require("thread.create", session=_session_of(thread))
+    else:
+        place.require("post.create")
     f.raise_if_any()
     assert actor.user_id is not None
-    if gate["repeated_id"] is not None and (
-        existing := await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
-    ):
-        return _repeat(place, existing, thread_id), False
-    pending = check_posting(place, thread, gate)
-    if reply_to_id is not None and not _may_reply_to(place, thread, gate, thread_id):
-        # A post this member cannot see is answered as if it did not exist: replying must
-        # not reveal (or notify) the author of a post awaiting approval or hidden.
-        raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
-    html = await markup.render(body)
-    names, positions = notifications.mention_candidates(body) if not pending else ([], [])
+    repeated = None
+    if gate["repeated_id"] is not None:
+        repeated = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
+    early = opening and place.can("moderate", session={"id": thread["session_id"]})
+    pending = False
+    if repeated is None:
+        pending = check_posting(place, thread, gate, opening=opening)
+        if reply_to_id is not None and not _may_reply_to(place, thread, gate, thread_id):
+            # A post this member cannot see is answered as if it did not exist: replying
+            # must not reveal (or notify) the author of a post awaiting approval or hidden.
+            raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
+    return Posting(place, thread, body, key, reply_to_id, pending, opening, early, repeated)
+
+
+def _session_of(thread: dict) -> dict:
+    """The thread's session as policy's "thread.create" reads it."""
+    return {
+        "id": thread["session_id"],
+        "kind": thread["session_kind"],
+        "participants_start_threads": thread["participants_start_threads"],
+    }
+
+
+async def do_post(ctx: Ctx, posting: Posting) -> tuple[asyncpg.Record, bool]:
+    """Write the post (WRITE_POST, batched with the posts arriving at the same moment:
+    confer.db.Batcher); return (the post, True), or (the post its idempotency key already
+    made, False). Raises Closed when the thread stopped taking posts since the check."""
+    from confer.threads import service as threads  # threads imports this module
+
+    place, actor_id = posting.place, posting.place.actor.user_id
+    assert actor_id is not None
+    if posting.repeated is not None:
+        return posting.repeated, False
+    thread_id = posting.thread["id"]
+    html = await markup.render(posting.body)
+    names, positions = (
+        notifications.mention_candidates(posting.body) if not posting.pending else ([], [])
+    )
     try:
         written = await q.write_post(
             ctx.pool,
-            status="pending" if pending else "visible",
+            status="pending" if posting.pending else "visible",
             thread_id=thread_id,
-            author_id=actor.user_id,
+            author_id=actor_id,
             conference_id=place.id,
-            reply_to_id=reply_to_id,
+            reply_to_id=posting.reply_to_id,
             follow=True,
-            body_md=body,
+            body_md=posting.body,
             body_html=html,
-            key=key,
+            key=posting.key,
             names=names,
             positions=positions,
+            early=posting.early,
         )
     except asyncpg.UniqueViolationError:
-        existing = await q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
+        existing = await q.fetch_post_by_key(ctx.pool, actor_id, posting.key or "")
         if existing is None:
             raise
-        return _repeat(place, existing, thread_id), False
+        return existing, False
     if written is None:
-        # Closed or locked between the check above and the write: say which.
-        again = await q.fetch_posting_context(ctx.pool, thread_id, actor.user_id, None, None)
-        if again is not None:
+        # Closed or locked between the check and the write: say which.
+        again = await q.fetch_posting_context(ctx.pool, thread_id, actor_id, None, None)
+        if again is not None and not posting.early:
             threads.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
         raise Closed("This thread is not taking posts now. You can still read it.")
+    return written, True
+
+
+async def notify_post(
+    ctx: Ctx, posting: Posting, written: asyncpg.Record, first: Sequence[Event] = ()
+) -> dict:
+    """After the commit: tell who must hear of the new post; return its payload. `first`:
+    events that go before the post's own when it is visible (a new thread's thread:new)."""
+    place, thread = posting.place, posting.thread
     notices: list[Event] = []
     if written["notified"]:
         # The notifications were made with the post; their emails follow in a second, short
@@ -200,28 +335,58 @@ async def create_post(
     # A new post is visible or pending, and its author sees all of it: the reply, the thread's
     # event and the conference home's are one payload (built once: it formats two dates).
     data = payload(place, written)
-    if pending:
+    if posting.pending:
         # Only the author and the moderators hear of a post awaiting approval.
         await ctx.hub.publish(post_change_events(place, written, "post:new"))
     else:
-        await ctx.hub.publish([*new_post_events(place, thread, data), *notices])
-    return data, True
+        # A thread awaiting approval shows nothing on the conference home (its opening post,
+        # written visible now, shows it).
+        shown = not thread["awaiting_approval"] or posting.opening
+        await ctx.hub.publish(
+            [*first, *new_post_events(place, thread, data, activity=shown), *notices]
+        )
+    return data
 
 
-def check_posting(place: Place, thread: dict, gate: dict, *, edited: dict | None = None) -> bool:
+async def create_post(
+    ctx: Ctx, actor: Actor, slug: str | None, thread_id: int, data: dict[str, object]
+) -> tuple[dict, bool]:
+    """Reply in a thread; return (post payload, created). A repeated key returns the first post.
+
+    Three round trips in all: what posting needs to know (POSTING_CONTEXTS), the post written
+    in one statement (WRITE_POST) — each shared with the posts that arrive at the same moment
+    (confer.db.Batcher) — and, only when someone was notified, their emails.
+    """
+    posting = await check_post(ctx, actor, slug, thread_id, data)
+    written, created = await do_post(ctx, posting)
+    if not created:
+        return _repeat(posting.place, written, thread_id), False
+    return await notify_post(ctx, posting, written), True
+
+
+def check_posting(
+    place: Place, thread: dict, gate: dict, *, edited: dict | None = None, opening: bool = False
+) -> bool:
     """What every new post and every edit must pass, from its posting context
     (q.fetch_posting_context): the right to read and to post (a muted member may not), the
     time box, locks and closing (confer.threads.service.check_open), and slow mode. Returns
     whether the post must await approval: the thread or the member is pre-moderated, or the
     member has fewer approved posts than the conference's first-posts rule asks (an `edited`
     post that is itself approved does not count towards its own approval). Facilitators of
-    the thread's session are exempt from slow mode and pre-moderation."""
-    from confer.threads import service as threads
+    the thread's session are exempt from slow mode and pre-moderation, and their `opening`
+    post of a new thread from the time box (they prepare threads before their session; the
+    thread's own window was checked by create_thread)."""
+    from confer.threads import service as threads  # threads imports this module
 
+    staff = place.can("moderate", session={"id": thread["session_id"]})
     place.require("conference.read")
-    place.require("post.create")
-    threads.check_open(thread, place.tz)  # type: ignore[arg-type]
-    if place.can("moderate", session={"id": thread["session_id"]}):
+    if opening:
+        place.require("thread.create", session=_session_of(thread))
+    else:
+        place.require("post.create")
+    if not (opening and staff):
+        threads.check_open(thread, place.tz)  # type: ignore[arg-type]
+    if staff:
         return False
     wait = gate["slow_mode_wait"]
     if wait is not None and wait > 0:
@@ -262,6 +427,27 @@ def _repeat(place: Place, existing: asyncpg.Record, thread_id: int) -> dict:
     return payload(place, present(place, existing) or dict(existing))
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Posts of a thread read in seq order (list_after)."""
+
+    posts: list[dict]  # their payloads, as this reader may see them
+    read: int  # how many were read, seen or not: as many as asked means there may be more
+    last_seq: int | None  # the seq of the last one read
+
+
+async def list_after(
+    pool: asyncpg.Pool, place: Place, thread_id: int, after: int, limit: int,
+    since: int | None = None,
+) -> Listing:  # fmt: skip
+    """A thread's posts after seq `after` and, unless `since` is None, its older posts changed
+    after that change number, at most `limit`: the JSON API's post listing and what a reader
+    rejoining a thread's room missed (confer.live.server) are this one read."""
+    rows = await q.list_posts_after(pool, thread_id, after, limit, since)
+    shown = [payload(place, p) for r in rows if (p := present(place, r)) is not None]
+    return Listing(shown, len(rows), rows[-1]["seq"] if rows else None)
+
+
 async def load_post(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, dict]:
     """A post and its conference, as this actor may see it (404 otherwise)."""
     row = await q.fetch_post(ctx.pool, post_id)
@@ -287,8 +473,6 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     edit by a pre-moderated author goes back to the approval queue. The post's status is
     checked again under its row lock: a post hidden or deleted meanwhile is not edited. Its
     events go through the same per-audience view as every change to a post."""
-    from confer.moderation.service import post_change_events
-
     place, post = await load_post(ctx, actor, post_id)
     place.require("post.edit", post=post)
     f = Fields()
@@ -325,8 +509,7 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     events = post_change_events(place, fresh)
     if was == "visible" and status == "pending":
         # Its readers saw it: it leaves the thread until a facilitator approves the edit.
-        gone = {"id": post_id, "thread_id": fresh["thread_id"], "status": "pending"}
-        events.append(Event("post:removed", thread_room(fresh["thread_id"]), gone))
+        events.append(post_removed_event(fresh["thread_id"], post_id, "pending", seq=fresh["seq"]))
     await ctx.hub.publish(events)
     return payload(place, present(place, fresh) or dict(fresh))
 
@@ -334,11 +517,8 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
 def _change_events(place: Place, row: asyncpg.Record, *, was: str) -> list[Event]:
     """A deletion: a post still awaiting approval was never shown to the thread, so only its
     author and the moderators hear of it; otherwise each audience gets its own view."""
-    from confer.moderation.service import full_view, moderation_rooms, post_change_events
-
     if was == "pending":
-        rooms = [f"user:{row['author_id']}", *moderation_rooms(place.id, row["session_id"])]
-        return [Event("post:updated", room, full_view(place, row)) for room in rooms]
+        return private_change_events(place, row)
     return post_change_events(place, row)
 
 

@@ -21,7 +21,7 @@ from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound, Unauthorized
-from confer.live.events import Event
+from confer.live.events import Event, notice_event
 from confer.policy import Actor
 from confer.registration import emails
 from confer.registration import queries as q
@@ -153,11 +153,7 @@ async def settle(
 
 def promotion_events(conference_id: int, promoted: list[asyncpg.Record]) -> list[Event]:
     return [
-        Event(
-            "notification",
-            f"user:{m['user_id']}",
-            {"kind": "registration.promoted", "conference_id": conference_id},
-        )
+        notice_event(m["user_id"], "registration.promoted", conference_id=conference_id)
         for m in promoted
     ]
 
@@ -368,13 +364,7 @@ async def decide(
             position=position, message=message,
         )  # fmt: skip
     await ctx.hub.publish(
-        [
-            Event(
-                "notification",
-                f"user:{user_id}",
-                {"kind": f"registration.{outcome}", "conference_id": place.id},
-            )
-        ]
+        [notice_event(user_id, f"registration.{outcome}", conference_id=place.id)]
     )
     return Registration(place.id, slug, user_id, member["role"], status, position)
 

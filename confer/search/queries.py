@@ -103,6 +103,9 @@ CROSS JOIN LATERAL (
     FROM unnest(CASE WHEN length(p.body_md) > $4 THEN words.stems END) w
 ) excerpt
 WHERE {_MAY_SEE.format(a=5, b=6)}
+  -- A thread awaiting approval (its opening post pending) is not there for most readers.
+  AND (NOT th.awaiting_approval OR $5::boolean OR th.session_id = ANY($6::bigint[])
+       OR th.author_id = $7::bigint)
 ORDER BY hit.n
 """
 
@@ -174,6 +177,7 @@ async def fetch_hits(
     headline_chars: int,
     moderate_all: bool,
     moderate_sessions: list[int],
+    reader_id: int | None,
 ) -> list[asyncpg.Record]:
     """The posts `post_ids`, in that order, with their snippets (any no longer visible left out)."""
     return await con.fetch(
@@ -184,6 +188,7 @@ async def fetch_hits(
         headline_chars,
         moderate_all,
         moderate_sessions,
+        reader_id,
     )
 
 

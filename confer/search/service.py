@@ -158,6 +158,7 @@ async def search(
                 headline_chars=HEADLINE_CHARS,
                 moderate_all=moderate_all,
                 moderate_sessions=moderate_sessions,
+                reader_id=place.actor.user_id,
             )
     total = ranked[0]["total"]
     counted = min(total, MAX_RESULTS)

@@ -14,7 +14,7 @@ Con = asyncpg.Connection | asyncpg.Pool
 
 THREAD_COLUMNS = """
 t.id, t.conference_id, t.session_id, t.title, t.author_id, t.last_seq, t.last_change_seq,
-t.post_count,
+t.post_count, t.awaiting_approval,
 t.last_post_at, t.created_at, t.pinned_at, t.locked_at, t.lock_reason, t.closed_at,
 t.premoderated, t.slow_mode_seconds, t.slow_mode_until, t.summary_md, t.summary_html,
 t.summary_updated_at,
@@ -60,14 +60,33 @@ SELECT {THREAD_COLUMNS},
 LEFT JOIN users u ON u.id = t.author_id
 LEFT JOIN read_state rs ON rs.thread_id = t.id AND rs.user_id = $2
 WHERE t.session_id = $1
+  AND (NOT t.awaiting_approval OR t.author_id = $2 OR $3::boolean)
 ORDER BY t.pinned_at IS NULL, t.pinned_at DESC,
          coalesce(t.last_post_at, t.created_at) DESC, t.id DESC
 """
 
+# A thread started by a member (confer.threads.service.create_thread) awaits its opening post:
+# nobody but its author and the session's moderators sees it until that post is written
+# visible (WRITE_POST) or approved (SHOW_THREAD).
 INSERT_THREAD = """
-INSERT INTO threads (conference_id, session_id, title, author_id)
-VALUES ($1, $2, $3, $4)
+INSERT INTO threads (conference_id, session_id, title, author_id, awaiting_approval)
+VALUES ($1, $2, $3, $4, $5)
 RETURNING id
+"""
+
+# A thread whose opening post was refused (or repeated an idempotency key): it has no post.
+DELETE_EMPTY_THREAD = """
+DELETE FROM threads
+WHERE id = $1 AND last_seq = 0
+"""
+
+# The opening post of a thread awaiting approval was approved: the thread is shown. True when
+# it was awaiting (so that it is announced once).
+SHOW_THREAD = """
+UPDATE threads
+SET awaiting_approval = false
+WHERE id = $1 AND awaiting_approval
+RETURNING true
 """
 
 # The thread page's thread: with the reader's ($3) place in it, whether any post is pinned
@@ -108,14 +127,33 @@ async def fetch_thread(con: Con, thread_id: int, conference_id: int) -> asyncpg.
     return await con.fetchrow(FETCH_THREAD, thread_id, conference_id)
 
 
-async def list_threads(con: Con, session_id: int, user_id: int | None) -> list[asyncpg.Record]:
-    return await con.fetch(LIST_THREADS, session_id, user_id)
+async def list_threads(
+    con: Con, session_id: int, user_id: int | None, moderator: bool
+) -> list[asyncpg.Record]:
+    """The session's threads; those awaiting approval only for their author and `moderator`."""
+    return await con.fetch(LIST_THREADS, session_id, user_id, moderator)
 
 
 async def insert_thread(
-    con: Con, conference_id: int, session_id: int, title: str, author_id: int | None
+    con: Con,
+    conference_id: int,
+    session_id: int,
+    title: str,
+    author_id: int | None,
+    *,
+    awaiting_approval: bool = False,
 ) -> int:
-    return await con.fetchval(INSERT_THREAD, conference_id, session_id, title, author_id)
+    return await con.fetchval(
+        INSERT_THREAD, conference_id, session_id, title, author_id, awaiting_approval
+    )
+
+
+async def delete_empty_thread(con: Con, thread_id: int) -> None:
+    await con.execute(DELETE_EMPTY_THREAD, thread_id)
+
+
+async def show_thread(con: Con, thread_id: int) -> bool:
+    return bool(await con.fetchval(SHOW_THREAD, thread_id))
 
 
 async def fetch_thread_for_reader(

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer import markup, timefmt
+from confer import timefmt
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Closed, NotFound
 from confer.live.events import Event, conference_room
-from confer.notifications import service as notifications
 from confer.policy import Actor
 from confer.posts import queries as posts_q
-from confer.posts.service import check_body, check_key, new_post_events, payload, present
+from confer.posts import service as posts
+from confer.posts.service import check_body, check_key, present
 from confer.threads import queries as q
 from confer.validate import Fields
 
@@ -63,14 +63,16 @@ async def fetch(
         thread = await q.fetch_thread_for_reader(con, thread_id, place.id, place.actor.user_id)
     else:
         thread = await q.fetch_thread(con, thread_id, place.id)
-    if thread is None:
+    if thread is None or not posts.thread_shown(place, thread):
         raise NotFound()
     return thread
 
 
 async def list_for_session(ctx: Ctx, place: Place, session: asyncpg.Record) -> list[asyncpg.Record]:
+    """The session's threads this reader sees (those awaiting approval: see posts.thread_shown)."""
     place.require("conference.read")
-    return await q.list_threads(ctx.pool, session["id"], place.actor.user_id)
+    moderator = place.can("moderate", session={"id": session["id"]})
+    return await q.list_threads(ctx.pool, session["id"], place.actor.user_id, moderator)
 
 
 async def create_thread(
@@ -81,55 +83,45 @@ async def create_thread(
     Organisers and facilitators may prepare threads before their session opens;
     participants (where the session allows) only while it is open. A repeated
     idempotency key returns the thread that key already made.
+
+    The opening post is a post like any reply: the thread is made awaiting it (seen only by
+    its author and the session's moderators), then the post goes through the checks and the
+    write of every post (confer.posts.service: check_post, do_post, notify_post), so that
+    pre-moderation, of the member or of their first posts, holds here too. Written visible,
+    it shows the thread; awaiting approval, the thread waits with it (docs/architecture.md,
+    "Posts"). Refused, the thread goes.
     """
     place = await conferences.load(ctx.pool, actor, slug, "conference.read")
     session = await conferences.fetch_session(ctx.pool, place, session_id)
     place.require("thread.create", session=session)
     f = Fields()
     title = f.text("title", data.get("title"), label="Title", max_len=ctx.settings.title_max_chars)
-    body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
+    check_body(f, data.get("body"), ctx.settings.post_max_chars)
     key = check_key(f, data.get("idempotency_key"))
     f.raise_if_any()
     assert actor.user_id is not None
     if key and (existing := await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key)):
         return existing["thread_id"], existing["id"], False
-    staff = place.member is not None and place.member.facilitates_session(session_id)
-    staff = staff or place.can("conference.manage")
-    _check_thread_window(place, session, staff=staff)
-    html = await markup.render(body)
-    try:
-        async with ctx.pool.acquire() as con, con.transaction():
-            thread_id = await q.insert_thread(con, place.id, session_id, title, actor.user_id)
-            post_id = await posts_q.insert_post(
-                con, thread_id, actor.user_id, None, body, html, key
-            )
-            # Its starter follows the thread; members mentioned in the opening post are told.
-            notices = await notifications.notify_for_post(
-                con,
-                post_id,
-                body,
-                thread_id=thread_id,
-                conference_id=place.id,
-                author_id=actor.user_id,
-                reply_to_id=None,
-                settings=ctx.settings,
-            )
-    except asyncpg.UniqueViolationError:
-        existing = await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key or "")
-        if existing is None:
-            raise
-        return existing["thread_id"], existing["id"], False
-    thread = await q.fetch_thread(ctx.pool, thread_id, place.id)
-    post = await posts_q.fetch_post(ctx.pool, post_id)
-    assert thread is not None and post is not None
-    await ctx.hub.publish(
-        [
-            Event("thread:new", conference_room(place.id), thread_payload(place, thread)),
-            *new_post_events(place, thread, payload(place, post)),
-            *notices,
-        ]
+    _check_thread_window(place, session, staff=place.can("moderate", session=session))
+    thread_id = await q.insert_thread(
+        ctx.pool, place.id, session_id, title, actor.user_id, awaiting_approval=True
     )
-    return thread_id, post_id, True
+    try:
+        posting = await posts.check_post(ctx, actor, slug, thread_id, data, opening=True)
+        written, created = await posts.do_post(ctx, posting)
+    except Exception:
+        await q.delete_empty_thread(ctx.pool, thread_id)
+        raise
+    if not created:  # its key made a thread meanwhile
+        await q.delete_empty_thread(ctx.pool, thread_id)
+        return written["thread_id"], written["id"], False
+    first: list[Event] = []
+    if not posting.pending:
+        thread = await q.fetch_thread(ctx.pool, thread_id, place.id)
+        assert thread is not None
+        first.append(thread_new_event(place, thread))
+    await posts.notify_post(ctx, posting, written, first)
+    return thread_id, written["id"], True
 
 
 def _check_thread_window(place: Place, session: asyncpg.Record, *, staff: bool) -> None:
@@ -220,6 +212,11 @@ def thread_payload(place: Place, thread: asyncpg.Record) -> dict:
         "closes_at": timefmt.iso(thread["closes_at"]),
         "url": f"/c/{slug}/threads/{thread['id']}",
     }
+
+
+def thread_new_event(place: Place, thread: asyncpg.Record) -> Event:
+    """A thread everyone may now see: a new one, or one whose opening post was approved."""
+    return Event("thread:new", conference_room(place.id), thread_payload(place, thread))
 
 
 def page_of(seq: int, per: int) -> int:

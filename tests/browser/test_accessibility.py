@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import expect
 
-from confer.posts import queries as posts_q
 from tests.browser.helpers import SESSION_LOOP, Audits, audit
+from tests.conftest import insert_post
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
 
@@ -46,7 +46,7 @@ async def site(world) -> dict:
     thread = await world.thread(discussion, speaker, title="Temporary accommodation", posts=3)
     await world.thread(closed, speaker, title="Welcome", posts=1)
     # A post of the participant's own, so that its Edit and Delete controls are audited too.
-    await posts_q.insert_post(
+    await insert_post(
         world.pool, thread["id"], participant["id"], None, "Mine", "<p>Mine</p>", None
     )
     return {

@@ -23,9 +23,9 @@ from confer.accounts import service as accounts
 from confer.keys import sio_key
 from confer.live.fanout import close_all
 from confer.policy import Actor
-from confer.posts import queries as posts_q
 from tests.browser.helpers import SESSION_LOOP
 from tests.conftest import Browser as HttpClient
+from tests.conftest import insert_post
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
 
@@ -330,7 +330,7 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     page when it reconnects (the re-join asks for the changes since the last change number
     seen), in place, without a reload and without doubles."""
     conf, thread, fay, paul, ola = await care_thread(world, posts=3)
-    waiting = await posts_q.insert_post(
+    waiting = await insert_post(
         pool, thread["id"], ola["id"], None, "Waiting for approval",
         "<p>Waiting for approval</p>\n", None, "pending",
     )  # fmt: skip
@@ -339,9 +339,7 @@ async def test_changes_made_while_a_reader_was_disconnected_arrive_when_it_recon
     # the change number; these come back only because of it.
     for i in range(25):
         body = f"Meanwhile, reply {chr(ord('A') + i)}."
-        await posts_q.insert_post(
-            pool, thread["id"], ola["id"], None, body, f"<p>{body}</p>\n", None
-        )
+        await insert_post(pool, thread["id"], ola["id"], None, body, f"<p>{body}</p>\n", None)
     first, second, third = [
         await pool.fetchval(
             "SELECT id FROM posts WHERE thread_id = $1 AND body_md = $2", thread["id"], body
