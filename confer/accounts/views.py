@@ -11,6 +11,7 @@ from confer import banners
 from confer.accounts import service
 from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
+from confer.routing import page
 from confer.web import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -233,16 +234,15 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/login", show_sign_in, name="login")
-    r.add_post("/login", sign_in)
-    r.add_post("/logout", sign_out, name="logout")
-    r.add_get("/register", show_register, name="register")
-    r.add_post("/register", register)
-    r.add_get("/account", show_account, name="account")
-    r.add_post("/account/profile", update_profile, name="account_profile")
-    r.add_post("/account/password", change_password, name="account_password")
-    r.add_post("/account/tokens", create_token, name="account_tokens")
-    r.add_post("/account/tokens/{token_id}/revoke", revoke_token, name="account_token_revoke")
-    r.add_post("/account/data", download_data, name="account_data")
-    r.add_post("/account/delete", delete_account, name="account_delete")
+    page(app, "GET", "login", show_sign_in)
+    page(app, "POST", "login", sign_in, limit="sign_in")
+    page(app, "POST", "logout", sign_out)
+    page(app, "GET", "register", show_register)
+    page(app, "POST", "register", register, limit="register")
+    page(app, "GET", "account", show_account)
+    page(app, "POST", "account_profile", update_profile)
+    page(app, "POST", "account_password", change_password)
+    page(app, "POST", "account_tokens", create_token)
+    page(app, "POST", "account_token_revoke", revoke_token)
+    page(app, "POST", "account_data", download_data)
+    page(app, "POST", "account_delete", delete_account)

@@ -12,6 +12,7 @@ from confer.conferences.service import KINDS, ROLES, Place
 from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
 from confer.registration import views as registration_views
+from confer.routing import page
 from confer.web import int_param, read_form, redirect
 
 
@@ -297,23 +298,20 @@ async def anonymise_member(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/", list_conferences, name="home")
-    r.add_get("/admin/conferences/new", show_new_conference, name="new_conference")
-    r.add_post("/admin/conferences", create_conference, name="create_conference")
-    r.add_get("/c/{slug}", show_conference, name="conference")
-    r.add_get("/c/{slug}/programme", show_programme, name="programme")
-    r.add_get("/c/{slug}/speakers", show_speakers, name="speakers")
-    r.add_get("/c/{slug}/join", show_join, name="join")
-    r.add_post("/c/{slug}/join", join)
-    r.add_get("/c/{slug}/manage", show_manage, name="manage")
-    r.add_post("/c/{slug}/manage", update_conference)
-    r.add_post("/c/{slug}/manage/publish", publish, name="publish")
-    r.add_post("/c/{slug}/manage/sessions", add_session, name="add_session")
-    r.add_get("/c/{slug}/manage/sessions/{session_id}", show_edit_session, name="edit_session")
-    r.add_post("/c/{slug}/manage/sessions/{session_id}", update_session)
-    r.add_post(
-        "/c/{slug}/manage/sessions/{session_id}/delete", delete_session, name="delete_session"
-    )
-    r.add_post("/c/{slug}/manage/roles", assign_role, name="assign_role")
-    r.add_post("/c/{slug}/members/{user_id}/anonymise", anonymise_member, name="anonymise")
+    page(app, "GET", "home", list_conferences)
+    page(app, "GET", "new_conference", show_new_conference)
+    page(app, "POST", "create_conference", create_conference)
+    page(app, "GET", "conference", show_conference)
+    page(app, "GET", "programme", show_programme)
+    page(app, "GET", "speakers", show_speakers)
+    page(app, "GET", "join", show_join)
+    page(app, "POST", "join", join, limit="register")
+    page(app, "GET", "manage", show_manage)
+    page(app, "POST", "manage", update_conference)
+    page(app, "POST", "publish", publish)
+    page(app, "POST", "add_session", add_session)
+    page(app, "GET", "edit_session", show_edit_session)
+    page(app, "POST", "edit_session", update_session)
+    page(app, "POST", "delete_session", delete_session)
+    page(app, "POST", "assign_role", assign_role, limit="invite")
+    page(app, "POST", "anonymise", anonymise_member)

@@ -13,6 +13,7 @@ from confer import banners
 from confer.errors import Invalid, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service
+from confer.routing import page
 from confer.validate import parse_id
 from confer.web import int_param, query_int, read_form, redirect
 
@@ -145,10 +146,9 @@ async def header_context(request: web.Request) -> dict[str, object]:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/notifications", show_notifications, name="notifications")
-    r.add_post("/notifications/read", mark_all_read, name="notifications_read")
-    r.add_get("/notifications/settings", show_settings, name="notification_settings")
-    r.add_post("/notifications/settings", save_settings)
-    r.add_get("/notifications/{notification_id}", open_notification, name="notification")
-    r.add_post("/c/{slug}/threads/{thread_id}/follow", follow_thread, name="follow_thread")
+    page(app, "GET", "notifications", show_notifications)
+    page(app, "POST", "notifications_read", mark_all_read)
+    page(app, "GET", "notification_settings", show_settings)
+    page(app, "POST", "notification_settings", save_settings)
+    page(app, "GET", "notification", open_notification)
+    page(app, "POST", "follow_thread", follow_thread)

@@ -16,6 +16,7 @@ from confer.registration import api, invitations
 from confer.registration import service as registration
 from confer.registration.addresses import ROLES
 from confer.registration.invitations import PROBLEMS
+from confer.routing import page
 from confer.web import int_param, read_form, redirect, set_session_cookie
 
 MAX_CSV_BYTES = 900_000
@@ -269,19 +270,14 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/c/{slug}/leave", show_leave, name="leave")
-    r.add_post("/c/{slug}/leave", leave)
-    r.add_get("/c/{slug}/members", show_members, name="registrations")
-    r.add_post("/c/{slug}/members/{user_id}/decide", decide, name="decide_registration")
-    r.add_get("/c/{slug}/invitations", show_invitations, name="invitations")
-    r.add_post("/c/{slug}/invitations", create_invitations)
-    r.add_post(
-        "/c/{slug}/invitations/{invitation_id}/resend", resend_invitation, name="resend_invitation"
-    )
-    r.add_post(
-        "/c/{slug}/invitations/{invitation_id}/revoke", revoke_invitation, name="revoke_invitation"
-    )
-    r.add_get("/invitations/{token}", show_invitation, name="invitation")
-    r.add_post("/invitations/{token}", accept_invitation)
+    page(app, "GET", "leave", show_leave)
+    page(app, "POST", "leave", leave)
+    page(app, "GET", "registrations", show_members)
+    page(app, "POST", "decide_registration", decide)
+    page(app, "GET", "invitations", show_invitations)
+    page(app, "POST", "invitations", create_invitations, limit="invite")
+    page(app, "POST", "resend_invitation", resend_invitation, limit="invite")
+    page(app, "POST", "revoke_invitation", revoke_invitation)
+    page(app, "GET", "invitation", show_invitation)
+    page(app, "POST", "invitation", accept_invitation, limit="register")
     api.setup(app)
