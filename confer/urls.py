@@ -85,6 +85,8 @@ PAGES: dict[str, str] = {
     "search": "/c/{slug}/search",
     "export": "/c/{slug}/export",
     "report": "/c/{slug}/report",
+    # The JSON API's description, linked from the pages.
+    "openapi": API + "/openapi.json",
 }
 
 

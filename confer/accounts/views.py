@@ -12,6 +12,7 @@ from confer.accounts import service
 from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.routing import page
+from confer.urls import url
 from confer.web import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -86,7 +87,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
         user_id = await service.sign_out(ctx.pool, token)
         if user_id is not None:
             await ctx.hub.disconnect_user(user_id)
-    response = redirect("/")
+    response = redirect(url("home"))
     clear_session_cookie(response)
     raise response
 
@@ -159,7 +160,7 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
         await service.update_profile(ctx.pool, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, values=form, status=e.status)
-    raise redirect("/account?done=profile-saved")
+    raise redirect(f"{url('account')}?done=profile-saved")
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
@@ -171,7 +172,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
     await ctx.hub.disconnect_user(user_id)
-    response = redirect("/account?done=password-changed")
+    response = redirect(f"{url('account')}?done=password-changed")
     set_session_cookie(request, response, token)
     raise response
 
@@ -203,7 +204,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     from confer.live import evict
 
     await evict.tokens(ctx, [token_id])  # its open sockets close, on every process
-    raise redirect("/account?done=token-revoked")
+    raise redirect(f"{url('account')}?done=token-revoked")
 
 
 async def download_data(request: web.Request) -> web.StreamResponse:
@@ -228,7 +229,7 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
         await rights.delete_account(ctx, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
-    response = redirect("/?deleted=1")
+    response = redirect(f"{url('home')}?deleted=1")
     clear_session_cookie(response)
     raise response
 

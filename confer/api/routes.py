@@ -30,7 +30,7 @@ from confer.errors import NotFound, Unauthorized
 from confer.notifications import service as notifications
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
-from confer.routing import API, Call, add, api, created
+from confer.routing import API, Call, api, created, page
 from confer.threads import service as threads
 from confer.urls import url
 from confer.validate import parse_id
@@ -250,7 +250,7 @@ _EMAIL = {
 # fmt: off
 def setup(app: web.Application) -> None:
     """Added last of the API's routes: its catch-all 404 follows them."""
-    add(app, "GET", f"{API}/openapi.json", openapi, name="openapi")
+    page(app, "GET", "openapi", openapi)
     api(app, "GET", "/me", me, doc={
         "summary": "Who the caller is",
         "responses": {"200": returns({"type": "object"}), **ERRORS}})

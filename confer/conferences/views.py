@@ -13,11 +13,16 @@ from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
 from confer.registration import views as registration_views
 from confer.routing import page
+from confer.urls import url
 from confer.web import int_param, read_form, redirect
 
 
 def _slug(request: web.Request) -> str:
     return request.match_info["slug"]
+
+
+def _manage(request: web.Request) -> str:
+    return url("manage", slug=_slug(request))
 
 
 async def _place(request: web.Request, action: str = "conference.see") -> Place:
@@ -88,7 +93,7 @@ async def join(request: web.Request) -> web.StreamResponse:
             {"place": place, "c": place.conference, "errors": e.fields, "reg": reg},
             status=e.status,
         )
-    raise redirect(f"/c/{_slug(request)}?joined=1")
+    raise redirect(f"{url('conference', slug=_slug(request))}?joined=1")
 
 
 # --- admin and organisers ---------------------------------------------------------------
@@ -118,7 +123,7 @@ async def create_conference(request: web.Request) -> web.StreamResponse:
             {"errors": e.fields, "values": form},
             status=e.status,
         )
-    raise redirect(f"/c/{slug}/manage?done=created")
+    raise redirect(f"{url('manage', slug=slug)}?done=created")
 
 
 async def _manage_page(
@@ -181,7 +186,7 @@ async def update_conference(request: web.Request) -> web.StreamResponse:
         await service.update_conference(ctx, request[actor_key], _slug(request), form)
     except Invalid as e:
         return await _manage_page(request, errors=e.fields, values=form, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done=saved")
+    raise redirect(f"{_manage(request)}?done=saved")
 
 
 async def publish(request: web.Request) -> web.StreamResponse:
@@ -189,7 +194,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     published = form.get("published") == "yes"
     await service.set_published(ctx, request[actor_key], _slug(request), published)
-    raise redirect(f"/c/{_slug(request)}/manage?done={'published' if published else 'unpublished'}")
+    raise redirect(f"{_manage(request)}?done={'published' if published else 'unpublished'}")
 
 
 async def add_session(request: web.Request) -> web.StreamResponse:
@@ -201,7 +206,7 @@ async def add_session(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         errors = {f"session_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, session_values=form, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done=session-added#programme")
+    raise redirect(f"{_manage(request)}?done=session-added#programme")
 
 
 async def show_edit_session(request: web.Request) -> web.Response:
@@ -256,7 +261,7 @@ async def update_session(request: web.Request) -> web.StreamResponse:
             },
             status=e.status,
         )
-    raise redirect(f"/c/{_slug(request)}/manage?done=session-saved#programme")
+    raise redirect(f"{_manage(request)}?done=session-saved#programme")
 
 
 async def delete_session(request: web.Request) -> web.StreamResponse:
@@ -264,7 +269,7 @@ async def delete_session(request: web.Request) -> web.StreamResponse:
     await service.delete_session(
         ctx, request[actor_key], _slug(request), int_param(request, "session_id")
     )
-    raise redirect(f"/c/{_slug(request)}/manage?done=session-deleted#programme")
+    raise redirect(f"{_manage(request)}?done=session-deleted#programme")
 
 
 async def assign_role(request: web.Request) -> web.StreamResponse:
@@ -279,7 +284,7 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
         errors = {f"role_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, role_values=form, status=e.status)
     done = "role-assigned" if outcome == "assigned" else "role-invited"
-    raise redirect(f"/c/{_slug(request)}/manage?done={done}#people")
+    raise redirect(f"{_manage(request)}?done={done}#people")
 
 
 async def anonymise_member(request: web.Request) -> web.StreamResponse:
@@ -294,7 +299,7 @@ async def anonymise_member(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         errors = {f"anonymise_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done={done}#people")
+    raise redirect(f"{_manage(request)}?done={done}#people")
 
 
 def setup(app: web.Application) -> None:

@@ -19,6 +19,7 @@ from confer.mail import links, render
 from confer.mail import queries as q
 from confer.routing import page
 from confer.settings import Settings, is_loopback_url
+from confer.urls import url
 from confer.web import client_address, read_form, redirect, set_session_cookie
 
 DEV_OUTBOX_LIMIT = 100
@@ -126,7 +127,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
             status=e.status,
         )
     await ctx.hub.disconnect_user(user_id)
-    response = redirect("/account?done=password-changed")
+    response = redirect(f"{url('account')}?done=password-changed")
     set_session_cookie(request, response, login_token)
     raise response
 

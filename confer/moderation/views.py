@@ -127,14 +127,14 @@ async def flag(request: web.Request) -> web.StreamResponse:
             },
             status=e.status,
         )
-    raise redirect(f"/c/{_slug(request)}/posts/{post_id}?flagged=1")
+    raise redirect(f"{url('post', slug=_slug(request), post_id=post_id)}?flagged=1")
 
 
 async def moderate_post_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     post_id = int_param(request, "post_id")
-    back = _back(request, f"/c/{_slug(request)}/posts/{post_id}")
+    back = _back(request, url("post", slug=_slug(request), post_id=post_id))
     await _post_here(request, post_id)
     try:
         await service.moderate_post(ctx, request[actor_key], post_id, form.get("action", ""), form)
@@ -149,7 +149,7 @@ async def resolve_flags_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     post_id = int_param(request, "post_id")
-    back = _back(request, f"/c/{_slug(request)}/moderation")
+    back = _back(request, url("moderation", slug=_slug(request)))
     await _post_here(request, post_id)
     try:
         await service.resolve_flags(ctx, request[actor_key], post_id, form)
@@ -164,7 +164,7 @@ async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     thread_id = int_param(request, "thread_id")
-    back = _back(request, f"/c/{_slug(request)}/threads/{thread_id}")
+    back = _back(request, url("thread", slug=_slug(request), thread_id=thread_id))
     await _thread_here(request, thread_id)
     try:
         await service.moderate_thread(
@@ -180,7 +180,7 @@ async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
 async def moderate_member_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
-    back = _back(request, f"/c/{_slug(request)}/moderation")
+    back = _back(request, url("moderation", slug=_slug(request)))
     try:
         await service.moderate_member(
             ctx,

@@ -83,7 +83,10 @@ async def _question_form(request: web.Request, fn: str) -> web.StreamResponse:
     form = await read_form(request)
     question_id = int_param(request, "question_id")
     actor = request[actor_key]
-    back = f"/c/{_slug(request)}/panels/{int_param(request, 'session_id')}#question-{question_id}"
+    back = (
+        f"{url('panel', slug=_slug(request), session_id=int_param(request, 'session_id'))}"
+        f"#question-{question_id}"
+    )
     try:
         if fn == "vote":
             await service.vote(ctx, actor, question_id, withdraw=form.get("withdraw") == "yes")

@@ -17,6 +17,7 @@ from confer.registration import service as registration
 from confer.registration.addresses import ROLES
 from confer.registration.invitations import PROBLEMS
 from confer.routing import page
+from confer.urls import url
 from confer.web import int_param, read_form, redirect, set_session_cookie
 
 MAX_CSV_BYTES = 900_000
@@ -50,7 +51,7 @@ async def show_leave(request: web.Request) -> web.Response:
 async def leave(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     done = await registration.leave(ctx, request[actor_key], _slug(request))
-    raise redirect(f"/c/{done.slug}?done=left")
+    raise redirect(f"{url('conference', slug=done.slug)}?done=left")
 
 
 # --- organisers: requests and the waitlist -------------------------------------------------
@@ -101,7 +102,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         errors = {f"{k}-{user_id}": v for k, v in e.fields.items()}
         values = {f"message-{user_id}": message}
         return await _members_page(request, errors=errors, values=values, status=e.status)
-    raise redirect(f"/c/{done.slug}/members?done={done.status}")
+    raise redirect(f"{url('registrations', slug=done.slug)}?done={done.status}")
 
 
 # --- organisers: invitations -------------------------------------------------------------
@@ -170,7 +171,9 @@ async def create_invitations(request: web.Request) -> web.StreamResponse:
     if result.skipped or result.problems:
         # Show what could not be done now: it is not kept anywhere to show after a redirect.
         return await _invitations_page(request, result=result)
-    raise redirect(f"/c/{_slug(request)}/invitations?done=sent&count={len(result.invited)}")
+    raise redirect(
+        f"{url('invitations', slug=_slug(request))}?done=sent&count={len(result.invited)}"
+    )
 
 
 async def resend_invitation(request: web.Request) -> web.StreamResponse:
@@ -183,7 +186,7 @@ async def resend_invitation(request: web.Request) -> web.StreamResponse:
         if e.status != 409:
             raise
         return await _invitations_page(request, message=e.message, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/invitations?done=resent")
+    raise redirect(f"{url('invitations', slug=_slug(request))}?done=resent")
 
 
 async def revoke_invitation(request: web.Request) -> web.StreamResponse:
@@ -196,7 +199,7 @@ async def revoke_invitation(request: web.Request) -> web.StreamResponse:
         if e.status != 409:
             raise
         return await _invitations_page(request, message=e.message, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/invitations?done=revoked")
+    raise redirect(f"{url('invitations', slug=_slug(request))}?done=revoked")
 
 
 # --- the invitation link -----------------------------------------------------------------
@@ -259,7 +262,11 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
         if e.status not in (404, 409):
             raise
         return await _invitation_page(request)  # the page explains what is wrong
-    target = f"/c/{done.slug}?done=invited" if done.visible else f"/invitations/{token}"
+    target = (
+        f"{url('conference', slug=done.slug)}?done=invited"
+        if done.visible
+        else url("invitation", token=token)
+    )
     response = redirect(target)
     if done.new_account:
         from confer.accounts import service as accounts

@@ -18,6 +18,7 @@ from confer.posts import service as posts
 from confer.routing import page
 from confer.threads import service
 from confer.threads.service import page_of
+from confer.urls import url
 from confer.validate import parse_id
 from confer.web import int_param, query_int, read_form, redirect
 
@@ -74,7 +75,7 @@ async def create_thread(request: web.Request) -> web.StreamResponse:
         if e.status == 413:
             return await _session_page(request, errors=e.fields, values=form, status=413)
         raise
-    raise redirect(f"/c/{_slug(request)}/threads/{thread_id}#post-{post_id}")
+    raise redirect(f"{url('thread', slug=_slug(request), thread_id=thread_id)}#post-{post_id}")
 
 
 async def _thread_page(
@@ -169,7 +170,8 @@ async def create_post(request: web.Request) -> web.StreamResponse:
     page = page_of(post["seq"], ctx.settings.posts_per_page)
     flagged = "&flagged=1" if request.query.get("flagged") == "1" else ""
     raise redirect(
-        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}{flagged}#post-{post['id']}"
+        f"{url('thread', slug=_slug(request), thread_id=post['thread_id'])}"
+        f"?page={page}{flagged}#post-{post['id']}"
     )
 
 
@@ -182,7 +184,8 @@ async def show_post(request: web.Request) -> web.StreamResponse:
     page = page_of(post["seq"], ctx.settings.posts_per_page)
     flagged = "&flagged=1" if request.query.get("flagged") == "1" else ""
     raise redirect(
-        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}{flagged}#post-{post['id']}"
+        f"{url('thread', slug=_slug(request), thread_id=post['thread_id'])}"
+        f"?page={page}{flagged}#post-{post['id']}"
     )
 
 
