@@ -318,5 +318,6 @@ def setup(app: web.Application) -> None:
     page(app, "GET", "edit_session", show_edit_session)
     page(app, "POST", "edit_session", update_session)
     page(app, "POST", "delete_session", delete_session)
+    # Assigning a role invites whoever is not a member yet: it spends from the invitations.
     page(app, "POST", "assign_role", assign_role, limit="invite")
     page(app, "POST", "anonymise", anonymise_member)

@@ -203,6 +203,9 @@ def setup(app: web.Application) -> None:
     page(app, "GET", "password_reset", show_reset_request)
     page(app, "POST", "password_reset", request_reset)
     page(app, "GET", "password_reset_link", show_reset_form)
+    # Asking for a reset or sign-in link is throttled where the link is made, per email and per
+    # address in PostgreSQL (confer.mail.links; EMAIL_LINK_MAX_PER_EMAIL and
+    # EMAIL_LINK_MAX_PER_ADDRESS); only using a link spends from a rate limit here.
     page(app, "POST", "password_reset_link", reset_password, limit="password_reset")
     page(app, "GET", "email_sign_in", show_email_sign_in)
     page(app, "POST", "email_sign_in", request_email_sign_in)
