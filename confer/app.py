@@ -13,7 +13,7 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import db, health, metrics, observe, ratelimit, resources, timefmt
+from confer import db, health, metrics, observe, ratelimit, resources, timefmt, urls
 from confer import web as edge
 from confer.context import Ctx
 from confer.errors import StartupError
@@ -88,6 +88,7 @@ def _jinja(app: web.Application) -> None:
     env.filters["input_value"] = timefmt.input_value
     env.filters["iso"] = timefmt.iso
     env.globals["static"] = lambda path: f"/static/{path}"
+    env.globals["url"] = urls.url  # a page's address by its name (confer.urls.PAGES)
     env.globals["posts_html"] = PostFragments()
 
     async def precompile(app: web.Application) -> None:

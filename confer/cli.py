@@ -16,6 +16,7 @@ import asyncpg
 from confer import __version__
 from confer.errors import StartupError
 from confer.settings import SettingError, Settings
+from confer.urls import url
 
 
 class Refused(Exception):
@@ -71,7 +72,8 @@ async def _with_pool(
 def _print_demo(created: bool, users: list, base_url: str) -> None:
     from confer.demo import SLUG
 
-    print(f"Demo conference {'loaded' if created else 'already present'}: {base_url}/c/{SLUG}")
+    where = base_url + url("conference", slug=SLUG)
+    print(f"Demo conference {'loaded' if created else 'already present'}: {where}")
     print("Sign in as any of these (email / password):")
     for u in users:
         role = "site admin" if u.key == "admin" else u.role

@@ -14,6 +14,7 @@ from confer.settings import Settings
 if TYPE_CHECKING:
     from confer.context import Ctx
     from confer.live.hub import Hub
+    from confer.routing import Route
 
 settings_key = web.AppKey("settings", Settings)
 pool_key = web.AppKey("pool", asyncpg.Pool)
@@ -22,6 +23,10 @@ ctx_key: web.AppKey[Ctx] = web.AppKey("ctx")
 sio_key = web.AppKey("sio", socketio.AsyncServer)
 # The Redis client shared by the rate limits and /readyz (only with REDIS_URL).
 redis_key: web.AppKey[Any] = web.AppKey("redis")
+# Every declared route (confer.routing), and the rate limit each limited one spends from:
+# (method, canonical path) -> limit name (confer.ratelimit).
+routes_key: web.AppKey[list[Route]] = web.AppKey("routes")
+limits_key: web.AppKey[dict[tuple[str, str], str]] = web.AppKey("route_limits")
 
 actor_key = web.RequestKey("actor", Actor)
 csrf_key = web.RequestKey("csrf", str)

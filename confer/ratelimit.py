@@ -1,6 +1,7 @@
 """Rate limits: how often one member, and one network address, may do costly things.
 
-One table (`ROUTES`) says which routes count against which limit; the socket.io server calls
+Each route declares the limit it counts against beside itself (confer.routing: `limit=`),
+collected per application in `limits_key`; the socket.io server calls
 `Limiter.check` for its own actions with the same names, so HTTP forms, the JSON API and
 sockets share one budget. Each limit is kept as one number per key (the generic cell rate
 algorithm): in the process's memory with one process, and in Redis when REDIS_URL is set, so
@@ -66,48 +67,6 @@ MESSAGES = {
     "edit": "You are editing very quickly. Wait {wait} before editing again; "
     "your text has been kept.",
     "vote": "You are voting very quickly. Try again in {wait}.",
-}
-
-# (method, route pattern) -> limit name. Routes not listed are not limited here.
-ROUTES: dict[tuple[str, str], str] = {
-    # Posting: posts, new threads, panel questions and answers (forms and API).
-    ("POST", "/c/{slug}/sessions/{session_id}/threads"): "post",
-    ("POST", "/c/{slug}/threads/{thread_id}/posts"): "post",
-    ("POST", "/c/{slug}/panels/{session_id}/questions"): "post",
-    ("POST", "/c/{slug}/panels/{session_id}/questions/{question_id}/answers"): "post",
-    ("POST", "/api/v1/sessions/{session_id}/threads"): "post",
-    ("POST", "/api/v1/threads/{thread_id}/posts"): "post",
-    ("POST", "/api/v1/panels/{session_id}/questions"): "post",
-    ("POST", "/api/v1/questions/{question_id}/answers"): "post",
-    # Editing posts, and voting for panel questions.
-    ("POST", "/c/{slug}/posts/{post_id}/edit"): "edit",
-    ("PATCH", "/api/v1/posts/{post_id}"): "edit",
-    ("POST", "/c/{slug}/panels/{session_id}/questions/{question_id}/vote"): "vote",
-    ("POST", "/api/v1/questions/{question_id}/vote"): "vote",
-    ("DELETE", "/api/v1/questions/{question_id}/vote"): "vote",
-    # Accounts and registration.
-    ("POST", "/login"): "sign_in",
-    ("POST", "/login/email/{token}"): "sign_in",
-    ("POST", "/register"): "register",
-    ("POST", "/c/{slug}/join"): "register",
-    ("POST", "/api/v1/conferences/{slug}/join"): "register",
-    ("POST", "/api/v1/conferences/{slug}/registration"): "register",
-    ("POST", "/invitations/{token}"): "register",
-    # Asking for a reset or sign-in link is throttled where the link is made, per email and per
-    # address in PostgreSQL (confer.mail.links;
-    # EMAIL_LINK_MAX_PER_EMAIL and EMAIL_LINK_MAX_PER_ADDRESS); only using a link is here.
-    ("POST", "/account/reset/{token}"): "password_reset",
-    # Invitations.
-    ("POST", "/c/{slug}/invitations"): "invite",
-    ("POST", "/c/{slug}/manage/roles"): "invite",  # it invites whoever is not a member
-    ("POST", "/c/{slug}/invitations/{invitation_id}/resend"): "invite",
-    ("POST", "/api/v1/conferences/{slug}/invitations"): "invite",
-    ("POST", "/api/v1/conferences/{slug}/invitations/{invitation_id}/resend"): "invite",
-    # Reading costs too.
-    ("GET", "/c/{slug}/search"): "search",
-    ("GET", "/api/v1/conferences/{slug}/search"): "search",
-    ("POST", "/c/{slug}/export"): "export",
-    ("POST", "/api/v1/conferences/{slug}/exports"): "export",
 }
 
 
@@ -256,11 +215,13 @@ limiter_key = web.AppKey("limiter", Limiter)
 
 
 def route_limit(request: web.Request) -> str | None:
-    route = request.match_info.route
-    resource = route.resource
+    """The limit the matched route declared (confer.routing), if any."""
+    resource = request.match_info.route.resource
     if resource is None:
         return None
-    return ROUTES.get((request.method, resource.canonical))
+    from confer.keys import limits_key
+
+    return request.app.get(limits_key, {}).get((request.method, resource.canonical))
 
 
 @web.middleware

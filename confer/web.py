@@ -25,6 +25,7 @@ from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
 from confer.keys import actor_key, csrf_key, login_id_key, pool_key, settings_key
 from confer.policy import ANONYMOUS
+from confer.urls import url
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +364,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if isinstance(e, TooManyRequests):
             headers["Retry-After"] = str(e.retry_after)
         if e.status == 401 and not is_api(request):
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from None
+            raise web.HTTPSeeOther(f"{url('login')}?next={request.path_qs}") from None
         if is_api(request):
             return error_json(e.code, e.message, e.fields, status=e.status, headers=headers)
         return await error_page(

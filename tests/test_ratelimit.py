@@ -120,14 +120,22 @@ async def _scene(world):
 
 
 async def test_every_limited_route_exists(server):
-    from confer.ratelimit import ROUTES
+    from confer.keys import limits_key
+    from confer.ratelimit import DEFAULTS, MESSAGES
 
     routes = {
         (route.method, route.resource.canonical)
         for route in server.app.router.routes()
         if route.resource is not None
     }
-    assert set(ROUTES) - routes == set()
+    limits = server.app[limits_key]
+    assert set(limits) - routes == set()
+    assert set(limits.values()) <= set(DEFAULTS) == set(MESSAGES)
+    # Every write a member repeats quickly is limited, over the forms and the API alike.
+    assert limits[("POST", "/c/{slug}/threads/{thread_id}/posts")] == "post"
+    assert limits[("POST", "/api/v1/threads/{thread_id}/posts")] == "post"
+    assert limits[("PATCH", "/api/v1/posts/{post_id}")] == "edit"
+    assert limits[("GET", "/api/v1/conferences/{slug}/search")] == "search"
 
 
 async def test_posting_past_the_limit_answers_429_and_keeps_the_text(world, browser_factory, pool):

@@ -11,6 +11,8 @@ from confer import banners
 from confer.accounts import service
 from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
+from confer.routing import page
+from confer.urls import url
 from confer.web import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -85,7 +87,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
         user_id = await service.sign_out(ctx.pool, token)
         if user_id is not None:
             await ctx.hub.disconnect_user(user_id)
-    response = redirect("/")
+    response = redirect(url("home"))
     clear_session_cookie(response)
     raise response
 
@@ -158,7 +160,7 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
         await service.update_profile(ctx.pool, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, values=form, status=e.status)
-    raise redirect("/account?done=profile-saved")
+    raise redirect(f"{url('account')}?done=profile-saved")
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
@@ -169,7 +171,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         token = await service.change_password(ctx, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
-    response = redirect("/account?done=password-changed")
+    response = redirect(f"{url('account')}?done=password-changed")
     set_session_cookie(request, response, token)
     raise response
 
@@ -197,7 +199,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     _signed_in(request)
     await service.revoke_api_token(ctx, request[actor_key], int_param(request, "token_id"))
-    raise redirect("/account?done=token-revoked")
+    raise redirect(f"{url('account')}?done=token-revoked")
 
 
 async def download_data(request: web.Request) -> web.StreamResponse:
@@ -222,22 +224,21 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
         await rights.delete_account(ctx, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
-    response = redirect("/?deleted=1")
+    response = redirect(f"{url('home')}?deleted=1")
     clear_session_cookie(response)
     raise response
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/login", show_sign_in, name="login")
-    r.add_post("/login", sign_in)
-    r.add_post("/logout", sign_out, name="logout")
-    r.add_get("/register", show_register, name="register")
-    r.add_post("/register", register)
-    r.add_get("/account", show_account, name="account")
-    r.add_post("/account/profile", update_profile, name="account_profile")
-    r.add_post("/account/password", change_password, name="account_password")
-    r.add_post("/account/tokens", create_token, name="account_tokens")
-    r.add_post("/account/tokens/{token_id}/revoke", revoke_token, name="account_token_revoke")
-    r.add_post("/account/data", download_data, name="account_data")
-    r.add_post("/account/delete", delete_account, name="account_delete")
+    page(app, "GET", "login", show_sign_in)
+    page(app, "POST", "login", sign_in, limit="sign_in")
+    page(app, "POST", "logout", sign_out)
+    page(app, "GET", "register", show_register)
+    page(app, "POST", "register", register, limit="register")
+    page(app, "GET", "account", show_account)
+    page(app, "POST", "account_profile", update_profile)
+    page(app, "POST", "account_password", change_password)
+    page(app, "POST", "account_tokens", create_token)
+    page(app, "POST", "account_token_revoke", revoke_token)
+    page(app, "POST", "account_data", download_data)
+    page(app, "POST", "account_delete", delete_account)

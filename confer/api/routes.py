@@ -2,6 +2,8 @@
 
 Authenticated by sign-in cookie plus the X-CSRF-Token header, or by a personal API
 token (Authorization: Bearer). Errors are {"error": {"code", "message", "fields"}}.
+Handlers are written the one way of confer.routing (`Call` in, JSON out), and each route is
+declared with its OpenAPI operation; the other capabilities' API routes are in their modules.
 """
 
 from __future__ import annotations
@@ -9,19 +11,29 @@ from __future__ import annotations
 from aiohttp import web
 
 from confer import timefmt
-from confer.api.openapi import openapi_document
+from confer.api.openapi import (
+    ERROR,
+    ERRORS,
+    INT,
+    SLUG,
+    STR,
+    id_param,
+    openapi_document,
+    ref,
+    request_body,
+    returns,
+)
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.conferences.service import Place
-from confer.errors import NotFound
-from confer.keys import actor_key, ctx_key
+from confer.errors import NotFound, Unauthorized
 from confer.notifications import service as notifications
 from confer.posts import service as posts
+from confer.routing import API, Call, api, created, page
 from confer.threads import service as threads
+from confer.urls import url
 from confer.validate import parse_id
-from confer.web import int_param, json_response, query_int, read_json
-
-API = "/api/v1"
+from confer.web import json_response, query_int
 
 
 def conference_json(c: object, *, sessions: list | None = None) -> dict:
@@ -36,7 +48,7 @@ def conference_json(c: object, *, sessions: list | None = None) -> dict:
         "visibility": c["visibility"],
         "registration": c["registration"],  # type: ignore[index]
         "summary_html": c["summary_html"],  # type: ignore[index]
-        "url": f"/c/{c['slug']}",  # type: ignore[index]
+        "url": url("conference", slug=c["slug"]),  # type: ignore[index]
     }
     if sessions is not None:
         data["sessions"] = [session_json(c, s) for s in sessions]
@@ -54,200 +66,166 @@ def session_json(c: object, s: object) -> dict:
         "state": s["state"],
         "posting_window": s["posting_window"],  # type: ignore[index]
         "participants_start_threads": s["participants_start_threads"],  # type: ignore[index]
-        "url": f"/c/{c['slug']}/sessions/{s['id']}",  # type: ignore[index]
+        "url": url("session", slug=c["slug"], session_id=s["id"]),  # type: ignore[index]
     }
 
 
-async def list_conferences(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    rows = await conferences.list_visible(ctx, request[actor_key])
-    return json_response({"conferences": [conference_json(c) for c in rows]})
+async def list_conferences(call: Call) -> dict:
+    rows = await conferences.list_visible(call.ctx, call.actor)
+    return {"conferences": [conference_json(c) for c in rows]}
 
 
-async def show_conference(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], request.match_info["slug"])
-    sessions = await conferences.programme(ctx, place)
+async def show_conference(call: Call) -> dict:
+    place = await conferences.load(call.ctx.pool, call.actor, call.slug)
+    sessions = await conferences.programme(call.ctx, place)
     data = conference_json(place.conference, sessions=sessions)
     data["membership"] = (
         {"role": place.member.role, "status": place.member.status} if place.member else None
     )
-    return json_response(data)
+    return data
 
 
-async def join(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
+async def join(call: Call) -> dict:
     member = await conferences.join(
-        ctx, request[actor_key], request.match_info["slug"], body.get("accept_code_of_conduct")
+        call.ctx, call.actor, call.slug, call.body.get("accept_code_of_conduct")
     )
-    return json_response({"role": member.role, "status": member.status})
+    return {"role": member.role, "status": member.status}
 
 
-async def _place_of_session(request: web.Request) -> tuple[Place, int]:
-    ctx = request.app[ctx_key]
-    session_id = int_param(request, "session_id")
-    slug = await conferences_q.fetch_slug_of_session(ctx.pool, session_id)
+async def _place_of_session(call: Call) -> tuple[Place, int]:
+    session_id = call.id("session_id")
+    slug = await conferences_q.fetch_slug_of_session(call.ctx.pool, session_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(ctx.pool, request[actor_key], slug, "conference.see")
+    place = await conferences.load(call.ctx.pool, call.actor, slug, "conference.see")
     return place, session_id
 
 
-async def list_threads(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, session_id = await _place_of_session(request)
-    session = await conferences.fetch_session(ctx.pool, place, session_id)
-    rows = await threads.list_for_session(ctx, place, session)
-    return json_response({"threads": [threads.thread_payload(place, t) for t in rows]})
+async def list_threads(call: Call) -> dict:
+    place, session_id = await _place_of_session(call)
+    session = await conferences.fetch_session(call.ctx.pool, place, session_id)
+    rows = await threads.list_for_session(call.ctx, place, session)
+    return {"threads": [threads.thread_payload(place, t) for t in rows]}
 
 
-async def create_thread(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, session_id = await _place_of_session(request)
-    body = await read_json(request)
-    thread_id, _post_id, created = await threads.create_thread(
-        ctx, request[actor_key], place.conference["slug"], session_id, body
+async def create_thread(call: Call) -> object:
+    place, session_id = await _place_of_session(call)
+    thread_id, _post_id, new = await threads.create_thread(
+        call.ctx, call.actor, place.conference["slug"], session_id, call.body
     )
-    thread = await threads.fetch(ctx.pool, place, thread_id)
-    return json_response(threads.thread_payload(place, thread), status=201 if created else 200)
+    thread = await threads.fetch(call.ctx.pool, place, thread_id)
+    return created(threads.thread_payload(place, thread), new)
 
 
-async def _place_of_thread(request: web.Request) -> tuple[Place, int]:
-    ctx = request.app[ctx_key]
-    thread_id = int_param(request, "thread_id")
-    slug = await conferences_q.fetch_slug_of_thread(ctx.pool, thread_id)
+async def _place_of_thread(call: Call) -> tuple[Place, int]:
+    thread_id = call.id("thread_id")
+    slug = await conferences_q.fetch_slug_of_thread(call.ctx.pool, thread_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(ctx.pool, request[actor_key], slug, "conference.see")
+    place = await conferences.load(call.ctx.pool, call.actor, slug, "conference.see")
     return place, thread_id
 
 
-async def show_thread(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, thread_id = await _place_of_thread(request)
-    thread = await threads.fetch(ctx.pool, place, thread_id)
-    return json_response(threads.thread_payload(place, thread))
+async def show_thread(call: Call) -> dict:
+    place, thread_id = await _place_of_thread(call)
+    thread = await threads.fetch(call.ctx.pool, place, thread_id)
+    return threads.thread_payload(place, thread)
 
 
-async def list_posts(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, thread_id = await _place_of_thread(request)
-    await threads.fetch(ctx.pool, place, thread_id)
-    after = query_int(request, "after", 0, lo=0, hi=2**31 - 1)
-    limit = query_int(request, "limit", 100, lo=1, hi=500)
-    listing = await posts.list_after(ctx.pool, place, thread_id, after, limit)
+async def list_posts(call: Call) -> dict:
+    place, thread_id = await _place_of_thread(call)
+    await threads.fetch(call.ctx.pool, place, thread_id)
+    after = query_int(call.request, "after", 0, lo=0, hi=2**31 - 1)
+    limit = query_int(call.request, "limit", 100, lo=1, hi=500)
+    listing = await posts.list_after(call.ctx.pool, place, thread_id, after, limit)
     last = after if listing.last_seq is None else listing.last_seq
-    return json_response({"posts": listing.posts, "last_seq": last, "more": listing.read == limit})
+    return {"posts": listing.posts, "last_seq": last, "more": listing.read == limit}
 
 
-async def create_post(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    thread_id = int_param(request, "thread_id")
-    body = await read_json(request)
+async def create_post(call: Call) -> object:
     # create_post finds the thread's conference and checks who may see it (a 404 otherwise).
-    post, created = await posts.create_post(ctx, request[actor_key], None, thread_id, body)
-    return json_response(post, status=201 if created else 200)
+    post, new = await posts.create_post(call.ctx, call.actor, None, call.id("thread_id"), call.body)
+    return created(post, new)
 
 
-async def show_post(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, post = await posts.load_post(ctx, request[actor_key], int_param(request, "post_id"))
-    return json_response(posts.payload(place, post))
+async def show_post(call: Call) -> dict:
+    place, post = await posts.load_post(call.ctx, call.actor, call.id("post_id"))
+    return posts.payload(place, post)
 
 
-async def edit_post(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    post = await posts.edit_post(ctx, request[actor_key], int_param(request, "post_id"), body)
-    return json_response(post)
+async def edit_post(call: Call) -> dict:
+    return await posts.edit_post(call.ctx, call.actor, call.id("post_id"), call.body)
 
 
-async def delete_post(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    post = await posts.delete_post(ctx, request[actor_key], int_param(request, "post_id"))
-    return json_response(post)
+async def delete_post(call: Call) -> dict:
+    return await posts.delete_post(call.ctx, call.actor, call.id("post_id"))
 
 
 # --- notifications, follows and email preferences (confer.notifications) -----------------
 
 
-async def list_notifications(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    actor = request[actor_key]
-    before = query_int(request, "before", 0, lo=0, hi=2**62)
-    limit = query_int(request, "limit", 50, lo=1, hi=200)
-    unread_only = request.query.get("unread", "") in ("1", "true", "yes")
+async def list_notifications(call: Call) -> dict:
+    before = query_int(call.request, "before", 0, lo=0, hi=2**62)
+    limit = query_int(call.request, "limit", 50, lo=1, hi=200)
+    unread_only = call.request.query.get("unread", "") in ("1", "true", "yes")
     rows = await notifications.list_notifications(
-        ctx, actor, before=before or None, limit=limit + 1, unread_only=unread_only
+        call.ctx, call.actor, before=before or None, limit=limit + 1, unread_only=unread_only
     )
-    return json_response(
-        {
-            "notifications": [notifications.payload(r) for r in rows[:limit]],
-            "unread": await notifications.unread_count(ctx, actor),
-            "more": len(rows) > limit,
-        }
+    return {
+        "notifications": [notifications.payload(r) for r in rows[:limit]],
+        "unread": await notifications.unread_count(call.ctx, call.actor),
+        "more": len(rows) > limit,
+    }
+
+
+async def show_notification(call: Call) -> dict:
+    row = await notifications.fetch_notification(call.ctx, call.actor, call.id("notification_id"))
+    return notifications.payload(row)
+
+
+async def read_notification(call: Call) -> dict:
+    row = await notifications.mark_read(call.ctx, call.actor, call.id("notification_id"))
+    return notifications.payload(row)
+
+
+async def read_all_notifications(call: Call) -> dict:
+    upto = parse_id(call.body.get("upto"))
+    marked = await notifications.mark_all_read(call.ctx, call.actor, upto)
+    return {"marked": marked, "unread": await notifications.unread_count(call.ctx, call.actor)}
+
+
+async def following(call: Call) -> dict:
+    place, thread_id = await _place_of_thread(call)
+    await threads.fetch(call.ctx.pool, place, thread_id)
+    return {"following": await notifications.is_following(call.ctx, call.actor, thread_id)}
+
+
+async def follow(call: Call) -> dict:
+    """PUT to follow a thread, DELETE to unfollow it (remembered)."""
+    place, thread_id = await _place_of_thread(call)
+    value = await notifications.set_following(
+        call.ctx, call.actor, place.conference["slug"], thread_id, call.method == "PUT"
     )
+    return {"following": value}
 
 
-async def show_notification(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    row = await notifications.fetch_notification(
-        ctx, request[actor_key], int_param(request, "notification_id")
+async def email_preference(call: Call) -> dict:
+    value = await notifications.email_preference(call.ctx, call.actor, call.slug)
+    return {"conference": call.slug, "email": value}
+
+
+async def set_email_preference(call: Call) -> dict:
+    """PUT {"email": "each" | "digest" | "none"} for one of your conferences."""
+    value = await notifications.set_email_preference(
+        call.ctx, call.actor, call.slug, call.body.get("email")
     )
-    return json_response(notifications.payload(row))
+    return {"conference": call.slug, "email": value}
 
 
-async def read_notification(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    row = await notifications.mark_read(
-        ctx, request[actor_key], int_param(request, "notification_id")
-    )
-    return json_response(notifications.payload(row))
-
-
-async def read_all_notifications(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    actor = request[actor_key]
-    body = await read_json(request)
-    marked = await notifications.mark_all_read(ctx, actor, parse_id(body.get("upto")))
-    return json_response({"marked": marked, "unread": await notifications.unread_count(ctx, actor)})
-
-
-async def thread_follow(request: web.Request) -> web.Response:
-    """GET whether you follow a thread; PUT to follow it, DELETE to unfollow (remembered)."""
-    ctx = request.app[ctx_key]
-    place, thread_id = await _place_of_thread(request)
-    actor = request[actor_key]
-    if request.method == "GET":
-        await threads.fetch(ctx.pool, place, thread_id)
-        return json_response({"following": await notifications.is_following(ctx, actor, thread_id)})
-    following = await notifications.set_following(
-        ctx, actor, place.conference["slug"], thread_id, request.method == "PUT"
-    )
-    return json_response({"following": following})
-
-
-async def email_preference(request: web.Request) -> web.Response:
-    """GET or PUT {"email": "each" | "digest" | "none"} for one of your conferences."""
-    ctx = request.app[ctx_key]
-    actor = request[actor_key]
-    slug = request.match_info["slug"]
-    if request.method == "PUT":
-        body = await read_json(request)
-        value = await notifications.set_email_preference(ctx, actor, slug, body.get("email"))
-    else:
-        value = await notifications.email_preference(ctx, actor, slug)
-    return json_response({"conference": slug, "email": value})
-
-
-async def me(request: web.Request) -> web.Response:
-    actor = request[actor_key]
-    if not actor.authenticated:
-        from confer.errors import Unauthorized
-
+async def me(call: Call) -> dict:
+    if not call.actor.authenticated:
         raise Unauthorized("Sign in, or send an API token.")
-    return json_response({"id": actor.user_id, "name": actor.name, "is_admin": actor.is_admin})
+    return {"id": call.actor.user_id, "name": call.actor.name, "is_admin": call.actor.is_admin}
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -258,27 +236,135 @@ async def not_found(request: web.Request) -> web.Response:
     raise NotFound("There is no such API endpoint.")
 
 
+_NOTE_ID = id_param("notification_id")
+_THREAD_ID = id_param("thread_id")
+_FOLLOWING = returns({"type": "object", "properties": {"following": {"type": "boolean"}}})
+_EMAIL = {
+    "type": "object",
+    "properties": {"conference": STR, "email": {"enum": ["each", "digest", "none"]}},
+}
+
+
+# fmt: off
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get(f"{API}/openapi.json", openapi, name="openapi")
-    r.add_get(f"{API}/me", me)
-    r.add_get(f"{API}/conferences", list_conferences)
-    r.add_get(f"{API}/conferences/{{slug}}", show_conference)
-    r.add_post(f"{API}/conferences/{{slug}}/join", join)
-    r.add_get(f"{API}/sessions/{{session_id}}/threads", list_threads)
-    r.add_post(f"{API}/sessions/{{session_id}}/threads", create_thread)
-    r.add_get(f"{API}/threads/{{thread_id}}", show_thread)
-    r.add_get(f"{API}/threads/{{thread_id}}/posts", list_posts)
-    r.add_post(f"{API}/threads/{{thread_id}}/posts", create_post)
-    r.add_get(f"{API}/posts/{{post_id}}", show_post)
-    r.add_patch(f"{API}/posts/{{post_id}}", edit_post)
-    r.add_delete(f"{API}/posts/{{post_id}}", delete_post)
-    r.add_get(f"{API}/notifications", list_notifications)
-    r.add_post(f"{API}/notifications/read", read_all_notifications)
-    r.add_get(f"{API}/notifications/{{notification_id}}", show_notification)
-    r.add_post(f"{API}/notifications/{{notification_id}}/read", read_notification)
-    for method in ("GET", "PUT", "DELETE"):
-        r.add_route(method, f"{API}/threads/{{thread_id}}/follow", thread_follow)
-    r.add_get(f"{API}/conferences/{{slug}}/email-preference", email_preference)
-    r.add_put(f"{API}/conferences/{{slug}}/email-preference", email_preference)
-    r.add_route("*", f"{API}/{{tail:.*}}", not_found)
+    """Added last of the API's routes: its catch-all 404 follows them."""
+    page(app, "GET", "openapi", openapi)
+    api(app, "GET", "/me", me, doc={
+        "summary": "Who the caller is",
+        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "GET", "/conferences", list_conferences, doc={
+        "summary": "Conferences the caller may see",
+        "responses": {"200": returns({"type": "object", "properties": {
+            "conferences": {"type": "array", "items": ref("Conference")}}})}})
+    api(app, "GET", "/conferences/{slug}", show_conference, doc={
+        "summary": "One conference with its programme",
+        "parameters": [SLUG],
+        "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "POST", "/conferences/{slug}/join", join, limit="register", doc={
+        "summary": "Join, accepting the code of conduct",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "required": ["accept_code_of_conduct"],
+            "properties": {"accept_code_of_conduct": {"const": True}}}),
+        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "GET", "/sessions/{session_id}/threads", list_threads, doc={
+        "summary": "Threads of a session",
+        "parameters": [id_param("session_id")],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "threads": {"type": "array", "items": ref("Thread")}}}), **ERRORS}})
+    api(app, "POST", "/sessions/{session_id}/threads", create_thread, limit="post", doc={
+        "summary": "Start a thread with its opening post",
+        "parameters": [id_param("session_id")],
+        "requestBody": request_body({
+            "type": "object", "required": ["title", "body"],
+            "properties": {"title": STR, "body": STR, "idempotency_key": STR}}),
+        "responses": {
+            "201": returns(ref("Thread"), "Created"),
+            "200": returns(ref("Thread"), "Already made with this key"),
+            **ERRORS}})
+    api(app, "GET", "/threads/{thread_id}", show_thread, doc={
+        "summary": "One thread",
+        "parameters": [_THREAD_ID],
+        "responses": {"200": returns(ref("Thread")), **ERRORS}})
+    api(app, "GET", "/threads/{thread_id}/posts", list_posts, doc={
+        "summary": "Posts in seq order after a seq",
+        "parameters": [
+            _THREAD_ID,
+            {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "posts": {"type": "array", "items": ref("Post")},
+            "last_seq": INT, "more": {"type": "boolean"}}}), **ERRORS}})
+    api(app, "POST", "/threads/{thread_id}/posts", create_post, limit="post", doc={
+        "summary": "Post in a thread",
+        "parameters": [_THREAD_ID],
+        "requestBody": request_body(ref("NewPost")),
+        "responses": {
+            "201": returns(ref("Post"), "Created"),
+            "200": returns(ref("Post"), "The post this idempotency key already made"),
+            **ERRORS}})
+    api(app, "GET", "/posts/{post_id}", show_post, doc={
+        "summary": "One post",
+        "parameters": [id_param("post_id")],
+        "responses": {"200": returns(ref("Post")), **ERRORS}})
+    api(app, "PATCH", "/posts/{post_id}", edit_post, limit="edit", doc={
+        "summary": "Edit your post (within the edit window)",
+        "description": "An edit passes the checks of a new post (the thread open and not "
+        "locked, not muted, slow mode, the `edit` rate limit: 429). A pre-moderated "
+        "author's edit awaits approval again (`status: pending`). 409: the post was "
+        "hidden or deleted meanwhile.",
+        "parameters": [id_param("post_id")],
+        "requestBody": request_body(
+            {"type": "object", "required": ["body"], "properties": {"body": STR}}),
+        "responses": {"200": returns(ref("Post")), "409": ERROR, "429": ERROR, **ERRORS}})
+    api(app, "DELETE", "/posts/{post_id}", delete_post, doc={
+        "summary": "Delete your post (a placeholder stays)",
+        "parameters": [id_param("post_id")],
+        "responses": {"200": returns(ref("Post")), **ERRORS}})
+    api(app, "GET", "/notifications", list_notifications, doc={
+        "summary": "Your notifications, newest first (only ever your own)",
+        "parameters": [
+            {"name": "unread", "in": "query", "schema": {"type": "boolean"},
+             "description": "only unread ones"},
+            {"name": "before", "in": "query", "schema": INT,
+             "description": "only those with a smaller id (the next page)"},
+            {"name": "limit", "in": "query", "schema": {**INT, "maximum": 200}}],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "notifications": {"type": "array", "items": ref("Notification")},
+            "unread": {**INT, "description": "unread count, at most 100"},
+            "more": {"type": "boolean"}}}), **ERRORS}})
+    api(app, "POST", "/notifications/read", read_all_notifications, doc={
+        "summary": "Mark all your notifications read (optionally only up to id `upto`)",
+        "requestBody": request_body(
+            {"type": "object", "properties": {"upto": INT}}, required=None),
+        "responses": {"200": returns({"type": "object", "properties": {
+            "marked": INT, "unread": INT}}), **ERRORS}})
+    api(app, "GET", "/notifications/{notification_id}", show_notification, doc={
+        "summary": "One of your notifications (another member's is a 404)",
+        "parameters": [_NOTE_ID],
+        "responses": {"200": returns(ref("Notification")), **ERRORS}})
+    api(app, "POST", "/notifications/{notification_id}/read", read_notification, doc={
+        "summary": "Mark one of your notifications read", "parameters": [_NOTE_ID],
+        "responses": {"200": returns(ref("Notification")), **ERRORS}})
+    api(app, "GET", "/threads/{thread_id}/follow", following, doc={
+        "summary": "Whether you follow the thread", "parameters": [_THREAD_ID],
+        "responses": {"200": _FOLLOWING, **ERRORS}})
+    api(app, "PUT", "/threads/{thread_id}/follow", follow, doc={
+        "summary": "Follow the thread (members)", "parameters": [_THREAD_ID],
+        "responses": {"200": _FOLLOWING, **ERRORS}})
+    api(app, "DELETE", "/threads/{thread_id}/follow", follow, doc={
+        "summary": "Unfollow the thread; posting in it again does not re-follow",
+        "parameters": [_THREAD_ID],
+        "responses": {"200": _FOLLOWING, **ERRORS}})
+    api(app, "GET", "/conferences/{slug}/email-preference", email_preference, doc={
+        "summary": "How you hear from this conference by email", "parameters": [SLUG],
+        "responses": {"200": returns(_EMAIL), **ERRORS}})
+    api(app, "PUT", "/conferences/{slug}/email-preference", set_email_preference, doc={
+        "summary": "Choose each, digest (the default) or none", "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "required": ["email"],
+            "properties": {"email": {"enum": ["each", "digest", "none"]}}}),
+        "responses": {"200": returns(_EMAIL), **ERRORS}})
+    app.router.add_route("*", f"{API}/{{tail:.*}}", not_found)
+# fmt: on

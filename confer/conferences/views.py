@@ -12,11 +12,17 @@ from confer.conferences.service import KINDS, ROLES, Place
 from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
 from confer.registration import views as registration_views
+from confer.routing import page
+from confer.urls import url
 from confer.web import int_param, read_form, redirect
 
 
 def _slug(request: web.Request) -> str:
     return request.match_info["slug"]
+
+
+def _manage(request: web.Request) -> str:
+    return url("manage", slug=_slug(request))
 
 
 async def _place(request: web.Request, action: str = "conference.see") -> Place:
@@ -87,7 +93,7 @@ async def join(request: web.Request) -> web.StreamResponse:
             {"place": place, "c": place.conference, "errors": e.fields, "reg": reg},
             status=e.status,
         )
-    raise redirect(f"/c/{_slug(request)}?joined=1")
+    raise redirect(f"{url('conference', slug=_slug(request))}?joined=1")
 
 
 # --- admin and organisers ---------------------------------------------------------------
@@ -117,7 +123,7 @@ async def create_conference(request: web.Request) -> web.StreamResponse:
             {"errors": e.fields, "values": form},
             status=e.status,
         )
-    raise redirect(f"/c/{slug}/manage?done=created")
+    raise redirect(f"{url('manage', slug=slug)}?done=created")
 
 
 async def _manage_page(
@@ -180,7 +186,7 @@ async def update_conference(request: web.Request) -> web.StreamResponse:
         await service.update_conference(ctx, request[actor_key], _slug(request), form)
     except Invalid as e:
         return await _manage_page(request, errors=e.fields, values=form, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done=saved")
+    raise redirect(f"{_manage(request)}?done=saved")
 
 
 async def publish(request: web.Request) -> web.StreamResponse:
@@ -188,7 +194,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     published = form.get("published") == "yes"
     await service.set_published(ctx, request[actor_key], _slug(request), published)
-    raise redirect(f"/c/{_slug(request)}/manage?done={'published' if published else 'unpublished'}")
+    raise redirect(f"{_manage(request)}?done={'published' if published else 'unpublished'}")
 
 
 async def add_session(request: web.Request) -> web.StreamResponse:
@@ -200,7 +206,7 @@ async def add_session(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         errors = {f"session_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, session_values=form, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done=session-added#programme")
+    raise redirect(f"{_manage(request)}?done=session-added#programme")
 
 
 async def show_edit_session(request: web.Request) -> web.Response:
@@ -255,7 +261,7 @@ async def update_session(request: web.Request) -> web.StreamResponse:
             },
             status=e.status,
         )
-    raise redirect(f"/c/{_slug(request)}/manage?done=session-saved#programme")
+    raise redirect(f"{_manage(request)}?done=session-saved#programme")
 
 
 async def delete_session(request: web.Request) -> web.StreamResponse:
@@ -263,7 +269,7 @@ async def delete_session(request: web.Request) -> web.StreamResponse:
     await service.delete_session(
         ctx, request[actor_key], _slug(request), int_param(request, "session_id")
     )
-    raise redirect(f"/c/{_slug(request)}/manage?done=session-deleted#programme")
+    raise redirect(f"{_manage(request)}?done=session-deleted#programme")
 
 
 async def assign_role(request: web.Request) -> web.StreamResponse:
@@ -278,7 +284,7 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
         errors = {f"role_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, role_values=form, status=e.status)
     done = "role-assigned" if outcome == "assigned" else "role-invited"
-    raise redirect(f"/c/{_slug(request)}/manage?done={done}#people")
+    raise redirect(f"{_manage(request)}?done={done}#people")
 
 
 async def anonymise_member(request: web.Request) -> web.StreamResponse:
@@ -293,27 +299,25 @@ async def anonymise_member(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         errors = {f"anonymise_{k}": v for k, v in e.fields.items()}
         return await _manage_page(request, errors=errors, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/manage?done={done}#people")
+    raise redirect(f"{_manage(request)}?done={done}#people")
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/", list_conferences, name="home")
-    r.add_get("/admin/conferences/new", show_new_conference, name="new_conference")
-    r.add_post("/admin/conferences", create_conference, name="create_conference")
-    r.add_get("/c/{slug}", show_conference, name="conference")
-    r.add_get("/c/{slug}/programme", show_programme, name="programme")
-    r.add_get("/c/{slug}/speakers", show_speakers, name="speakers")
-    r.add_get("/c/{slug}/join", show_join, name="join")
-    r.add_post("/c/{slug}/join", join)
-    r.add_get("/c/{slug}/manage", show_manage, name="manage")
-    r.add_post("/c/{slug}/manage", update_conference)
-    r.add_post("/c/{slug}/manage/publish", publish, name="publish")
-    r.add_post("/c/{slug}/manage/sessions", add_session, name="add_session")
-    r.add_get("/c/{slug}/manage/sessions/{session_id}", show_edit_session, name="edit_session")
-    r.add_post("/c/{slug}/manage/sessions/{session_id}", update_session)
-    r.add_post(
-        "/c/{slug}/manage/sessions/{session_id}/delete", delete_session, name="delete_session"
-    )
-    r.add_post("/c/{slug}/manage/roles", assign_role, name="assign_role")
-    r.add_post("/c/{slug}/members/{user_id}/anonymise", anonymise_member, name="anonymise")
+    page(app, "GET", "home", list_conferences)
+    page(app, "GET", "new_conference", show_new_conference)
+    page(app, "POST", "create_conference", create_conference)
+    page(app, "GET", "conference", show_conference)
+    page(app, "GET", "programme", show_programme)
+    page(app, "GET", "speakers", show_speakers)
+    page(app, "GET", "join", show_join)
+    page(app, "POST", "join", join, limit="register")
+    page(app, "GET", "manage", show_manage)
+    page(app, "POST", "manage", update_conference)
+    page(app, "POST", "publish", publish)
+    page(app, "POST", "add_session", add_session)
+    page(app, "GET", "edit_session", show_edit_session)
+    page(app, "POST", "edit_session", update_session)
+    page(app, "POST", "delete_session", delete_session)
+    # Assigning a role invites whoever is not a member yet: it spends from the invitations.
+    page(app, "POST", "assign_role", assign_role, limit="invite")
+    page(app, "POST", "anonymise", anonymise_member)

@@ -7,12 +7,14 @@ import asyncio
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer.api.openapi import ERRORS, INT, SLUG, request_body
 from confer.conferences import service as conferences
 from confer.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from confer.exports import service
 from confer.exports.writers import FORMATS
 from confer.keys import actor_key, ctx_key
-from confer.web import read_form, read_json
+from confer.routing import Call, api, page
+from confer.web import read_form
 
 
 def _slug(request: web.Request) -> str:
@@ -111,12 +113,24 @@ async def export(request: web.Request) -> web.StreamResponse:
         )
 
 
-async def api_export(request: web.Request) -> web.StreamResponse:
-    return await _download(request, await read_json(request))
+async def api_export(call: Call) -> web.StreamResponse:
+    return await _download(call.request, call.body)
 
 
 def setup(app: web.Application) -> None:
     app[export_gate_key] = ExportGate()
-    app.router.add_get("/c/{slug}/export", show_export, name="export")
-    app.router.add_post("/c/{slug}/export", export)
-    app.router.add_post("/api/v1/conferences/{slug}/exports", api_export)
+    page(app, "GET", "export", show_export)
+    page(app, "POST", "export", export, limit="export")
+    api(app, "POST", "/conferences/{slug}/exports", api_export, limit="export", doc={
+        "summary": "Download a transcript (organisers; facilitators for their sessions where "
+                   "allowed)",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "required": ["format"],
+            "properties": {"format": {"enum": ["md", "html", "csv", "json"]},
+                           "session_id": INT, "thread_id": INT,
+                           "include_hidden": {"type": "boolean"},
+                           "moderation_log": {"type": "boolean"}}}),
+        "responses": {"200": {
+            "description": "The transcript, streamed; JSON follows docs/transcript.schema.json"},
+            **ERRORS}})  # fmt: skip

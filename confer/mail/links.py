@@ -22,6 +22,7 @@ from confer.errors import ConferError, TooManyRequests
 from confer.mail import outbox, render
 from confer.mail import queries as q
 from confer.settings import Settings
+from confer.urls import url
 from confer.validate import Fields
 
 PASSWORD_RESET = "password_reset"
@@ -127,7 +128,7 @@ async def request_password_reset(ctx: Ctx, data: dict[str, object], address: str
         PASSWORD_RESET,
         email,
         address,
-        next_path="/account",
+        next_path=url("account"),
         seconds=ctx.settings.password_reset_seconds,
     )
     return email
@@ -237,7 +238,9 @@ def reset_email(
             f"We received a request to reset the password for your {site} account "
             f"({user['email']}).",
         ],
-        action=render.Action("Choose a new password", f"{settings.base_url}/account/reset/{token}"),
+        action=render.Action(
+            "Choose a new password", settings.base_url + url("password_reset_link", token=token)
+        ),
         after=[
             render.link_expiry(expires_at, seconds=settings.password_reset_seconds),
             "If you did not ask to reset your password, you can ignore this email. "
@@ -260,7 +263,9 @@ def sign_in_email(
             f"Use this link to sign in to {site} as {user['email']}. "
             "You will be asked to confirm with one more click.",
         ],
-        action=render.Action(f"Sign in to {site}", f"{settings.base_url}/login/email/{token}"),
+        action=render.Action(
+            f"Sign in to {site}", settings.base_url + url("email_sign_in_link", token=token)
+        ),
         after=[
             render.link_expiry(expires_at, seconds=settings.sign_in_link_seconds),
             "If you did not ask to sign in, you can ignore this email. Nobody can sign in "
@@ -283,7 +288,7 @@ def password_changed_email(settings: Settings, holder: LinkHolder) -> render.Ema
             "If you did this, there is nothing more to do.",
             "If you did not, reset your password now and tell the conference organisers.",
         ],
-        action=render.Action("Reset your password", f"{settings.base_url}/account/reset"),
+        action=render.Action("Reset your password", settings.base_url + url("password_reset")),
         reason=f"You are getting this email because the password of your {site} account "
         "was changed.",
     )

@@ -17,7 +17,9 @@ from confer.errors import Invalid, TooManyRequests
 from confer.keys import ctx_key
 from confer.mail import links, render
 from confer.mail import queries as q
+from confer.routing import page
 from confer.settings import Settings, is_loopback_url
+from confer.urls import url
 from confer.web import came_through_proxy, client_address, read_form, redirect, set_session_cookie
 
 DEV_OUTBOX_LIMIT = 100
@@ -123,7 +125,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
             status=e.status,
         )
     await ctx.hub.disconnect_user(user_id)
-    response = redirect("/account?done=password-changed")
+    response = redirect(f"{url('account')}?done=password-changed")
     set_session_cookie(request, response, login_token)
     raise response
 
@@ -196,13 +198,15 @@ def setup(app: web.Application) -> None:
     aiohttp_jinja2.get_env(app).filters["linkify_text"] = lambda text: render.linkify(
         text, link_class="govuk-link"
     )
-    r = app.router
-    r.add_get("/account/reset", show_reset_request, name="password_reset")
-    r.add_post("/account/reset", request_reset)
-    r.add_get("/account/reset/{token}", show_reset_form, name="password_reset_link")
-    r.add_post("/account/reset/{token}", reset_password)
-    r.add_get("/login/email", show_email_sign_in, name="email_sign_in")
-    r.add_post("/login/email", request_email_sign_in)
-    r.add_get("/login/email/{token}", show_email_sign_in_confirm, name="email_sign_in_link")
-    r.add_post("/login/email/{token}", email_sign_in)
-    r.add_get("/dev/outbox", dev_outbox, name="dev_outbox")
+    page(app, "GET", "password_reset", show_reset_request)
+    page(app, "POST", "password_reset", request_reset)
+    page(app, "GET", "password_reset_link", show_reset_form)
+    # Asking for a reset or sign-in link is throttled where the link is made, per email and per
+    # address in PostgreSQL (confer.mail.links; EMAIL_LINK_MAX_PER_EMAIL and
+    # EMAIL_LINK_MAX_PER_ADDRESS); only using a link spends from a rate limit here.
+    page(app, "POST", "password_reset_link", reset_password, limit="password_reset")
+    page(app, "GET", "email_sign_in", show_email_sign_in)
+    page(app, "POST", "email_sign_in", request_email_sign_in)
+    page(app, "GET", "email_sign_in_link", show_email_sign_in_confirm)
+    page(app, "POST", "email_sign_in_link", email_sign_in, limit="sign_in")
+    page(app, "GET", "dev_outbox", dev_outbox)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import timefmt
+from confer.api.openapi import ACTION_BODY, ERRORS, SLUG, STR, id_param, ref, request_body, returns
 from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
 from confer.keys import actor_key, ctx_key
@@ -15,9 +17,9 @@ from confer.moderation import service
 from confer.moderation.service import FLAG_REASONS, HIDE_REASONS
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
-from confer.web import int_param, json_response, read_form, read_json, redirect
-
-API = "/api/v1"
+from confer.routing import Call, Reply, api, created, page
+from confer.urls import url
+from confer.web import int_param, read_form, redirect
 
 
 def _slug(request: web.Request) -> str:
@@ -125,14 +127,14 @@ async def flag(request: web.Request) -> web.StreamResponse:
             },
             status=e.status,
         )
-    raise redirect(f"/c/{_slug(request)}/posts/{post_id}?flagged=1")
+    raise redirect(f"{url('post', slug=_slug(request), post_id=post_id)}?flagged=1")
 
 
 async def moderate_post_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     post_id = int_param(request, "post_id")
-    back = _back(request, f"/c/{_slug(request)}/posts/{post_id}")
+    back = _back(request, url("post", slug=_slug(request), post_id=post_id))
     await _post_here(request, post_id)
     try:
         await service.moderate_post(ctx, request[actor_key], post_id, form.get("action", ""), form)
@@ -147,7 +149,7 @@ async def resolve_flags_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     post_id = int_param(request, "post_id")
-    back = _back(request, f"/c/{_slug(request)}/moderation")
+    back = _back(request, url("moderation", slug=_slug(request)))
     await _post_here(request, post_id)
     try:
         await service.resolve_flags(ctx, request[actor_key], post_id, form)
@@ -162,7 +164,7 @@ async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     thread_id = int_param(request, "thread_id")
-    back = _back(request, f"/c/{_slug(request)}/threads/{thread_id}")
+    back = _back(request, url("thread", slug=_slug(request), thread_id=thread_id))
     await _thread_here(request, thread_id)
     try:
         await service.moderate_thread(
@@ -178,7 +180,7 @@ async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
 async def moderate_member_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
-    back = _back(request, f"/c/{_slug(request)}/moderation")
+    back = _back(request, url("moderation", slug=_slug(request)))
     try:
         await service.moderate_member(
             ctx,
@@ -198,59 +200,39 @@ async def moderate_member_form(request: web.Request) -> web.StreamResponse:
 # --- JSON API ---------------------------------------------------------------------------
 
 
-async def api_moderate_post(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.moderate_post(
-        ctx, request[actor_key], int_param(request, "post_id"), str(body.get("action", "")), body
+async def api_moderate_post(call: Call) -> dict:
+    return await service.moderate_post(
+        call.ctx, call.actor, call.id("post_id"), str(call.body.get("action", "")), call.body
     )
-    return json_response(result)
 
 
-async def api_moderate_thread(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.moderate_thread(
-        ctx, request[actor_key], int_param(request, "thread_id"), str(body.get("action", "")), body
+async def api_moderate_thread(call: Call) -> dict:
+    return await service.moderate_thread(
+        call.ctx, call.actor, call.id("thread_id"), str(call.body.get("action", "")), call.body
     )
-    return json_response(result)
 
 
-async def api_flag(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.flag_post(ctx, request[actor_key], int_param(request, "post_id"), body)
-    return json_response(result, status=201)
+async def api_flag(call: Call) -> Reply:
+    return created(await service.flag_post(call.ctx, call.actor, call.id("post_id"), call.body))
 
 
-async def api_resolve_flags(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.resolve_flags(
-        ctx, request[actor_key], int_param(request, "post_id"), body
+async def api_resolve_flags(call: Call) -> dict:
+    return await service.resolve_flags(call.ctx, call.actor, call.id("post_id"), call.body)
+
+
+async def api_moderate_member(call: Call) -> dict:
+    return await service.moderate_member(
+        call.ctx,
+        call.actor,
+        call.slug,
+        call.id("user_id"),
+        str(call.body.get("action", "")),
+        call.body,
     )
-    return json_response(result)
 
 
-async def api_moderate_member(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.moderate_member(
-        ctx,
-        request[actor_key],
-        request.match_info["slug"],
-        int_param(request, "user_id"),
-        str(body.get("action", "")),
-        body,
-    )
-    return json_response(result)
-
-
-async def api_queue(request: web.Request) -> web.Response:
-    from confer import timefmt
-
-    ctx = request.app[ctx_key]
-    data = await service.queue(ctx, request[actor_key], request.match_info["slug"])
+async def api_queue(call: Call) -> dict:
+    data = await service.queue(call.ctx, call.actor, call.slug)
 
     def rows(items: list) -> list[dict]:
         out = []
@@ -262,29 +244,53 @@ async def api_queue(request: web.Request) -> web.Response:
             out.append(d)
         return out
 
-    return json_response(
-        {
-            "pending": rows(data["pending"]),
-            "flagged": rows(data["flagged"]),
-            "log": rows(data["log"]),
-        }
-    )
+    return {
+        "pending": rows(data["pending"]),
+        "flagged": rows(data["flagged"]),
+        "log": rows(data["log"]),
+    }
 
 
+# fmt: off
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/c/{slug}/moderation", show_moderation, name="moderation")
-    r.add_get("/c/{slug}/posts/{post_id}/flag", show_flag, name="flag_post")
-    r.add_post("/c/{slug}/posts/{post_id}/flag", flag)
-    r.add_post("/c/{slug}/posts/{post_id}/moderate", moderate_post_form, name="moderate_post")
-    r.add_post("/c/{slug}/posts/{post_id}/flags/resolve", resolve_flags_form, name="resolve_flags")
-    r.add_post(
-        "/c/{slug}/threads/{thread_id}/moderate", moderate_thread_form, name="moderate_thread"
-    )
-    r.add_post("/c/{slug}/members/{user_id}/moderate", moderate_member_form, name="moderate_member")
-    r.add_get(f"{API}/conferences/{{slug}}/moderation", api_queue)
-    r.add_post(f"{API}/conferences/{{slug}}/members/{{user_id}}/moderation", api_moderate_member)
-    r.add_post(f"{API}/posts/{{post_id}}/moderation", api_moderate_post)
-    r.add_post(f"{API}/posts/{{post_id}}/flags", api_flag)
-    r.add_post(f"{API}/posts/{{post_id}}/flags/resolve", api_resolve_flags)
-    r.add_post(f"{API}/threads/{{thread_id}}/moderation", api_moderate_thread)
+    page(app, "GET", "moderation", show_moderation)
+    page(app, "GET", "flag_post", show_flag)
+    page(app, "POST", "flag_post", flag)
+    page(app, "POST", "moderate_post", moderate_post_form)
+    page(app, "POST", "resolve_flags", resolve_flags_form)
+    page(app, "POST", "moderate_thread", moderate_thread_form)
+    page(app, "POST", "moderate_member", moderate_member_form)
+    api(app, "GET", "/conferences/{slug}/moderation", api_queue, doc={
+        "summary": "Moderation queue: pending and reported posts, and the log",
+        "parameters": [SLUG], "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "POST", "/conferences/{slug}/members/{user_id}/moderation", api_moderate_member,
+        doc={
+        "summary": "mute (minutes, reason), unmute, premoderate, unpremoderate, remove (reason)",
+        "parameters": [SLUG, id_param("user_id")], "requestBody": ACTION_BODY,
+        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "POST", "/posts/{post_id}/moderation", api_moderate_post, doc={
+        "summary": "hide (reason), restore, approve, reject (reason), pin, unpin, "
+                   "move (to_thread_id)",
+        "parameters": [id_param("post_id")], "requestBody": ACTION_BODY,
+        "responses": {"200": returns(ref("Post")), **ERRORS}})
+    api(app, "POST", "/posts/{post_id}/flags", api_flag, doc={
+        "summary": "Report a post once: reason (off_topic, disrespectful, personal_information, "
+                   "spam, other) and a note",
+        "parameters": [id_param("post_id")],
+        "requestBody": request_body({
+            "type": "object", "required": ["reason"],
+            "properties": {"reason": STR, "note": STR}}),
+        "responses": {"201": returns({"type": "object"}), **ERRORS}})
+    api(app, "POST", "/posts/{post_id}/flags/resolve", api_resolve_flags, doc={
+        "summary": "Resolve a post's reports: outcome keep, or hide with a reason",
+        "parameters": [id_param("post_id")],
+        "requestBody": request_body({
+            "type": "object", "required": ["outcome"],
+            "properties": {"outcome": {"enum": ["keep", "hide"]}, "reason": STR}}),
+        "responses": {"200": returns(ref("Post")), **ERRORS}})
+    api(app, "POST", "/threads/{thread_id}/moderation", api_moderate_thread, doc={
+        "summary": "pin, unpin, lock (reason), unlock, close, reopen, premoderate, "
+                   "unpremoderate, slow_mode (seconds, until), summarise (summary)",
+        "parameters": [id_param("thread_id")], "requestBody": ACTION_BODY,
+        "responses": {"200": returns(ref("Thread")), **ERRORS}})
+# fmt: on

@@ -14,6 +14,7 @@ from typing import Any
 from confer import timefmt
 from confer.mail import render
 from confer.settings import Settings
+from confer.urls import url
 
 EXCERPT_CHARS = 300
 
@@ -31,7 +32,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def settings_url(settings: Settings) -> str:
-    return f"{settings.base_url}/notifications/settings"
+    return settings.base_url + url("notification_settings")
 
 
 def notification_email(
@@ -40,7 +41,7 @@ def notification_email(
     """A row for queries.insert_emails: (dedupe_key, user_id, to, to_name, subject, text, html).
 
     `recipient` carries the post's facts too (queries.LIST_NOTIFIED)."""
-    url = f"{settings.base_url}/c/{recipient['slug']}/posts/{post_id}"
+    link = settings.base_url + url("post", slug=recipient["slug"], post_id=post_id)
     body = excerpt(recipient["body_md"] or "")
     conference = recipient["conference_title"]
     email = render.compose(
@@ -48,7 +49,7 @@ def notification_email(
         subject=text,
         to_name=recipient["name"],
         paragraphs=[f"{text}, in {conference}:", f"“{body}”" if body else ""],
-        action=render.Action("Read the post", url),
+        action=render.Action("Read the post", link),
         reason=(
             f"You get an email for each notification in {conference}. "
             f"Choose a daily digest or no emails instead: {settings_url(settings)}"
@@ -127,7 +128,8 @@ def digest_email(
         for t in digest.threads:
             lines = [f"“{t.title}”: {t.count} new post{'' if t.count == 1 else 's'}"]
             lines += [f"{who}: {text}" for who, text in t.latest]
-            lines.append(f"Read them: {base}/c/{conference.slug}/posts/{t.first_post_id}")
+            post = url("post", slug=conference.slug, post_id=t.first_post_id)
+            lines.append(f"Read them: {base}{post}")
             paragraphs.append("\n".join(lines))
         if digest.more_threads:
             more = digest.more_threads
@@ -140,7 +142,7 @@ def digest_email(
         paragraphs.append("You were mentioned:")
         paragraphs.append(
             "\n".join(
-                f"{who} in “{thread}”: {base}/c/{conference.slug}/posts/{post_id}"
+                f"{who} in “{thread}”: {base}{url('post', slug=conference.slug, post_id=post_id)}"
                 for who, thread, post_id in digest.mentions
             )
         )
@@ -153,7 +155,9 @@ def digest_email(
         subject=f"{conference.title}: your daily digest for {day_text}",
         to_name=digest.name,
         paragraphs=paragraphs,
-        action=render.Action("Go to the conference", f"{base}/c/{conference.slug}"),
+        action=render.Action(
+            "Go to the conference", base + url("conference", slug=conference.slug)
+        ),
         reason=(
             f"You chose a daily digest of {conference.title}. "
             f"Change how you hear from it: {settings_url(settings)}"

@@ -18,6 +18,7 @@ from confer.notifications import emails
 from confer.notifications import queries as q
 from confer.policy import Actor
 from confer.settings import Settings
+from confer.urls import url
 from confer.validate import Fields
 
 EMAIL_CHOICES = ("each", "digest", "none")
@@ -83,9 +84,9 @@ def payload(row: asyncpg.Record | dict) -> dict:
         "actor": {"name": who},
         "excerpt": emails.excerpt(row["excerpt"] or "", 200),
         "newer_posts": row["newer_posts"],
-        "url": f"/c/{row['slug']}/posts/{row['post_id']}",
+        "url": url("post", slug=row["slug"], post_id=row["post_id"]),
         # Opening it here marks it read, then redirects to `url`.
-        "open_url": f"/notifications/{row['id']}",
+        "open_url": url("notification", notification_id=row["id"]),
     }
 
 

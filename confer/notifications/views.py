@@ -13,6 +13,8 @@ from confer import banners
 from confer.errors import Invalid, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service
+from confer.routing import page
+from confer.urls import url
 from confer.validate import parse_id
 from confer.web import int_param, query_int, read_form, redirect
 
@@ -61,7 +63,7 @@ async def mark_all_read(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     await service.mark_all_read(ctx, request[actor_key], parse_id(form.get("upto")))
-    raise redirect("/notifications?done=read")
+    raise redirect(f"{url('notifications')}?done=read")
 
 
 async def _settings_page(
@@ -104,7 +106,7 @@ async def save_settings(request: web.Request) -> web.StreamResponse:
             errors[name] = f"Select how you want to hear from {m['title']} by email"
     if errors:
         return await _settings_page(request, errors=errors, status=422)
-    raise redirect("/notifications/settings?saved=1")
+    raise redirect(f"{url('notification_settings')}?saved=1")
 
 
 async def follow_thread(request: web.Request) -> web.StreamResponse:
@@ -116,7 +118,8 @@ async def follow_thread(request: web.Request) -> web.StreamResponse:
     following = form.get("following") == "yes"
     await service.set_following(ctx, request[actor_key], slug, thread_id, following)
     page = parse_id(form.get("page"))
-    raise redirect(f"/c/{slug}/threads/{thread_id}{f'?page={page}' if page else ''}#follow")
+    thread = url("thread", slug=slug, thread_id=thread_id)
+    raise redirect(f"{thread}{f'?page={page}' if page else ''}#follow")
 
 
 async def header_context(request: web.Request) -> dict[str, object]:
@@ -145,10 +148,9 @@ async def header_context(request: web.Request) -> dict[str, object]:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/notifications", show_notifications, name="notifications")
-    r.add_post("/notifications/read", mark_all_read, name="notifications_read")
-    r.add_get("/notifications/settings", show_settings, name="notification_settings")
-    r.add_post("/notifications/settings", save_settings)
-    r.add_get("/notifications/{notification_id}", open_notification, name="notification")
-    r.add_post("/c/{slug}/threads/{thread_id}/follow", follow_thread, name="follow_thread")
+    page(app, "GET", "notifications", show_notifications)
+    page(app, "POST", "notifications_read", mark_all_read)
+    page(app, "GET", "notification_settings", show_settings)
+    page(app, "POST", "notification_settings", save_settings)
+    page(app, "GET", "notification", open_notification)
+    page(app, "POST", "follow_thread", follow_thread)

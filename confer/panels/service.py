@@ -19,6 +19,7 @@ from confer.live.events import Event, moderation_rooms, notice_event, panel_room
 from confer.moderation import queries as moderation_q
 from confer.panels import queries as q
 from confer.policy import Actor
+from confer.urls import url
 from confer.validate import Fields, parse_id
 
 QUESTION_MAX = 500
@@ -93,7 +94,8 @@ def payload(panel: Panel, question: asyncpg.Record | dict, answers: list | None 
         "created_at": timefmt.iso(question["created_at"]),
         "created_at_text": timefmt.short(question["created_at"], tz),
         "change_seq": question["change_seq"],
-        "url": f"/c/{slug}/panels/{question['session_id']}#question-{question['id']}",
+        "url": f"{url('panel', slug=slug, session_id=question['session_id'])}"
+        f"#question-{question['id']}",
     }
     if answers is not None:
         data["answers"] = [answer_payload(panel, a) for a in answers]

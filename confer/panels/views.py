@@ -7,14 +7,15 @@ import uuid
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer.api.openapi import ACTION_BODY, ERRORS, INT, STR, TIME, id_param, request_body, returns
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.errors import ConferError, NotFound
 from confer.keys import actor_key, ctx_key
 from confer.panels import service
-from confer.web import int_param, json_response, read_form, read_json, redirect
-
-API = "/api/v1"
+from confer.routing import Call, Reply, api, created, page
+from confer.urls import url
+from confer.web import int_param, read_form, redirect
 
 
 def _slug(request: web.Request) -> str:
@@ -82,7 +83,10 @@ async def _question_form(request: web.Request, fn: str) -> web.StreamResponse:
     form = await read_form(request)
     question_id = int_param(request, "question_id")
     actor = request[actor_key]
-    back = f"/c/{_slug(request)}/panels/{int_param(request, 'session_id')}#question-{question_id}"
+    back = (
+        f"{url('panel', slug=_slug(request), session_id=int_param(request, 'session_id'))}"
+        f"#question-{question_id}"
+    )
     try:
         if fn == "vote":
             await service.vote(ctx, actor, question_id, withdraw=form.get("withdraw") == "yes")
@@ -112,82 +116,104 @@ async def answer(request: web.Request) -> web.StreamResponse:
 # --- JSON API ---------------------------------------------------------------------------
 
 
-async def _api_panel(request: web.Request) -> service.Panel:
-    ctx = request.app[ctx_key]
-    session_id = int_param(request, "session_id")
-    slug = await conferences_q.fetch_slug_of_session(ctx.pool, session_id)
+async def _api_panel(call: Call) -> service.Panel:
+    session_id = call.id("session_id")
+    slug = await conferences_q.fetch_slug_of_session(call.ctx.pool, session_id)
     if slug is None:
         raise NotFound()
-    return await service.load(ctx, request[actor_key], slug, session_id)
+    return await service.load(call.ctx, call.actor, slug, session_id)
 
 
-async def api_list(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    panel = await _api_panel(request)
-    sort = "new" if request.query.get("sort") == "new" else "votes"
+async def api_list(call: Call) -> dict:
+    panel = await _api_panel(call)
+    sort = "new" if call.request.query.get("sort") == "new" else "votes"
     w = panel.window
-    return json_response(
-        {
-            "questions": await service.questions(ctx, panel, sort),
-            "asking_open": w["asking_open"],
-            "answering_open": w["answering_open"],
-            "state": w["state"],
-        }
+    return {
+        "questions": await service.questions(call.ctx, panel, sort),
+        "asking_open": w["asking_open"],
+        "answering_open": w["answering_open"],
+        "state": w["state"],
+    }
+
+
+async def api_ask(call: Call) -> Reply:
+    panel = await _api_panel(call)
+    q, new = await service.ask(
+        call.ctx, call.actor, panel.place.conference["slug"], panel.window["id"], call.body
+    )
+    return created(q, new)
+
+
+async def api_vote(call: Call) -> dict:
+    return await service.vote(
+        call.ctx, call.actor, call.id("question_id"), withdraw=call.method == "DELETE"
     )
 
 
-async def api_ask(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    panel = await _api_panel(request)
-    body = await read_json(request)
-    q, created = await service.ask(
-        ctx, request[actor_key], panel.place.conference["slug"], panel.window["id"], body
+async def api_state(call: Call) -> dict:
+    return await service.change_state(
+        call.ctx, call.actor, call.id("question_id"), str(call.body.get("action", "")), call.body
     )
-    return json_response(q, status=201 if created else 200)
 
 
-async def api_vote(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    result = await service.vote(
-        ctx,
-        request[actor_key],
-        int_param(request, "question_id"),
-        withdraw=request.method == "DELETE",
-    )
-    return json_response(result)
+async def api_answer(call: Call) -> Reply:
+    return created(await service.answer(call.ctx, call.actor, call.id("question_id"), call.body))
 
 
-async def api_state(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.change_state(
-        ctx,
-        request[actor_key],
-        int_param(request, "question_id"),
-        str(body.get("action", "")),
-        body,
-    )
-    return json_response(result)
+_QUESTION = {
+    "type": "object",
+    "properties": {
+        "id": INT,
+        "session_id": INT,
+        "html": STR,
+        "vote_count": INT,
+        "status": {"enum": ["pending", "open", "answering", "answered", "dismissed"]},
+        "dismiss_reason": {"type": ["string", "null"]},
+        "merged_into_id": {"type": ["integer", "null"]},
+        "author": {"type": "object"},
+        "answers": {"type": "array"},
+        "voted": {"type": "boolean"},
+        "created_at": TIME,
+        "url": STR,
+    },
+}
 
 
-async def api_answer(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    result = await service.answer(ctx, request[actor_key], int_param(request, "question_id"), body)
-    return json_response(result, status=201)
-
-
+# fmt: off
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/c/{slug}/panels/{session_id}", show_panel, name="panel")
-    r.add_post("/c/{slug}/panels/{session_id}/questions", ask, name="ask")
-    base = "/c/{slug}/panels/{session_id}/questions/{question_id}"
-    r.add_post(f"{base}/vote", vote, name="vote")
-    r.add_post(f"{base}/state", change_state, name="question_state")
-    r.add_post(f"{base}/answers", answer, name="answer")
-    r.add_get(f"{API}/panels/{{session_id}}/questions", api_list)
-    r.add_post(f"{API}/panels/{{session_id}}/questions", api_ask)
-    r.add_post(f"{API}/questions/{{question_id}}/vote", api_vote)
-    r.add_delete(f"{API}/questions/{{question_id}}/vote", api_vote)
-    r.add_post(f"{API}/questions/{{question_id}}/state", api_state)
-    r.add_post(f"{API}/questions/{{question_id}}/answers", api_answer)
+    page(app, "GET", "panel", show_panel)
+    page(app, "POST", "ask", ask, limit="post")
+    page(app, "POST", "vote", vote, limit="vote")
+    page(app, "POST", "question_state", change_state)
+    page(app, "POST", "answer", answer, limit="post")
+    session = [id_param("session_id")]
+    question = [id_param("question_id")]
+    api(app, "GET", "/panels/{session_id}/questions", api_list, doc={
+        "summary": "A panel's questions (sort=votes or new), with answers",
+        "parameters": [*session, {"name": "sort", "in": "query",
+                                  "schema": {"enum": ["votes", "new"]}}],
+        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "POST", "/panels/{session_id}/questions", api_ask, limit="post", doc={
+        "summary": "Ask a question (body up to 500 characters, idempotency_key)",
+        "parameters": session,
+        "requestBody": request_body({
+            "type": "object", "required": ["body"],
+            "properties": {"body": STR, "idempotency_key": STR}}),
+        "responses": {"201": returns(_QUESTION, "Created"), "200": returns(_QUESTION),
+                      **ERRORS}})
+    api(app, "POST", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
+        "summary": "Vote for a question (once)", "parameters": question,
+        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "DELETE", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
+        "summary": "Withdraw your vote", "parameters": question,
+        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+    api(app, "POST", "/questions/{question_id}/state", api_state, doc={
+        "summary": "approve, answering, answered, dismiss (reason), merge (into), reopen",
+        "parameters": question, "requestBody": ACTION_BODY,
+        "responses": {"200": returns(_QUESTION), **ERRORS}})
+    api(app, "POST", "/questions/{question_id}/answers", api_answer, limit="post", doc={
+        "summary": "A speaker answers (body, Markdown)", "parameters": question,
+        "requestBody": request_body({
+            "type": "object", "required": ["body"], "properties": {"body": STR}}),
+        "responses": {"201": returns(_QUESTION), **ERRORS}})
+# fmt: on

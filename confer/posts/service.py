@@ -32,6 +32,7 @@ from confer.live.events import Event, conference_room, moderation_rooms, thread_
 from confer.notifications import service as notifications
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as q
+from confer.urls import url
 from confer.validate import Fields, parse_id
 
 REMOVED_BY_AUTHOR = "This post was deleted by its author."
@@ -110,7 +111,7 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "edited_at": timefmt.iso(post["edited_at"]),
         "pinned": post["pinned_at"] is not None,
         "change_seq": post["change_seq"],
-        "url": f"/c/{slug}/posts/{post['id']}",
+        "url": url("post", slug=slug, post_id=post["id"]),
     }
 
 

@@ -1,4 +1,5 @@
-"""Registration and invitations in the JSON API (/api/v1), documented in confer/api/openapi.py.
+"""Registration and invitations in the JSON API (confer.urls.API), each route declared with
+its OpenAPI operation.
 
 The same service functions as the pages; errors are {"error": {"code", "message", "fields"}}.
 """
@@ -7,16 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from confer.keys import actor_key, ctx_key
+from confer.api.openapi import ERROR, ERRORS, INT, SLUG, STR, TIME, id_param, request_body, returns
 from confer.registration import invitations
 from confer.registration import service as registration
-from confer.web import int_param, json_response, read_json
-
-API = "/api/v1"
-
-
-def _slug(request: web.Request) -> str:
-    return request.match_info["slug"]
+from confer.routing import Call, Reply, api
+from confer.urls import url
 
 
 def _person(row: object) -> dict[str, object]:
@@ -33,112 +29,175 @@ def _person(row: object) -> dict[str, object]:
     }
 
 
-async def show_registration(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    mine = await registration.mine(ctx, request[actor_key], _slug(request))
+async def show_registration(call: Call) -> dict:
+    mine = await registration.mine(call.ctx, call.actor, call.slug)
     if mine is None:
-        return json_response({"conference": _slug(request), "status": None, "role": None,
-                              "waitlist_position": None, "message": "You have not registered.",
-                              "url": f"/c/{_slug(request)}"})  # fmt: skip
-    return json_response(mine.json())
+        return {"conference": call.slug, "status": None, "role": None,
+                "waitlist_position": None, "message": "You have not registered.",
+                "url": url("conference", slug=call.slug)}  # fmt: skip
+    return mine.json()
 
 
-async def register(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
+async def register(call: Call) -> dict:
     done = await registration.register(
-        ctx, request[actor_key], _slug(request), body.get("accept_code_of_conduct")
+        call.ctx, call.actor, call.slug, call.body.get("accept_code_of_conduct")
     )
-    return json_response(done.json())
+    return done.json()
 
 
-async def cancel(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    done = await registration.leave(ctx, request[actor_key], _slug(request))
-    return json_response(done.json())
+async def cancel(call: Call) -> dict:
+    done = await registration.leave(call.ctx, call.actor, call.slug)
+    return done.json()
 
 
-async def list_registrations(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, lists = await registration.requests(ctx, request[actor_key], _slug(request))
-    s = await registration.summary(ctx, place)
-    return json_response(
-        {
-            "registration": s.mode,
-            "capacity": s.capacity,
-            "taken": s.taken,
-            "pending": [_person(r) for r in lists["pending"]],
-            "waitlisted": [_person(r) for r in lists["waitlisted"]],
-        }
-    )
+async def list_registrations(call: Call) -> dict:
+    place, lists = await registration.requests(call.ctx, call.actor, call.slug)
+    s = await registration.summary(call.ctx, place)
+    return {
+        "registration": s.mode,
+        "capacity": s.capacity,
+        "taken": s.taken,
+        "pending": [_person(r) for r in lists["pending"]],
+        "waitlisted": [_person(r) for r in lists["waitlisted"]],
+    }
 
 
-async def _decide(request: web.Request, approve: bool) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
+async def _decide(call: Call, approve: bool) -> dict:
     done = await registration.decide(
-        ctx, request[actor_key], _slug(request), int_param(request, "user_id"), approve, body
+        call.ctx, call.actor, call.slug, call.id("user_id"), approve, call.body
     )
-    return json_response(done.json())
+    return done.json()
 
 
-async def approve(request: web.Request) -> web.Response:
-    return await _decide(request, True)
+async def approve(call: Call) -> dict:
+    return await _decide(call, True)
 
 
-async def decline(request: web.Request) -> web.Response:
-    return await _decide(request, False)
+async def decline(call: Call) -> dict:
+    return await _decide(call, False)
 
 
-async def list_invitations(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    place, rows = await invitations.list_invitations(ctx, request[actor_key], _slug(request))
-    return json_response(
-        {"invitations": [invitations.invitation_json(place.conference["slug"], r) for r in rows]}
-    )
+async def list_invitations(call: Call) -> dict:
+    place, rows = await invitations.list_invitations(call.ctx, call.actor, call.slug)
+    return {"invitations": [invitations.invitation_json(place.conference["slug"], r) for r in rows]}
 
 
-async def create_invitations(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    body = await read_json(request)
-    csv_text = body.get("csv")
+async def create_invitations(call: Call) -> Reply:
+    csv_text = call.body.get("csv")
     result = await invitations.invite(
-        ctx,
-        request[actor_key],
-        _slug(request),
-        body,
+        call.ctx,
+        call.actor,
+        call.slug,
+        call.body,
         csv_text if isinstance(csv_text, str) else None,
     )
-    return json_response(result.json(), status=201 if result.invited else 200)
+    return Reply(result.json(), 201 if result.invited else 200)
 
 
-async def resend(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    row = await invitations.resend(
-        ctx, request[actor_key], _slug(request), int_param(request, "invitation_id")
-    )
-    return json_response(invitations.invitation_json(_slug(request), row))
+async def resend(call: Call) -> dict:
+    row = await invitations.resend(call.ctx, call.actor, call.slug, call.id("invitation_id"))
+    return invitations.invitation_json(call.slug, row)
 
 
-async def revoke(request: web.Request) -> web.Response:
-    ctx = request.app[ctx_key]
-    row = await invitations.revoke(
-        ctx, request[actor_key], _slug(request), int_param(request, "invitation_id")
-    )
-    return json_response(invitations.invitation_json(_slug(request), row))
+async def revoke(call: Call) -> dict:
+    row = await invitations.revoke(call.ctx, call.actor, call.slug, call.id("invitation_id"))
+    return invitations.invitation_json(call.slug, row)
+
+
+# fmt: off
+_REGISTRATION = {
+    "type": "object",
+    "properties": {
+        "conference": STR, "user_id": INT, "url": STR, "message": STR,
+        "role": {"enum": ["organiser", "facilitator", "speaker", "participant", "observer"]},
+        "status": {"enum": ["active", "pending", "waitlisted", "declined", "removed", "left",
+                            None]},
+        "waitlist_position": {"type": ["integer", "null"],
+                              "description": "1 is next in line for a place"},
+    },
+}
+_INVITATION = {
+    "type": "object",
+    "properties": {
+        "id": INT, "email": STR, "name": STR, "role": STR,
+        "status": {"enum": ["pending", "accepted", "expired", "revoked"]},
+        "created_at": TIME, "sent_at": TIME, "send_count": INT, "expires_at": TIME,
+        "accepted_at": {"type": ["string", "null"]}, "url": STR,
+    },
+}
+_MESSAGE_BODY = request_body({
+    "type": "object", "properties": {"message": {"type": "string", "maxLength": 2000}}},
+    required=False)
+_INVITATION_ID = [SLUG, id_param("invitation_id")]
+_PROBLEMS = {"type": "array", "items": {"type": "object", "properties": {
+    "where": STR, "text": STR, "reason": STR}}}
 
 
 def setup(app: web.Application) -> None:
     """Added before the API's catch-all 404 (confer/app.py sets up this module first)."""
-    r = app.router
-    base = f"{API}/conferences/{{slug}}"
-    r.add_get(f"{base}/registration", show_registration)
-    r.add_post(f"{base}/registration", register)
-    r.add_delete(f"{base}/registration", cancel)
-    r.add_get(f"{base}/registrations", list_registrations)
-    r.add_post(f"{base}/registrations/{{user_id}}/approve", approve)
-    r.add_post(f"{base}/registrations/{{user_id}}/decline", decline)
-    r.add_get(f"{base}/invitations", list_invitations)
-    r.add_post(f"{base}/invitations", create_invitations)
-    r.add_post(f"{base}/invitations/{{invitation_id}}/resend", resend)
-    r.add_post(f"{base}/invitations/{{invitation_id}}/revoke", revoke)
+    base = "/conferences/{slug}"
+    api(app, "GET", f"{base}/registration", show_registration, doc={
+        "summary": "Your registration: status and waitlist position",
+        "parameters": [SLUG], "responses": {"200": returns(_REGISTRATION), **ERRORS}})
+    api(app, "POST", f"{base}/registration", register, limit="register", doc={
+        "summary": "Register, accepting the code of conduct: a place (open), the "
+                   "waitlist (open and full) or a request (approval). Invitation-only "
+                   "conferences answer 403.",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "required": ["accept_code_of_conduct"],
+            "properties": {"accept_code_of_conduct": {"const": True}}}),
+        "responses": {"200": returns(_REGISTRATION), "409": ERROR, **ERRORS}})
+    api(app, "DELETE", f"{base}/registration", cancel, doc={
+        "summary": "Cancel: leave the conference or its waitlist, or withdraw a "
+                   "request. A freed place goes to the next on the waitlist.",
+        "parameters": [SLUG],
+        "responses": {"200": returns(_REGISTRATION), "409": ERROR, **ERRORS}})
+    api(app, "GET", f"{base}/registrations", list_registrations, doc={
+        "summary": "Organisers: requests awaiting a decision, and the waitlist in order",
+        "parameters": [SLUG],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "registration": STR, "capacity": {"type": ["integer", "null"]}, "taken": INT,
+            "pending": {"type": "array"}, "waitlisted": {"type": "array"}}}), **ERRORS}})
+    api(app, "POST", f"{base}/registrations/{{user_id}}/approve", approve, doc={
+        "summary": "Organisers: approve a request (a place, or the waitlist when full); "
+                   "the person is emailed with the optional message",
+        "parameters": [SLUG, id_param("user_id")], "requestBody": _MESSAGE_BODY,
+        "responses": {"200": returns(_REGISTRATION), "409": ERROR, **ERRORS}})
+    api(app, "POST", f"{base}/registrations/{{user_id}}/decline", decline, doc={
+        "summary": "Organisers: decline a request; the person is emailed with the message",
+        "parameters": [SLUG, id_param("user_id")], "requestBody": _MESSAGE_BODY,
+        "responses": {"200": returns(_REGISTRATION), "409": ERROR, **ERRORS}})
+    api(app, "GET", f"{base}/invitations", list_invitations, doc={
+        "summary": "Organisers: invitations, newest first",
+        "parameters": [SLUG],
+        "responses": {"200": returns({"type": "object", "properties": {
+            "invitations": {"type": "array", "items": _INVITATION}}}), **ERRORS}})
+    api(app, "POST", f"{base}/invitations", create_invitations, limit="invite", doc={
+        "summary": "Organisers: invite by email. `emails`: addresses (a string "
+                   "separated by commas or new lines, or a list); `csv`: the text of "
+                   "a CSV file (name, email, role); `role` for the rest. A malformed "
+                   "address in `emails` refuses the request (422, naming it); bad "
+                   "CSV rows are reported in `problems` and the others invited.",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "properties": {
+                "emails": {"type": ["string", "array"]}, "csv": STR,
+                "role": {"enum": ["participant", "speaker", "facilitator",
+                                  "organiser", "observer"]}}}),
+        "responses": {
+            "201": returns({"type": "object", "properties": {
+                "invited": {"type": "array", "items": _INVITATION},
+                "skipped": _PROBLEMS, "problems": _PROBLEMS}}, "Invitations sent"),
+            "200": returns({"type": "object"}, "Nobody could be invited"),
+            **ERRORS}})
+    api(app, "POST", f"{base}/invitations/{{invitation_id}}/resend", resend, limit="invite",
+        doc={
+        "summary": "Organisers: send again with a new link (the old one stops working)",
+        "parameters": _INVITATION_ID,
+        "responses": {"200": returns(_INVITATION), "409": ERROR, **ERRORS}})
+    api(app, "POST", f"{base}/invitations/{{invitation_id}}/revoke", revoke, doc={
+        "summary": "Organisers: withdraw an unused invitation",
+        "parameters": _INVITATION_ID,
+        "responses": {"200": returns(_INVITATION), "409": ERROR, **ERRORS}})
+# fmt: on

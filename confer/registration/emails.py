@@ -13,6 +13,7 @@ import asyncpg
 from confer import timefmt
 from confer.mail import outbox, render
 from confer.settings import Settings
+from confer.urls import url
 
 ROLE_PHRASES = {
     "organiser": "an organiser",
@@ -24,7 +25,7 @@ ROLE_PHRASES = {
 
 
 def conference_url(settings: Settings, slug: str) -> str:
-    return f"{settings.base_url}/c/{slug}"
+    return settings.base_url + url("conference", slug=slug)
 
 
 async def invitation(
@@ -36,7 +37,7 @@ async def invitation(
     token: str,
     inviter_name: str,
 ) -> None:
-    url = f"{settings.base_url}/invitations/{token}"
+    link = settings.base_url + url("invitation", token=token)
     title = conference["title"]
     tz = conference["timezone"]
     role = ROLE_PHRASES.get(invitation["role"], invitation["role"])
@@ -51,7 +52,7 @@ async def invitation(
             "Use the link below to accept. If you do not have an account yet, you can create "
             "one on the same page: it takes a minute.",
         ],
-        action=render.Action("Accept the invitation", url),
+        action=render.Action("Accept the invitation", link),
         after=[f"The link works once and expires on {timefmt.when(invitation['expires_at'], tz)}."],
         reason="You are getting this email because an organiser of the conference invited "
         "you. If you do not want to take part, ignore it.",
@@ -121,7 +122,7 @@ async def join_request(
                 "conference's members page.",
             ],
             action=render.Action(
-                "Review requests", f"{conference_url(settings, conference['slug'])}/members"
+                "Review requests", settings.base_url + url("registrations", slug=conference["slug"])
             ),
             reason="You are getting this email because you organise the conference. To stop "
             'these emails, choose "No emails" in your notification settings.',

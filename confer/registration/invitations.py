@@ -24,6 +24,7 @@ from confer.registration import addresses, emails
 from confer.registration import queries as q
 from confer.registration import service as registration
 from confer.registration.addresses import Invitee, Problem
+from confer.urls import url
 from confer.validate import Fields
 
 INVITATION_DAYS = 14
@@ -170,7 +171,7 @@ def invitation_json(slug: str, row: asyncpg.Record) -> dict[str, object]:
         "send_count": row["send_count"],
         "expires_at": row["expires_at"].isoformat(),
         "accepted_at": row["accepted_at"].isoformat() if row["accepted_at"] else None,
-        "url": f"/c/{slug}/invitations#invitation-{row['id']}",
+        "url": f"{url('invitations', slug=slug)}#invitation-{row['id']}",
     }
 
 

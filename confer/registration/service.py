@@ -26,6 +26,7 @@ from confer.policy import Actor
 from confer.registration import emails
 from confer.registration import queries as q
 from confer.settings import Settings
+from confer.urls import url
 from confer.validate import Fields
 
 MODES = ("open", "approval", "invite")
@@ -54,7 +55,7 @@ class Registration:
             "status": self.status,
             "waitlist_position": self.waitlist_position,
             "message": message_for(self.status, self.waitlist_position),
-            "url": f"/c/{self.slug}",
+            "url": url("conference", slug=self.slug),
         }
 
 

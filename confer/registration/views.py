@@ -16,6 +16,8 @@ from confer.registration import api, invitations
 from confer.registration import service as registration
 from confer.registration.addresses import ROLES
 from confer.registration.invitations import PROBLEMS
+from confer.routing import page
+from confer.urls import url
 from confer.web import int_param, read_form, redirect, set_session_cookie
 
 MAX_CSV_BYTES = 900_000
@@ -49,7 +51,7 @@ async def show_leave(request: web.Request) -> web.Response:
 async def leave(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     done = await registration.leave(ctx, request[actor_key], _slug(request))
-    raise redirect(f"/c/{done.slug}?done=left")
+    raise redirect(f"{url('conference', slug=done.slug)}?done=left")
 
 
 # --- organisers: requests and the waitlist -------------------------------------------------
@@ -100,7 +102,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         errors = {f"{k}-{user_id}": v for k, v in e.fields.items()}
         values = {f"message-{user_id}": message}
         return await _members_page(request, errors=errors, values=values, status=e.status)
-    raise redirect(f"/c/{done.slug}/members?done={done.status}")
+    raise redirect(f"{url('registrations', slug=done.slug)}?done={done.status}")
 
 
 # --- organisers: invitations -------------------------------------------------------------
@@ -169,7 +171,9 @@ async def create_invitations(request: web.Request) -> web.StreamResponse:
     if result.skipped or result.problems:
         # Show what could not be done now: it is not kept anywhere to show after a redirect.
         return await _invitations_page(request, result=result)
-    raise redirect(f"/c/{_slug(request)}/invitations?done=sent&count={len(result.invited)}")
+    raise redirect(
+        f"{url('invitations', slug=_slug(request))}?done=sent&count={len(result.invited)}"
+    )
 
 
 async def resend_invitation(request: web.Request) -> web.StreamResponse:
@@ -182,7 +186,7 @@ async def resend_invitation(request: web.Request) -> web.StreamResponse:
         if e.status != 409:
             raise
         return await _invitations_page(request, message=e.message, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/invitations?done=resent")
+    raise redirect(f"{url('invitations', slug=_slug(request))}?done=resent")
 
 
 async def revoke_invitation(request: web.Request) -> web.StreamResponse:
@@ -195,7 +199,7 @@ async def revoke_invitation(request: web.Request) -> web.StreamResponse:
         if e.status != 409:
             raise
         return await _invitations_page(request, message=e.message, status=e.status)
-    raise redirect(f"/c/{_slug(request)}/invitations?done=revoked")
+    raise redirect(f"{url('invitations', slug=_slug(request))}?done=revoked")
 
 
 # --- the invitation link -----------------------------------------------------------------
@@ -258,7 +262,11 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
         if e.status not in (404, 409):
             raise
         return await _invitation_page(request)  # the page explains what is wrong
-    target = f"/c/{done.slug}?done=invited" if done.visible else f"/invitations/{token}"
+    target = (
+        f"{url('conference', slug=done.slug)}?done=invited"
+        if done.visible
+        else url("invitation", token=token)
+    )
     response = redirect(target)
     if done.new_account:
         from confer.accounts import service as accounts
@@ -269,19 +277,14 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/c/{slug}/leave", show_leave, name="leave")
-    r.add_post("/c/{slug}/leave", leave)
-    r.add_get("/c/{slug}/members", show_members, name="registrations")
-    r.add_post("/c/{slug}/members/{user_id}/decide", decide, name="decide_registration")
-    r.add_get("/c/{slug}/invitations", show_invitations, name="invitations")
-    r.add_post("/c/{slug}/invitations", create_invitations)
-    r.add_post(
-        "/c/{slug}/invitations/{invitation_id}/resend", resend_invitation, name="resend_invitation"
-    )
-    r.add_post(
-        "/c/{slug}/invitations/{invitation_id}/revoke", revoke_invitation, name="revoke_invitation"
-    )
-    r.add_get("/invitations/{token}", show_invitation, name="invitation")
-    r.add_post("/invitations/{token}", accept_invitation)
+    page(app, "GET", "leave", show_leave)
+    page(app, "POST", "leave", leave)
+    page(app, "GET", "registrations", show_members)
+    page(app, "POST", "decide_registration", decide)
+    page(app, "GET", "invitations", show_invitations)
+    page(app, "POST", "invitations", create_invitations, limit="invite")
+    page(app, "POST", "resend_invitation", resend_invitation, limit="invite")
+    page(app, "POST", "revoke_invitation", revoke_invitation)
+    page(app, "GET", "invitation", show_invitation)
+    page(app, "POST", "invitation", accept_invitation, limit="register")
     api.setup(app)

@@ -9,6 +9,7 @@ from confer.keys import actor_key, ctx_key
 from confer.reports import service
 from confer.reports.charts import bar_chart
 from confer.reports.service import Report
+from confer.routing import page
 
 ROLE_NAMES = {
     "organiser": "Organisers",
@@ -96,4 +97,4 @@ async def show_report(request: web.Request) -> dict:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/c/{slug}/report", show_report, name="report")
+    page(app, "GET", "report", show_report)

@@ -21,6 +21,7 @@ from confer.context import Ctx
 from confer.errors import BadRequest, NotFound
 from confer.policy import Actor
 from confer.search import queries as q
+from confer.urls import url
 from confer.validate import Fields, parse_id
 
 PER_PAGE = 20
@@ -225,18 +226,18 @@ def _hit(place: Place, r: asyncpg.Record, rank: float) -> dict:
     slug = place.conference["slug"]
     return {
         "id": r["id"],
-        "url": f"/c/{slug}/posts/{r['id']}",
+        "url": url("post", slug=slug, post_id=r["id"]),
         "status": r["status"],
         "hidden_reason": r["hidden_reason"] if r["status"] == "hidden" else None,
         "thread": {
             "id": r["thread_id"],
             "title": r["thread_title"],
-            "url": f"/c/{slug}/threads/{r['thread_id']}",
+            "url": url("thread", slug=slug, thread_id=r["thread_id"]),
         },
         "session": {
             "id": r["session_id"],
             "title": r["session_title"],
-            "url": f"/c/{slug}/sessions/{r['session_id']}",
+            "url": url("session", slug=slug, session_id=r["session_id"]),
         },
         "author": {"id": r["author_id"], "name": _person(r["author_title"], r["author_name"])},
         "created_at": timefmt.iso(r["created_at"]),

@@ -6,14 +6,15 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer.api.openapi import ERRORS, INT, QUERY_ID, SLUG, STR, TIME, returns
 from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
+from confer.routing import API, Call, api, page
 from confer.search import service
 from confer.search.service import FILTERS, MAX_PAGE, PER_PAGE, Results, page_url
+from confer.urls import url
 from confer.validate import parse_id
-from confer.web import json_response, query_int
-
-API = "/api/v1"
+from confer.web import query_int
 
 
 def _slug(request: web.Request) -> str:
@@ -50,7 +51,7 @@ async def show_search(request: web.Request) -> web.Response:
         if results is not None
         else await service.load(ctx, request[actor_key], _slug(request))
     )
-    base = f"/c/{place.conference['slug']}/search"
+    base = url("search", slug=place.conference["slug"])
     # Filters carried by the form when there are no results to take them from.
     kept = {n: parse_id(request.query.get(n)) for n in FILTERS}
     sessions = await service.discussion_sessions(ctx, place)
@@ -84,7 +85,7 @@ async def show_search(request: web.Request) -> web.Response:
 
 def results_json(results: Results) -> dict:
     slug = results.place.conference["slug"]
-    api = f"{API}/conferences/{slug}/search"
+    link = API + SEARCH.format(slug=slug)
     return {
         "query": results.query,
         "page": results.page,
@@ -96,18 +97,53 @@ def results_json(results: Results) -> dict:
         "notice": results.notice,
         "filters": results.filters,
         "results": results.hits,
-        "next": page_url(api, results, results.page + 1) if results.page < results.pages else None,
-        "previous": page_url(api, results, results.page - 1) if results.page > 1 else None,
-        "url": page_url(f"/c/{slug}/search", results, results.page),
+        "next": page_url(link, results, results.page + 1) if results.page < results.pages else None,
+        "previous": page_url(link, results, results.page - 1) if results.page > 1 else None,
+        "url": page_url(url("search", slug=slug), results, results.page),
     }
 
 
-async def api_search(request: web.Request) -> web.Response:
-    return json_response(results_json(await _search(request)))
+async def api_search(call: Call) -> dict:
+    return results_json(await _search(call.request))
+
+
+# The JSON twin's path under confer.urls.API.
+SEARCH = "/conferences/{slug}/search"
+
+_SEARCH_DOC = {
+    "summary": "Search a conference's posts: best matches first, 20 a page; hidden and pending "
+               "posts only for those who moderate them",
+    "parameters": [
+        SLUG,
+        {"name": "q", "in": "query", "required": True,
+         "description": "Words (websearch syntax: \"a phrase\", or, -word)",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
+        {"name": "session_id", "in": "query", "schema": QUERY_ID},
+        {"name": "thread_id", "in": "query", "schema": QUERY_ID},
+        {"name": "author_id", "in": "query", "schema": QUERY_ID},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}},
+    ],
+    "responses": {"200": returns({"type": "object", "properties": {
+        "query": STR, "page": INT, "pages": INT, "per_page": INT,
+        "total": {"type": "integer", "description": "Counted up to 200"},
+        "more_than_total": {"type": "boolean", "description": "More than 200 posts match; "
+                            "the newest 200 are ranked"},
+        "total_text": STR, "notice": {"type": ["string", "null"]},
+        "filters": {"type": "object"},
+        "results": {"type": "array", "items": {"type": "object", "properties": {
+            "id": INT, "url": STR, "status": {"enum": ["visible", "pending", "hidden"]},
+            "hidden_reason": {"type": ["string", "null"]},
+            "thread": {"type": "object"}, "session": {"type": "object"},
+            "author": {"type": "object"}, "created_at": TIME, "created_at_text": STR,
+            "rank": {"type": "number"},
+            "snippet_html": {"type": "string", "description": "Escaped text of the post with "
+                             "the matching words in <mark>; safe to insert"}}}},
+        "next": {"type": ["string", "null"]}, "previous": {"type": ["string", "null"]},
+        "url": STR}}), **ERRORS},
+}  # fmt: skip
 
 
 def setup(app: web.Application) -> None:
     """Add this capability's routes (the API's before its catch-all, added later)."""
-    r = app.router
-    r.add_get("/c/{slug}/search", show_search, name="search")
-    r.add_get(f"{API}/conferences/{{slug}}/search", api_search)
+    page(app, "GET", "search", show_search, limit="search")
+    api(app, "GET", SEARCH, api_search, limit="search", doc=_SEARCH_DOC)

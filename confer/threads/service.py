@@ -20,6 +20,7 @@ from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.posts.service import check_body, check_key, present
 from confer.threads import queries as q
+from confer.urls import url
 from confer.validate import Fields
 
 
@@ -210,7 +211,7 @@ def thread_payload(place: Place, thread: asyncpg.Record) -> dict:
         "summary_html": thread["summary_html"],
         "opens_at": timefmt.iso(thread["opens_at"]),
         "closes_at": timefmt.iso(thread["closes_at"]),
-        "url": f"/c/{slug}/threads/{thread['id']}",
+        "url": url("thread", slug=slug, thread_id=thread["id"]),
     }
 
 

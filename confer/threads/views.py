@@ -15,8 +15,10 @@ from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
+from confer.routing import page
 from confer.threads import service
 from confer.threads.service import page_of
+from confer.urls import url
 from confer.validate import parse_id
 from confer.web import int_param, query_int, read_form, redirect
 
@@ -73,7 +75,7 @@ async def create_thread(request: web.Request) -> web.StreamResponse:
         if e.status == 413:
             return await _session_page(request, errors=e.fields, values=form, status=413)
         raise
-    raise redirect(f"/c/{_slug(request)}/threads/{thread_id}#post-{post_id}")
+    raise redirect(f"{url('thread', slug=_slug(request), thread_id=thread_id)}#post-{post_id}")
 
 
 async def _thread_page(
@@ -168,7 +170,8 @@ async def create_post(request: web.Request) -> web.StreamResponse:
     page = page_of(post["seq"], ctx.settings.posts_per_page)
     flagged = "&flagged=1" if request.query.get("flagged") == "1" else ""
     raise redirect(
-        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}{flagged}#post-{post['id']}"
+        f"{url('thread', slug=_slug(request), thread_id=post['thread_id'])}"
+        f"?page={page}{flagged}#post-{post['id']}"
     )
 
 
@@ -181,7 +184,8 @@ async def show_post(request: web.Request) -> web.StreamResponse:
     page = page_of(post["seq"], ctx.settings.posts_per_page)
     flagged = "&flagged=1" if request.query.get("flagged") == "1" else ""
     raise redirect(
-        f"/c/{_slug(request)}/threads/{post['thread_id']}?page={page}{flagged}#post-{post['id']}"
+        f"{url('thread', slug=_slug(request), thread_id=post['thread_id'])}"
+        f"?page={page}{flagged}#post-{post['id']}"
     )
 
 
@@ -241,12 +245,11 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/c/{slug}/sessions/{session_id}", show_session, name="session")
-    r.add_post("/c/{slug}/sessions/{session_id}/threads", create_thread, name="create_thread")
-    r.add_get("/c/{slug}/threads/{thread_id}", show_thread, name="thread")
-    r.add_post("/c/{slug}/threads/{thread_id}/posts", create_post, name="create_post")
-    r.add_get("/c/{slug}/posts/{post_id}", show_post, name="post")
-    r.add_get("/c/{slug}/posts/{post_id}/edit", show_edit_post, name="edit_post")
-    r.add_post("/c/{slug}/posts/{post_id}/edit", edit_post)
-    r.add_post("/c/{slug}/posts/{post_id}/delete", delete_post, name="delete_post")
+    page(app, "GET", "session", show_session)
+    page(app, "POST", "create_thread", create_thread, limit="post")
+    page(app, "GET", "thread", show_thread)
+    page(app, "POST", "create_post", create_post, limit="post")
+    page(app, "GET", "post", show_post)
+    page(app, "GET", "edit_post", show_edit_post)
+    page(app, "POST", "edit_post", edit_post, limit="edit")
+    page(app, "POST", "delete_post", delete_post)
