@@ -94,7 +94,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/conferences/{slug}/registration"): "register",
     ("POST", "/invitations/{token}"): "register",
     # Asking for a reset or sign-in link is throttled where the link is made, per email and per
-    # address in PostgreSQL (confer.mail.links;
+    # address in PostgreSQL (confer.accounts.links;
     # EMAIL_LINK_MAX_PER_EMAIL and EMAIL_LINK_MAX_PER_ADDRESS); only using a link is here.
     ("POST", "/account/reset/{token}"): "password_reset",
     # Invitations.

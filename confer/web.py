@@ -55,11 +55,6 @@ def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
 
-def is_socket(request: web.Request) -> bool:
-    """socket.io's transport: it authenticates once at connect and checks the Origin itself."""
-    return request.path.startswith("/socket.io/")
-
-
 # Answered without asking who the caller is (no sign-in lookup, no CSRF): they change nothing,
 # and a load balancer's checks must not depend on the database answering a cookie lookup.
 OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -218,13 +213,6 @@ def _has_nul(value: Any) -> bool:
         elif isinstance(v, list):
             stack.extend(v)
     return False
-
-
-async def read_input(request: web.Request) -> dict[str, Any]:
-    """JSON or form, by content type."""
-    if request.content_type == "application/json":
-        return await read_json(request)
-    return await read_form(request)
 
 
 def int_param(request: web.Request, name: str) -> int:

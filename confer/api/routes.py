@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from confer import timefmt
+from confer import places, timefmt
 from confer.api.openapi import openapi_document
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
-from confer.conferences.service import Place
 from confer.errors import NotFound
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service as notifications
+from confer.places import Place
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.threads import service as threads
@@ -67,7 +67,7 @@ async def list_conferences(request: web.Request) -> web.Response:
 
 async def show_conference(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], request.match_info["slug"])
+    place = await places.load(ctx.pool, request[actor_key], request.match_info["slug"])
     sessions = await conferences.programme(ctx, place)
     data = conference_json(place.conference, sessions=sessions)
     data["membership"] = (
@@ -91,14 +91,14 @@ async def _place_of_session(request: web.Request) -> tuple[Place, int]:
     slug = await conferences_q.fetch_slug_of_session(ctx.pool, session_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(ctx.pool, request[actor_key], slug, "conference.see")
+    place = await places.load(ctx.pool, request[actor_key], slug, "conference.see")
     return place, session_id
 
 
 async def list_threads(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place, session_id = await _place_of_session(request)
-    session = await conferences.fetch_session(ctx.pool, place, session_id)
+    session = await places.fetch_session(ctx.pool, place, session_id)
     rows = await threads.list_for_session(ctx, place, session)
     return json_response({"threads": [threads.thread_payload(place, t) for t in rows]})
 
@@ -110,7 +110,7 @@ async def create_thread(request: web.Request) -> web.Response:
     thread_id, _post_id, created = await threads.create_thread(
         ctx, request[actor_key], place.conference["slug"], session_id, body
     )
-    thread = await threads.fetch(ctx.pool, place, thread_id)
+    thread = await places.fetch_thread(ctx.pool, place, thread_id)
     return json_response(threads.thread_payload(place, thread), status=201 if created else 200)
 
 
@@ -120,21 +120,21 @@ async def _place_of_thread(request: web.Request) -> tuple[Place, int]:
     slug = await conferences_q.fetch_slug_of_thread(ctx.pool, thread_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(ctx.pool, request[actor_key], slug, "conference.see")
+    place = await places.load(ctx.pool, request[actor_key], slug, "conference.see")
     return place, thread_id
 
 
 async def show_thread(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place, thread_id = await _place_of_thread(request)
-    thread = await threads.fetch(ctx.pool, place, thread_id)
+    thread = await places.fetch_thread(ctx.pool, place, thread_id)
     return json_response(threads.thread_payload(place, thread))
 
 
 async def list_posts(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place, thread_id = await _place_of_thread(request)
-    await threads.fetch(ctx.pool, place, thread_id)
+    await places.fetch_thread(ctx.pool, place, thread_id)
     after = query_int(request, "after", 0, lo=0, hi=2**31 - 1)
     limit = query_int(request, "limit", 100, lo=1, hi=500)
     rows = await posts_q.list_posts_after(ctx.pool, thread_id, after, limit)
@@ -222,7 +222,7 @@ async def thread_follow(request: web.Request) -> web.Response:
     place, thread_id = await _place_of_thread(request)
     actor = request[actor_key]
     if request.method == "GET":
-        await threads.fetch(ctx.pool, place, thread_id)
+        await places.fetch_thread(ctx.pool, place, thread_id)
         return json_response({"following": await notifications.is_following(ctx, actor, thread_id)})
     following = await notifications.set_following(
         ctx, actor, place.conference["slug"], thread_id, request.method == "PUT"

@@ -6,11 +6,12 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners
+from confer import banners, places
 from confer.conferences import service
-from confer.conferences.service import KINDS, ROLES, Place
+from confer.conferences.service import KINDS, ROLES
 from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
+from confer.places import Place
 from confer.registration import views as registration_views
 from confer.web import int_param, read_form, redirect
 
@@ -21,7 +22,7 @@ def _slug(request: web.Request) -> str:
 
 async def _place(request: web.Request, action: str = "conference.see") -> Place:
     ctx = request.app[ctx_key]
-    return await service.load(ctx.pool, request[actor_key], _slug(request), action)
+    return await places.load(ctx.pool, request[actor_key], _slug(request), action)
 
 
 @aiohttp_jinja2.template("conferences/index.html")
@@ -208,7 +209,7 @@ async def show_edit_session(request: web.Request) -> web.Response:
 
     ctx = request.app[ctx_key]
     place = await _place(request, "conference.manage")
-    s = await service.fetch_session(ctx.pool, place, int_param(request, "session_id"))
+    s = await places.fetch_session(ctx.pool, place, int_param(request, "session_id"))
     tz = place.tz
     values = {
         "kind": s["kind"],
@@ -241,7 +242,7 @@ async def update_session(request: web.Request) -> web.StreamResponse:
         await service.save_session(ctx, request[actor_key], _slug(request), session_id, form)
     except Invalid as e:
         place = await _place(request, "conference.manage")
-        s = await service.fetch_session(ctx.pool, place, session_id)
+        s = await places.fetch_session(ctx.pool, place, session_id)
         return aiohttp_jinja2.render_template(
             "manage/session.html",
             request,

@@ -7,6 +7,7 @@ import asyncio
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import places
 from confer.conferences import service as conferences
 from confer.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from confer.exports import service
@@ -73,7 +74,7 @@ async def _download(request: web.Request, data: dict[str, object]) -> web.Stream
 
 async def show_export(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
     may_export = place.can("conference.manage") or (
         place.conference["facilitators_may_export"] and place.can("moderate.any")
     )
@@ -95,9 +96,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         return await _download(request, form)
     except Invalid as e:
         ctx = request.app[ctx_key]
-        place = await conferences.load(
-            ctx.pool, request[actor_key], _slug(request), "conference.see"
-        )
+        place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
         return aiohttp_jinja2.render_template(
             "exports/show.html",
             request,

@@ -70,7 +70,7 @@ def _thread_message(thread: asyncpg.Record) -> str:
     if thread["posting_state"] == "open":
         return "This thread is open for posts."
     try:
-        from confer.threads.service import check_open
+        from confer.timebox import check_open
 
         check_open(thread, thread["timezone"])
     except Closed as e:

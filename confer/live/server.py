@@ -19,9 +19,9 @@ import asyncpg
 import socketio
 from aiohttp import WSCloseCode, web
 
+from confer import places
 from confer.accounts import service as accounts
 from confer.conferences import queries as conferences_q
-from confer.conferences import service as conferences
 from confer.context import Ctx
 from confer.db import is_unavailable
 from confer.errors import (
@@ -46,7 +46,6 @@ from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.ratelimit import limiter_key
-from confer.threads import service as threads
 from confer.validate import parse_id
 
 if TYPE_CHECKING:
@@ -332,14 +331,14 @@ class ConferNamespace(socketio.AsyncNamespace):
             slug = await conferences_q.fetch_slug_of_thread(pool, target)
             if slug is None:
                 raise NotFound("No such thread.")
-            place = await conferences.load(pool, actor, slug, "conference.read")
-            thread = await threads.fetch(pool, place, target)
+            place = await places.load(pool, actor, slug, "conference.read")
+            thread = await places.fetch_thread(pool, place, target)
             return functools.partial(self._missed, place, thread)
         if kind == "conference":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
-            place = await conferences.place_from_row(pool, actor, conference)
+            place = await places.place_from_row(pool, actor, conference)
             place.require("conference.read")
             return None
         if kind == "user":
@@ -358,13 +357,13 @@ class ConferNamespace(socketio.AsyncNamespace):
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
-            place = await conferences.place_from_row(pool, actor, conference)
+            place = await places.place_from_row(pool, actor, conference)
             place.require("moderate.any")
             return functools.partial(self._queue_counts, place)
         raise NotFound("No such room.")
 
     async def _missed(
-        self, place: conferences.Place, thread: asyncpg.Record, data: dict[str, Any]
+        self, place: places.Place, thread: asyncpg.Record, data: dict[str, Any]
     ) -> dict[str, Any]:
         """What a reader of the thread missed, when the join says `after` (the last post seq
         it saw) and perhaps `since` (the last change number): `missed`, the posts after
@@ -412,7 +411,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             return {"reload": True}
         return {"questions": changed}
 
-    async def _queue_counts(self, place: conferences.Place, data: dict[str, Any]) -> dict:
+    async def _queue_counts(self, place: places.Place, data: dict[str, Any]) -> dict:
         """The moderation page's counts now, when the join asks (`"counts": true`): what
         arrived while it was away (or before its socket joined) has no seq to ask after."""
         if data.get("counts") is not True:
@@ -428,7 +427,7 @@ class ConferNamespace(socketio.AsyncNamespace):
 
         conference_id = int(room.partition(":")[2])
         conference = await conferences_q.fetch_conference(self.ctx.pool, conference_id)
-        place = await conferences.place_from_row(self.ctx.pool, actor, conference)
+        place = await places.place_from_row(self.ctx.pool, actor, conference)
         if place.can("moderate.members"):
             await self.enter_room(sid, room)
             return
@@ -614,7 +613,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             conference = await conferences_q.fetch_conference(self.ctx.pool, int(conference_id))
             if conference is None:
                 return False
-            place = await conferences.place_from_row(self.ctx.pool, actor, conference)
+            place = await places.place_from_row(self.ctx.pool, actor, conference)
             if not session:
                 return place.can("moderate.members")
             return place.can("moderate", session={"id": int(session)})

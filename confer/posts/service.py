@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from confer import markup, timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import markup, places, timebox, timefmt
+from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import (
     Closed,
@@ -23,6 +22,7 @@ from confer.errors import (
 )
 from confer.live.events import Event, conference_room, thread_room
 from confer.notifications import service as notifications
+from confer.places import Place
 from confer.policy import Actor
 from confer.posts import queries as q
 from confer.validate import Fields, parse_id
@@ -128,8 +128,9 @@ async def create_post(
     (WRITE_POST) — each shared with the posts that arrive at the same moment (confer.db.Batcher)
     — and, only when someone was notified, their emails.
     """
+    # Not at the top: moderation.service imports this module, and the post audiences still live
+    # there (issue #19 moves them here).
     from confer.moderation.service import post_change_events
-    from confer.threads import service as threads
 
     f = Fields()
     body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
@@ -149,7 +150,7 @@ async def create_post(
     conference, thread, member, gate = q.split_context(row)
     if slug is not None and conference["slug"] != slug:
         raise NotFound()
-    place = Place(conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place = Place(conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("conference.read")
     place.require("post.create")
     f.raise_if_any()
@@ -189,7 +190,7 @@ async def create_post(
         # Closed or locked between the check above and the write: say which.
         again = await q.fetch_posting_context(ctx.pool, thread_id, actor.user_id, None, None)
         if again is not None:
-            threads.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
+            timebox.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
         raise Closed("This thread is not taking posts now. You can still read it.")
     notices: list[Event] = []
     if written["notified"]:
@@ -211,16 +212,15 @@ async def create_post(
 def check_posting(place: Place, thread: dict, gate: dict, *, edited: dict | None = None) -> bool:
     """What every new post and every edit must pass, from its posting context
     (q.fetch_posting_context): the right to read and to post (a muted member may not), the
-    time box, locks and closing (confer.threads.service.check_open), and slow mode. Returns
+    time box, locks and closing (confer.timebox.check_open), and slow mode. Returns
     whether the post must await approval: the thread or the member is pre-moderated, or the
     member has fewer approved posts than the conference's first-posts rule asks (an `edited`
     post that is itself approved does not count towards its own approval). Facilitators of
     the thread's session are exempt from slow mode and pre-moderation."""
-    from confer.threads import service as threads
 
     place.require("conference.read")
     place.require("post.create")
-    threads.check_open(thread, place.tz)  # type: ignore[arg-type]
+    timebox.check_open(thread, place.tz)  # type: ignore[arg-type]
     if place.can("moderate", session={"id": thread["session_id"]}):
         return False
     wait = gate["slow_mode_wait"]
@@ -267,9 +267,9 @@ async def load_post(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, dict]:
     row = await q.fetch_post(ctx.pool, post_id)
     if row is None:
         raise NotFound()
-    conference = await conferences.q.fetch_conference(ctx.pool, row["conference_id"])
+    conference = await conferences_q.fetch_conference(ctx.pool, row["conference_id"])
     assert conference is not None
-    place = await conferences.place_from_row(ctx.pool, actor, conference)
+    place = await places.place_from_row(ctx.pool, actor, conference)
     if not place.can("conference.read"):
         raise NotFound()
     post = present(place, row)
@@ -287,6 +287,8 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     edit by a pre-moderated author goes back to the approval queue. The post's status is
     checked again under its row lock: a post hidden or deleted meanwhile is not edited. Its
     events go through the same per-audience view as every change to a post."""
+    # Not at the top: moderation.service imports this module, and the post audiences still live
+    # there (issue #19 moves them here).
     from confer.moderation.service import post_change_events
 
     place, post = await load_post(ctx, actor, post_id)
@@ -299,7 +301,7 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
         raise NotFound()
     _, thread, member, gate = q.split_context(row)
     # The membership as read with the thread, a moment after load_post's.
-    place = Place(place.conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place = Place(place.conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("post.edit", post=post)
     pending = check_posting(place, thread, gate, edited=post)
     window = ctx.settings.edit_window_seconds
@@ -334,6 +336,8 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
 def _change_events(place: Place, row: asyncpg.Record, *, was: str) -> list[Event]:
     """A deletion: a post still awaiting approval was never shown to the thread, so only its
     author and the moderators hear of it; otherwise each audience gets its own view."""
+    # Not at the top: moderation.service imports this module, and the post audiences still live
+    # there (issue #19 moves them here).
     from confer.moderation.service import full_view, moderation_rooms, post_change_events
 
     if was == "pending":

@@ -7,11 +7,10 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import banners, places
 from confer.errors import ConferError, Invalid
 from confer.keys import actor_key, ctx_key
+from confer.places import Place
 from confer.registration import api, invitations
 from confer.registration import service as registration
 from confer.registration.addresses import ROLES
@@ -38,7 +37,7 @@ async def summary_for(request: web.Request, place: Place) -> registration.Summar
 
 async def show_leave(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], _slug(request))
+    place = await places.load(ctx.pool, request[actor_key], _slug(request))
     return aiohttp_jinja2.render_template(
         "registration/leave.html",
         request,

@@ -14,11 +14,10 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from confer import timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import places, timefmt
 from confer.context import Ctx
 from confer.errors import BadRequest, NotFound
+from confer.places import Place
 from confer.policy import Actor
 from confer.search import queries as q
 from confer.validate import Fields, parse_id
@@ -73,7 +72,7 @@ class Results:
 
 async def load(ctx: Ctx, actor: Actor, slug: str) -> Place:
     """The conference, if this actor may read (and so search) its discussions."""
-    return await conferences.load(ctx.pool, actor, slug, "conference.read")
+    return await places.load(ctx.pool, actor, slug, "conference.read")
 
 
 async def discussion_sessions(ctx: Ctx, place: Place) -> list[asyncpg.Record]:

@@ -1,6 +1,6 @@
 """Threads: starting them, listing a session's threads, and the reader's page of posts.
 
-The time box lives here: `check_open()` compares the thread's window with the database clock.
+Whether a thread takes posts now is the time box's question (confer.timebox).
 """
 
 from __future__ import annotations
@@ -9,63 +9,16 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer import markup, timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import markup, places, timebox, timefmt
 from confer.context import Ctx
-from confer.errors import Closed, NotFound
 from confer.live.events import Event, conference_room
 from confer.notifications import service as notifications
+from confer.places import Place
 from confer.policy import Actor
 from confer.posts import queries as posts_q
 from confer.posts.service import check_body, check_key, new_post_events, payload, present
 from confer.threads import queries as q
 from confer.validate import Fields
-
-
-def check_open(thread: asyncpg.Record, tz: str) -> None:
-    """Raise Closed unless the thread takes posts now (by the database clock)."""
-    state = thread["posting_state"]
-    if state == "open":
-        return
-    if state == "upcoming":
-        raise Closed(
-            f"This thread opens for posts at {timefmt.when(thread['opens_at'], tz)} ({tz}).",
-            opens_at=thread["opens_at"],
-        )
-    if state == "draft":
-        raise Closed("This conference has not been published yet.")
-    if state == "locked":
-        raise Closed(
-            f"A facilitator locked this thread: {thread['lock_reason'] or 'no reason given'}. "
-            "You can still read it."
-        )
-    if thread["closed_at"] is not None and thread["closed_at"] < thread["closes_at"]:
-        raise Closed(
-            f"A facilitator closed this thread at {timefmt.when(thread['closed_at'], tz)} ({tz}). "
-            "You can still read it.",
-            closed_at=thread["closed_at"],
-        )
-    raise Closed(
-        f"This thread closed for posts at {timefmt.when(thread['closes_at'], tz)} ({tz}). "
-        "You can still read it.",
-        closed_at=thread["closes_at"],
-    )
-
-
-async def fetch(
-    con: q.Con, place: Place, thread_id: int, *, reader: bool = False
-) -> asyncpg.Record:
-    """A thread of this conference that the actor may read; otherwise 404. `reader`: with the
-    actor's `read_seq` and `has_pinned` (the thread page)."""
-    place.require("conference.read")
-    if reader:
-        thread = await q.fetch_thread_for_reader(con, thread_id, place.id, place.actor.user_id)
-    else:
-        thread = await q.fetch_thread(con, thread_id, place.id)
-    if thread is None:
-        raise NotFound()
-    return thread
 
 
 async def list_for_session(ctx: Ctx, place: Place, session: asyncpg.Record) -> list[asyncpg.Record]:
@@ -82,8 +35,8 @@ async def create_thread(
     participants (where the session allows) only while it is open. A repeated
     idempotency key returns the thread that key already made.
     """
-    place = await conferences.load(ctx.pool, actor, slug, "conference.read")
-    session = await conferences.fetch_session(ctx.pool, place, session_id)
+    place = await places.load(ctx.pool, actor, slug, "conference.read")
+    session = await places.fetch_session(ctx.pool, place, session_id)
     place.require("thread.create", session=session)
     f = Fields()
     title = f.text("title", data.get("title"), label="Title", max_len=ctx.settings.title_max_chars)
@@ -95,7 +48,7 @@ async def create_thread(
         return existing["thread_id"], existing["id"], False
     staff = place.member is not None and place.member.facilitates_session(session_id)
     staff = staff or place.can("conference.manage")
-    _check_thread_window(place, session, staff=staff)
+    timebox.check_thread_window(place.conference, session, place.tz, staff=staff)
     html = await markup.render(body)
     try:
         async with ctx.pool.acquire() as con, con.transaction():
@@ -130,36 +83,6 @@ async def create_thread(
         ]
     )
     return thread_id, post_id, True
-
-
-def _check_thread_window(place: Place, session: asyncpg.Record, *, staff: bool) -> None:
-    c = place.conference
-    tz = place.tz
-    if c["state"] == "closed":
-        raise Closed(
-            f"This conference closed at {timefmt.when(c['ends_at'], tz)} ({tz}). "
-            "It is now a read-only archive.",
-            closed_at=c["ends_at"],
-        )
-    if staff:
-        return
-    if session["posting_window"] == "conference":
-        if c["state"] != "live":
-            raise Closed(
-                f"This conference opens at {timefmt.when(c['starts_at'], tz)} ({tz}).",
-                opens_at=c["starts_at"],
-            )
-        return
-    if session["state"] == "upcoming":
-        raise Closed(
-            f"This session opens at {timefmt.when(session['starts_at'], tz)} ({tz}).",
-            opens_at=session["starts_at"],
-        )
-    if session["state"] == "closed":
-        raise Closed(
-            f"This session closed at {timefmt.when(session['ends_at'], tz)} ({tz}).",
-            closed_at=session["ends_at"],
-        )
 
 
 @dataclass(frozen=True)
