@@ -13,7 +13,7 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import db, health, ratelimit, resources, timefmt
+from confer import db, health, metrics, observe, ratelimit, resources, timefmt
 from confer import web as edge
 from confer.context import Ctx
 from confer.errors import StartupError
@@ -28,6 +28,7 @@ from confer.keys import (
     settings_key,
 )
 from confer.live.hub import Hub
+from confer.metrics import metrics_key
 from confer.policy import ANONYMOUS
 from confer.settings import Settings, is_loopback_url
 
@@ -175,15 +176,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     async with pool.acquire() as con:
         await db.migrate(con)
     app[pool_key] = pool
-    app[ctx_key] = Ctx(pool=pool, settings=settings, hub=app[hub_key])
+    app[ctx_key] = Ctx(pool=pool, settings=settings, hub=app[hub_key], metrics=app[metrics_key])
     yield
     await pool.close()
 
 
 def create_app(settings: Settings) -> web.Application:
+    app_metrics = metrics.Metrics()
     app = web.Application(
         client_max_size=settings.request_max_bytes,
         middlewares=[
+            # Outermost: the request id for every log line, the count and time of every answer.
+            observe.make_middleware(observe.trusted_checker(settings.trusted_proxies), app_metrics),
             edge.error_middleware,
             edge.actor_middleware,
             edge.csrf_middleware,
@@ -196,6 +200,8 @@ def create_app(settings: Settings) -> web.Application:
     _jinja(app)
     app.on_response_prepare.append(edge.security_headers)
     app.cleanup_ctx.append(_redis)
+    app.on_response_prepare.append(observe.echo_request_id)
+    metrics.setup(app, app_metrics)
     # The pool must exist before anything that uses it starts (the live server, the scheduler).
     app.cleanup_ctx.append(_database)
     health.setup(app)
@@ -239,4 +245,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(sender_ctx)
     app.cleanup_ctx.append(digest_ctx)
     app.router.add_static("/static/", resources.path("static"), name="static", append_version=False)
+    observe.register_routes(app.router)  # which paths carry a token, for the logs
     return app

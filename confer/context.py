@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from confer.live.hub import Hub
 from confer.settings import Settings
+
+if TYPE_CHECKING:
+    from confer.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -15,3 +19,4 @@ class Ctx:
     pool: asyncpg.Pool
     settings: Settings
     hub: Hub
+    metrics: Metrics | None = None  # the app's (confer.metrics); None outside a server

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -50,21 +51,101 @@ CONNECT_TIMEOUT = 5.0  # seconds to open a connection (asyncpg's default is 60)
 IDLE_LIFETIME = 60.0
 
 
+class Availability:
+    """Whether the database answers, for the log: one warning when it goes away (what failed,
+    the error's class and message), one line when a new connection opens again, and DEBUG
+    lines in between — not a line per request, per retry and per process loop."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.failures = 0
+
+    def lost(self, what: str, error: BaseException) -> None:
+        from confer.observe import redact  # a DSN's password never reaches the log
+
+        detail = redact(f"{type(error).__name__}: {error}".rstrip(": "))
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.failures = 1
+            log.warning(
+                "database unavailable (%s: %s); answering 503 until it is back", what, detail
+            )
+        else:
+            self.failures += 1
+            log.debug("database still unavailable (%s: %s)", what, detail)
+
+    def connected(self) -> None:
+        if self.down_since is not None:
+            away = time.monotonic() - self.down_since
+            self.down_since = None
+            log.warning(
+                "database is back after %.1f s (%d failed attempt(s) meanwhile)",
+                away,
+                self.failures,
+            )
+
+
 class Pool(asyncpg.Pool):
-    """asyncpg's pool, carrying the batched lookups made on it (`batched`)."""
+    """asyncpg's pool, carrying the batched lookups made on it (`batched`) and whether the
+    database answers (`availability`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.batchers: dict[Any, Batcher[Any, Any]] = {}
+        self.availability = Availability()
+
+
+def note_unavailable(pool: object, what: str, error: BaseException) -> None:
+    """Record that `what` could not reach the database (see Availability)."""
+    availability = getattr(pool, "availability", None)
+    if availability is None:
+        availability = _fallback
+    availability.lost(what, error)
+
+
+def note_available(pool: object) -> None:
+    """Record that the database answered (a query of a background loop succeeded)."""
+    availability = getattr(pool, "availability", None)
+    if availability is not None:
+        availability.connected()
+
+
+_fallback = Availability()
+
+
+class _PoolFloorFilter(logging.Filter):
+    """asyncpg's pool logs a warning with a full traceback each time it fails to reopen its
+    minimum connection (every 1, 2, 4 … s while PostgreSQL is away). Confer's own code notices
+    the outage and says so once (Availability): keep asyncpg's retries at DEBUG, one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg.startswith("Failed to restore"):
+            error = record.exc_info[1] if record.exc_info else None
+            log.debug("the pool could not reopen a connection: %r", error)
+            return False
+        return True
+
+
+_floor_filter = _PoolFloorFilter()
 
 
 async def create_pool(dsn: str, *, max_size: int = 20) -> asyncpg.Pool:
+    asyncpg_pool_log = logging.getLogger("asyncpg.pool")
+    if _floor_filter not in asyncpg_pool_log.filters:
+        asyncpg_pool_log.addFilter(_floor_filter)
+    holder: list[Pool] = []
+
+    async def init(con: asyncpg.Connection) -> None:
+        await _init_connection(con)
+        if holder:
+            holder[0].availability.connected()
+
     pool = Pool(
         dsn,
         min_size=1,
         max_size=max_size,
         max_queries=50_000,  # asyncpg's default, as create_pool passes it
-        init=_init_connection,
+        init=init,
         reset=_release,
         command_timeout=60,
         timeout=CONNECT_TIMEOUT,
@@ -73,6 +154,7 @@ async def create_pool(dsn: str, *, max_size: int = 20) -> asyncpg.Pool:
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
     )
+    holder.append(pool)
     await pool
     return pool
 

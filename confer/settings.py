@@ -5,6 +5,7 @@ Nothing else in Confer reads os.environ for configuration.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -14,11 +15,12 @@ from urllib.parse import urlsplit
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
-    redis_url: str | None = None
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Secrets, and URLs that may hold a password, stay out of repr() (and so out of any log).
+    database_url: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     base_url: str = "http://127.0.0.1:8080"
-    smtp_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = 8080
@@ -42,6 +44,11 @@ class Settings:
     rate_limits: str = ""
     # TRUSTED_PROXIES: addresses of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: tuple[str, ...] = ()
+    # Logs (confer.observe): LOG_LEVEL (DEBUG … CRITICAL) and LOG_FORMAT (text or json).
+    log_level: str = "INFO"
+    log_format: str = "text"
+    # METRICS_ALLOW: the connecting addresses (never X-Forwarded-For) /metrics answers.
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
     # Email (confer.mail): the sender's retries, and emailed links and their throttle.
     mail_from: str = "Confer <confer@localhost>"
     mail_max_attempts: int = 10
@@ -84,6 +91,9 @@ class Settings:
                 p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             mail_from=env.get("MAIL_FROM") or s.mail_from,
+            log_level=_log_level(env.get("LOG_LEVEL", "")),
+            log_format=_log_format(env.get("LOG_FORMAT", "")),
+            metrics_allow=_networks("METRICS_ALLOW", env.get("METRICS_ALLOW"), s.metrics_allow),
             data_dir=data_dir,
             port=port,
         )
@@ -98,6 +108,43 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 def is_loopback_url(url: str) -> bool:
     """True if the address names this machine only (127.0.0.1, localhost or ::1)."""
     return (urlsplit(url).hostname or "") in LOOPBACK_HOSTS
+
+
+class SettingError(ValueError):
+    """A setting's value is not one Confer can use; the message names the setting."""
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise SettingError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return level
+
+
+def _log_format(raw: str) -> str:
+    fmt = raw.strip().lower() or "text"
+    if fmt not in ("text", "json"):
+        raise SettingError(f"LOG_FORMAT must be text or json, not {raw!r}")
+    return fmt
+
+
+def _networks(name: str, raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated addresses or networks, each checked; unset keeps the default."""
+    if raw is None:
+        return default
+    items = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingError(
+                f"{name} must list addresses or networks such as 127.0.0.1 or 10.0.0.0/8, "
+                f"not {item!r}"
+            ) from None
+    return items
 
 
 def _persistent_secret(data_dir: Path) -> str:

@@ -19,8 +19,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from confer import observe
 from confer.accounts import service as accounts
-from confer.db import is_unavailable
+from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
 from confer.keys import actor_key, csrf_key, login_id_key, pool_key, settings_key
 from confer.policy import ANONYMOUS
@@ -80,6 +81,16 @@ def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
     return False
 
 
+# Any of these means the request came through a proxy: its real client may be anyone.
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
+
+
+def came_through_proxy(request: web.Request) -> bool:
+    """True if a proxy forwarded this request: the connecting address (a local nginx, say)
+    is then not the client's. Pages for this machine only (/dev/outbox, /metrics) refuse it."""
+    return any(h in request.headers for h in PROXY_HEADERS)
+
+
 # Addresses already warned about sending X-Forwarded-For untrusted (once each per process).
 _untrusted_warned: set[str] = set()
 
@@ -131,16 +142,30 @@ class AccessLog(AbstractAccessLogger):
         except Exception:  # a request refused before it reached the application
             address = request.remote or "unknown"
         version = request.version
+        # Emailed links and engine.io session ids are secrets: never the raw path or query.
+        target = observe.redact_target(request.path_qs)
+        rid = request.get(observe.request_id_key)
+        ms = time * 1000
+        extra: dict[str, object] = {"request_id": rid}
+        if observe.json_access:
+            extra.update(
+                method=request.method,
+                path=target,
+                status=response.status,
+                duration_ms=round(ms, 1),
+                client=address,
+            )
         self.logger.info(
             '%s "%s %s HTTP/%d.%d" %d %d %.1fms',
             address,
             request.method,
-            request.path_qs,
+            target,
             version.major,
             version.minor,
             response.status,
             response.body_length,
-            time * 1000,
+            ms,
+            extra=extra,
         )
 
 
@@ -361,15 +386,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             gone = request.transport is None or request.transport.is_closing()
             if isinstance(e, ConnectionResetError) and gone:
                 raise  # the client went away mid-request: nobody to answer
-            log.warning(
-                "database unavailable during %s %s: %s: %s",
-                request.method,
-                request.path,
-                type(e).__name__,
-                e,
-            )
+            what = f"{request.method} {observe.redact_path(request.path)}"
+            note_unavailable(request.app.get(pool_key), what, e)
             return await unavailable(request, Unavailable())
-        log.exception("error during %s %s", request.method, request.path)
+        log.exception("error during %s %s", request.method, observe.redact_path(request.path))
         message = "Something went wrong on our side. What you sent may not have been saved."
         if is_api(request):
             return error_json("internal", message, status=500)

@@ -61,7 +61,10 @@ async def test_a_query_answering_the_wrong_number_of_lookups_fails_them_all() ->
     assert [type(r) for r in results] == [RuntimeError, RuntimeError]
 
 
-async def test_api_tokens_looked_up_together_each_get_their_own_user(world) -> None:
+async def test_api_tokens_looked_up_together_each_get_their_own_user(world, settings) -> None:
+    from confer.context import Ctx
+    from confer.live.hub import Hub
+
     users = [await world.user(f"Writer {i}") for i in range(3)]
     tokens = []
     for u in users:
@@ -71,7 +74,9 @@ async def test_api_tokens_looked_up_together_each_get_their_own_user(world) -> N
         tokens.append((token, token_id))
     revoked_user = users[2]
     await accounts.revoke_api_token(
-        world.pool, Actor(user_id=revoked_user["id"], name="x"), tokens[2][1]
+        Ctx(pool=world.pool, settings=settings, hub=Hub()),
+        Actor(user_id=revoked_user["id"], name="x"),
+        tokens[2][1],
     )
     asked = [tokens[0][0], tokens[1][0], tokens[2][0], "cnf_not-a-token", tokens[0][0]]
     actors = await asyncio.gather(*(accounts.actor_from_api_token(world.pool, t) for t in asked))

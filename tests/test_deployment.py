@@ -561,6 +561,18 @@ async def test_the_proxy_redirects_sets_hsts_and_hides_the_dev_outbox(
     async with http.get(d.base_url + "/dev/outbox") as r:
         assert r.status == 404
         assert r.headers["Strict-Transport-Security"] == "max-age=31536000"  # `always`
+    # Nor /metrics, which each process answers to this machine on its own port.
+    async with http.get(d.base_url + "/metrics") as r:
+        assert r.status == 404
+    async with http.get(f"http://127.0.0.1:{d.confers[0].port}/metrics") as r:
+        assert r.status == 200 and "confer_http_requests_total" in await r.text()
+    # An emailed link's secret stays out of nginx's access log (Confer redacts its own).
+    secret = uuid.uuid4().hex
+    for path in (f"/account/reset/{secret}", f"/login?next=/invitations/{secret}"):
+        async with http.get(d.base_url + path) as r:
+            await r.read()
+    await served_by(d, http, "after-secrets")  # nginx has written the lines before this one
+    assert not [line for line in d.nginx.access_log() if secret in line]
 
     # Plain HTTP only redirects, keeping the path and query.
     async with http.get(

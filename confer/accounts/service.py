@@ -14,7 +14,9 @@ import asyncpg
 
 from confer.accounts import passwords
 from confer.accounts import queries as q
+from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests
+from confer.live import evict
 from confer.policy import Actor
 from confer.settings import Settings
 from confer.validate import Fields
@@ -213,10 +215,10 @@ async def update_profile(
     return await q.update_profile(pool, actor.user_id, p.name, p.title, p.organisation, p.bio)
 
 
-async def change_password(
-    pool: asyncpg.Pool, settings: Settings, actor: Actor, data: dict[str, object]
-) -> str:
-    """Change the password, end every sign-in session, and return a new one for this browser."""
+async def change_password(ctx: Ctx, actor: Actor, data: dict[str, object]) -> str:
+    """Change the password, end every sign-in session and API token (closing their sockets on
+    every process once committed), and return a new sign-in for this browser."""
+    pool, settings = ctx.pool, ctx.settings
     assert actor.user_id is not None
     f = Fields()
     current = f.text(
@@ -244,6 +246,7 @@ async def change_password(
         # "Signed out everywhere" includes the API tokens (issue #18, finding 4).
         await q.revoke_api_tokens_of_user(con, actor.user_id)
         await q.insert_login(con, actor.user_id, hash_token(token), settings.login_session_days)
+    await ctx.hub.disconnect_user(actor.user_id)
     return token
 
 
@@ -270,10 +273,12 @@ async def list_api_tokens(pool: asyncpg.Pool, actor: Actor) -> list[asyncpg.Reco
     return await q.list_api_tokens(pool, actor.user_id)
 
 
-async def revoke_api_token(pool: asyncpg.Pool, actor: Actor, token_id: int) -> None:
+async def revoke_api_token(ctx: Ctx, actor: Actor, token_id: int) -> None:
+    """End one of the actor's API tokens; sockets opened with it close on every process."""
     assert actor.user_id is not None
-    if await q.revoke_api_token(pool, token_id, actor.user_id) is None:
+    if await q.revoke_api_token(ctx.pool, token_id, actor.user_id) is None:
         raise NotFound("No such token")
+    await evict.tokens(ctx, [token_id])
 
 
 async def create_user(

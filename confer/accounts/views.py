@@ -167,13 +167,12 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
 
 async def change_password(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
-    user_id = _signed_in(request)
+    _signed_in(request)
     form = await read_form(request)
     try:
-        token = await service.change_password(ctx.pool, ctx.settings, request[actor_key], form)
+        token = await service.change_password(ctx, request[actor_key], form)
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
-    await ctx.hub.disconnect_user(user_id)
     response = redirect("/account?done=password-changed")
     set_session_cookie(request, response, token)
     raise response
@@ -201,11 +200,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
     ctx = request.app[ctx_key]
     _signed_in(request)
-    token_id = int_param(request, "token_id")
-    await service.revoke_api_token(ctx.pool, request[actor_key], token_id)
-    from confer.live import evict
-
-    await evict.tokens(ctx, [token_id])  # its open sockets close, on every process
+    await service.revoke_api_token(ctx, request[actor_key], int_param(request, "token_id"))
     raise redirect("/account?done=token-revoked")
 
 

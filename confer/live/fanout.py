@@ -126,6 +126,7 @@ Evictor = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class FastEmitManager(socketio.AsyncManager):
+    metrics: Any = None  # the app's confer.metrics.Metrics: deliveries are counted per emit
     # Set by confer.live.server: applies an eviction (confer.live.evict) to this process's
     # sockets.
     on_evict: Evictor | None = None
@@ -170,6 +171,7 @@ class FastEmitManager(socketio.AsyncManager):
         eio = self.server.eio
         send = eio.send_packet
         sockets = eio.sockets
+        delivered = 0
         # Copy: a socket may leave the room while we send.
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
@@ -181,6 +183,7 @@ class FastEmitManager(socketio.AsyncManager):
                 log.warning("dropping socket %s: it stopped reading", eio_sid)
                 drop(eio_socket)
                 continue
+            delivered += 1
             transport = idle_transport(eio_socket)
             if transport is not None:
                 for data in raw:
@@ -188,6 +191,8 @@ class FastEmitManager(socketio.AsyncManager):
                 continue
             for frame in frames:
                 await send(eio_sid, frame)
+        if delivered and self.metrics is not None:
+            self.metrics.deliveries.inc(delivered)
 
 
 async def close_all(eio: Any, code: int, reason: bytes) -> None:

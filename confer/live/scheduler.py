@@ -16,7 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import timefmt
-from confer.db import is_unavailable
+from confer.db import is_unavailable, note_available, note_unavailable
 from confer.errors import Closed
 from confer.keys import hub_key, pool_key
 from confer.live.events import Event, conference_room, thread_room
@@ -115,7 +115,7 @@ async def announce_crossings(
     return events, now
 
 
-class _Lost(Exception):
+class ListenConnectionLost(Exception):
     """The LISTEN connection went away (PostgreSQL restarted, or the backend was terminated)."""
 
 
@@ -170,7 +170,7 @@ async def _tick(
     while True:
         changed.clear()
         if lost.is_set():
-            raise _Lost()
+            raise ListenConnectionLost("its LISTEN connection was closed")
         events, since = await announce_crossings(con, since)
         clock["since"] = since
         if events:
@@ -200,7 +200,9 @@ async def _run(app: web.Application) -> None:
     while True:
         try:
             async with pool.acquire() as con:
-                if await con.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                leader = await con.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)
+                note_available(pool)
+                if leader:
                     failures = 0
                     try:
                         await _lead(app, con, clock)
@@ -217,8 +219,8 @@ async def _run(app: web.Application) -> None:
             # Back off 0.5, 1, 2, 4, 5, 5 ... s: back within seconds of PostgreSQL's return.
             delay = min(RETRY_MAX, 0.5 * 2**failures)
             failures += 1
-            if isinstance(e, _Lost) or is_unavailable(e):
-                log.warning("programme clock lost the database (%r); retrying in %.1f s", e, delay)
+            if isinstance(e, ListenConnectionLost) or is_unavailable(e):
+                note_unavailable(pool, "the programme clock", e)
             else:
                 log.exception("programme clock failed; restarting in %.1f s", delay)
             await asyncio.sleep(delay)

@@ -23,7 +23,7 @@ from confer import places
 from confer.accounts import service as accounts
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
-from confer.db import is_unavailable
+from confer.db import is_unavailable, note_unavailable
 from confer.errors import (
     BadRequest,
     ConferError,
@@ -42,6 +42,7 @@ from confer.live.fanout import (
     use_plain_websockets,
 )
 from confer.live.presence import Presence
+from confer.metrics import metrics_key
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -157,9 +158,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             except Exception as e:
                 if not is_unavailable(e):
                     raise
-                log.warning(
-                    "database unavailable during socket %s: %s: %s", event, type(e).__name__, e
-                )
+                note_unavailable(self.ctx.pool, f"socket {event}", e)
                 if event == "connect":
                     error = Unavailable()
                     raise socketio.exceptions.ConnectionRefusedError(
@@ -182,9 +181,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             return _error(e)
         except Exception as e:
             if is_unavailable(e):
-                log.warning(
-                    "database unavailable during socket %s: %s: %s", event, type(e).__name__, e
-                )
+                note_unavailable(self.ctx.pool, f"socket {event}", e)
                 error = Unavailable()
                 await self.emit("error", {"code": error.code, "message": error.message}, to=sid)
                 return _error(error)
@@ -641,6 +638,7 @@ def setup(app: web.Application) -> socketio.AsyncServer:
         ping_timeout=20,
     )
     use_plain_websockets(sio)
+    sio.manager.metrics = app.get(metrics_key)
     sio.attach(app)
     namespace = ConferNamespace(app)
     sio.register_namespace(namespace)

@@ -42,16 +42,18 @@ import asyncpg
 from aiohttp import web
 
 from confer.context import Ctx
-from confer.db import is_unavailable
+from confer.db import is_unavailable, note_available, note_unavailable
 from confer.keys import ctx_key
 from confer.mail import queries as q
 from confer.mail.transport import (
     ClaimLost,
     DeliveryError,
+    LogTransport,
     SmtpConfig,
     Transport,
     transport_for,
 )
+from confer.metrics import Metrics
 from confer.settings import Settings
 
 log = logging.getLogger("confer.mail")
@@ -141,7 +143,11 @@ SENT, NOT_SENT, SERVER_TROUBLE = "sent", "not sent", "server trouble"
 
 
 async def _deliver_one(
-    con: asyncpg.Connection, transport: Transport, row: asyncpg.Record, settings: Settings
+    con: asyncpg.Connection,
+    transport: Transport,
+    row: asyncpg.Record,
+    settings: Settings,
+    metrics: Metrics | None = None,
 ) -> str:
     """Send one claimed row and record the outcome: SENT, NOT_SENT or SERVER_TROUBLE."""
     outbox_id, claim, attempts = row["id"], row["claimed_at"], row["attempts"]
@@ -150,6 +156,8 @@ async def _deliver_one(
     except (ValueError, TypeError, IndexError) as e:  # the header registry refused a value
         await q.mark_failed(con, outbox_id, claim, f"The email could not be written: {e}")
         log.error("outbox %s: could not be written: %s", outbox_id, e)
+        if metrics is not None:
+            metrics.outbox_failures.labels("failed").inc()
         return NOT_SENT
 
     async def before_data() -> bool:
@@ -163,6 +171,9 @@ async def _deliver_one(
         return NOT_SENT
     except DeliveryError as e:
         max_attempts = settings.mail_max_attempts
+        given_up = e.maybe_delivered or e.permanent or attempts >= max_attempts
+        if metrics is not None:
+            metrics.outbox_failures.labels("failed" if given_up else "retry").inc()
         if e.maybe_delivered or e.permanent:
             await q.mark_failed(con, outbox_id, claim, e.message)
             log.error("outbox %s to %s failed: %s", outbox_id, row["to_address"], e.message)
@@ -177,7 +188,11 @@ async def _deliver_one(
             log.warning("outbox %s: %s; trying again in %.1f s", outbox_id, error, delay)
         return SERVER_TROUBLE if e.server_trouble else NOT_SENT
     await q.mark_sent(con, outbox_id, claim)
-    log.info("outbox %s (%s) sent to %s", outbox_id, row["kind"], row["to_address"])
+    if isinstance(transport, LogTransport):
+        # Marked done so the sender moves on; nothing left the machine (see LogTransport).
+        log.debug("outbox %s (%s) to %s: not delivered", outbox_id, row["kind"], row["to_address"])
+    else:
+        log.info("outbox %s (%s) sent to %s", outbox_id, row["kind"], row["to_address"])
     return SENT
 
 
@@ -194,7 +209,7 @@ async def _pass(ctx: Ctx, stop: asyncio.Event | None) -> tuple[int, bool]:
                 row = await q.claim_next(con)
                 if row is None:
                     break
-                outcome = await _deliver_one(con, transport, row, settings)
+                outcome = await _deliver_one(con, transport, row, settings, ctx.metrics)
                 if outcome == SENT:
                     sent += 1
                 elif outcome == SERVER_TROUBLE:
@@ -247,7 +262,10 @@ async def _listen(pool: asyncpg.Pool, wake: asyncio.Event) -> None:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError from e  # releasing a dead connection raised
-            log.warning("mail sender lost its LISTEN connection (%s); reconnecting", e)
+            if is_unavailable(e):
+                note_unavailable(pool, "the mail sender's LISTEN connection", e)
+            else:
+                log.warning("mail sender lost its LISTEN connection (%s); reconnecting", e)
             await asyncio.sleep(5)
 
 
@@ -262,6 +280,7 @@ async def _run(ctx: Ctx, stop: asyncio.Event) -> None:
             wait, trouble = poll, False
             try:
                 _, trouble = await _pass(ctx, stop)
+                note_available(ctx.pool)
                 if trouble:
                     # Do not hammer a mail server that is down: wait longer each time, and
                     # let newly queued email wait too.
@@ -275,7 +294,7 @@ async def _run(ctx: Ctx, stop: asyncio.Event) -> None:
                         wait = min(poll, max(0.0, due_in) + 0.01)
             except Exception as e:
                 if is_unavailable(e):
-                    log.warning("mail sender could not reach the database (%s)", e)
+                    note_unavailable(ctx.pool, "the mail sender", e)
                 else:
                     log.exception("mail sender failed; trying again shortly")
             if stop.is_set():
@@ -300,9 +319,15 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.smtp_url:
         SmtpConfig.from_url(settings.smtp_url)  # a malformed SMTP_URL stops start-up here
     elif urlsplit(settings.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
-        log.info("SMTP_URL is unset: email is logged and shown on /dev/outbox, not sent")
+        log.info(
+            "SMTP_URL is unset: email is not delivered; it is kept in the outbox table and "
+            "shown at /dev/outbox on this machine"
+        )
     else:
-        log.warning("SMTP_URL is unset: email is written to the log, not sent")
+        log.warning(
+            "SMTP_URL is unset: email is not delivered, only kept in the outbox table "
+            "(set SMTP_URL to send it)"
+        )
     stop = asyncio.Event()
     task = asyncio.create_task(_run(app[ctx_key], stop), name="confer-mail-sender")
     yield

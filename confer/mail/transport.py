@@ -1,4 +1,5 @@
-"""How an email leaves Confer: over SMTP (aiosmtplib), or into the log when SMTP_URL is unset.
+"""How an email leaves Confer: over SMTP (aiosmtplib); or, when SMTP_URL is unset, it does not
+(it stays in the outbox, and the log says so).
 
 A transport reports every failure as a `DeliveryError` that says whether it is permanent and
 whether the mail server may have the message; it never touches the database. Before DATA it
@@ -25,6 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from aiosmtplib.email import flatten_message
+
+from confer.settings import SettingError
 
 log = logging.getLogger("confer.mail")
 
@@ -68,11 +71,22 @@ class SmtpConfig:
 
     @classmethod
     def from_url(cls, url: str) -> SmtpConfig:
-        parts = urlsplit(url)
+        """The settings in SMTP_URL; SettingError (a ValueError) says what is wrong with it,
+        never repeating the URL (it may hold a password)."""
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as e:  # e.g. an unbalanced [ in the host
+            raise SettingError(f"SMTP_URL is not a valid URL ({e})") from None
         if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError("SMTP_URL must start with smtp:// or smtps://")
+            raise SettingError("SMTP_URL must start with smtp:// or smtps://")
         if not parts.hostname:
-            raise ValueError("SMTP_URL must name a host, as in smtp://mail.example.org:587")
+            raise SettingError("SMTP_URL must name a host, as in smtp://mail.example.org:587")
+        try:
+            port = parts.port
+        except ValueError:
+            raise SettingError(
+                "SMTP_URL's port must be a number from 1 to 65535, as in smtp://host:587"
+            ) from None
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         starttls_option = query.get("starttls", "").lower()
         start_tls: bool | None = None  # aiosmtplib: upgrade when the server offers it
@@ -81,37 +95,43 @@ class SmtpConfig:
         elif starttls_option in ("0", "no", "false", "off", "never"):
             start_tls = False
         elif starttls_option:
-            raise ValueError("SMTP_URL's starttls must be required or no")
+            raise SettingError("SMTP_URL's starttls must be required or no")
+        try:
+            timeout = float(query.get("timeout", "30"))
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout < float("inf"):
+            raise SettingError("SMTP_URL's timeout must be a number of seconds, as in timeout=30")
         use_tls = parts.scheme == "smtps"
         if use_tls:
             start_tls = False
         return cls(
             hostname=parts.hostname,
-            port=parts.port,
+            port=port,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             use_tls=use_tls,
             start_tls=start_tls,
-            timeout=float(query.get("timeout", "30")),
+            timeout=timeout,
         )
 
 
 class LogTransport:
-    """Without SMTP_URL: write the email to the `confer.mail` log; /dev/outbox shows it."""
+    """Without SMTP_URL: nothing is delivered. The email stays in the outbox table, which
+    /dev/outbox shows on this machine; the log says so, without the text (it may hold a
+    sign-in or reset link)."""
 
     async def send(
         self, envelope_from: str, to: str, message: EmailMessage, before_data: BeforeData
     ) -> None:
         if not await before_data():
             raise ClaimLost()
-        body = message.get_body(("plain",))
-        text = body.get_content() if body is not None else ""
         log.info(
-            "email not sent (SMTP_URL is unset): to %s, subject %r, Message-ID %s\n%s",
+            "email not delivered (SMTP_URL is unset), kept in the outbox only: to %s, "
+            "subject %r, Message-ID %s",
             to,
             message["Subject"],
             message["Message-ID"],
-            text,
         )
 
     async def close(self) -> None:

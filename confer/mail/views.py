@@ -16,10 +16,9 @@ from confer.keys import ctx_key
 from confer.mail import queries as q
 from confer.mail import render
 from confer.settings import Settings, is_loopback_url
+from confer.web import came_through_proxy
 
 DEV_OUTBOX_LIMIT = 100
-# Any of these means the request came through a proxy: its real client may be anyone.
-PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
 
 
 def dev_outbox_enabled(settings: Settings) -> bool:
@@ -34,7 +33,7 @@ def dev_outbox_allowed(request: web.Request) -> bool:
     another address, whatever BASE_URL says."""
     if not dev_outbox_enabled(request.app[ctx_key].settings):
         return False
-    if any(h in request.headers for h in PROXY_HEADERS):
+    if came_through_proxy(request):
         return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback

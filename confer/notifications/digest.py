@@ -23,6 +23,7 @@ from datetime import date
 import asyncpg
 from aiohttp import web
 
+from confer.db import is_unavailable, note_unavailable
 from confer.errors import Invalid, NotFound
 from confer.keys import pool_key, settings_key
 from confer.notifications import digest_queries as q
@@ -258,8 +259,11 @@ async def _clock(app: web.Application) -> None:
             await _tick(app)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("digest clock failed; trying again in %s s", POLL_SECONDS)
+        except Exception as e:
+            if is_unavailable(e):
+                note_unavailable(app[pool_key], "the digest clock", e)
+            else:
+                log.exception("digest clock failed; trying again in %s s", POLL_SECONDS)
 
 
 async def digest_ctx(app: web.Application) -> AsyncIterator[None]:
