@@ -25,7 +25,7 @@ from confer.validate import Fields, parse_id
 PER_PAGE = 20
 # At most this many matches are counted and ranked (the newest ones): beyond it a search says
 # "more than 200" and asks for more words, rather than make a search cost O(matches). Ranking
-# 1,000 cost 3-5 times as much for common words and phrases (docs/performance.md, "Search").
+# 1,000 cost 3-5 times as much for common words and phrases (docs/performance.md, "History").
 MAX_RESULTS = 200
 MAX_PAGE = MAX_RESULTS // PER_PAGE
 QUERY_MAX_CHARS = 200
