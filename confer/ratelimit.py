@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from confer.errors import TooManyRequests
+from confer.keys import limiter_key
 
 
 @dataclass(frozen=True)
@@ -250,9 +251,6 @@ class Limiter:
             raise TooManyRequests(
                 MESSAGES[name].format(wait=_wait_text(seconds)), retry_after=seconds
             )
-
-
-limiter_key = web.AppKey("limiter", Limiter)
 
 
 def route_limit(request: web.Request) -> str | None:

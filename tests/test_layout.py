@@ -2,8 +2,9 @@
 function-level import in a service.
 
 The graph is read from the source with `ast`: every `import confer…` and `from confer… import`
-counts, at module level, inside functions and under `if TYPE_CHECKING:` alike, so a circle
-cannot hide behind an import moved into a function."""
+counts, at module level and inside functions alike, so a circle cannot hide behind an import
+moved into a function. Imports under `if TYPE_CHECKING:` are left out: they never run, and
+name types only (confer/keys.py names the type of every application key that way)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ def _package(name: str, path: Path) -> str:
     return name if path.name == "__init__.py" else name.rpartition(".")[0]
 
 
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int, bool]]:
     """(imported confer module, line, inside a function) for each import in the file."""
     tree = ast.parse(path.read_text(), str(path))
@@ -35,6 +42,10 @@ def imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int, bool
 
     def visit(node: ast.AST, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _type_checking(child.test):
+                for other in child.orelse:
+                    visit(ast.Module(body=[other], type_ignores=[]), in_function)
+                continue
             nested = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
             if isinstance(child, ast.Import):
                 for alias in child.names:
@@ -187,6 +198,19 @@ def test_a_circle_through_a_function_level_import_is_found(tmp_path: Path) -> No
     )
     found = cycles(graph(pkg))
     assert found == [["confer.a.service", "confer.b.service", "confer.c", "confer.a.service"]]
+
+
+def test_imports_for_type_checking_only_are_left_out(tmp_path: Path) -> None:
+    pkg = _write(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from confer import b\n",
+            "b.py": "import confer.a\n",
+        },
+    )
+    assert cycles(graph(pkg)) == []
+    assert graph(pkg) == {"confer": set(), "confer.a": set(), "confer.b": {"confer.a"}}
 
 
 def test_no_circle_in_a_tree(tmp_path: Path) -> None:

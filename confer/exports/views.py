@@ -12,7 +12,7 @@ from confer.conferences import service as conferences
 from confer.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from confer.exports import service
 from confer.exports.writers import FORMATS
-from confer.keys import actor_key, ctx_key
+from confer.keys import actor_key, ctx_key, export_gate_key
 from confer.web import read_form, read_json
 
 
@@ -37,9 +37,6 @@ class ExportGate:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, pool_size // 4))
         return self._slots
-
-
-export_gate_key = web.AppKey("export_gate", ExportGate)
 
 
 async def _download(request: web.Request, data: dict[str, object]) -> web.StreamResponse:

@@ -15,7 +15,7 @@ from datetime import datetime
 import asyncpg
 from aiohttp import web
 
-from confer import timefmt
+from confer import tasks, timefmt
 from confer.db import is_unavailable, note_available, note_unavailable
 from confer.errors import Closed
 from confer.keys import hub_key, pool_key
@@ -227,10 +227,5 @@ async def _run(app: web.Application) -> None:
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_run(app))
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with tasks.running(_run(app), name="confer-scheduler"):
+        yield

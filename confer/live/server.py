@@ -33,7 +33,7 @@ from confer.errors import (
     Unauthorized,
     Unavailable,
 )
-from confer.keys import ctx_key, hub_key, settings_key, sio_key
+from confer.keys import ctx_key, hub_key, limiter_key, metrics_key, settings_key, sio_key
 from confer.live.events import Event
 from confer.live.fanout import (
     FastEmitManager,
@@ -42,11 +42,9 @@ from confer.live.fanout import (
     use_plain_websockets,
 )
 from confer.live.presence import Presence
-from confer.metrics import metrics_key
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
-from confer.ratelimit import limiter_key
 from confer.validate import parse_id
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from aiohttp import web
 from confer.keys import ctx_key
 from confer.mail import queries as q
 from confer.mail import render
+from confer.proxies import came_through_proxy
 from confer.settings import Settings, is_loopback_url
-from confer.web import came_through_proxy
 
 DEV_OUTBOX_LIMIT = 100
 

@@ -23,6 +23,7 @@ from datetime import date
 import asyncpg
 from aiohttp import web
 
+from confer import tasks
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import Invalid, NotFound
 from confer.keys import pool_key, settings_key
@@ -268,10 +269,5 @@ async def _clock(app: web.Application) -> None:
 
 async def digest_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the digest clock for the app's lifetime."""
-    task = asyncio.create_task(_clock(app))
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with tasks.running(_clock(app), name="confer-digest"):
+        yield
