@@ -15,6 +15,7 @@ from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
 from confer.exports import queries as exports_q
 from confer.policy import Actor
+from confer.registration import service as registration
 from confer.validate import Fields
 
 FORMER = "Former participant"
@@ -197,7 +198,6 @@ async def anonymise_member(
     if not f.boolean(data.get("requested")):
         f.add("requested", "Confirm that the member asked for this")
     f.raise_if_any()
-    from confer.registration import service as registration
 
     promoted: list[asyncpg.Record] = []
     async with ctx.pool.acquire() as con, con.transaction():

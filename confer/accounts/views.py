@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer import banners
-from confer.accounts import links, service
+from confer.accounts import links, rights, service
 from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.mail import render
@@ -19,6 +19,9 @@ from confer.web import (
     SESSION_COOKIE,
     clear_session_cookie,
     client_address,
+    error_json,
+    int_param,
+    json_response,
     read_form,
     redirect,
     set_session_cookie,
@@ -189,15 +192,11 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
     except Forbidden as e:  # a request made with an API token: a program, so JSON
-        from confer.web import error_json
-
         return error_json(e.code, e.message, e.fields, status=e.status)
     return await _account_page(request, new_token=token)
 
 
 async def revoke_token(request: web.Request) -> web.StreamResponse:
-    from confer.web import int_param
-
     ctx = request.app[ctx_key]
     _signed_in(request)
     await service.revoke_api_token(ctx, request[actor_key], int_param(request, "token_id"))
@@ -205,9 +204,6 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
 
 async def download_data(request: web.Request) -> web.StreamResponse:
-    from confer.accounts import rights
-    from confer.web import json_response
-
     ctx = request.app[ctx_key]
     _signed_in(request)
     data = await rights.my_data(ctx, request[actor_key])
@@ -217,8 +213,6 @@ async def download_data(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_account(request: web.Request) -> web.StreamResponse:
-    from confer.accounts import rights
-
     ctx = request.app[ctx_key]
     _signed_in(request)
     form = await read_form(request)

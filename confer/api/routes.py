@@ -12,7 +12,7 @@ from confer import places, timefmt
 from confer.api.openapi import openapi_document
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
-from confer.errors import NotFound
+from confer.errors import NotFound, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service as notifications
 from confer.places import Place
@@ -246,8 +246,6 @@ async def email_preference(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     actor = request[actor_key]
     if not actor.authenticated:
-        from confer.errors import Unauthorized
-
         raise Unauthorized("Sign in, or send an API token.")
     return json_response({"id": actor.user_id, "name": actor.name, "is_admin": actor.is_admin})
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners, places
+from confer import banners, places, timefmt
+from confer.accounts import rights
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES
-from confer.errors import Invalid
+from confer.errors import Forbidden, Invalid
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
 from confer.registration import views as registration_views
@@ -95,8 +96,6 @@ async def join(request: web.Request) -> web.StreamResponse:
 
 
 async def show_new_conference(request: web.Request) -> web.Response:
-    from confer.errors import Forbidden
-
     if not request[actor_key].is_admin:
         raise Forbidden("Only site administrators can create conferences.")
     return aiohttp_jinja2.render_template(
@@ -156,8 +155,6 @@ async def _manage_page(
 
 
 def _conference_values(c: object) -> dict:
-    from confer import timefmt
-
     tz = c["timezone"]  # type: ignore[index]
     return {
         "title": c["title"],
@@ -205,8 +202,6 @@ async def add_session(request: web.Request) -> web.StreamResponse:
 
 
 async def show_edit_session(request: web.Request) -> web.Response:
-    from confer import timefmt
-
     ctx = request.app[ctx_key]
     place = await _place(request, "conference.manage")
     s = await places.fetch_session(ctx.pool, place, int_param(request, "session_id"))
@@ -283,8 +278,6 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
 
 
 async def anonymise_member(request: web.Request) -> web.StreamResponse:
-    from confer.accounts import rights
-
     ctx = request.app[ctx_key]
     form = await read_form(request)
     try:

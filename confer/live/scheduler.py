@@ -22,6 +22,7 @@ from confer.keys import hub_key, pool_key
 from confer.live.events import Event, conference_room, thread_room
 from confer.live.hub import Hub
 from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
+from confer.timebox import check_open
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,6 @@ def _thread_message(thread: asyncpg.Record) -> str:
     if thread["posting_state"] == "open":
         return "This thread is open for posts."
     try:
-        from confer.timebox import check_open
-
         check_open(thread, thread["timezone"])
     except Closed as e:
         return e.message

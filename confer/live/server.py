@@ -42,10 +42,14 @@ from confer.live.fanout import (
     use_plain_websockets,
 )
 from confer.live.presence import Presence
+from confer.moderation import service as moderation
+from confer.moderation.service import moderation_rooms, queue_counts
+from confer.panels import service as panels
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.validate import parse_id
+from confer.web import SESSION_COOKIE, client_address
 
 if TYPE_CHECKING:
     from confer.panels.service import Panel
@@ -208,8 +212,6 @@ class ConferNamespace(socketio.AsyncNamespace):
             credential = ("token", accounts.hash_token(str(token)))
             rooms.append(f"token:{token_id}")
         else:
-            from confer.web import SESSION_COOKIE
-
             cookie = request.cookies.get(SESSION_COOKIE)
             # An ended sign-in reads as anonymous, as it does over HTTP.
             found_login = await accounts.actor_from_login(self.ctx.pool, cookie) if cookie else None
@@ -217,7 +219,6 @@ class ConferNamespace(socketio.AsyncNamespace):
                 actor, login_id = found_login
                 credential = ("login", accounts.hash_token(str(cookie)))
                 rooms.append(f"login:{login_id}")
-        from confer.web import client_address
 
         await self.save_session(
             sid, {"actor": actor, "credential": credential, "address": client_address(request)}
@@ -341,8 +342,6 @@ class ConferNamespace(socketio.AsyncNamespace):
                 raise Forbidden("That is someone else's room.")
             return None
         if kind == "panel":
-            from confer.panels import service as panels
-
             slug = await conferences_q.fetch_slug_of_session(pool, target)
             if slug is None:
                 raise NotFound("No such panel.")
@@ -399,7 +398,6 @@ class ConferNamespace(socketio.AsyncNamespace):
         _, since = _catch_up_point(data)
         if since is None:
             return {}
-        from confer.panels import service as panels
 
         changed = await panels.questions_changed(self.ctx, panel, since, CATCH_UP_LIMIT + 1)
         if len(changed) > CATCH_UP_LIMIT:
@@ -411,15 +409,12 @@ class ConferNamespace(socketio.AsyncNamespace):
         arrived while it was away (or before its socket joined) has no seq to ask after."""
         if data.get("counts") is not True:
             return {}
-        from confer.moderation.service import queue_counts
 
         return {"counts": await queue_counts(self.ctx, place)}
 
     async def _enter_moderation(self, sid: str, room: str, actor: Actor) -> None:
         """Conference-wide moderators join the room; a facilitator of chosen sessions joins
         one room per session instead, so that they hear only of their sessions."""
-        from confer.moderation.service import moderation_rooms
-
         conference_id = int(room.partition(":")[2])
         conference = await conferences_q.fetch_conference(self.ctx.pool, conference_id)
         place = await places.place_from_row(self.ctx.pool, actor, conference)
@@ -468,8 +463,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_moderate(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"action", "post_id" | "thread_id" | ("user_id" and "conference"), ...reason etc.}"""
-        from confer.moderation import service as moderation
-
         action = data.get("action")
         if not isinstance(action, str):
             raise BadRequest("Say what to do.", fields={"action": "Required"})
@@ -490,8 +483,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_flag(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"post_id", "reason", "note"}: report a post."""
-        from confer.moderation import service as moderation
-
         post_id = _need_id(data, "post_id", "Say which post.")
         actor = await self._actor(sid)
         result = await moderation.flag_post(self.ctx, actor, post_id, data)
@@ -499,8 +490,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_ask(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"session_id", "body", "idempotency_key"}: ask the panel a question."""
-        from confer.panels import service as panels
-
         session_id = _need_id(data, "session_id", "Say which panel.")
         actor = await self._actor(sid)
         await self._limit(sid, "post")
@@ -512,8 +501,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_vote(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"question_id", "withdraw": false}: vote for a question, or withdraw the vote."""
-        from confer.panels import service as panels
-
         question_id = _need_id(data, "question_id", "Say which question.")
         actor = await self._actor(sid)
         await self._limit(sid, "vote")

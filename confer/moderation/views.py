@@ -8,6 +8,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import timefmt
 from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
 from confer.keys import actor_key, ctx_key
@@ -247,8 +248,6 @@ async def api_moderate_member(request: web.Request) -> web.Response:
 
 
 async def api_queue(request: web.Request) -> web.Response:
-    from confer import timefmt
-
     ctx = request.app[ctx_key]
     data = await service.queue(ctx, request[actor_key], request.match_info["slug"])
 

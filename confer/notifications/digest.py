@@ -24,6 +24,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import tasks
+from confer.conferences import queries as conferences_q
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import Invalid, NotFound
 from confer.keys import pool_key, settings_key
@@ -208,8 +209,6 @@ async def run_digest_by_slug(
     pool: asyncpg.Pool, settings: Settings, slug: str, day: date | None = None
 ) -> DigestResult:
     """`confer digest`: a conference's day (default: yesterday in its timezone), by hand."""
-    from confer.conferences import queries as conferences_q
-
     found = await conferences_q.fetch_conference_by_slug(pool, slug)
     if found is None:
         raise NotFound(f"There is no conference {slug}.")

@@ -8,6 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer import banners, places
+from confer.accounts import service as accounts
 from confer.errors import ConferError, Invalid
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
@@ -260,8 +261,6 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
     target = f"/c/{done.slug}?done=invited" if done.visible else f"/invitations/{token}"
     response = redirect(target)
     if done.new_account:
-        from confer.accounts import service as accounts
-
         login = await accounts.start_login(ctx.pool, ctx.settings, done.user_id)
         set_session_cookie(request, response, login)
     raise response

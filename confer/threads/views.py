@@ -13,6 +13,8 @@ from confer import places
 from confer.conferences import service as conferences
 from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
+from confer.moderation import queries as moderation_q
+from confer.moderation.service import HIDE_REASONS
 from confer.places import Place
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -101,9 +103,6 @@ async def _thread_page(
     ]
     tools = {}
     if can_moderate:
-        from confer.moderation import queries as moderation_q
-        from confer.moderation.service import HIDE_REASONS
-
         tools = {
             "hide_reasons": HIDE_REASONS,
             "move_targets": await moderation_q.list_move_targets(ctx.pool, place.id, thread["id"]),
