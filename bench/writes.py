@@ -131,7 +131,7 @@ async def run(cfg: WritesConfig) -> dict[str, Any]:
                 # A conference already under way: with only a few posts in the database,
                 # PostgreSQL's cached plans look posts up by sequential scan (cheapest for a
                 # one-page table) until autovacuum next analyses it, and a post's cost grows
-                # with every post written (docs/performance.md, "Plans made on a tiny table").
+                # with every post written (docs/performance.md, "History": plans on a tiny table).
                 posts=cfg.threads * 1000,
                 text=text,
                 sessions=1,

@@ -83,8 +83,9 @@ def _print_demo(created: bool, users: list, base_url: str) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from confer.app import create_app, freeze_startup_heap
+    from confer.app import create_app
     from confer.keys import pool_key
+    from confer.startup import freeze_startup_heap
     from confer.web import AccessLog
 
     settings = settings.with_(host=args.host, port=args.port)

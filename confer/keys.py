@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -13,7 +14,10 @@ from confer.settings import Settings
 
 if TYPE_CHECKING:
     from confer.context import Ctx
+    from confer.exports.views import ExportGate
     from confer.live.hub import Hub
+    from confer.metrics import Metrics
+    from confer.ratelimit import Limiter
     from confer.routing import Route
 
 settings_key = web.AppKey("settings", Settings)
@@ -27,6 +31,15 @@ redis_key: web.AppKey[Any] = web.AppKey("redis")
 # (method, canonical path) -> limit name (confer.ratelimit).
 routes_key: web.AppKey[list[Route]] = web.AppKey("routes")
 limits_key: web.AppKey[dict[tuple[str, str], str]] = web.AppKey("route_limits")
+limiter_key: web.AppKey[Limiter] = web.AppKey("limiter")
+metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
+# The networks that may read /metrics (METRICS_ALLOW, parsed).
+metrics_networks_key = web.AppKey("metrics_networks", tuple)
+# How many transcript exports may stream at once (confer.exports.views).
+export_gate_key: web.AppKey[ExportGate] = web.AppKey("export_gate")
+# Start-up (confer.startup): templates compiling in a thread, then the heap freeze.
+precompiled_key = web.AppKey("precompiled", asyncio.Future)
+heap_frozen_key = web.AppKey("heap_frozen", asyncio.Task)
 
 actor_key = web.RequestKey("actor", Actor)
 csrf_key = web.RequestKey("csrf", str)

@@ -23,8 +23,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from confer.keys import pool_key, settings_key, sio_key
-from confer.web import came_through_proxy
+from confer.keys import metrics_key, metrics_networks_key, pool_key, settings_key, sio_key
+from confer.proxies import came_through_proxy
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # no route: a 404 or 405 of the router itself
@@ -127,9 +127,6 @@ class _Scraped(Collector):
             )
 
 
-metrics_key = web.AppKey("metrics", Metrics)
-
-
 def allowed(address: str | None, networks: tuple[ipaddress._BaseNetwork, ...]) -> bool:
     if not address:
         return False
@@ -146,7 +143,7 @@ async def show_metrics(request: web.Request) -> web.Response:
     """The metrics, to an allowed connecting address only (request.remote, not a header), and
     never through a proxy: behind a local nginx every visitor connects from 127.0.0.1."""
     app = request.app
-    if came_through_proxy(request) or not allowed(request.remote, app[_networks_key]):
+    if came_through_proxy(request) or not allowed(request.remote, app[metrics_networks_key]):
         raise web.HTTPNotFound()
     metrics = app[metrics_key]
     pool = app.get(pool_key)
@@ -159,13 +156,10 @@ async def show_metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-_networks_key = web.AppKey("metrics_networks", tuple)
-
-
 def setup(app: web.Application, metrics: Metrics) -> Metrics:
     metrics.scraped.app = app
     app[metrics_key] = metrics
-    app[_networks_key] = tuple(
+    app[metrics_networks_key] = tuple(
         ipaddress.ip_network(n, strict=False) for n in app[settings_key].metrics_allow
     )
     app.router.add_get("/metrics", show_metrics, name="metrics")

@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
 
+from confer.proxies import is_trusted_proxy
+
 if TYPE_CHECKING:
     from confer.metrics import Metrics
 
@@ -282,7 +284,5 @@ def configure(level: str = "INFO", fmt: str = "text", stream: object = None) -> 
 
 
 def trusted_checker(proxies: Iterable[str]) -> Callable[[str], bool]:
-    from confer.web import _trusted
-
     proxies = tuple(proxies)
-    return lambda address: bool(proxies) and _trusted(address, proxies)
+    return lambda address: bool(proxies) and is_trusted_proxy(address, proxies)

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from confer.errors import Forbidden, NotFound, Unauthorized
 
 Role = Literal["organiser", "facilitator", "speaker", "participant", "observer"]
-STAFF_ROLES = ("organiser", "facilitator")
 POSTING_ROLES = ("organiser", "facilitator", "speaker", "participant")
 
 

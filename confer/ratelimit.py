@@ -25,6 +25,8 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from confer.errors import TooManyRequests
+from confer.keys import actor_key, limiter_key
+from confer.web import client_address
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,6 @@ class Limiter:
             )
 
 
-limiter_key = web.AppKey("limiter", Limiter)
-
-
 def route_limit(request: web.Request) -> str | None:
     """The limit the matched route declared (confer.routing), if any."""
     resource = request.match_info.route.resource
@@ -231,9 +230,6 @@ async def middleware(
 ) -> web.StreamResponse:
     name = route_limit(request)
     if name is not None:
-        from confer.keys import actor_key
-        from confer.web import client_address
-
         actor = request[actor_key]
         await request.app[limiter_key].check(
             name, user_id=actor.user_id, address=client_address(request)

@@ -84,7 +84,7 @@ class Settings:
             base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             smtp_url=env.get("SMTP_URL") or None,
             rate_limits=env.get("RATE_LIMITS", ""),
-            # Reset and sign-in links asked for, per email and per address (confer.mail.links).
+            # Reset and sign-in links asked for, per email and per address (confer.accounts.links).
             email_link_max_per_email=int(env.get("EMAIL_LINK_MAX_PER_EMAIL", "3")),
             email_link_max_per_address=int(env.get("EMAIL_LINK_MAX_PER_ADDRESS", "20")),
             trusted_proxies=tuple(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -25,6 +24,7 @@ from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
 from confer.keys import actor_key, csrf_key, login_id_key, pool_key, settings_key
 from confer.policy import ANONYMOUS
+from confer.proxies import is_trusted_proxy
 from confer.urls import url
 
 log = logging.getLogger(__name__)
@@ -57,11 +57,6 @@ def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
 
-def is_socket(request: web.Request) -> bool:
-    """socket.io's transport: it authenticates once at connect and checks the Origin itself."""
-    return request.path.startswith("/socket.io/")
-
-
 # Answered without asking who the caller is (no sign-in lookup, no CSRF): they change nothing,
 # and a load balancer's checks must not depend on the database answering a cookie lookup.
 OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -71,30 +66,6 @@ def needs_no_actor(request: web.Request) -> bool:
     """socket.io (it authenticates itself), static files and the operational endpoints."""
     path = request.path
     return path.startswith(("/socket.io/", "/static/")) or path in OPERATIONAL_PATHS
-
-
-def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return False
-    for proxy in proxies:
-        try:
-            if ip in ipaddress.ip_network(proxy, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-# Any of these means the request came through a proxy: its real client may be anyone.
-PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
-
-
-def came_through_proxy(request: web.Request) -> bool:
-    """True if a proxy forwarded this request: the connecting address (a local nginx, say)
-    is then not the client's. Pages for this machine only (/dev/outbox, /metrics) refuse it."""
-    return any(h in request.headers for h in PROXY_HEADERS)
 
 
 # Addresses already warned about sending X-Forwarded-For untrusted (once each per process).
@@ -109,7 +80,7 @@ def client_address(request: web.Request) -> str:
     """
     remote = request.remote or "unknown"
     proxies = request.app[settings_key].trusted_proxies
-    if not proxies or not _trusted(remote, proxies):
+    if not proxies or not is_trusted_proxy(remote, proxies):
         if (
             "X-Forwarded-For" in request.headers
             and remote not in _untrusted_warned
@@ -125,7 +96,7 @@ def client_address(request: web.Request) -> str:
         return remote
     hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")]
     for hop in reversed([h for h in hops if h]):
-        if not _trusted(hop, proxies):
+        if not is_trusted_proxy(hop, proxies):
             return hop
     return remote
 
@@ -244,13 +215,6 @@ def _has_nul(value: Any) -> bool:
         elif isinstance(v, list):
             stack.extend(v)
     return False
-
-
-async def read_input(request: web.Request) -> dict[str, Any]:
-    """JSON or form, by content type."""
-    if request.content_type == "application/json":
-        return await read_json(request)
-    return await read_form(request)
 
 
 def int_param(request: web.Request, name: str) -> int:

@@ -134,17 +134,19 @@ async def test_a_slow_render_never_stops_the_server_answering(
 async def test_a_warm_server_keeps_its_startup_heap_out_of_full_collections(
     settings, aiohttp_server
 ) -> None:
-    """`confer serve` freezes what the server built while starting (confer.app), so that a full
+    """`confer serve` freezes what the server built while starting (confer.startup), so that a full
     garbage collection no longer walks ~80 MB of modules and templates (~40 ms of event loop
     each time, measured). Garbage made afterwards is still collected."""
-    from confer.app import _frozen_key, create_app, freeze_startup_heap
+    from confer.app import create_app
+    from confer.keys import heap_frozen_key
+    from confer.startup import freeze_startup_heap
 
     app = create_app(settings)
     app.on_startup.append(freeze_startup_heap)
     assert gc.get_freeze_count() == 0
     try:
         await aiohttp_server(app, host="127.0.0.1")
-        await app[_frozen_key]
+        await app[heap_frozen_key]
         assert gc.get_freeze_count() > 10_000
 
         class Cycle:

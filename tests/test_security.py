@@ -489,7 +489,7 @@ async def test_every_state_changing_route_refuses_a_request_without_a_valid_csrf
             path = _fill(template, ids)
             form = dict(fields)
             if template.startswith("/socket.io"):
-                # Exempt from the CSRF token by design (confer.web.is_socket): socket.io
+                # Exempt from the CSRF token by design (confer.web.needs_no_actor): socket.io
                 # authenticates at connect and refuses any other site's Origin itself.
                 for data in (form, {**form, "csrf_token": other.csrf}):
                     async with b.session.request(

@@ -1,8 +1,10 @@
-"""SQL for accounts: users, sign-in sessions, sign-in failures and API tokens."""
+"""SQL for accounts: users, sign-in sessions, sign-in failures, API tokens, and emailed links
+(password reset, sign-in by link) with their throttle."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 
 import asyncpg
@@ -269,3 +271,120 @@ async def revoke_api_tokens_of_user(con: Con, user_id: int) -> list[int]:
 async def fetch_actor_by_api_token(pool: asyncpg.Pool, token_hash: bytes) -> asyncpg.Record | None:
     """The token's user (token_id, id, name, email, is_admin), if the token is live."""
     return await batched(pool, _fetch_actors_by_api_tokens)(token_hash)
+
+
+# --- emailed links ----------------------------------------------------------------------
+
+# Requests in the window, per address and per email, and seconds until the oldest of each
+# leaves the window (the database clock decides).
+FETCH_LINK_THROTTLE = """
+SELECT
+    count(*) FILTER (WHERE email = lower($2)) AS email_requests,
+    count(*) FILTER (WHERE address = $3) AS address_requests,
+    ceil(extract(epoch FROM min(at) FILTER (WHERE email = lower($2))
+        + make_interval(secs => $4) - now()))::int AS email_retry_after,
+    ceil(extract(epoch FROM min(at) FILTER (WHERE address = $3)
+        + make_interval(secs => $4) - now()))::int AS address_retry_after
+FROM email_link_requests
+WHERE purpose = $1
+  AND (email = lower($2) OR address = $3)
+  AND at > now() - make_interval(secs => $4)
+"""
+
+INSERT_LINK_REQUEST = """
+INSERT INTO email_link_requests (purpose, email, address)
+VALUES ($1, lower($2), $3)
+"""
+
+DELETE_OLD_LINK_REQUESTS = """
+DELETE FROM email_link_requests
+WHERE at < now() - make_interval(secs => $1)
+"""
+
+# Erased accounts keep their row but can never be signed in to again.
+FETCH_USER_FOR_LINK = """
+SELECT id, email, name
+FROM users
+WHERE lower(email) = lower($1) AND erased_at IS NULL
+"""
+
+DELETE_UNUSED_LINK_TOKENS = """
+DELETE FROM email_tokens
+WHERE user_id = $1 AND used_at IS NULL AND ($2::text IS NULL OR purpose = $2)
+"""
+
+INSERT_LINK_TOKEN = """
+INSERT INTO email_tokens (user_id, purpose, token_hash, next_path, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+RETURNING expires_at
+"""
+
+VALID_LINK_TOKEN = """
+FROM email_tokens t
+JOIN users u ON u.id = t.user_id
+WHERE t.token_hash = $1
+  AND t.purpose = $2
+  AND t.used_at IS NULL
+  AND t.expires_at > now()
+  AND t.created_at > u.password_changed_at
+  AND u.erased_at IS NULL
+"""
+
+FETCH_VALID_LINK_TOKEN = f"""
+SELECT t.id, t.user_id, t.next_path, t.expires_at, u.email, u.name
+{VALID_LINK_TOKEN}
+"""
+
+# The row lock makes a link single-use under concurrency: a second UPDATE waits, then finds
+# used_at set and matches nothing.
+USE_LINK_TOKEN = f"""
+UPDATE email_tokens
+SET used_at = now()
+WHERE id = (
+    SELECT t.id
+    {VALID_LINK_TOKEN}
+    FOR UPDATE OF t
+)
+AND used_at IS NULL
+RETURNING id, user_id, next_path
+"""
+
+
+async def fetch_link_throttle(
+    con: Con, purpose: str, email: str, address: str, window_seconds: int
+) -> asyncpg.Record:
+    return await con.fetchrow(FETCH_LINK_THROTTLE, purpose, email, address, float(window_seconds))
+
+
+async def insert_link_request(con: Con, purpose: str, email: str, address: str) -> None:
+    await con.execute(INSERT_LINK_REQUEST, purpose, email, address)
+
+
+async def delete_old_link_requests(con: Con, window_seconds: int) -> None:
+    await con.execute(DELETE_OLD_LINK_REQUESTS, float(window_seconds))
+
+
+async def fetch_user_for_link(con: Con, email: str) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_USER_FOR_LINK, email)
+
+
+async def delete_unused_link_tokens(con: Con, user_id: int, purpose: str | None) -> None:
+    await con.execute(DELETE_UNUSED_LINK_TOKENS, user_id, purpose)
+
+
+async def insert_link_token(
+    con: Con, user_id: int, purpose: str, token_hash: bytes, next_path: str, seconds: int
+) -> datetime:
+    return await con.fetchval(
+        INSERT_LINK_TOKEN, user_id, purpose, token_hash, next_path, float(seconds)
+    )
+
+
+async def fetch_valid_link_token(
+    con: Con, token_hash: bytes, purpose: str
+) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_VALID_LINK_TOKEN, token_hash, purpose)
+
+
+async def use_link_token(con: Con, token_hash: bytes, purpose: str) -> asyncpg.Record | None:
+    return await con.fetchrow(USE_LINK_TOKEN, token_hash, purpose)

@@ -9,13 +9,13 @@ from typing import Any
 
 import asyncpg
 
-from confer import timefmt
+from confer import places, timefmt
 from confer.accounts import passwords
-from confer.conferences import service as conferences
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
 from confer.exports import queries as exports_q
 from confer.policy import Actor
+from confer.registration import service as registration
 from confer.validate import Fields
 
 FORMER = "Former participant"
@@ -180,7 +180,7 @@ async def anonymise_member(
     their contributions to it: that conference only ("anonymised"). Erasing the whole account
     (`scope=account`) is a site admin's act ("erased"), or the holder's own (delete_account):
     one conference's organiser never reaches an account site-wide."""
-    place = await conferences.load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     site_wide = data.get("scope") == "account"
     if site_wide and not actor.is_admin:
         raise Forbidden(
@@ -198,7 +198,6 @@ async def anonymise_member(
     if not f.boolean(data.get("requested")):
         f.add("requested", "Confirm that the member asked for this")
     f.raise_if_any()
-    from confer.registration import service as registration
 
     promoted: list[asyncpg.Record] = []
     async with ctx.pool.acquire() as con, con.transaction():

@@ -1,22 +1,29 @@
-"""Pages for accounts: register, sign in and out, profile, password and API tokens."""
+"""Pages for accounts: register, sign in and out, profile, password and API tokens, password
+reset and sign-in by emailed link."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from confer import banners
-from confer.accounts import service
+from confer.accounts import links, rights, service
 from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from confer.keys import actor_key, ctx_key
+from confer.mail import render
+from confer.mail import views as mail_views
 from confer.routing import page
 from confer.urls import url
 from confer.web import (
     SESSION_COOKIE,
     clear_session_cookie,
     client_address,
+    error_json,
+    int_param,
+    json_response,
     read_form,
     redirect,
     set_session_cookie,
@@ -187,15 +194,11 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         return await _account_page(request, errors=e.fields, status=e.status)
     except Forbidden as e:  # a request made with an API token: a program, so JSON
-        from confer.web import error_json
-
         return error_json(e.code, e.message, e.fields, status=e.status)
     return await _account_page(request, new_token=token)
 
 
 async def revoke_token(request: web.Request) -> web.StreamResponse:
-    from confer.web import int_param
-
     ctx = request.app[ctx_key]
     _signed_in(request)
     await service.revoke_api_token(ctx, request[actor_key], int_param(request, "token_id"))
@@ -203,9 +206,6 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
 
 
 async def download_data(request: web.Request) -> web.StreamResponse:
-    from confer.accounts import rights
-    from confer.web import json_response
-
     ctx = request.app[ctx_key]
     _signed_in(request)
     data = await rights.my_data(ctx, request[actor_key])
@@ -215,8 +215,6 @@ async def download_data(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_account(request: web.Request) -> web.StreamResponse:
-    from confer.accounts import rights
-
     ctx = request.app[ctx_key]
     _signed_in(request)
     form = await read_form(request)
@@ -226,6 +224,144 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
         return await _account_page(request, errors=e.fields, status=e.status)
     response = redirect(f"{url('home')}?deleted=1")
     clear_session_cookie(response)
+    raise response
+
+
+# --- emailed links: password reset and sign-in by link (confer.accounts.links) ----------
+#
+# A link in an email only shows a page on GET: mail scanners fetch links, so using a link
+# (signing in, setting a password) always takes a POST from a button on that page.
+
+
+def _link_page(
+    request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    settings = request.app[ctx_key].settings
+    context.setdefault("dev_outbox", mail_views.dev_outbox_enabled(settings))
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    context.setdefault("message", "")
+    return aiohttp_jinja2.render_template(template, request, context, status=status)
+
+
+def _refused(
+    request: web.Request, template: str, e: Invalid | TooManyRequests, context: dict[str, Any]
+) -> web.Response:
+    response = _link_page(
+        request,
+        template,
+        {**context, "errors": e.fields or {"email": e.message}, "message": e.message},
+        status=e.status,
+    )
+    if isinstance(e, TooManyRequests):
+        response.headers["Retry-After"] = str(e.retry_after)
+    return response
+
+
+# --- password reset ---------------------------------------------------------------------
+
+
+async def show_reset_request(request: web.Request) -> web.Response:
+    return _link_page(request, "accounts/reset_request.html", {})
+
+
+async def request_reset(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        email = await links.request_password_reset(ctx, form, client_address(request))
+    except (Invalid, TooManyRequests) as e:
+        values = {"email": form.get("email", "")}
+        return _refused(request, "accounts/reset_request.html", e, {"values": values})
+    return _link_page(
+        request,
+        "accounts/reset_sent.html",
+        {"email": email, "lasts": render.duration(ctx.settings.password_reset_seconds)},
+    )
+
+
+def _link_not_valid(request: web.Request, template: str) -> web.Response:
+    return _link_page(request, template, {}, status=links.LinkNotValid.status)
+
+
+async def show_reset_form(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    try:
+        holder = await links.check_link(ctx, links.PASSWORD_RESET, request.match_info["token"])
+    except links.LinkNotValid:
+        return _link_not_valid(request, "accounts/reset_expired.html")
+    return _link_page(request, "accounts/reset_password.html", {"holder": holder})
+
+
+async def reset_password(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    token = request.match_info["token"]
+    form = await read_form(request)
+    try:
+        user_id, login_token = await links.reset_password(ctx, token, form)
+    except links.LinkNotValid:
+        return _link_not_valid(request, "accounts/reset_expired.html")
+    except Invalid as e:
+        try:
+            holder = await links.check_link(ctx, links.PASSWORD_RESET, token)
+        except links.LinkNotValid:
+            return _link_not_valid(request, "accounts/reset_expired.html")
+        return _link_page(
+            request,
+            "accounts/reset_password.html",
+            {"holder": holder, "errors": e.fields},
+            status=e.status,
+        )
+    await ctx.hub.disconnect_user(user_id)
+    response = redirect(f"{url('account')}?done=password-changed")
+    set_session_cookie(request, response, login_token)
+    raise response
+
+
+# --- sign in by emailed link ------------------------------------------------------------
+
+
+async def show_email_sign_in(request: web.Request) -> web.Response:
+    return _link_page(
+        request, "accounts/email_sign_in.html", {"next": _safe_next(request.query.get("next"))}
+    )
+
+
+async def request_email_sign_in(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    next_path = _safe_next(form.get("next"))
+    try:
+        email = await links.request_sign_in_link(
+            ctx, form, client_address(request), next_path=next_path
+        )
+    except (Invalid, TooManyRequests) as e:
+        context = {"values": {"email": form.get("email", "")}, "next": next_path}
+        return _refused(request, "accounts/email_sign_in.html", e, context)
+    return _link_page(
+        request,
+        "accounts/email_sign_in_sent.html",
+        {"email": email, "lasts": render.duration(ctx.settings.sign_in_link_seconds)},
+    )
+
+
+async def show_email_sign_in_confirm(request: web.Request) -> web.Response:
+    ctx = request.app[ctx_key]
+    try:
+        holder = await links.check_link(ctx, links.SIGN_IN, request.match_info["token"])
+    except links.LinkNotValid:
+        return _link_not_valid(request, "accounts/email_sign_in_expired.html")
+    return _link_page(request, "accounts/email_sign_in_confirm.html", {"holder": holder})
+
+
+async def email_sign_in(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    try:
+        _, login_token, next_path = await links.sign_in_with_link(ctx, request.match_info["token"])
+    except links.LinkNotValid:
+        return _link_not_valid(request, "accounts/email_sign_in_expired.html")
+    response = redirect(_safe_next(next_path))
+    set_session_cookie(request, response, login_token)
     raise response
 
 
@@ -242,3 +378,14 @@ def setup(app: web.Application) -> None:
     page(app, "POST", "account_token_revoke", revoke_token)
     page(app, "POST", "account_data", download_data)
     page(app, "POST", "account_delete", delete_account)
+    page(app, "GET", "password_reset", show_reset_request)
+    page(app, "POST", "password_reset", request_reset)
+    page(app, "GET", "password_reset_link", show_reset_form)
+    # Asking for a reset or sign-in link is throttled where the link is made, per email and per
+    # address in PostgreSQL (confer.accounts.links; EMAIL_LINK_MAX_PER_EMAIL and
+    # EMAIL_LINK_MAX_PER_ADDRESS); only using a link spends from a rate limit here.
+    page(app, "POST", "password_reset_link", reset_password, limit="password_reset")
+    page(app, "GET", "email_sign_in", show_email_sign_in)
+    page(app, "POST", "email_sign_in", request_email_sign_in)
+    page(app, "GET", "email_sign_in_link", show_email_sign_in_confirm)
+    page(app, "POST", "email_sign_in_link", email_sign_in, limit="sign_in")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from confer import timefmt
+from confer import places, timefmt
 from confer.api.openapi import (
     ERROR,
     ERRORS,
@@ -25,9 +25,9 @@ from confer.api.openapi import (
 )
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
-from confer.conferences.service import Place
 from confer.errors import NotFound, Unauthorized
 from confer.notifications import service as notifications
+from confer.places import Place
 from confer.posts import service as posts
 from confer.routing import API, Call, api, created, page
 from confer.threads import service as threads
@@ -76,7 +76,7 @@ async def list_conferences(call: Call) -> dict:
 
 
 async def show_conference(call: Call) -> dict:
-    place = await conferences.load(call.ctx.pool, call.actor, call.slug)
+    place = await places.load(call.ctx.pool, call.actor, call.slug)
     sessions = await conferences.programme(call.ctx, place)
     data = conference_json(place.conference, sessions=sessions)
     data["membership"] = (
@@ -97,13 +97,13 @@ async def _place_of_session(call: Call) -> tuple[Place, int]:
     slug = await conferences_q.fetch_slug_of_session(call.ctx.pool, session_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(call.ctx.pool, call.actor, slug, "conference.see")
+    place = await places.load(call.ctx.pool, call.actor, slug, "conference.see")
     return place, session_id
 
 
 async def list_threads(call: Call) -> dict:
     place, session_id = await _place_of_session(call)
-    session = await conferences.fetch_session(call.ctx.pool, place, session_id)
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
     rows = await threads.list_for_session(call.ctx, place, session)
     return {"threads": [threads.thread_payload(place, t) for t in rows]}
 
@@ -113,7 +113,7 @@ async def create_thread(call: Call) -> object:
     thread_id, _post_id, new = await threads.create_thread(
         call.ctx, call.actor, place.conference["slug"], session_id, call.body
     )
-    thread = await threads.fetch(call.ctx.pool, place, thread_id)
+    thread = await places.fetch_thread(call.ctx.pool, place, thread_id)
     return created(threads.thread_payload(place, thread), new)
 
 
@@ -122,19 +122,19 @@ async def _place_of_thread(call: Call) -> tuple[Place, int]:
     slug = await conferences_q.fetch_slug_of_thread(call.ctx.pool, thread_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(call.ctx.pool, call.actor, slug, "conference.see")
+    place = await places.load(call.ctx.pool, call.actor, slug, "conference.see")
     return place, thread_id
 
 
 async def show_thread(call: Call) -> dict:
     place, thread_id = await _place_of_thread(call)
-    thread = await threads.fetch(call.ctx.pool, place, thread_id)
+    thread = await places.fetch_thread(call.ctx.pool, place, thread_id)
     return threads.thread_payload(place, thread)
 
 
 async def list_posts(call: Call) -> dict:
     place, thread_id = await _place_of_thread(call)
-    await threads.fetch(call.ctx.pool, place, thread_id)
+    await places.fetch_thread(call.ctx.pool, place, thread_id)
     after = query_int(call.request, "after", 0, lo=0, hi=2**31 - 1)
     limit = query_int(call.request, "limit", 100, lo=1, hi=500)
     listing = await posts.list_after(call.ctx.pool, place, thread_id, after, limit)
@@ -196,7 +196,7 @@ async def read_all_notifications(call: Call) -> dict:
 
 async def following(call: Call) -> dict:
     place, thread_id = await _place_of_thread(call)
-    await threads.fetch(call.ctx.pool, place, thread_id)
+    await places.fetch_thread(call.ctx.pool, place, thread_id)
     return {"following": await notifications.is_following(call.ctx, call.actor, thread_id)}
 
 

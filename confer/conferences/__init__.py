@@ -1,0 +1,1 @@
+"""Conferences: creating and editing them, their programme of sessions, and roles."""

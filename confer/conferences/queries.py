@@ -62,7 +62,7 @@ mm.conference_id, mm.user_id, mm.role, mm.status, mm.facilitates, mm.muted, mm.s
 """
 
 # The conference by slug and the actor's ($2) membership of it, in one round trip
-# (conferences.service.load: every page starts here).
+# (confer.places.load: every page starts here).
 FETCH_PLACE_BY_SLUG = f"""
 SELECT {CONFERENCE_COLUMNS},
        NULL AS "|member", {MEMBERSHIP_COLUMNS}
@@ -122,13 +122,6 @@ ON CONFLICT (conference_id, user_id)
 DO UPDATE SET role = EXCLUDED.role, facilitates = EXCLUDED.facilitates, status = 'active'
 """
 
-INSERT_MEMBERSHIP_IF_ABSENT = """
-INSERT INTO memberships (conference_id, user_id, role, coc_accepted_at)
-VALUES ($1, $2, $3, now())
-ON CONFLICT (conference_id, user_id) DO NOTHING
-RETURNING role
-"""
-
 LIST_MEMBERS = """
 SELECT u.id AS user_id, u.name, u.email, u.title, u.organisation, m.role, m.status,
        m.facilitates, m.created_at,
@@ -145,11 +138,6 @@ ORDER BY array_position(
     ARRAY['organiser', 'facilitator', 'speaker', 'participant', 'observer'], m.role
 ),
          u.name
-"""
-
-COUNT_MEMBERS = """
-SELECT count(*) FROM memberships
-WHERE conference_id = $1 AND status = 'active'
 """
 
 LIST_SESSIONS = f"""
@@ -206,11 +194,6 @@ INSERT_SESSION_SPEAKER = """
 INSERT INTO session_speakers (session_id, user_id, position)
 VALUES ($1, $2, (SELECT count(*) FROM session_speakers WHERE session_id = $1))
 ON CONFLICT DO NOTHING
-"""
-
-DELETE_SESSION_SPEAKER = """
-DELETE FROM session_speakers
-WHERE session_id = $1 AND user_id = $2
 """
 
 LIST_SPEAKERS = """
@@ -287,18 +270,8 @@ async def set_facilitates(con: Con, conference_id: int, user_id: int, facilitate
     )
 
 
-async def insert_membership_if_absent(
-    con: Con, conference_id: int, user_id: int, role: str
-) -> str | None:
-    return await con.fetchval(INSERT_MEMBERSHIP_IF_ABSENT, conference_id, user_id, role)
-
-
 async def list_members(con: Con, conference_id: int) -> list[asyncpg.Record]:
     return await con.fetch(LIST_MEMBERS, conference_id)
-
-
-async def count_members(con: Con, conference_id: int) -> int:
-    return await con.fetchval(COUNT_MEMBERS, conference_id)
 
 
 async def list_sessions(con: Con, conference_id: int) -> list[asyncpg.Record]:
@@ -333,8 +306,22 @@ async def insert_session_speaker(con: Con, session_id: int, user_id: int) -> Non
     await con.execute(INSERT_SESSION_SPEAKER, session_id, user_id)
 
 
-async def delete_session_speaker(con: Con, session_id: int, user_id: int) -> None:
-    await con.execute(DELETE_SESSION_SPEAKER, session_id, user_id)
+async def apply_role_sessions(
+    con: Con, conference_id: int, user_id: int, role: str, session_ids: list[int]
+) -> None:
+    """A facilitator's sessions (none: the whole conference) or a speaker's panels, of this
+    conference only."""
+    if role == "facilitator":
+        await set_facilitates(
+            con, conference_id, user_id, "sessions" if session_ids else "conference"
+        )
+    await replace_session_facilitators(
+        con, conference_id, user_id, session_ids if role == "facilitator" else []
+    )
+    if role == "speaker":
+        for sid in session_ids:
+            if await fetch_session(con, sid, conference_id) is not None:
+                await insert_session_speaker(con, sid, user_id)
 
 
 async def list_speakers(con: Con, conference_id: int) -> list[asyncpg.Record]:

@@ -10,75 +10,21 @@ from datetime import datetime
 
 import asyncpg
 
-from confer import markup
+from confer import markup, places
 from confer.accounts import queries as accounts_q
 from confer.conferences import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
+from confer.live import evict
 from confer.live.events import Event, conference_room
-from confer.policy import Actor, Membership, can, require
+from confer.places import Place
+from confer.policy import Actor, Membership
+from confer.registration import invitations
+from confer.registration import service as registration
 from confer.validate import Fields, parse_id
 
 ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
 KINDS = ("discussion", "panel", "keynote", "break")
-
-
-@dataclass(frozen=True)
-class Place:
-    """A conference as one actor sees it."""
-
-    conference: asyncpg.Record
-    member: Membership | None
-    actor: Actor
-
-    def can(self, action: str, **targets: object) -> bool:
-        return can(self.actor, self.member, action, conference=self.conference, **targets)  # type: ignore[arg-type]
-
-    def require(self, action: str, **targets: object) -> None:
-        require(self.actor, self.member, action, conference=self.conference, **targets)  # type: ignore[arg-type]
-
-    @property
-    def id(self) -> int:
-        return self.conference["id"]
-
-    @property
-    def tz(self) -> str:
-        return self.conference["timezone"]
-
-
-def membership_from_row(row: asyncpg.Record | dict | None) -> Membership | None:
-    if row is None:
-        return None
-    return Membership(
-        conference_id=row["conference_id"],
-        user_id=row["user_id"],
-        role=row["role"],
-        status=row["status"],
-        facilitates=row["facilitates"],
-        session_ids=frozenset(row["session_ids"]),
-        muted=row["muted"],
-    )
-
-
-async def membership_of(con: q.Con, actor: Actor, conference_id: int) -> Membership | None:
-    if actor.user_id is None:
-        return None
-    return membership_from_row(await q.fetch_membership(con, conference_id, actor.user_id))
-
-
-async def place_from_row(con: q.Con, actor: Actor, conference: asyncpg.Record) -> Place:
-    return Place(conference, await membership_of(con, actor, conference["id"]), actor)
-
-
-async def load(con: q.Con, actor: Actor, slug: str, action: str = "conference.see") -> Place:
-    """The conference by slug, as `actor` sees it; 404 if they may not see it."""
-    found = await q.fetch_place_by_slug(con, slug, actor.user_id)
-    if found is None:
-        raise NotFound()
-    conference, member = found
-    place = Place(conference, membership_from_row(member), actor)  # type: ignore[arg-type]
-    place.require(action)
-    return place
 
 
 async def list_visible(ctx: Ctx, actor: Actor) -> list[asyncpg.Record]:
@@ -126,8 +72,6 @@ def _check_conference(
         ("public", "members"),
         label="Who can read it",
     )
-    from confer.registration import service as registration
-
     mode, capacity = registration.check_settings(f, data, current)
     return ConferenceInput(title, summary, coc, tz, starts, ends, visibility, mode, capacity)  # type: ignore[arg-type]
 
@@ -178,8 +122,6 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
             raise Invalid(fields={"slug": "That web address is taken: choose another"}) from None
         for user_id in organiser_ids or [actor.user_id]:
             await q.upsert_membership(con, conference_id, user_id, "organiser", "conference")
-        from confer.registration import service as registration
-
         await registration.change_settings(
             con, ctx.settings, conference_id, c.registration, c.capacity
         )
@@ -209,7 +151,7 @@ async def _user_ids(pool: asyncpg.Pool, f: Fields, name: str, emails: list[str])
 
 
 async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> None:
-    place = await load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
     c = _check_conference(f, data, place.conference)
     f.raise_if_any()
@@ -229,14 +171,10 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
             c.ends_at,
             c.visibility,
         )
-        from confer.registration import service as registration
-
         promoted = await registration.change_settings(
             con, ctx.settings, place.id, c.registration, c.capacity
         )
     if c.visibility != place.conference["visibility"]:
-        from confer.live import evict
-
         await evict.conference(ctx, place.id)  # members-only: readers without a place leave
     await ctx.hub.publish(
         [
@@ -247,11 +185,9 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
 
 
 async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> None:
-    place = await load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     await q.set_published(ctx.pool, place.id, published)
     if not published:
-        from confer.live import evict
-
         await evict.conference(ctx, place.id)  # a draft again: only organisers stay
     await ctx.hub.publish(
         [Event("conference:updated", conference_room(place.id), {"id": place.id})]
@@ -272,19 +208,11 @@ async def speakers_by_session(ctx: Ctx, place: Place) -> dict[int, list[asyncpg.
     return out
 
 
-async def fetch_session(con: q.Con, place: Place, session_id: int) -> asyncpg.Record:
-    """A session of this conference; one of another conference is a 404."""
-    row = await q.fetch_session(con, session_id, place.id)
-    if row is None:
-        raise NotFound()
-    return row
-
-
 async def save_session(
     ctx: Ctx, actor: Actor, slug: str, session_id: int | None, data: dict[str, object]
 ) -> int:
     """Add (session_id None) or edit a session of the programme."""
-    place = await load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     tz = place.tz
     f = Fields()
     kind = f.choice("kind", data.get("kind"), KINDS, label="Kind of session")
@@ -323,7 +251,7 @@ async def save_session(
 
 
 async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> None:
-    place = await load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     if await q.delete_session(ctx.pool, session_id, place.id) is None:
         raise NotFound()
     await ctx.hub.publish(
@@ -341,7 +269,7 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
     else is sent an invitation carrying the role, which they accept ("invited"): giving a
     role never enrols an account without its holder's consent, and the answer is the same
     whether or not the address has an account."""
-    place = await load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
     email = f.email("email", data.get("email"))
     role = f.choice("role", data.get("role"), ROLES, label="Role")
@@ -354,8 +282,6 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
         if (sid := parse_id(s)) is not None
     ]
     f.raise_if_any()
-    from confer.registration import invitations
-
     async with ctx.pool.acquire() as con, con.transaction():
         user = await accounts_q.fetch_user_by_email(con, email)
         status = (
@@ -369,38 +295,16 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
         assert user is not None
         facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
         await q.upsert_membership(con, place.id, user["id"], role, facilitates)
-        await apply_role_sessions(con, place.id, user["id"], role, session_ids)
-    from confer.live import evict
-
+        await q.apply_role_sessions(con, place.id, user["id"], role, session_ids)
     await evict.member(ctx, user["id"], place.id)  # a demoted facilitator leaves moderation
     return "assigned"
-
-
-async def apply_role_sessions(
-    con: asyncpg.Connection, conference_id: int, user_id: int, role: str, session_ids: list[int]
-) -> None:
-    """A facilitator's sessions (none: the whole conference) or a speaker's panels, of this
-    conference only."""
-    if role == "facilitator":
-        await q.set_facilitates(
-            con, conference_id, user_id, "sessions" if session_ids else "conference"
-        )
-    await q.replace_session_facilitators(
-        con, conference_id, user_id, session_ids if role == "facilitator" else []
-    )
-    if role == "speaker":
-        for sid in session_ids:
-            if await q.fetch_session(con, sid, conference_id) is not None:
-                await q.insert_session_speaker(con, sid, user_id)
 
 
 async def join(ctx: Ctx, actor: Actor, slug: str, accept_code_of_conduct: object) -> Membership:
     """Register for a conference, accepting its code of conduct: a place, the waitlist or a
     request to the organisers, by its registration mode (confer.registration.service)."""
-    from confer.registration import service as registration
-
     done = await registration.register(ctx, actor, slug, accept_code_of_conduct)
-    member = await membership_of(ctx.pool, actor, done.conference_id)
+    member = await places.membership_of(ctx.pool, actor, done.conference_id)
     assert member is not None
     return member
 

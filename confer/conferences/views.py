@@ -6,11 +6,13 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners
+from confer import banners, places, timefmt
+from confer.accounts import rights
 from confer.conferences import service
-from confer.conferences.service import KINDS, ROLES, Place
-from confer.errors import Invalid
+from confer.conferences.service import KINDS, ROLES
+from confer.errors import Forbidden, Invalid
 from confer.keys import actor_key, ctx_key
+from confer.places import Place
 from confer.registration import views as registration_views
 from confer.routing import page
 from confer.urls import url
@@ -27,7 +29,7 @@ def _manage(request: web.Request) -> str:
 
 async def _place(request: web.Request, action: str = "conference.see") -> Place:
     ctx = request.app[ctx_key]
-    return await service.load(ctx.pool, request[actor_key], _slug(request), action)
+    return await places.load(ctx.pool, request[actor_key], _slug(request), action)
 
 
 @aiohttp_jinja2.template("conferences/index.html")
@@ -100,8 +102,6 @@ async def join(request: web.Request) -> web.StreamResponse:
 
 
 async def show_new_conference(request: web.Request) -> web.Response:
-    from confer.errors import Forbidden
-
     if not request[actor_key].is_admin:
         raise Forbidden("Only site administrators can create conferences.")
     return aiohttp_jinja2.render_template(
@@ -161,8 +161,6 @@ async def _manage_page(
 
 
 def _conference_values(c: object) -> dict:
-    from confer import timefmt
-
     tz = c["timezone"]  # type: ignore[index]
     return {
         "title": c["title"],
@@ -210,11 +208,9 @@ async def add_session(request: web.Request) -> web.StreamResponse:
 
 
 async def show_edit_session(request: web.Request) -> web.Response:
-    from confer import timefmt
-
     ctx = request.app[ctx_key]
     place = await _place(request, "conference.manage")
-    s = await service.fetch_session(ctx.pool, place, int_param(request, "session_id"))
+    s = await places.fetch_session(ctx.pool, place, int_param(request, "session_id"))
     tz = place.tz
     values = {
         "kind": s["kind"],
@@ -247,7 +243,7 @@ async def update_session(request: web.Request) -> web.StreamResponse:
         await service.save_session(ctx, request[actor_key], _slug(request), session_id, form)
     except Invalid as e:
         place = await _place(request, "conference.manage")
-        s = await service.fetch_session(ctx.pool, place, session_id)
+        s = await places.fetch_session(ctx.pool, place, session_id)
         return aiohttp_jinja2.render_template(
             "manage/session.html",
             request,
@@ -288,8 +284,6 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
 
 
 async def anonymise_member(request: web.Request) -> web.StreamResponse:
-    from confer.accounts import rights
-
     ctx = request.app[ctx_key]
     form = await read_form(request)
     try:

@@ -18,11 +18,11 @@ from typing import IO
 
 import asyncpg
 
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import places
 from confer.errors import Forbidden, Invalid, NotFound, Unauthorized
 from confer.exports import queries as q
-from confer.exports.writers import WRITERS, Writer
+from confer.exports.writers import EXTENSIONS, WRITERS, Writer
+from confer.places import Place
 from confer.policy import Actor
 from confer.validate import Fields, parse_id
 
@@ -73,7 +73,7 @@ async def authorise(pool: asyncpg.Pool, place: Place, req: Request) -> Request:
             raise NotFound("No such thread in this conference.")
         session_id = thread_session
     if session_id is not None:
-        await conferences.fetch_session(pool, place, session_id)
+        await places.fetch_session(pool, place, session_id)
     req = Request(req.format, session_id, req.thread_id, req.include_hidden, req.moderation_log)
     if place.can("conference.manage"):
         return req
@@ -98,7 +98,7 @@ async def start(
     pool: asyncpg.Pool, actor: Actor, slug: str, data: dict[str, object], *, actor_label: str = ""
 ) -> tuple[Place, Request]:
     """Check everything and write the audit row; then stream() produces the file."""
-    place = await conferences.load(pool, actor, slug, "conference.see")
+    place = await places.load(pool, actor, slug, "conference.see")
     req = await authorise(pool, place, parse(data))
     # A person is recorded by id only: audit_log is append-only, so a name copied into it
     # would outlive the person's erasure. A label is for actors without an account (the CLI).
@@ -189,8 +189,6 @@ async def count_posts(pool: asyncpg.Pool, place: Place, req: Request) -> int:
 
 
 def filename(place: Place, req: Request) -> str:
-    from confer.exports.writers import EXTENSIONS
-
     scope = (
         f"-thread-{req.thread_id}"
         if req.thread_id

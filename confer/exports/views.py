@@ -7,12 +7,13 @@ import asyncio
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer import places
 from confer.api.openapi import ERRORS, INT, SLUG, request_body
 from confer.conferences import service as conferences
 from confer.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from confer.exports import service
 from confer.exports.writers import FORMATS
-from confer.keys import actor_key, ctx_key
+from confer.keys import actor_key, ctx_key, export_gate_key
 from confer.routing import Call, api, page
 from confer.web import read_form
 
@@ -38,9 +39,6 @@ class ExportGate:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, pool_size // 4))
         return self._slots
-
-
-export_gate_key = web.AppKey("export_gate", ExportGate)
 
 
 async def _download(request: web.Request, data: dict[str, object]) -> web.StreamResponse:
@@ -75,7 +73,7 @@ async def _download(request: web.Request, data: dict[str, object]) -> web.Stream
 
 async def show_export(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
     may_export = place.can("conference.manage") or (
         place.conference["facilitators_may_export"] and place.can("moderate.any")
     )
@@ -97,9 +95,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         return await _download(request, form)
     except Invalid as e:
         ctx = request.app[ctx_key]
-        place = await conferences.load(
-            ctx.pool, request[actor_key], _slug(request), "conference.see"
-        )
+        place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
         return aiohttp_jinja2.render_template(
             "exports/show.html",
             request,

@@ -20,11 +20,8 @@ no-op until a socket server is attached to the hub.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from confer.context import Ctx
-
-Order = dict[str, Any]
 
 
 async def user(ctx: Ctx, user_id: int) -> None:

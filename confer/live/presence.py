@@ -15,6 +15,8 @@ import time
 import uuid
 from typing import Any
 
+from confer import tasks
+
 log = logging.getLogger(__name__)
 
 PREFIX = "confer:presence:"
@@ -39,11 +41,7 @@ class Presence:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await tasks.cancel(self._task)
         if self._client is not None:
             try:
                 async with self._client.pipeline(transaction=False) as pipe:

@@ -15,13 +15,14 @@ from datetime import datetime
 import asyncpg
 from aiohttp import web
 
-from confer import timefmt
+from confer import tasks, timefmt
 from confer.db import is_unavailable, note_available, note_unavailable
 from confer.errors import Closed
 from confer.keys import hub_key, pool_key
 from confer.live.events import Event, conference_room, thread_room
 from confer.live.hub import Hub
 from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
+from confer.timebox import check_open
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,6 @@ def _thread_message(thread: asyncpg.Record) -> str:
     if thread["posting_state"] == "open":
         return "This thread is open for posts."
     try:
-        from confer.threads.service import check_open
-
         check_open(thread, thread["timezone"])
     except Closed as e:
         return e.message
@@ -227,10 +226,5 @@ async def _run(app: web.Application) -> None:
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_run(app))
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with tasks.running(_run(app), name="confer-scheduler"):
+        yield

@@ -19,9 +19,9 @@ import asyncpg
 import socketio
 from aiohttp import WSCloseCode, web
 
+from confer import places
 from confer.accounts import service as accounts
 from confer.conferences import queries as conferences_q
-from confer.conferences import service as conferences
 from confer.context import Ctx
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import (
@@ -33,7 +33,7 @@ from confer.errors import (
     Unauthorized,
     Unavailable,
 )
-from confer.keys import ctx_key, hub_key, settings_key, sio_key
+from confer.keys import ctx_key, hub_key, limiter_key, metrics_key, settings_key, sio_key
 from confer.live.events import (
     Event,
     conference_room,
@@ -51,13 +51,14 @@ from confer.live.fanout import (
     use_plain_websockets,
 )
 from confer.live.presence import Presence
-from confer.metrics import metrics_key
+from confer.moderation import service as moderation
+from confer.moderation.service import queue_counts
+from confer.panels import service as panels
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
-from confer.ratelimit import limiter_key
-from confer.threads import service as threads
 from confer.validate import parse_id
+from confer.web import SESSION_COOKIE, client_address
 
 if TYPE_CHECKING:
     from confer.panels.service import Panel
@@ -222,8 +223,6 @@ class ConferNamespace(socketio.AsyncNamespace):
             credential = ("token", accounts.hash_token(str(token)))
             rooms.append(token_room(token_id))
         else:
-            from confer.web import SESSION_COOKIE
-
             cookie = request.cookies.get(SESSION_COOKIE)
             # An ended sign-in reads as anonymous, as it does over HTTP.
             found_login = await accounts.actor_from_login(self.ctx.pool, cookie) if cookie else None
@@ -231,7 +230,6 @@ class ConferNamespace(socketio.AsyncNamespace):
                 actor, login_id = found_login
                 credential = ("login", accounts.hash_token(str(cookie)))
                 rooms.append(login_room(login_id))
-        from confer.web import client_address
 
         await self.save_session(
             sid, {"actor": actor, "credential": credential, "address": client_address(request)}
@@ -340,14 +338,14 @@ class ConferNamespace(socketio.AsyncNamespace):
             slug = await conferences_q.fetch_slug_of_thread(pool, target)
             if slug is None:
                 raise NotFound("No such thread.")
-            place = await conferences.load(pool, actor, slug, "conference.read")
-            thread = await threads.fetch(pool, place, target)
+            place = await places.load(pool, actor, slug, "conference.read")
+            thread = await places.fetch_thread(pool, place, target)
             return functools.partial(self._missed, place, thread)
         if kind == "conference":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
-            place = await conferences.place_from_row(pool, actor, conference)
+            place = await places.place_from_row(pool, actor, conference)
             place.require("conference.read")
             return None
         if kind == "user":
@@ -355,8 +353,6 @@ class ConferNamespace(socketio.AsyncNamespace):
                 raise Forbidden("That is someone else's room.")
             return None
         if kind == "panel":
-            from confer.panels import service as panels
-
             slug = await conferences_q.fetch_slug_of_session(pool, target)
             if slug is None:
                 raise NotFound("No such panel.")
@@ -366,13 +362,13 @@ class ConferNamespace(socketio.AsyncNamespace):
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
                 raise NotFound("No such conference.")
-            place = await conferences.place_from_row(pool, actor, conference)
+            place = await places.place_from_row(pool, actor, conference)
             place.require("moderate.any")
             return functools.partial(self._queue_counts, place)
         raise NotFound("No such room.")
 
     async def _missed(
-        self, place: conferences.Place, thread: asyncpg.Record, data: dict[str, Any]
+        self, place: places.Place, thread: asyncpg.Record, data: dict[str, Any]
     ) -> dict[str, Any]:
         """What a reader of the thread missed, when the join says `after` (the last post seq
         it saw) and perhaps `since` (the last change number): `missed`, the posts after
@@ -409,19 +405,17 @@ class ConferNamespace(socketio.AsyncNamespace):
         _, since = _catch_up_point(data)
         if since is None:
             return {}
-        from confer.panels import service as panels
 
         changed = await panels.questions_changed(self.ctx, panel, since, CATCH_UP_LIMIT + 1)
         if len(changed) > CATCH_UP_LIMIT:
             return {"reload": True}
         return {"questions": changed}
 
-    async def _queue_counts(self, place: conferences.Place, data: dict[str, Any]) -> dict:
+    async def _queue_counts(self, place: places.Place, data: dict[str, Any]) -> dict:
         """The moderation page's counts now, when the join asks (`"counts": true`): what
         arrived while it was away (or before its socket joined) has no seq to ask after."""
         if data.get("counts") is not True:
             return {}
-        from confer.moderation.service import queue_counts
 
         return {"counts": await queue_counts(self.ctx, place)}
 
@@ -430,7 +424,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         one room per session instead, so that they hear only of their sessions."""
         conference_id = int(room.partition(":")[2])
         conference = await conferences_q.fetch_conference(self.ctx.pool, conference_id)
-        place = await conferences.place_from_row(self.ctx.pool, actor, conference)
+        place = await places.place_from_row(self.ctx.pool, actor, conference)
         if place.can("moderate.members"):
             await self.enter_room(sid, room)
             return
@@ -476,8 +470,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_moderate(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"action", "post_id" | "thread_id" | ("user_id" and "conference"), ...reason etc.}"""
-        from confer.moderation import service as moderation
-
         action = data.get("action")
         if not isinstance(action, str):
             raise BadRequest("Say what to do.", fields={"action": "Required"})
@@ -498,8 +490,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_flag(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"post_id", "reason", "note"}: report a post."""
-        from confer.moderation import service as moderation
-
         post_id = _need_id(data, "post_id", "Say which post.")
         actor = await self._actor(sid)
         result = await moderation.flag_post(self.ctx, actor, post_id, data)
@@ -507,8 +497,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_ask(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"session_id", "body", "idempotency_key"}: ask the panel a question."""
-        from confer.panels import service as panels
-
         session_id = _need_id(data, "session_id", "Say which panel.")
         actor = await self._actor(sid)
         await self._limit(sid, "post")
@@ -520,8 +508,6 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_vote(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"question_id", "withdraw": false}: vote for a question, or withdraw the vote."""
-        from confer.panels import service as panels
-
         question_id = _need_id(data, "question_id", "Say which question.")
         actor = await self._actor(sid)
         await self._limit(sid, "vote")
@@ -616,7 +602,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             conference = await conferences_q.fetch_conference(self.ctx.pool, int(conference_id))
             if conference is None:
                 return False
-            place = await conferences.place_from_row(self.ctx.pool, actor, conference)
+            place = await places.place_from_row(self.ctx.pool, actor, conference)
             if not session:
                 return place.can("moderate.members")
             return place.can("moderate", session={"id": int(session)})

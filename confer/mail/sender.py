@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from aiohttp import web
 
+from confer import tasks
 from confer.context import Ctx
 from confer.db import is_unavailable, note_available, note_unavailable
 from confer.keys import ctx_key
@@ -271,10 +272,9 @@ async def _listen(pool: asyncpg.Pool, wake: asyncio.Event) -> None:
 
 async def _run(ctx: Ctx, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
-    listener = asyncio.create_task(_listen(ctx.pool, wake), name="confer-mail-listen")
     poll = ctx.settings.mail_poll_seconds
     trouble_wait = poll
-    try:
+    async with tasks.running(_listen(ctx.pool, wake), name="confer-mail-listen"):
         while not stop.is_set():
             wake.clear()
             wait, trouble = poll, False
@@ -307,10 +307,6 @@ async def _run(ctx: Ctx, stop: asyncio.Event) -> None:
             finally:
                 for w in waits:
                     w.cancel()
-    finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
 
 
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -329,12 +325,8 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
             "(set SMTP_URL to send it)"
         )
     stop = asyncio.Event()
-    task = asyncio.create_task(_run(app[ctx_key], stop), name="confer-mail-sender")
-    yield
-    stop.set()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
-    except TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    sender = _run(app[ctx_key], stop)
+    async with tasks.running(
+        sender, name="confer-mail-sender", stop=stop, grace=STOP_GRACE_SECONDS
+    ):
+        yield

@@ -135,13 +135,6 @@ WHERE posts.id = $1
 RETURNING posts.seq
 """
 
-FETCH_FLAGGABLE = """
-SELECT p.id, p.thread_id, p.author_id, p.status, th.session_id
-FROM posts p
-JOIN threads th ON th.id = p.thread_id
-WHERE p.id = $1
-"""
-
 INSERT_FLAG = """
 INSERT INTO flags (post_id, conference_id, flagger_id, reason, note)
 VALUES ($1, $2, $3, $4, $5)
@@ -304,10 +297,6 @@ async def move_post(
     """Move a post (see LEAVE_THREAD and MOVE_POST); answer its seq in its new thread."""
     change_seq = await con.fetchval(LEAVE_THREAD, from_thread_id, status == "visible")
     return await con.fetchval(MOVE_POST, post_id, to_thread_id, status, change_seq)
-
-
-async def fetch_flaggable(con: Con, post_id: int) -> asyncpg.Record | None:
-    return await con.fetchrow(FETCH_FLAGGABLE, post_id)
 
 
 async def insert_flag(

@@ -13,10 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from confer import markup, timefmt
+from confer import markup, places, timefmt
 from confer.conferences import queries as conferences_q
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
 from confer.live.events import (
@@ -28,10 +26,12 @@ from confer.live.events import (
 )
 from confer.moderation import queries as q
 from confer.notifications import service as notifications
+from confer.places import Place
 from confer.policy import Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.posts.service import full_view, post_change_events, public_view
+from confer.registration import service as registration
 from confer.threads import queries as threads_q
 from confer.threads import service as threads
 from confer.validate import Fields, parse_id
@@ -87,8 +87,8 @@ async def _thread_place(ctx: Ctx, actor: Actor, thread_id: int) -> tuple[Place, 
     slug = await conferences_q.fetch_slug_of_thread(ctx.pool, thread_id)
     if slug is None:
         raise NotFound()
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
-    thread = await threads.fetch(ctx.pool, place, thread_id)
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
+    thread = await places.fetch_thread(ctx.pool, place, thread_id)
     return place, thread
 
 
@@ -168,7 +168,7 @@ async def _post_place(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, asyn
         raise NotFound()
     conference = await conferences_q.fetch_conference(ctx.pool, row["conference_id"])
     assert conference is not None
-    place = await conferences.place_from_row(ctx.pool, actor, conference)
+    place = await places.place_from_row(ctx.pool, actor, conference)
     if not place.can("conference.read"):
         raise NotFound()
     return place, row
@@ -400,7 +400,7 @@ async def moderate_member(
     ctx: Ctx, actor: Actor, slug: str, user_id: int, action: str, data: dict[str, Any]
 ) -> dict:
     """Mute for a while, unmute, pre-moderate, or remove a member of the conference."""
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     place.require("moderate.members")
     target = await q.fetch_member(ctx.pool, place.id, user_id)
     if target is None:
@@ -420,8 +420,6 @@ async def moderate_member(
         else:
             minutes = parsed
     f.raise_if_any()
-    from confer.registration import service as registration
-
     promoted: list[asyncpg.Record] = []
     async with ctx.pool.acquire() as con, con.transaction():
         # Removal frees a place: lock the conference first (as every registration change
@@ -469,7 +467,7 @@ def _session_scope(place: Place) -> list[int] | None:
 
 async def queue(ctx: Ctx, actor: Actor, slug: str) -> dict[str, Any]:
     """Pending posts, reported posts (newest first, with counts) and the log, in scope."""
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     place.require("moderate.any")
     scope = _session_scope(place)
     return {
@@ -487,7 +485,3 @@ async def queue_counts(ctx: Ctx, place: Place) -> dict[str, int]:
     """How many posts await approval and how many reported posts await review, in this
     moderator's scope: the moderation page's two counts."""
     return await q.count_queue(ctx.pool, place.id, _session_scope(place))
-
-
-async def summaries(ctx: Ctx, thread_id: int) -> list[asyncpg.Record]:
-    return await q.list_summaries(ctx.pool, thread_id)

@@ -1,1 +1,2 @@
-"""notifications."""
+"""Notifications: follows, mentions and replies, each member's notification list, their
+email preferences and the daily digest."""

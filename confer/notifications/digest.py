@@ -23,6 +23,8 @@ from datetime import date
 import asyncpg
 from aiohttp import web
 
+from confer import tasks
+from confer.conferences import queries as conferences_q
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import Invalid, NotFound
 from confer.keys import pool_key, settings_key
@@ -207,8 +209,6 @@ async def run_digest_by_slug(
     pool: asyncpg.Pool, settings: Settings, slug: str, day: date | None = None
 ) -> DigestResult:
     """`confer digest`: a conference's day (default: yesterday in its timezone), by hand."""
-    from confer.conferences import queries as conferences_q
-
     found = await conferences_q.fetch_conference_by_slug(pool, slug)
     if found is None:
         raise NotFound(f"There is no conference {slug}.")
@@ -268,10 +268,5 @@ async def _clock(app: web.Application) -> None:
 
 async def digest_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the digest clock for the app's lifetime."""
-    task = asyncio.create_task(_clock(app))
-    yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    async with tasks.running(_clock(app), name="confer-digest"):
+        yield

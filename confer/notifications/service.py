@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from confer.conferences import service as conferences
+from confer import places
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
 from confer.live.events import Event, notification_event
@@ -205,10 +205,9 @@ async def mark_all_read(ctx: Ctx, actor: Actor, upto_id: int | None = None) -> i
 
 async def set_following(ctx: Ctx, actor: Actor, slug: str, thread_id: int, following: bool) -> bool:
     """Follow or unfollow a thread; the choice is remembered (posting does not undo it)."""
-    from confer.threads import service as threads
 
-    place = await conferences.load(ctx.pool, actor, slug, "conference.read")
-    await threads.fetch(ctx.pool, place, thread_id)
+    place = await places.load(ctx.pool, actor, slug, "conference.read")
+    await places.fetch_thread(ctx.pool, place, thread_id)
     user_id = _signed_in(actor)
     if place.member is None or not place.member.active:
         raise Forbidden("Join this conference to follow its threads.")
@@ -233,7 +232,7 @@ async def email_preferences(ctx: Ctx, actor: Actor) -> list[asyncpg.Record]:
 async def set_email_preference(ctx: Ctx, actor: Actor, slug: str, value: object) -> str:
     """Choose 'each', 'digest' or 'none' for one conference the actor is a member of."""
     user_id = _signed_in(actor)
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     f = Fields()
     choice = f.choice("email", value, EMAIL_CHOICES, label="how you want to hear by email")
     f.raise_if_any()
@@ -250,5 +249,5 @@ async def email_preference(ctx: Ctx, actor: Actor, slug: str) -> str:
     for m in await email_preferences(ctx, actor):
         if m["slug"] == slug:
             return m["email_notifications"]
-    await conferences.load(ctx.pool, actor, slug, "conference.see")  # 404 if unseen
+    await places.load(ctx.pool, actor, slug, "conference.see")  # 404 if unseen
     raise Forbidden("You are not a member of this conference.")

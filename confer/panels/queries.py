@@ -140,10 +140,6 @@ WHERE a.question_id = ANY($1::bigint[])
 ORDER BY a.created_at, a.id
 """
 
-IS_SPEAKER = """
-SELECT EXISTS (SELECT 1 FROM session_speakers WHERE session_id = $1 AND user_id = $2)
-"""
-
 FETCH_SLUG_OF_QUESTION = """
 SELECT c.slug, q.session_id
 FROM questions q
@@ -219,10 +215,6 @@ async def insert_answer(
 
 async def list_answers(con: Con, question_ids: list[int]) -> list[asyncpg.Record]:
     return await con.fetch(LIST_ANSWERS, question_ids)
-
-
-async def is_speaker(con: Con, session_id: int, user_id: int) -> bool:
-    return bool(await con.fetchval(IS_SPEAKER, session_id, user_id))
 
 
 async def fetch_slug_of_question(con: Con, question_id: int) -> asyncpg.Record | None:

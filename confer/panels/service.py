@@ -10,14 +10,13 @@ from typing import Any
 
 import asyncpg
 
-from confer import markup, timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import markup, places, timebox, timefmt
 from confer.context import Ctx
-from confer.errors import Closed, Conflict, NotFound
+from confer.errors import Conflict, NotFound
 from confer.live.events import Event, moderation_rooms, notice_event, panel_room, user_room
 from confer.moderation import queries as moderation_q
 from confer.panels import queries as q
+from confer.places import Place
 from confer.policy import Actor
 from confer.urls import url
 from confer.validate import Fields, parse_id
@@ -41,13 +40,9 @@ class Panel:
     def staff(self) -> bool:
         return self.place.can("moderate", session={"id": self.window["id"]})
 
-    @property
-    def is_speaker(self) -> bool:
-        return self.place.actor.user_id in self.speaker_ids
-
 
 async def load(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> Panel:
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     place.require("conference.read")
     window = await q.panel_window(ctx.pool, session_id, place.id)
     if window is None or window["kind"] not in PANEL_KINDS:
@@ -177,14 +172,7 @@ async def ask(
         assert row is not None
         return payload(panel, row, []), False
     w = panel.window
-    if not w["asking_open"]:
-        tz = panel.place.tz
-        if w["state"] == "closed":
-            raise Closed(f"This panel closed at {timefmt.when(w['ends_at'], tz)} ({tz}).")
-        raise Closed(
-            f"Questions open at {timefmt.when(w['asking_opens_at'], tz)} ({tz}).",
-            opens_at=w["asking_opens_at"],
-        )
+    timebox.check_asking_open(w, panel.place.tz)
     html = await markup.render(body)
     status = "pending" if w["questions_premoderated"] and not panel.staff else "open"
     try:
@@ -212,8 +200,7 @@ async def vote(ctx: Ctx, actor: Actor, question_id: int, *, withdraw: bool = Fal
     panel.place.require("question.vote", post=question)
     if question["status"] not in ("open", "answering"):
         raise Conflict("Votes are closed for this question.")
-    if not panel.window["asking_open"]:
-        raise Closed("Voting has closed for this panel.")
+    timebox.check_voting_open(panel.window)
     assert actor.user_id is not None
     async with ctx.pool.acquire() as con, con.transaction():
         if withdraw:
@@ -354,16 +341,7 @@ async def answer(ctx: Ctx, actor: Actor, question_id: int, data: dict[str, Any])
     panel.place.require("question.answer", session=panel.session)
     if question["status"] in ("pending", "dismissed"):
         raise Conflict("This question cannot be answered.")
-    if not panel.window["answering_open"]:
-        tz = panel.place.tz
-        if panel.window["state"] == "upcoming":
-            raise Closed(
-                f"Answers open when the panel starts, at "
-                f"{timefmt.when(panel.window['starts_at'], tz)} ({tz})."
-            )
-        raise Closed(
-            f"Answering closed at {timefmt.when(panel.window['answering_closes_at'], tz)} ({tz})."
-        )
+    timebox.check_answering_open(panel.window, panel.place.tz)
     f = Fields()
     body = f.text(
         "body", data.get("body"), label="Your answer", max_len=20_000, too_large_is_413=True

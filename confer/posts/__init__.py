@@ -1,0 +1,1 @@
+"""Posts: writing, editing and deleting them, and how each reader sees one."""

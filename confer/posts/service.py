@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer import markup, timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import markup, places, timebox, timefmt
+from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import (
     Closed,
@@ -30,6 +29,7 @@ from confer.errors import (
 )
 from confer.live.events import Event, conference_room, moderation_rooms, thread_room, user_room
 from confer.notifications import service as notifications
+from confer.places import Place
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as q
 from confer.urls import url
@@ -113,17 +113,6 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "change_seq": post["change_seq"],
         "url": url("post", slug=slug, post_id=post["id"]),
     }
-
-
-def thread_shown(place: Place, thread: asyncpg.Record | dict) -> bool:
-    """Whether this reader sees the thread: a thread whose opening post awaits approval
-    (threads.awaiting_approval) is seen only by its author and its session's moderators."""
-    if not thread["awaiting_approval"]:
-        return True
-    user_id = place.actor.user_id
-    if user_id is not None and thread["author_id"] == user_id:
-        return True
-    return place.can("moderate", session={"id": thread["session_id"]})
 
 
 # --- who hears what of a post ------------------------------------------------------------
@@ -243,9 +232,9 @@ async def check_post(
     conference, thread, member, gate = q.split_context(row)
     if slug is not None and conference["slug"] != slug:
         raise NotFound()
-    place = Place(conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place = Place(conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("conference.read")
-    if not thread_shown(place, thread):
+    if not places.thread_shown(place, thread):
         raise NotFound()
     if opening:
         place.require("thread.create", session=_session_of(thread))
@@ -280,7 +269,6 @@ async def do_post(ctx: Ctx, posting: Posting) -> tuple[asyncpg.Record, bool]:
     """Write the post (WRITE_POST, batched with the posts arriving at the same moment:
     confer.db.Batcher); return (the post, True), or (the post its idempotency key already
     made, False). Raises Closed when the thread stopped taking posts since the check."""
-    from confer.threads import service as threads  # threads imports this module
 
     place, actor_id = posting.place, posting.place.actor.user_id
     assert actor_id is not None
@@ -316,7 +304,7 @@ async def do_post(ctx: Ctx, posting: Posting) -> tuple[asyncpg.Record, bool]:
         # Closed or locked between the check and the write: say which.
         again = await q.fetch_posting_context(ctx.pool, thread_id, actor_id, None, None)
         if again is not None and not posting.early:
-            threads.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
+            timebox.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
         raise Closed("This thread is not taking posts now. You can still read it.")
     return written, True
 
@@ -370,14 +358,13 @@ def check_posting(
 ) -> bool:
     """What every new post and every edit must pass, from its posting context
     (q.fetch_posting_context): the right to read and to post (a muted member may not), the
-    time box, locks and closing (confer.threads.service.check_open), and slow mode. Returns
+    time box, locks and closing (confer.timebox.check_open), and slow mode. Returns
     whether the post must await approval: the thread or the member is pre-moderated, or the
     member has fewer approved posts than the conference's first-posts rule asks (an `edited`
     post that is itself approved does not count towards its own approval). Facilitators of
     the thread's session are exempt from slow mode and pre-moderation, and their `opening`
     post of a new thread from the time box (they prepare threads before their session; the
     thread's own window was checked by create_thread)."""
-    from confer.threads import service as threads  # threads imports this module
 
     staff = place.can("moderate", session={"id": thread["session_id"]})
     place.require("conference.read")
@@ -386,7 +373,7 @@ def check_posting(
     else:
         place.require("post.create")
     if not (opening and staff):
-        threads.check_open(thread, place.tz)  # type: ignore[arg-type]
+        timebox.check_open(thread, place.tz)  # type: ignore[arg-type]
     if staff:
         return False
     wait = gate["slow_mode_wait"]
@@ -454,9 +441,9 @@ async def load_post(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, dict]:
     row = await q.fetch_post(ctx.pool, post_id)
     if row is None:
         raise NotFound()
-    conference = await conferences.q.fetch_conference(ctx.pool, row["conference_id"])
+    conference = await conferences_q.fetch_conference(ctx.pool, row["conference_id"])
     assert conference is not None
-    place = await conferences.place_from_row(ctx.pool, actor, conference)
+    place = await places.place_from_row(ctx.pool, actor, conference)
     if not place.can("conference.read"):
         raise NotFound()
     post = present(place, row)
@@ -484,7 +471,7 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
         raise NotFound()
     _, thread, member, gate = q.split_context(row)
     # The membership as read with the thread, a moment after load_post's.
-    place = Place(place.conference, conferences.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place = Place(place.conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("post.edit", post=post)
     pending = check_posting(place, thread, gate, edited=post)
     window = ctx.settings.edit_window_seconds

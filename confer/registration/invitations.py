@@ -16,9 +16,10 @@ import asyncpg
 from confer.accounts import passwords
 from confer.accounts import queries as accounts_q
 from confer.accounts.service import hash_token, new_token
-from confer.conferences.service import Place
+from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Invalid, NotFound
+from confer.places import Place
 from confer.policy import Actor
 from confer.registration import addresses, emails
 from confer.registration import queries as q
@@ -314,10 +315,8 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
         )
         if role == row["role"] and row["session_ids"]:
             # The role form's sessions: only a facilitator's or speaker's, only this
-            # conference's (conferences.apply_role_sessions checks both).
-            from confer.conferences import service as conferences
-
-            await conferences.apply_role_sessions(
+            # conference's (conferences_q.apply_role_sessions checks both).
+            await conferences_q.apply_role_sessions(
                 con, row["conference_id"], user_id, role, list(row["session_ids"])
             )
         await q.accept_invitation(con, row["id"], user_id)

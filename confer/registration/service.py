@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import places
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound, Unauthorized
 from confer.live.events import Event, notice_event
+from confer.places import Place
 from confer.policy import Actor
 from confer.registration import emails
 from confer.registration import queries as q
@@ -239,7 +239,7 @@ async def register(
     if not actor.authenticated:
         raise Unauthorized("Sign in or create an account to join.")
     assert actor.user_id is not None
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     c = place.conference
     existing = await q.fetch_member(ctx.pool, place.id, actor.user_id)
     if existing is not None and existing["status"] in LIVE_STATUSES:
@@ -305,7 +305,7 @@ async def leave(ctx: Ctx, actor: Actor, slug: str) -> Registration:
     if not actor.authenticated:
         raise Unauthorized("Sign in to do that.")
     assert actor.user_id is not None
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     async with ctx.pool.acquire() as con, con.transaction():
         conference = await lock_conference(con, place.id)
         member = await q.fetch_member_for_update(con, place.id, actor.user_id)
@@ -330,7 +330,7 @@ async def leave(ctx: Ctx, actor: Actor, slug: str) -> Registration:
 
 async def manage_place(ctx: Ctx, actor: Actor, slug: str, what: str) -> Place:
     """The conference for an organiser; a clear 403 for anyone else who can see it."""
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     if not actor.authenticated:
         raise Unauthorized("Sign in to do that.")
     if not place.can("conference.manage"):
@@ -402,6 +402,6 @@ async def mine(ctx: Ctx, actor: Actor, slug: str) -> Registration | None:
     if not actor.authenticated:
         raise Unauthorized("Sign in, or send an API token.")
     assert actor.user_id is not None
-    place = await conferences.load(ctx.pool, actor, slug, "conference.see")
+    place = await places.load(ctx.pool, actor, slug, "conference.see")
     row = await q.fetch_member(ctx.pool, place.id, actor.user_id)
     return None if row is None else _registration(place, actor.user_id, row)

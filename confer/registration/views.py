@@ -7,11 +7,11 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import banners, places
+from confer.accounts import service as accounts
 from confer.errors import ConferError, Invalid
 from confer.keys import actor_key, ctx_key
+from confer.places import Place
 from confer.registration import api, invitations
 from confer.registration import service as registration
 from confer.registration.addresses import ROLES
@@ -40,7 +40,7 @@ async def summary_for(request: web.Request, place: Place) -> registration.Summar
 
 async def show_leave(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], _slug(request))
+    place = await places.load(ctx.pool, request[actor_key], _slug(request))
     return aiohttp_jinja2.render_template(
         "registration/leave.html",
         request,
@@ -269,8 +269,6 @@ async def accept_invitation(request: web.Request) -> web.StreamResponse:
     )
     response = redirect(target)
     if done.new_account:
-        from confer.accounts import service as accounts
-
         login = await accounts.start_login(ctx.pool, ctx.settings, done.user_id)
         set_session_cookie(request, response, login)
     raise response

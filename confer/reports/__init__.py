@@ -1,0 +1,1 @@
+"""The participation report for organisers, with its server-rendered charts."""

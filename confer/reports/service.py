@@ -1,7 +1,7 @@
 """The participation report: every figure an organiser needs after a conference.
 
 Only organisers (and site admins) may see it; everyone else is refused by
-`conferences.service.load(..., "conference.manage")` (404 for a conference they may not see,
+`places.load(..., "conference.manage")` (404 for a conference they may not see,
 401 for the anonymous, 403 otherwise). Every figure is read inside one REPEATABLE READ,
 read-only transaction, so the tables agree with each other even while people are posting.
 """
@@ -13,9 +13,10 @@ from datetime import date, datetime
 
 import asyncpg
 
-from confer.conferences import service as conferences
-from confer.conferences.service import ROLES, Place
+from confer import places
+from confer.conferences.service import ROLES
 from confer.context import Ctx
+from confer.places import Place
 from confer.policy import Actor
 from confer.reports import queries as q
 
@@ -106,7 +107,7 @@ def action_label(action: str) -> str:
 
 
 async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
-    place = await conferences.load(ctx.pool, actor, slug, "conference.manage")
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
     cid = place.id
     async with (
         ctx.pool.acquire() as con,

@@ -14,11 +14,10 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from confer import timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import places, timefmt
 from confer.context import Ctx
 from confer.errors import BadRequest, NotFound
+from confer.places import Place
 from confer.policy import Actor
 from confer.search import queries as q
 from confer.urls import url
@@ -27,7 +26,7 @@ from confer.validate import Fields, parse_id
 PER_PAGE = 20
 # At most this many matches are counted and ranked (the newest ones): beyond it a search says
 # "more than 200" and asks for more words, rather than make a search cost O(matches). Ranking
-# 1,000 cost 3-5 times as much for common words and phrases (docs/performance.md, "Search").
+# 1,000 cost 3-5 times as much for common words and phrases (docs/performance.md, "History").
 MAX_RESULTS = 200
 MAX_PAGE = MAX_RESULTS // PER_PAGE
 QUERY_MAX_CHARS = 200
@@ -74,7 +73,7 @@ class Results:
 
 async def load(ctx: Ctx, actor: Actor, slug: str) -> Place:
     """The conference, if this actor may read (and so search) its discussions."""
-    return await conferences.load(ctx.pool, actor, slug, "conference.read")
+    return await places.load(ctx.pool, actor, slug, "conference.read")
 
 
 async def discussion_sessions(ctx: Ctx, place: Place) -> list[asyncpg.Record]:

@@ -1,0 +1,1 @@
+"""Threads: starting them, a session's list of threads, and the reader's page of posts."""

@@ -1,6 +1,6 @@
 """Threads: starting them, listing a session's threads, and the reader's page of posts.
 
-The time box lives here: `check_open()` compares the thread's window with the database clock.
+Whether a thread takes posts now is the time box's question (confer.timebox).
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer import timefmt
-from confer.conferences import service as conferences
-from confer.conferences.service import Place
+from confer import places, timebox, timefmt
 from confer.context import Ctx
-from confer.errors import Closed, NotFound
 from confer.live.events import Event, conference_room
+from confer.places import Place
 from confer.policy import Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -24,53 +22,8 @@ from confer.urls import url
 from confer.validate import Fields
 
 
-def check_open(thread: asyncpg.Record, tz: str) -> None:
-    """Raise Closed unless the thread takes posts now (by the database clock)."""
-    state = thread["posting_state"]
-    if state == "open":
-        return
-    if state == "upcoming":
-        raise Closed(
-            f"This thread opens for posts at {timefmt.when(thread['opens_at'], tz)} ({tz}).",
-            opens_at=thread["opens_at"],
-        )
-    if state == "draft":
-        raise Closed("This conference has not been published yet.")
-    if state == "locked":
-        raise Closed(
-            f"A facilitator locked this thread: {thread['lock_reason'] or 'no reason given'}. "
-            "You can still read it."
-        )
-    if thread["closed_at"] is not None and thread["closed_at"] < thread["closes_at"]:
-        raise Closed(
-            f"A facilitator closed this thread at {timefmt.when(thread['closed_at'], tz)} ({tz}). "
-            "You can still read it.",
-            closed_at=thread["closed_at"],
-        )
-    raise Closed(
-        f"This thread closed for posts at {timefmt.when(thread['closes_at'], tz)} ({tz}). "
-        "You can still read it.",
-        closed_at=thread["closes_at"],
-    )
-
-
-async def fetch(
-    con: q.Con, place: Place, thread_id: int, *, reader: bool = False
-) -> asyncpg.Record:
-    """A thread of this conference that the actor may read; otherwise 404. `reader`: with the
-    actor's `read_seq` and `has_pinned` (the thread page)."""
-    place.require("conference.read")
-    if reader:
-        thread = await q.fetch_thread_for_reader(con, thread_id, place.id, place.actor.user_id)
-    else:
-        thread = await q.fetch_thread(con, thread_id, place.id)
-    if thread is None or not posts.thread_shown(place, thread):
-        raise NotFound()
-    return thread
-
-
 async def list_for_session(ctx: Ctx, place: Place, session: asyncpg.Record) -> list[asyncpg.Record]:
-    """The session's threads this reader sees (those awaiting approval: see posts.thread_shown)."""
+    """The session's threads this reader sees (those awaiting approval: see places.thread_shown)."""
     place.require("conference.read")
     moderator = place.can("moderate", session={"id": session["id"]})
     return await q.list_threads(ctx.pool, session["id"], place.actor.user_id, moderator)
@@ -92,8 +45,8 @@ async def create_thread(
     it shows the thread; awaiting approval, the thread waits with it (docs/architecture.md,
     "Posts"). Refused, the thread goes.
     """
-    place = await conferences.load(ctx.pool, actor, slug, "conference.read")
-    session = await conferences.fetch_session(ctx.pool, place, session_id)
+    place = await places.load(ctx.pool, actor, slug, "conference.read")
+    session = await places.fetch_session(ctx.pool, place, session_id)
     place.require("thread.create", session=session)
     f = Fields()
     title = f.text("title", data.get("title"), label="Title", max_len=ctx.settings.title_max_chars)
@@ -103,7 +56,8 @@ async def create_thread(
     assert actor.user_id is not None
     if key and (existing := await posts_q.fetch_post_by_key(ctx.pool, actor.user_id, key)):
         return existing["thread_id"], existing["id"], False
-    _check_thread_window(place, session, staff=place.can("moderate", session=session))
+    staff = place.can("moderate", session=session)
+    timebox.check_thread_window(place.conference, session, place.tz, staff=staff)
     thread_id = await q.insert_thread(
         ctx.pool, place.id, session_id, title, actor.user_id, awaiting_approval=True
     )
@@ -123,36 +77,6 @@ async def create_thread(
         first.append(thread_new_event(place, thread))
     await posts.notify_post(ctx, posting, written, first)
     return thread_id, written["id"], True
-
-
-def _check_thread_window(place: Place, session: asyncpg.Record, *, staff: bool) -> None:
-    c = place.conference
-    tz = place.tz
-    if c["state"] == "closed":
-        raise Closed(
-            f"This conference closed at {timefmt.when(c['ends_at'], tz)} ({tz}). "
-            "It is now a read-only archive.",
-            closed_at=c["ends_at"],
-        )
-    if staff:
-        return
-    if session["posting_window"] == "conference":
-        if c["state"] != "live":
-            raise Closed(
-                f"This conference opens at {timefmt.when(c['starts_at'], tz)} ({tz}).",
-                opens_at=c["starts_at"],
-            )
-        return
-    if session["state"] == "upcoming":
-        raise Closed(
-            f"This session opens at {timefmt.when(session['starts_at'], tz)} ({tz}).",
-            opens_at=session["starts_at"],
-        )
-    if session["state"] == "closed":
-        raise Closed(
-            f"This session closed at {timefmt.when(session['ends_at'], tz)} ({tz}).",
-            closed_at=session["ends_at"],
-        )
 
 
 @dataclass(frozen=True)

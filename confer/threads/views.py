@@ -9,10 +9,13 @@ import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 
+from confer import places
 from confer.conferences import service as conferences
-from confer.conferences.service import Place
 from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
+from confer.moderation import queries as moderation_q
+from confer.moderation.service import HIDE_REASONS
+from confer.places import Place
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.routing import page
@@ -35,8 +38,8 @@ async def _session_page(
     status: int = 200,
 ) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
-    session = await conferences.fetch_session(ctx.pool, place, int_param(request, "session_id"))
+    place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    session = await places.fetch_session(ctx.pool, place, int_param(request, "session_id"))
     place.require("conference.read")
     threads = await service.list_for_session(ctx, place, session)
     speakers = (await conferences.speakers_by_session(ctx, place)).get(session["id"], [])
@@ -87,8 +90,10 @@ async def _thread_page(
     message: str | None = None,
 ) -> web.Response:
     ctx = request.app[ctx_key]
-    place = await conferences.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
-    thread = await service.fetch(ctx.pool, place, int_param(request, "thread_id"), reader=True)
+    place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
+    thread = await places.fetch_thread(
+        ctx.pool, place, int_param(request, "thread_id"), reader=True
+    )
     page_no = query_int(request, "page", 0, lo=0, hi=1_000_000)
     page = await service.read_page(ctx, place, thread, page_no)
     reply_to = request.query.get("reply_to", "")
@@ -100,9 +105,6 @@ async def _thread_page(
     ]
     tools = {}
     if can_moderate:
-        from confer.moderation import queries as moderation_q
-        from confer.moderation.service import HIDE_REASONS
-
         tools = {
             "hide_reasons": HIDE_REASONS,
             "move_targets": await moderation_q.list_move_targets(ctx.pool, place.id, thread["id"]),

@@ -20,7 +20,6 @@ from confer.accounts.service import hash_token, new_token
 from confer.context import Ctx
 from confer.errors import ConferError, TooManyRequests
 from confer.mail import outbox, render
-from confer.mail import queries as q
 from confer.settings import Settings
 from confer.urls import url
 from confer.validate import Fields
@@ -57,7 +56,7 @@ async def _check_throttle(
     con: asyncpg.Connection, settings: Settings, purpose: str, email: str, address: str
 ) -> None:
     window = settings.email_link_window_seconds
-    t = await q.fetch_link_throttle(con, purpose, email, address, window)
+    t = await accounts_q.fetch_link_throttle(con, purpose, email, address, window)
     if t["email_requests"] >= settings.email_link_max_per_email:
         retry = t["email_retry_after"] or window
         raise TooManyRequests(
@@ -96,14 +95,14 @@ async def _request(
         # One request at a time per address asked for, so the throttle counts exactly.
         await con.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "link:" + email.lower())
         await _check_throttle(con, settings, purpose, email, address)
-        await q.delete_old_link_requests(con, settings.email_link_window_seconds)
-        await q.insert_link_request(con, purpose, email, address)
-        user = await q.fetch_user_for_link(con, email)
+        await accounts_q.delete_old_link_requests(con, settings.email_link_window_seconds)
+        await accounts_q.insert_link_request(con, purpose, email, address)
+        user = await accounts_q.fetch_user_for_link(con, email)
         if user is None:
             return
-        await q.delete_unused_tokens(con, user["id"], purpose)
+        await accounts_q.delete_unused_link_tokens(con, user["id"], purpose)
         token = new_token()
-        expires_at = await q.insert_token(
+        expires_at = await accounts_q.insert_link_token(
             con, user["id"], purpose, hash_token(token), next_path, seconds
         )
         if purpose == PASSWORD_RESET:
@@ -154,7 +153,7 @@ async def check_link(ctx: Ctx, purpose: str, token: str) -> LinkHolder:
     """Whom a link belongs to, without using it; LinkNotValid if it no longer works."""
     if not token or len(token) > TOKEN_MAX_CHARS:
         raise LinkNotValid()
-    row = await q.fetch_valid_token(ctx.pool, hash_token(token), purpose)
+    row = await accounts_q.fetch_valid_link_token(ctx.pool, hash_token(token), purpose)
     if row is None:
         raise LinkNotValid()
     return LinkHolder(
@@ -184,14 +183,14 @@ async def reset_password(ctx: Ctx, token: str, data: dict[str, object]) -> tuple
     login_token = new_token()
     settings = ctx.settings
     async with ctx.pool.acquire() as con, con.transaction():
-        used = await q.use_token(con, hash_token(token), PASSWORD_RESET)
+        used = await accounts_q.use_link_token(con, hash_token(token), PASSWORD_RESET)
         if used is None:  # used or expired while the password was being hashed
             raise LinkNotValid()
         user_id = used["user_id"]
         await accounts_q.update_password(con, user_id, new_hash)
         await accounts_q.delete_logins_of_user(con, user_id)
         await accounts_q.revoke_api_tokens_of_user(con, user_id)
-        await q.delete_unused_tokens(con, user_id, None)
+        await accounts_q.delete_unused_link_tokens(con, user_id, None)
         await accounts_q.clear_login_failures(con, holder.email)
         await accounts_q.insert_login(
             con, user_id, hash_token(login_token), settings.login_session_days
@@ -214,7 +213,7 @@ async def sign_in_with_link(ctx: Ctx, token: str) -> tuple[int, str, str]:
         raise LinkNotValid()
     login_token = new_token()
     async with ctx.pool.acquire() as con, con.transaction():
-        used = await q.use_token(con, hash_token(token), SIGN_IN)
+        used = await accounts_q.use_link_token(con, hash_token(token), SIGN_IN)
         if used is None:
             raise LinkNotValid()
         await accounts_q.insert_login(

@@ -1,0 +1,107 @@
+"""The time box: whether a thread, session or panel takes writes now, by the database clock.
+
+confer.policy says who may do what; this module says when. Each check reads states the
+database computed with its own `now()` (`posting_state`, `state`, `asking_open`, ...) and
+raises Closed with a message in the conference's time zone, naming when it opens or closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from confer import timefmt
+from confer.errors import Closed
+
+
+def check_open(thread: Mapping[str, Any], tz: str) -> None:
+    """Raise Closed unless the thread takes posts now (by the database clock)."""
+    state = thread["posting_state"]
+    if state == "open":
+        return
+    if state == "upcoming":
+        raise Closed(
+            f"This thread opens for posts at {timefmt.when(thread['opens_at'], tz)} ({tz}).",
+            opens_at=thread["opens_at"],
+        )
+    if state == "draft":
+        raise Closed("This conference has not been published yet.")
+    if state == "locked":
+        raise Closed(
+            f"A facilitator locked this thread: {thread['lock_reason'] or 'no reason given'}. "
+            "You can still read it."
+        )
+    if thread["closed_at"] is not None and thread["closed_at"] < thread["closes_at"]:
+        raise Closed(
+            f"A facilitator closed this thread at {timefmt.when(thread['closed_at'], tz)} ({tz}). "
+            "You can still read it.",
+            closed_at=thread["closed_at"],
+        )
+    raise Closed(
+        f"This thread closed for posts at {timefmt.when(thread['closes_at'], tz)} ({tz}). "
+        "You can still read it.",
+        closed_at=thread["closes_at"],
+    )
+
+
+def check_thread_window(
+    conference: Mapping[str, Any], session: Mapping[str, Any], tz: str, *, staff: bool
+) -> None:
+    """Raise Closed unless a thread may be started in `session` now. Staff (organisers, the
+    session's facilitators) may prepare threads before it opens, never after the conference."""
+    c = conference
+    if c["state"] == "closed":
+        raise Closed(
+            f"This conference closed at {timefmt.when(c['ends_at'], tz)} ({tz}). "
+            "It is now a read-only archive.",
+            closed_at=c["ends_at"],
+        )
+    if staff:
+        return
+    if session["posting_window"] == "conference":
+        if c["state"] != "live":
+            raise Closed(
+                f"This conference opens at {timefmt.when(c['starts_at'], tz)} ({tz}).",
+                opens_at=c["starts_at"],
+            )
+        return
+    if session["state"] == "upcoming":
+        raise Closed(
+            f"This session opens at {timefmt.when(session['starts_at'], tz)} ({tz}).",
+            opens_at=session["starts_at"],
+        )
+    if session["state"] == "closed":
+        raise Closed(
+            f"This session closed at {timefmt.when(session['ends_at'], tz)} ({tz}).",
+            closed_at=session["ends_at"],
+        )
+
+
+def check_asking_open(window: Mapping[str, Any], tz: str) -> None:
+    """Raise Closed unless a panel takes questions now."""
+    if window["asking_open"]:
+        return
+    if window["state"] == "closed":
+        raise Closed(f"This panel closed at {timefmt.when(window['ends_at'], tz)} ({tz}).")
+    raise Closed(
+        f"Questions open at {timefmt.when(window['asking_opens_at'], tz)} ({tz}).",
+        opens_at=window["asking_opens_at"],
+    )
+
+
+def check_voting_open(window: Mapping[str, Any]) -> None:
+    """Raise Closed unless a panel's questions take votes now (while asking is open)."""
+    if not window["asking_open"]:
+        raise Closed("Voting has closed for this panel.")
+
+
+def check_answering_open(window: Mapping[str, Any], tz: str) -> None:
+    """Raise Closed unless a panel's speakers may answer now."""
+    if window["answering_open"]:
+        return
+    if window["state"] == "upcoming":
+        raise Closed(
+            f"Answers open when the panel starts, at "
+            f"{timefmt.when(window['starts_at'], tz)} ({tz})."
+        )
+    raise Closed(f"Answering closed at {timefmt.when(window['answering_closes_at'], tz)} ({tz}).")
