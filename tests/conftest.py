@@ -437,3 +437,29 @@ def mailbox() -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+async def listen(server: TestServer) -> AsyncIterator[Any]:
+    """`await listen(room, cookie)`: a socket (signed in by the cookie, if given) in `room`,
+    recording the post and thread events reaching it (tests.sockets.Listener)."""
+    from tests.sockets import Listener
+
+    made: list[Listener] = []
+
+    async def make(room: str | None = None, cookie: str | None = None) -> Listener:
+        r = Listener()
+        headers = {"Cookie": f"confer_session={cookie}"} if cookie else {}
+        await r.sio.connect(
+            str(server.make_url("/")), headers=headers, transports=["websocket"], wait_timeout=10
+        )
+        if room is not None:
+            ack = await r.sio.call("join", {"room": room}, timeout=10)
+            assert ack["ok"] is True, ack
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        if r.sio.connected:
+            await r.sio.disconnect()

@@ -5,9 +5,7 @@ Real server, real PostgreSQL, real python-socketio clients."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,6 +15,8 @@ from confer import markup
 from confer.accounts import service as accounts
 from confer.policy import Actor
 from tests.conftest import PASSWORD, World
+from tests.sockets import Listener
+from tests.sockets import session_cookie
 
 NEW_PASSWORD = "a quiet walk by the canal"
 RESET_LINK = re.compile(r"http://127\.0\.0\.1(/account/reset/[A-Za-z0-9_-]+)")
@@ -25,63 +25,6 @@ RESET_LINK = re.compile(r"http://127\.0\.0\.1(/account/reset/[A-Za-z0-9_-]+)")
 @pytest.fixture
 def settings(settings, mailbox):
     return settings.with_(smtp_url=mailbox.url, mail_poll_seconds=0.5)
-
-
-class Reader:
-    """An anonymous socket in a thread's room, recording what reaches it."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events: list[tuple[str, Any]] = []
-        self.arrived = asyncio.Event()
-        for name in ("post:new", "post:updated", "post:removed"):
-            self.sio.on(name, self._recorder(name))
-
-    def _recorder(self, name: str):
-        async def record(data: Any) -> None:
-            self.events.append((name, data))
-            self.arrived.set()
-
-        return record
-
-    async def until(self, name: str, test: Any) -> Any:
-        """The first `name` event whose data passes `test` (events to one socket keep their
-        order, so everything sent before it has arrived too)."""
-
-        async def wait() -> Any:
-            while True:
-                for n, data in self.events:
-                    if n == name and test(data):
-                        return data
-                self.arrived.clear()
-                await self.arrived.wait()
-
-        return await asyncio.wait_for(wait(), 10)
-
-
-@pytest.fixture
-async def reader(server) -> AsyncIterator[Any]:
-    made: list[Reader] = []
-
-    async def make(room: str, cookie: str | None = None) -> Reader:
-        r = Reader()
-        headers = {"Cookie": f"confer_session={cookie}"} if cookie else {}
-        await r.sio.connect(
-            str(server.make_url("/")), headers=headers, transports=["websocket"], wait_timeout=10
-        )
-        ack = await r.sio.call("join", {"room": room}, timeout=10)
-        assert ack["ok"] is True, ack
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        if r.sio.connected:
-            await r.sio.disconnect()
-
-
-def _cookie(browser) -> str:
-    return next(c.value for c in browser.session.cookie_jar if c.key == "confer_session")
 
 
 async def _scene(world: World) -> tuple[dict, dict, dict, dict]:
@@ -103,14 +46,14 @@ async def _post(browser, thread_id: int, body: str, **extra: Any) -> dict:
     return post
 
 
-async def _marker(fac_browser, thread_id: int, reader: Reader, text: str) -> None:
+async def _marker(fac_browser, thread_id: int, reader: Listener, text: str) -> None:
     """A visible post after the action: once it reaches the reader, anything the action sent
     would have too."""
     post = await _post(fac_browser, thread_id, text)
     await reader.until("post:new", lambda p: p["id"] == post["id"])
 
 
-def _texts(reader: Reader) -> str:
+def _texts(reader: Listener) -> str:
     return repr(reader.events)
 
 
@@ -119,7 +62,7 @@ def _texts(reader: Reader) -> str:
 
 @pytest.mark.parametrize("rule", ["member", "thread", "first_posts"])
 async def test_an_edit_by_a_premoderated_author_goes_back_to_the_queue(
-    world, browser_factory, reader, pool, rule
+    world, browser_factory, listen, pool, rule
 ):
     c, t, fac, u = await _scene(world)
     b = await browser_factory(u["email"])
@@ -138,7 +81,7 @@ async def test_an_edit_by_a_premoderated_author_goes_back_to_the_queue(
             "UPDATE conferences SET premoderate_first_posts = 1 WHERE id = $1", c["id"]
         )
     count_before = await pool.fetchval("SELECT post_count FROM threads WHERE id = $1", t["id"])
-    anon = await reader(f"thread:{t['id']}")
+    anon = await listen(f"thread:{t['id']}")
     status, edited = await b.api("PATCH", f"/api/v1/posts/{post['id']}", {"body": "Spam now"})
     assert status == 200, edited
     assert edited["status"] == "pending"
@@ -225,14 +168,14 @@ async def test_an_edit_after_its_window_is_refused_before_rendering(
 
 
 async def test_an_edit_in_flight_when_the_post_is_hidden_is_refused_and_never_broadcast(
-    world, browser_factory, reader, pool, monkeypatch
+    world, browser_factory, listen, pool, monkeypatch
 ):
     """The post is hidden while the edit renders: the edit finds it hidden under its row lock,
     and the thread's anonymous reader never receives the new text."""
     c, t, fac, u = await _scene(world)
     b = await browser_factory(u["email"])
     post = await _post(b, t["id"], "Soon hidden")
-    anon = await reader(f"thread:{t['id']}")
+    anon = await listen(f"thread:{t['id']}")
     real_render = markup.render
 
     async def render_while_hidden(text: str) -> str:
@@ -278,7 +221,7 @@ async def test_a_reply_to_a_post_the_replier_cannot_see_is_refused_on_every_chan
     sock = socketio.AsyncClient(reconnection=False)
     await sock.connect(
         str(server.make_url("/")),
-        headers={"Cookie": f"confer_session={_cookie(b)}"},
+        headers={"Cookie": f"confer_session={session_cookie(b)}"},
         transports=["websocket"],
         wait_timeout=10,
     )
@@ -422,7 +365,7 @@ async def test_edits_and_votes_have_rate_limits_on_every_channel(
         sock = socketio.AsyncClient(reconnection=False)
         await sock.connect(
             str(server.make_url("/")),
-            headers={"Cookie": f"confer_session={_cookie(b)}"},
+            headers={"Cookie": f"confer_session={session_cookie(b)}"},
             transports=["websocket"],
             wait_timeout=10,
         )

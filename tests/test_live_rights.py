@@ -22,6 +22,7 @@ from confer.accounts import service as accounts
 from confer.policy import Actor
 from tests.conftest import PASSWORD, World
 from tests.procs import free_port
+from tests.sockets import session_cookie
 from tests.test_multiprocess import _serve, _stop, redis_url  # noqa: F401 (a fixture)
 
 NEW_PASSWORD = "a quiet walk by the canal"
@@ -90,10 +91,6 @@ async def sockets(server) -> AsyncIterator[Any]:
             await s.sio.disconnect()
 
 
-def _cookie(browser) -> str:
-    return next(c.value for c in browser.session.cookie_jar if c.key == "confer_session")
-
-
 async def _scene(world: World, *, premoderated: bool = False) -> dict[str, Any]:
     c = await world.conference()
     s = await world.session(c)
@@ -146,7 +143,7 @@ async def test_a_revoked_token_closes_its_socket_and_acts_no_more(
         "SELECT id FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL", w["u"]["id"]
     )
     b = await browser_factory(w["u"]["email"])
-    other = await sockets(cookie=_cookie(b))  # the same person's signed-in tab stays
+    other = await sockets(cookie=session_cookie(b))  # the same person's signed-in tab stays
     r, _ = await b.post(f"/account/tokens/{token_id}/revoke")
     assert r.status == 303
     error = await sock.until("error")
@@ -162,7 +159,7 @@ async def test_a_password_change_closes_the_sockets_of_its_sign_ins_and_tokens(
     token = await _token(pool, w["u"])
     b = await browser_factory(w["u"]["email"])
     by_token = await sockets(token=token)
-    by_cookie = await sockets(cookie=_cookie(b))
+    by_cookie = await sockets(cookie=session_cookie(b))
     r, _ = await b.post(
         "/account/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     )
@@ -183,7 +180,7 @@ async def test_a_demoted_facilitator_stops_receiving_the_moderation_room(
     w = await _scene(world, premoderated=True)
     c, t = w["c"], w["t"]
     fb = await browser_factory(w["fac"]["email"])
-    fac = await sockets(cookie=_cookie(fb))
+    fac = await sockets(cookie=session_cookie(fb))
     assert (await fac.join(f"moderation:{c['id']}"))["ok"] is True
     assert (await fac.join(f"thread:{t['id']}"))["ok"] is True
     pb = await browser_factory(w["u"]["email"])
@@ -219,7 +216,7 @@ async def test_a_removed_member_is_disconnected_and_cannot_post(
     w = await _scene(world)
     c, t = w["c"], w["t"]
     pb = await browser_factory(w["u"]["email"])
-    member = await sockets(cookie=_cookie(pb))
+    member = await sockets(cookie=session_cookie(pb))
     assert (await member.join(f"thread:{t['id']}"))["ok"] is True
     fb = await browser_factory(w["fac"]["email"])
     status, _ = await fb.api(
@@ -231,7 +228,7 @@ async def test_a_removed_member_is_disconnected_and_cannot_post(
     error = await member.until("error")
     assert error["code"] == "signed_out"
     await _gone(member)
-    again = await sockets(cookie=_cookie(pb))
+    again = await sockets(cookie=session_cookie(pb))
     ack = await again.sio.call("post", {"thread_id": t["id"], "body": "Still here"}, timeout=10)
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
 
@@ -243,12 +240,12 @@ async def test_leaving_a_members_only_conference_closes_the_sockets_and_its_room
     c, t = w["c"], w["t"]
     await pool.execute("UPDATE conferences SET visibility = 'members' WHERE id = $1", c["id"])
     pb = await browser_factory(w["u"]["email"])
-    member = await sockets(cookie=_cookie(pb))
+    member = await sockets(cookie=session_cookie(pb))
     assert (await member.join(f"thread:{t['id']}"))["ok"] is True
     r, text = await pb.post(f"/c/{c['slug']}/leave")
     assert r.status == 303, text[:1000]
     await _gone(member)
-    again = await sockets(cookie=_cookie(pb))
+    again = await sockets(cookie=session_cookie(pb))
     ack = await again.join(f"thread:{t['id']}")
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
 
@@ -287,7 +284,7 @@ async def test_anonymous_sockets_leave_a_conference_made_members_only(
     assert (await anon.join(f"thread:{t['id']}"))["ok"] is True
     assert (await anon.join(f"conference:{c['id']}"))["ok"] is True
     pb = await browser_factory(w["u"]["email"])
-    member = await sockets(cookie=_cookie(pb))
+    member = await sockets(cookie=session_cookie(pb))
     assert (await member.join(f"thread:{t['id']}"))["ok"] is True
     ob = await browser_factory(w["org"]["email"])
     await _edit_conference(ob, pool, c, "members")
@@ -418,7 +415,9 @@ async def test_every_event_answers_malformed_messages_with_an_error(
     ids = {"t": w["t"]["id"], "c": w["c"]["id"], "p": p}
     cookie = None
     if who != "anonymous":
-        cookie = _cookie(await browser_factory(w["u" if who == "participant" else "fac"]["email"]))
+        cookie = session_cookie(
+            await browser_factory(w["u" if who == "participant" else "fac"]["email"])
+        )
     caplog.set_level(logging.WARNING)
     before = await pool.fetchval("SELECT count(*) FROM posts")
     for event in SOCKET_EVENTS:

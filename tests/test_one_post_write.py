@@ -12,79 +12,17 @@ threads are tested with the member and first-posts rules.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import socketio
 
 from tests.conftest import World, insert_post
+from tests.sockets import session_cookie
 
 RULES = ["member", "thread", "first_posts"]
 CHANNELS = ["form", "api", "socket"]
-
-
-class Listener:
-    """A socket in one room, recording what reaches it."""
-
-    NAMES = ("post:new", "post:updated", "post:removed", "thread:new")
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events: list[tuple[str, Any]] = []
-        self.arrived = asyncio.Event()
-        for name in self.NAMES:
-            self.sio.on(name, self._recorder(name))
-
-    def _recorder(self, name: str):
-        async def record(data: Any) -> None:
-            self.events.append((name, data))
-            self.arrived.set()
-
-        return record
-
-    async def until(self, name: str, test: Any) -> Any:
-        async def wait() -> Any:
-            while True:
-                for n, data in self.events:
-                    if n == name and test(data):
-                        return data
-                self.arrived.clear()
-                await self.arrived.wait()
-
-        return await asyncio.wait_for(wait(), 10)
-
-    def names(self, name: str) -> list[Any]:
-        return [data for n, data in self.events if n == name]
-
-
-@pytest.fixture
-async def listen(server) -> AsyncIterator[Any]:
-    made: list[Listener] = []
-
-    async def make(room: str | None = None, cookie: str | None = None) -> Listener:
-        r = Listener()
-        headers = {"Cookie": f"confer_session={cookie}"} if cookie else {}
-        await r.sio.connect(
-            str(server.make_url("/")), headers=headers, transports=["websocket"], wait_timeout=10
-        )
-        if room is not None:
-            ack = await r.sio.call("join", {"room": room}, timeout=10)
-            assert ack["ok"] is True, ack
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        if r.sio.connected:
-            await r.sio.disconnect()
-
-
-def _cookie(browser) -> str:
-    return next(c.value for c in browser.session.cookie_jar if c.key == "confer_session")
 
 
 async def _scene(world: World) -> dict[str, Any]:
@@ -145,7 +83,7 @@ async def test_a_premoderated_reply_is_queued_over_every_channel(
         assert status == 201, post
         assert post["status"] == "pending"
     else:
-        sock = await listen(cookie=_cookie(b))
+        sock = await listen(cookie=session_cookie(b))
         ack = await sock.sio.call("post", {"thread_id": tid, "body": body}, timeout=10)
         assert ack["ok"] is True, ack
         assert ack["post"]["status"] == "pending"
@@ -325,7 +263,7 @@ async def test_a_refused_post_answers_the_same_error_over_the_socket_as_over_the
 ):
     w = await _scene(world)
     b = await browser_factory(w["u"]["email"])
-    sock = await listen(cookie=_cookie(b))
+    sock = await listen(cookie=session_cookie(b))
     tid = w["t"]["id"]
     for data in ({"body": ""}, {"body": "Hello", "reply_to": "not a number"}):
         status, body = await b.api("POST", f"/api/v1/threads/{tid}/posts", data)
