@@ -15,8 +15,7 @@ from confer import markup
 from confer.accounts import service as accounts
 from confer.policy import Actor
 from tests.conftest import PASSWORD, World
-from tests.sockets import Listener
-from tests.sockets import session_cookie
+from tests.sockets import Listener, session_cookie
 
 NEW_PASSWORD = "a quiet walk by the canal"
 RESET_LINK = re.compile(r"http://127\.0\.0\.1(/account/reset/[A-Za-z0-9_-]+)")
