@@ -9,6 +9,7 @@ The JSON API's paths are declared beside their routes (confer.routing.api), unde
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 # The JSON API's prefix: every /api/v1 route, its OpenAPI path and its links start with it.
@@ -93,7 +94,14 @@ PAGES: dict[str, str] = {
 def _part(value: object) -> str:
     if type(value) is int:
         return str(value)
-    return quote(str(value), safe="")
+    return _quoted(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """A part percent-encoded; remembered, as pages repeat the same few slugs in every link
+    (quote() was most of url()'s time, and a thread page builds a few dozen addresses)."""
+    return quote(text, safe="")
 
 
 def url(name: str, /, **parts: object) -> str:
