@@ -16,7 +16,7 @@ from confer.conferences import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
 from confer.live import evict
-from confer.live.events import Event, conference_room
+from confer.live.events import conference_updated_event
 from confer.places import Place
 from confer.policy import Actor, Membership
 from confer.registration import invitations
@@ -178,7 +178,7 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
         await evict.conference(ctx, place.id)  # members-only: readers without a place leave
     await ctx.hub.publish(
         [
-            Event("conference:updated", conference_room(place.id), {"id": place.id}),
+            conference_updated_event(place.id),
             *registration.promotion_events(place.id, promoted),
         ]
     )
@@ -189,9 +189,7 @@ async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> N
     await q.set_published(ctx.pool, place.id, published)
     if not published:
         await evict.conference(ctx, place.id)  # a draft again: only organisers stay
-    await ctx.hub.publish(
-        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
-    )
+    await ctx.hub.publish([conference_updated_event(place.id)])
 
 
 # --- the programme ----------------------------------------------------------------------
@@ -243,9 +241,7 @@ async def save_session(
             session_id = await q.insert_session(con, place.id, *args)
         elif await q.update_session(con, session_id, place.id, *args) is None:
             raise NotFound()
-    await ctx.hub.publish(
-        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
-    )
+    await ctx.hub.publish([conference_updated_event(place.id)])
     assert session_id is not None
     return session_id
 
@@ -254,9 +250,7 @@ async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> 
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     if await q.delete_session(ctx.pool, session_id, place.id) is None:
         raise NotFound()
-    await ctx.hub.publish(
-        [Event("conference:updated", conference_room(place.id), {"id": place.id})]
-    )
+    await ctx.hub.publish([conference_updated_event(place.id)])
 
 
 # --- roles and joining ------------------------------------------------------------------

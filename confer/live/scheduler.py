@@ -19,7 +19,7 @@ from confer import tasks, timefmt
 from confer.db import is_unavailable, note_available, note_unavailable
 from confer.errors import Closed
 from confer.keys import hub_key, pool_key
-from confer.live.events import Event, conference_room, thread_room
+from confer.live.events import Event, conference_updated_event, thread_updated_events
 from confer.live.hub import Hub
 from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
 from confer.timebox import check_open
@@ -84,33 +84,21 @@ async def announce_crossings(
     now = await con.fetchval("SELECT now()")
     events: list[Event] = []
     for t in await con.fetch(THREADS_CROSSING, since):
-        events.append(
-            Event(
-                "thread:updated",
-                thread_room(t["id"]),
-                {
-                    "thread_id": t["id"],
-                    "posting_state": t["posting_state"],
-                    "opens_at": timefmt.iso(t["opens_at"]),
-                    "closes_at": timefmt.iso(t["closes_at"]),
-                    "message": _thread_message(t),
-                },
-            )
-        )
+        clock = {
+            "posting_state": t["posting_state"],
+            "opens_at": timefmt.iso(t["opens_at"]),
+            "closes_at": timefmt.iso(t["closes_at"]),
+            "message": _thread_message(t),
+        }
+        events += thread_updated_events(t["id"], clock)
     for s in await con.fetch(SESSIONS_CROSSING, since):
         events.append(
-            Event(
-                "conference:updated",
-                conference_room(s["conference_id"]),
-                {"id": s["conference_id"], "session_id": s["id"], "session_state": s["state"]},
+            conference_updated_event(
+                s["conference_id"], session_id=s["id"], session_state=s["state"]
             )
         )
     for c in await con.fetch(CONFERENCES_CROSSING, since):
-        events.append(
-            Event(
-                "conference:updated", conference_room(c["id"]), {"id": c["id"], "state": c["state"]}
-            )
-        )
+        events.append(conference_updated_event(c["id"], state=c["state"]))
     return events, now
 
 

@@ -40,6 +40,7 @@ from confer.live.events import (
     login_room,
     moderation_room,
     panel_room,
+    presence_event,
     thread_room,
     token_room,
     user_room,
@@ -114,6 +115,9 @@ def _error(e: ConferError) -> dict[str, Any]:
     if isinstance(e, TooManyRequests):
         error["retry_after"] = e.retry_after
     return {"ok": False, "error": error}
+
+
+_UNSET: Any = object()  # `fields` not given (an error event without the key)
 
 
 class Flood(ConferError):
@@ -196,7 +200,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             if is_unavailable(e):
                 note_unavailable(self.ctx.pool, f"socket {event}", e)
                 error = Unavailable()
-                await self.emit("error", error.as_json(), to=sid)
+                await self._tell_error(sid, error.code, error.message, fields=error.fields)
                 return _error(error)
             log.exception("socket event %s failed", event)
             return _error(Internal())
@@ -280,9 +284,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         while q and q[0] < now - FLOOD_SECONDS:
             q.popleft()
         if len(q) > FLOOD_EVENTS:
-            await self.emit(
-                "error", {"code": "flood", "message": "Too many messages: slow down."}, to=sid
-            )
+            await self._tell_error(sid, "flood", "Too many messages: slow down.")
             await self.disconnect(sid)
             return True
         return False
@@ -455,7 +457,8 @@ class ConferNamespace(socketio.AsyncNamespace):
             await asyncio.sleep(PRESENCE_DELAY)
             self.presence_pending.pop(room, None)
             count = await self.presence.count(room)
-            await self.emit("presence", {"room": room, "count": count}, room=room)
+            event = presence_event(room, count)
+            await self.emit(event.name, event.data, room=event.room)
 
         self.presence_pending[room] = asyncio.create_task(later())
 
@@ -538,13 +541,26 @@ class ConferNamespace(socketio.AsyncNamespace):
     def _local_sids(self, room: str) -> set[str]:
         return {sid for sid, _ in self.server.manager.get_participants("/", room)}
 
+    async def _tell_error(
+        self, sid: str, code: str, message: str, *, fields: Any = _UNSET, room: str | None = None
+    ) -> None:
+        """The one `error` event a socket is sent (unasked: a refusal is an acknowledgement):
+        `{"code", "message"}`, with the error's `fields` when the refusal has them, or the
+        `room` it was evicted from."""
+        data: dict[str, Any] = {"code": code, "message": message}
+        if fields is not _UNSET:
+            data["fields"] = fields
+        if room is not None:
+            data["room"] = room
+        await self.emit("error", data, to=sid)
+
     async def _close_room(self, room: str, code: str) -> None:
         messages = {
             "signed_out": "You have been signed out.",
             "token_revoked": "The API token of this connection was revoked.",
         }
         for sid in self._local_sids(room):
-            await self.emit("error", {"code": code, "message": messages[code]}, to=sid)
+            await self._tell_error(sid, code, messages[code])
             await self.server.disconnect(sid, ignore_queue=True)
 
     async def _rooms_of_conference(self, conference_id: int) -> set[str]:
@@ -577,18 +593,15 @@ class ConferNamespace(socketio.AsyncNamespace):
                 answers[key] = await self._may_stay(actor, room)
             if not answers[key]:
                 await self._leave(sid, room)
-                await self.emit(
-                    "error",
-                    {
-                        "code": "evicted",
-                        "message": "You can no longer follow this live: reload the page.",
-                        "room": room,
-                    },
-                    to=sid,
+                await self._tell_error(
+                    sid,
+                    "evicted",
+                    "You can no longer follow this live: reload the page.",
+                    room=room,
                 )
 
     async def _close_socket(self, sid: str) -> None:
-        await self.emit("error", {"code": "signed_out", "message": "Sign in again."}, to=sid)
+        await self._tell_error(sid, "signed_out", "Sign in again.")
         await self.server.disconnect(sid, ignore_queue=True)
 
     async def _may_stay(self, actor: Actor, room: str) -> bool:

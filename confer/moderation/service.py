@@ -19,10 +19,10 @@ from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
 from confer.live.events import (
     Event,
-    conference_room,
-    moderation_rooms,
+    flag_new_events,
+    flag_resolved_events,
     notice_event,
-    thread_room,
+    thread_updated_events,
 )
 from confer.moderation import queries as q
 from confer.notifications import service as notifications
@@ -66,10 +66,6 @@ THREAD_ACTIONS = (
 POST_ACTIONS = ("hide", "restore", "approve", "reject", "pin", "unpin", "move")
 MEMBER_ACTIONS = ("mute", "unmute", "premoderate", "unpremoderate", "remove")
 AUTO_HIDE_REASON = "Hidden while facilitators review reports from members"
-
-
-def _to_moderators(name: str, place: Place, session_id: int | None, data: dict) -> list[Event]:
-    return [Event(name, room, data) for room in moderation_rooms(place.id, session_id)]
 
 
 async def _reason(f: Fields, data: dict[str, Any], *, required: bool) -> str:
@@ -147,16 +143,10 @@ async def moderate_thread(
         )
     fresh = await threads_q.fetch_thread(ctx.pool, thread_id, place.id)
     assert fresh is not None
-    payload = threads.thread_payload(place, fresh)
-    payload["thread_id"] = thread_id
-    payload["change"] = action
-    await ctx.hub.publish(
-        [
-            Event("thread:updated", thread_room(thread_id), payload),
-            Event("thread:updated", conference_room(place.id), payload),
-        ]
-    )
-    return payload
+    fields = {**threads.thread_payload(place, fresh), "change": action}
+    events = thread_updated_events(thread_id, fields, conference_id=place.id)
+    await ctx.hub.publish(events)
+    return events[0].data
 
 
 # --- posts ------------------------------------------------------------------------------
@@ -270,8 +260,7 @@ async def moderate_post(
         events += post_change_events(place, fresh, "post:new")
         public = public_view(place, fresh)
         if public is not None:
-            public.update(thread_title=thread["title"], session_id=thread["session_id"])
-            events.append(Event("post:new", conference_room(place.id), public))
+            events.append(posts.post_activity_event(place, thread, public))
     elif action == "move":
         events.append(
             posts.post_removed_event(
@@ -326,19 +315,15 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
             hidden = True
     fresh = await posts_q.fetch_post(ctx.pool, post_id)
     assert fresh is not None
-    events = _to_moderators(
-        "flag:new",
-        place,
+    events = flag_new_events(
+        place.id,
         row["session_id"],
-        {
-            "post_id": post_id,
-            "thread_id": row["thread_id"],
-            "session_id": row["session_id"],
-            "reason": reason,
-            "reason_text": FLAG_REASONS[str(reason)],
-            "count": count,
-            "hidden": hidden,
-        },
+        post_id=post_id,
+        thread_id=row["thread_id"],
+        reason=reason,
+        reason_text=FLAG_REASONS[reason],
+        count=count,
+        hidden=hidden,
     )
     if hidden:
         events += post_change_events(place, fresh)
@@ -386,9 +371,7 @@ async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, An
     fresh = await posts_q.fetch_post(ctx.pool, post_id)
     assert fresh is not None
     events = post_change_events(place, fresh)
-    events += _to_moderators(
-        "flag:resolved", place, row["session_id"], {"post_id": post_id, "outcome": outcome}
-    )
+    events += flag_resolved_events(place.id, row["session_id"], post_id=post_id, outcome=outcome)
     await ctx.hub.publish(events)
     return full_view(place, fresh)
 

@@ -144,14 +144,38 @@ async def _with_answers(ctx: Ctx, panel: Panel, rows: list[asyncpg.Record]) -> l
     return out
 
 
-def _events(panel: Panel, name: str, question: asyncpg.Record, data: dict) -> list[Event]:
+def _rooms(panel: Panel, question: asyncpg.Record | dict) -> list[str]:
     """Pending questions go only to the panel's moderators and their author."""
     if question["status"] == "pending":
         rooms = moderation_rooms(panel.place.id, panel.window["id"])
         if question["author_id"] is not None:
             rooms.append(user_room(question["author_id"]))
-        return [Event(name, room, data) for room in rooms]
-    return [Event(name, panel_room(panel.window["id"]), data)]
+        return rooms
+    return [panel_room(panel.window["id"])]
+
+
+def question_new_events(panel: Panel, question: asyncpg.Record, data: dict) -> list[Event]:
+    """A question asked, or approved: the whole question (its `payload`)."""
+    return [Event("question:new", room, data) for room in _rooms(panel, question)]
+
+
+def question_updated_events(
+    panel: Panel, question: asyncpg.Record, data: dict | None = None, *, vote_count: int = 0
+) -> list[Event]:
+    """A question changed: the whole question (its `payload`, as `data`), or, without `data`,
+    only its new `vote_count` (`{"id", "session_id", "vote_count"}`)."""
+    if data is None:
+        data = {
+            "id": question["id"],
+            "session_id": question["session_id"],
+            "vote_count": vote_count,
+        }
+    return [Event("question:updated", room, data) for room in _rooms(panel, question)]
+
+
+def question_answering_event(panel: Panel, data: dict) -> Event:
+    """The question (its `payload`) the panel is answering now, to the panel's page."""
+    return Event("question:answering", panel_room(panel.window["id"]), data)
 
 
 async def ask(
@@ -189,7 +213,7 @@ async def ask(
     row = await q.fetch_question(ctx.pool, question_id)
     assert row is not None
     data_out = payload(panel, row, [])
-    await ctx.hub.publish(_events(panel, "question:new", row, data_out))
+    await ctx.hub.publish(question_new_events(panel, row, data_out))
     return data_out, True
 
 
@@ -211,15 +235,7 @@ async def vote(ctx: Ctx, actor: Actor, question_id: int, *, withdraw: bool = Fal
             count = await q.add_to_count(con, question_id, 1 if changed else 0)
     result = {"question_id": question_id, "vote_count": count, "voted": not withdraw}
     if changed:
-        await ctx.hub.publish(
-            [
-                Event(
-                    "question:updated",
-                    panel_room(question["session_id"]),
-                    {"id": question_id, "session_id": question["session_id"], "vote_count": count},
-                )
-            ]
-        )
+        await ctx.hub.publish(question_updated_events(panel, question, vote_count=count))
     return result
 
 
@@ -287,17 +303,7 @@ async def change_state(
             await q.set_status(
                 con, question_id, "dismissed", "Merged with a similar question", into["id"]
             )
-            events_extra.append(
-                Event(
-                    "question:updated",
-                    panel_room(question["session_id"]),
-                    {
-                        "id": into["id"],
-                        "session_id": question["session_id"],
-                        "vote_count": kept_count,
-                    },
-                )
-            )
+            events_extra += question_updated_events(panel, into, vote_count=kept_count)
         else:
             await q.set_status(
                 con, question_id, new_status, reason if action == "dismiss" else None
@@ -317,10 +323,12 @@ async def change_state(
     assert fresh is not None
     answers = await q.list_answers(ctx.pool, [question_id])
     data_out = payload(panel, fresh, answers)
-    name = "question:new" if action == "approve" else "question:updated"
-    events = _events(panel, name, fresh, data_out) + events_extra
+    if action == "approve":
+        events = question_new_events(panel, fresh, data_out) + events_extra
+    else:
+        events = question_updated_events(panel, fresh, data_out) + events_extra
     if action == "answering":
-        events.append(Event("question:answering", panel_room(question["session_id"]), data_out))
+        events.append(question_answering_event(panel, data_out))
     if action in ("dismiss", "merge") and question["author_id"] is not None:
         events.append(
             notice_event(
@@ -354,5 +362,5 @@ async def answer(ctx: Ctx, actor: Actor, question_id: int, data: dict[str, Any])
     assert fresh is not None
     data_out = payload(panel, fresh, rows)
     data_out["answer_id"] = answer_id
-    await ctx.hub.publish(_events(panel, "question:updated", fresh, data_out))
+    await ctx.hub.publish(question_updated_events(panel, fresh, data_out))
     return data_out

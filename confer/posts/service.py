@@ -142,9 +142,15 @@ def new_post_events(
     made."""
     events = [Event("post:new", thread_room(thread["id"]), data)]
     if activity:
-        where = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
-        events.append(Event("post:new", conference_room(place.id), where))
+        events.append(post_activity_event(place, thread, data))
     return events
+
+
+def post_activity_event(place: Place, thread: asyncpg.Record | dict, data: dict) -> Event:
+    """A post newly visible (its public `payload`), for the conference home's live activity:
+    with where it was made."""
+    where = {**data, "thread_title": thread["title"], "session_id": thread["session_id"]}
+    return Event("post:new", conference_room(place.id), where)
 
 
 def post_change_events(
