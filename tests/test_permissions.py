@@ -800,24 +800,31 @@ async def test_permission(env: Env, row: Row, actor: str, transport: str) -> Non
     else:
         spec = getattr(row, transport)
         outcome = await run_http(env, scene, spec, transport == "api", expected)
-    assert not outcome.problems, (
-        f"{actor} {row.action} over {transport}: "
-        + "; ".join(outcome.problems)
-        + f"\n{outcome.detail}"
-    )
+    what = f"{actor} {row.action} over {transport}"
+    await check_verdict(env, what, outcome, expected, done_sql, mark, row.may_touch)
+
+
+async def check_verdict(
+    env: Env,
+    what: str,
+    outcome: Outcome,
+    expected: str,
+    done_sql: str | None,
+    mark: Any,
+    may_touch: tuple[str, ...] = (),
+) -> None:
+    """The answer was the expected one; allowed, it was done; refused, nothing changed in
+    the database (but for the tables the row says a refusal may write)."""
+    assert not outcome.problems, f"{what}: " + "; ".join(outcome.problems) + f"\n{outcome.detail}"
     if expected == "ok":
         if done_sql:
             assert await env.pool.fetchval(done_sql) is True, (
-                f"{actor} {row.action} over {transport} was answered as allowed, but it was "
-                f"not done: {done_sql}\n{outcome.detail}"
+                f"{what} was answered as allowed, but it was not done: {done_sql}\n{outcome.detail}"
             )
     else:
-        changed = [
-            c for c in await changes_since(env, mark) if c.split(":")[0] not in row.may_touch
-        ]
+        changed = [c for c in await changes_since(env, mark) if c.split(":")[0] not in may_touch]
         assert not changed, (
-            f"{actor} {row.action} over {transport} was refused, yet the database changed: "
-            f"{changed}\n{outcome.detail}"
+            f"{what} was refused, yet the database changed: {changed}\n{outcome.detail}"
         )
         if done_sql:
             assert await env.pool.fetchval(done_sql) is not True
@@ -993,22 +1000,5 @@ async def test_erase_and_export_rights(
     mark = await watermark(env)
     spec = getattr(row, transport)
     outcome = await run_http(env, scene, spec, transport == "api", expected)
-    assert not outcome.problems, (
-        f"{actor} {row.action} over {transport}: "
-        + "; ".join(outcome.problems)
-        + f"\n{outcome.detail}"
-    )
-    if expected == "ok":
-        if done_sql:
-            assert await env.pool.fetchval(done_sql) is True, (
-                f"{actor} {row.action} over {transport} was answered as allowed, but it was "
-                f"not done: {done_sql}\n{outcome.detail}"
-            )
-    else:
-        changed = await changes_since(env, mark)
-        assert not changed, (
-            f"{actor} {row.action} over {transport} was refused, yet the database changed: "
-            f"{changed}\n{outcome.detail}"
-        )
-        if done_sql:
-            assert await env.pool.fetchval(done_sql) is not True
+    what = f"{actor} {row.action} over {transport}"
+    await check_verdict(env, what, outcome, expected, done_sql, mark)
