@@ -116,3 +116,21 @@ async def test_the_embedded_database_warns_when_base_url_is_public(
     assert embedded.exists(data_dir)
     [warning] = [r.getMessage() for r in caplog.records if r.name == "confer.app"]
     assert "embedded database" in warning and "DATABASE_URL" in warning
+
+
+async def test_forwarding_from_an_address_not_trusted_is_ignored_and_named_once(server, caplog):
+    from confer import web as edge
+
+    edge._untrusted_warned.discard("127.0.0.1")
+    with caplog.at_level(logging.WARNING, logger="confer.web"):
+        async with aiohttp.ClientSession() as http:
+            for _ in range(3):  # a route that reads the client's address (its rate limit)
+                async with http.get(
+                    server.make_url("/api/v1/conferences/none/search?q=x"),
+                    headers={"X-Forwarded-For": "203.0.113.9"},
+                ) as r:
+                    assert r.status == 404
+    warnings = [r.getMessage() for r in caplog.records if r.name == "confer.web"]
+    assert len(warnings) == 1
+    assert "127.0.0.1 is not in TRUSTED_PROXIES" in warnings[0]
+    assert "203.0.113.9" not in warnings[0]
