@@ -10,9 +10,9 @@ import socketio
 
 
 class Listener:
-    """A socket in one room, recording what reaches it."""
+    """A socket recording, in order, the events named in NAMES that reach it."""
 
-    NAMES = ("post:new", "post:updated", "post:removed", "thread:new")
+    NAMES: tuple[str, ...] = ("post:new", "post:updated", "post:removed", "thread:new")
 
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -22,13 +22,13 @@ class Listener:
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name: str):
-        async def record(data: Any) -> None:
-            self.events.append((name, data))
+        async def record(*data: Any) -> None:  # some events (disconnect) carry nothing
+            self.events.append((name, data[0] if data else None))
             self.arrived.set()
 
         return record
 
-    async def until(self, name: str, test: Any) -> Any:
+    async def until(self, name: str, test: Any = lambda data: True) -> Any:
         """The first `name` event whose data passes `test` (events to one socket keep their
         order, so everything sent before it has arrived too)."""
 

@@ -9,7 +9,6 @@ the marker is here, whatever was sent before it has come (or never will).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,40 +21,17 @@ from confer.accounts import service as accounts
 from confer.policy import Actor
 from tests.conftest import PASSWORD, World
 from tests.procs import free_port
-from tests.sockets import session_cookie
+from tests.sockets import Listener, session_cookie
 from tests.test_multiprocess import _serve, _stop, redis_url  # noqa: F401 (a fixture)
 
 NEW_PASSWORD = "a quiet walk by the canal"
 EVENTS = ("post:new", "post:updated", "post:removed", "error", "disconnect")
 
 
-class Sock:
+class Sock(Listener):
     """A socket.io client that records every event it receives, in order."""
 
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events: list[tuple[str, Any]] = []
-        self.arrived = asyncio.Event()
-        for name in EVENTS:
-            self.sio.on(name, self._recorder(name))
-
-    def _recorder(self, name: str):
-        async def record(*data: Any) -> None:
-            self.events.append((name, data[0] if data else None))
-            self.arrived.set()
-
-        return record
-
-    async def until(self, name: str, test: Any = lambda d: True) -> Any:
-        async def wait() -> Any:
-            while True:
-                for n, data in self.events:
-                    if n == name and test(data):
-                        return data
-                self.arrived.clear()
-                await self.arrived.wait()
-
-        return await asyncio.wait_for(wait(), 10)
+    NAMES = EVENTS
 
     def received(self, text: str) -> bool:
         return text in repr(self.events)
