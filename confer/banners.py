@@ -14,6 +14,7 @@ DONE: dict[str, dict[str, str]] = {
     "account": {
         "profile-saved": "Your profile has been saved.",
         "password-changed": "Your password has been changed.",
+        "language-saved": "Your language has been saved.",
         "token-revoked": "The token has been revoked.",
     },
     "manage": {

@@ -26,6 +26,7 @@ class Actor:
     is_admin: bool = False
     email: str = ""
     via: Literal["cookie", "token", "none", "cli"] = "none"
+    language: str | None = None  # their chosen language (confer.i18n); None: not chosen
 
     @property
     def authenticated(self) -> bool:

@@ -62,6 +62,9 @@ class Settings:
     email_link_max_per_email: int = 3
     email_link_max_per_address: int = 20
     email_link_window_seconds: int = 15 * 60
+    # PSEUDO_LOCALE=1 offers the pseudo-locale (confer.i18n.PSEUDO) at /language/qps: every
+    # message accented and marked, so that text that missed the catalogues stands out.
+    pseudo_locale: bool = False
 
     @property
     def secure_cookies(self) -> bool:
@@ -96,6 +99,7 @@ class Settings:
             metrics_allow=_networks("METRICS_ALLOW", env.get("METRICS_ALLOW"), s.metrics_allow),
             data_dir=data_dir,
             port=port,
+            pseudo_locale=env.get("PSEUDO_LOCALE", "").strip().lower() in ("1", "true", "yes"),
         )
 
     def with_(self, **changes: object) -> Settings:

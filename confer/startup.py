@@ -15,7 +15,7 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import resources, timefmt, urls
+from confer import i18n, resources, timefmt, urls
 from confer.fragments import PostFragments
 from confer.keys import actor_key, csrf_key, heap_frozen_key, precompiled_key, settings_key
 from confer.notifications.views import header_context
@@ -30,6 +30,7 @@ async def _context(request: web.Request) -> dict[str, object]:
         "csrf_token": request.get(csrf_key, ""),
         "settings": request.app[settings_key],
         "request_path": request.path,
+        "request_path_qs": request.path_qs,
         # The header's "Notifications (N)" and a thread page's Follow button: one query.
         **await header_context(request),
     }
@@ -68,8 +69,10 @@ def setup_templates(app: web.Application) -> None:
         # Templates ship with the code (restart to see an edit): without this every render,
         # and every {% include %} of a post in a thread page's loop, stats the template file.
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
     env.__class__ = _Environment  # aiohttp_jinja2.setup() makes a plain Environment
+    i18n.install_gettext(env)
     env.filters["when"] = timefmt.when
     env.filters["short"] = timefmt.short
     env.filters["clock"] = timefmt.clock

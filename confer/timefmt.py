@@ -1,9 +1,15 @@
-"""Times as people read them: always in the conference's timezone, with the zone named."""
+"""Times as people read them: always in the conference's timezone, with the zone named, in
+the reader's language (the names of days and months are Babel's, from CLDR)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from confer import i18n
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -11,26 +17,32 @@ def local(dt: datetime, tz: str) -> datetime:
 
 
 def when(dt: datetime | None, tz: str) -> str:
-    """'Tuesday 24 November 2026, 16:00 GMT'."""
+    """'Tuesday 24 November 2026, 16:00 GMT'; 'Dydd Mawrth 24 Tachwedd 2026, 16:00 GMT'."""
     if dt is None:
         return ""
     d = local(dt, tz)
-    return f"{d:%A} {d.day} {d:%B %Y}, {d:%H:%M} {d.tzname()}"
+    return f"{format_datetime(d, 'EEEE d MMMM y, HH:mm', locale=i18n.babel_locale())} {d.tzname()}"
 
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+@functools.cache
+def _short_names(code: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The language's abbreviated day names (Monday first) and month names (CLDR's)."""
+    locale = i18n.babel_locale(code)
+    days = locale.days["format"]["abbreviated"]
+    months = locale.months["format"]["abbreviated"]
+    return tuple(days[i] for i in range(7)), tuple(months[i] for i in range(1, 13))
 
 
 def short(dt: datetime | None, tz: str) -> str:
-    """'Tue 24 Nov, 16:00 GMT'.
+    """'Tue 24 Nov, 16:00 GMT'; 'Maw 24 Tach, 16:00 GMT'.
 
-    Shown on every post of a thread page, so it is built without strftime (one call per
-    directive cost ~15 µs; this ~4 µs): the same text as `%a %-d %b, %H:%M %Z` in English."""
+    Shown on every post of a thread page, so it is built from the names cached per language
+    rather than by Babel's formatter (~40 µs a call; this ~4 µs)."""
     if dt is None:
         return ""
     d = local(dt, tz)
-    day = f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]}"
+    days, months = _short_names(i18n.lang())
+    day = f"{days[d.weekday()]} {d.day} {months[d.month - 1]}"
     return f"{day}, {d.hour:02d}:{d.minute:02d} {d.tzname()}"
 
 
@@ -45,8 +57,7 @@ def clock(dt: datetime | None, tz: str) -> str:
 def day(dt: datetime | None, tz: str) -> str:
     if dt is None:
         return ""
-    d = local(dt, tz)
-    return f"{d:%A} {d.day} {d:%B %Y}"
+    return format_datetime(local(dt, tz), "EEEE d MMMM y", locale=i18n.babel_locale())
 
 
 def input_value(dt: datetime | None, tz: str) -> str:

@@ -22,6 +22,8 @@ PAGES: dict[str, str] = {
     "register": "/register",
     "account": "/account",
     "account_profile": "/account/profile",
+    "account_language": "/account/language",
+    "language": "/language/{code}",
     "account_password": "/account/password",
     "account_tokens": "/account/tokens",
     "account_token_revoke": "/account/tokens/{token_id}/revoke",

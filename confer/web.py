@@ -18,7 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from confer import observe
+from confer import i18n, observe
 from confer.accounts import service as accounts
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
@@ -429,6 +429,24 @@ async def unavailable(request: web.Request, e: Unavailable | TooManyRequests) ->
 
 
 @web.middleware
+async def language_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The language of the answer (confer.i18n): the reader's choice (the switch's cookie),
+    else their browser's Accept-Language, else English. A signed-in member's account setting
+    comes first; actor_middleware applies it once it knows who is asking."""
+    i18n.set_language(reader_language(request))
+    return await handler(request)
+
+
+def reader_language(request: web.Request) -> str:
+    """The language chosen by cookie, else the first one Accept-Language asks for."""
+    offered = i18n.languages(pseudo=request.app[settings_key].pseudo_locale)
+    chosen = request.cookies.get(i18n.COOKIE, "")
+    if chosen in offered:
+        return chosen
+    return i18n.negotiate(request.headers.get("Accept-Language", "")) or i18n.DEFAULT
+
+
+@web.middleware
 async def actor_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Identify the caller by API token (Authorization: Bearer) or sign-in cookie."""
     pool = request.app[pool_key]
@@ -443,12 +461,16 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
                 return error_json("unauthorized", "That API token is not valid.", status=401)
         else:
             request[actor_key] = actor
+            if actor.language is not None:
+                i18n.set_language(actor.language)
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         found = await accounts.actor_from_login(pool, token)
         if found is not None:
             request[actor_key], request[login_id_key] = found
+            if found[0].language is not None:  # the member's own choice (language_middleware)
+                i18n.set_language(found[0].language)
     return await handler(request)
 
 

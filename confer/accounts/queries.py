@@ -13,7 +13,7 @@ from confer.db import batched
 
 Con = asyncpg.Connection | asyncpg.Pool
 
-USER_COLUMNS = "id, email, name, title, organisation, bio, is_admin, created_at"
+USER_COLUMNS = "id, email, name, title, organisation, bio, is_admin, created_at, language"
 
 INSERT_USER = f"""
 INSERT INTO users (email, name, title, organisation, password_hash, is_admin)
@@ -75,7 +75,7 @@ WITH hit AS (
     UPDATE logins SET last_seen_at = now()
     WHERE id IN (SELECT login_id FROM hit) AND last_seen_at < now() - interval '1 minute'
 )
-SELECT hit.token_hash, hit.login_id, u.id, u.name, u.email, u.is_admin
+SELECT hit.token_hash, hit.login_id, u.id, u.name, u.email, u.is_admin, u.language
 FROM hit
 JOIN users u ON u.id = hit.user_id
 """
@@ -154,7 +154,7 @@ WITH hit AS (
     WHERE id IN (SELECT id FROM hit)
       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 )
-SELECT hit.token_hash, hit.id AS token_id, u.id, u.name, u.email, u.is_admin
+SELECT hit.token_hash, hit.id AS token_id, u.id, u.name, u.email, u.is_admin, u.language
 FROM hit
 JOIN users u ON u.id = hit.user_id
 """
@@ -198,6 +198,10 @@ async def update_profile(
     con: Con, user_id: int, name: str, title: str, organisation: str, bio: str
 ) -> asyncpg.Record:
     return await con.fetchrow(UPDATE_PROFILE, user_id, name, title, organisation, bio)
+
+
+async def update_language(con: Con, user_id: int, language: str) -> None:
+    await con.execute("UPDATE users SET language = $2 WHERE id = $1", user_id, language)
 
 
 async def update_password(con: Con, user_id: int, password_hash: str) -> None:

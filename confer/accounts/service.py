@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from confer import i18n
 from confer.accounts import passwords
 from confer.accounts import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests
+from confer.i18n import _
 from confer.live import evict
 from confer.policy import Actor
 from confer.settings import Settings
@@ -153,6 +155,7 @@ async def actor_from_login(pool: asyncpg.Pool, token: str) -> tuple[Actor, int] 
         email=row["email"],
         is_admin=row["is_admin"],
         via="cookie",
+        language=row["language"],
     )
     return actor, row["login_id"]
 
@@ -176,6 +179,7 @@ async def actor_and_token_id(pool: asyncpg.Pool, token: str) -> tuple[Actor, int
         email=row["email"],
         is_admin=row["is_admin"],
         via="token",
+        language=row["language"],
     )
     return actor, row["token_id"]
 
@@ -195,6 +199,7 @@ async def actor_of_credential(pool: asyncpg.Pool, kind: str, token_hash: bytes) 
         email=row["email"],
         is_admin=row["is_admin"],
         via="cookie" if kind == "login" else "token",
+        language=row["language"],
     )
 
 
@@ -203,6 +208,16 @@ async def fetch_profile(pool: asyncpg.Pool, user_id: int) -> asyncpg.Record:
     if row is None:
         raise NotFound()
     return row
+
+
+async def set_language(pool: asyncpg.Pool, actor: Actor, language: str) -> None:
+    """The member's language for pages and emails (the language switch, the account page)."""
+    if actor.user_id is None:
+        raise Forbidden()
+    if language not in i18n.LANGUAGES:
+        message = _("Choose Cymraeg or English")
+        raise Invalid(message, fields={"language": message})
+    await q.update_language(pool, actor.user_id, language)
 
 
 async def update_profile(

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners
+from confer import banners, i18n
 from confer.accounts import links, rights, service
-from confer.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
-from confer.keys import actor_key, ctx_key
+from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from confer.keys import actor_key, ctx_key, settings_key
 from confer.mail import render
 from confer.mail import views as mail_views
 from confer.routing import page
@@ -168,6 +168,54 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         return await _account_page(request, errors=e.fields, values=form, status=e.status)
     raise redirect(f"{url('account')}?done=profile-saved")
+
+
+def _remember_language(request: web.Request, response: web.StreamResponse, code: str) -> None:
+    response.set_cookie(
+        i18n.COOKIE,
+        code,
+        max_age=365 * 86400,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[settings_key].secure_cookies,
+    )
+
+
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    """The "Cymraeg / English" link on every page (a plain link: no JavaScript, no form). The
+    choice is kept in a cookie, and on the account of a signed-in member, whose emails then
+    come in it too; then back to the page.
+
+    A GET that writes to the account is only taken from Confer's own pages: the browser's
+    `Sec-Fetch-Site` must say so (a link on another site could otherwise change a member's
+    language). Without that header (an old browser), only the cookie is set."""
+    ctx = request.app[ctx_key]
+    code = request.match_info["code"]
+    if code not in i18n.languages(pseudo=ctx.settings.pseudo_locale):
+        raise NotFound()
+    actor = request[actor_key]
+    own_page = request.headers.get("Sec-Fetch-Site") in ("same-origin", "none")
+    if actor.via == "cookie" and code in i18n.LANGUAGES and own_page and code != actor.language:
+        await service.set_language(ctx.pool, actor, code)
+    response = redirect(_safe_next(request.query.get("next")))
+    _remember_language(request, response, code)
+    raise response
+
+
+async def update_language(request: web.Request) -> web.StreamResponse:
+    """The account page's language setting: pages and emails."""
+    ctx = request.app[ctx_key]
+    _signed_in(request)
+    form = await read_form(request)
+    code = form.get("language", "")
+    try:
+        await service.set_language(ctx.pool, request[actor_key], code)
+    except Invalid as e:
+        return await _account_page(request, errors=e.fields, values=form, status=e.status)
+    response = redirect(f"{url('account')}?done=language-saved")
+    _remember_language(request, response, code)
+    raise response
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
@@ -373,6 +421,8 @@ def setup(app: web.Application) -> None:
     page(app, "POST", "register", register, limit="register")
     page(app, "GET", "account", show_account)
     page(app, "POST", "account_profile", update_profile)
+    page(app, "POST", "account_language", update_language)
+    page(app, "GET", "language", switch_language)
     page(app, "POST", "account_password", change_password)
     page(app, "POST", "account_tokens", create_token)
     page(app, "POST", "account_token_revoke", revoke_token)

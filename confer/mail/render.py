@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup, escape
 
-from confer import resources, timefmt
+from confer import i18n, resources, timefmt
 from confer.settings import Settings
 
 # Emails are not tied to a conference; Confer serves UK councils, so UK time, zone named.
@@ -166,7 +166,9 @@ def _environment(*, html: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    i18n.install_gettext(env)  # in the recipient's language: compose inside i18n.using(...)
     env.filters["wrap"] = _wrap
     env.filters["linkify"] = linkify
     return env
