@@ -39,6 +39,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from markupsafe import Markup
 
 DEFAULT = "en"
 # The languages a reader can choose, with each one's name in itself (the switch shows the
@@ -202,6 +203,8 @@ def install_gettext(env: jinja2.Environment) -> None:
     env.globals["html_lang"] = html_lang
     env.globals["js_messages"] = js_messages
     env.globals["LANGUAGES"] = LANGUAGES
+    env.globals["localized"] = localized
+    env.globals["lang_attr"] = lang_attr
 
 
 def negotiate(accept_language: str, available: tuple[str, ...] = tuple(LANGUAGES)) -> str | None:
@@ -266,3 +269,55 @@ class _Pseudo(NullTranslations):
 
     def npgettext(self, context: str, msgid1: str, msgid2: str, n: int) -> str:
         return self.ngettext(msgid1, msgid2, n)
+
+
+# --- bilingual conferences ----------------------------------------------------------------
+
+
+class Localized(str):
+    """A text of a bilingual conference in the reader's language where it has one, else in
+    the language it was written in: a str that knows its `lang` (a template writes
+    `lang="…"` on its element when that differs from the page's: `lang_attr`)."""
+
+    lang: str
+
+    def __new__(cls, text: str, lang: str) -> Localized:
+        self = super().__new__(cls, text)
+        self.lang = lang
+        return self
+
+
+def localized(
+    row: Any, field: str, *, language: str | None = None, conference: Any = None
+) -> Localized:
+    """`row[field]` in the reader's language (`language`, else the current one): from the
+    row's `translations` when its conference is bilingual and has that text, else the text
+    as written, in the conference's `language`. `conference` is the row's conference when
+    `row` is a session (whose own row has no language)."""
+    owner = conference if conference is not None else row
+    written = _get(owner, "language") or DEFAULT
+    text = row[field]
+    want = language or lang()
+    if want == PSEUDO:
+        want = DEFAULT
+    if want != written and _get(owner, "bilingual"):
+        other = (_get(row, "translations") or {}).get(want) or {}
+        if other.get(field):
+            return Localized(other[field], want)
+    return Localized(text, written)
+
+
+def _get(row: Any, key: str) -> Any:
+    try:
+        return row[key]
+    except (KeyError, IndexError):
+        return None
+
+
+def lang_attr(text: Any) -> Markup:
+    """` lang="cy"` when `text` (a Localized, or anything with a `lang`) is in another language
+    than the page's; nothing otherwise."""
+    code = getattr(text, "lang", None)
+    if code is None or code == lang() or (code == DEFAULT and lang() == PSEUDO):
+        return Markup("")
+    return Markup(' lang="%s"') % html_lang(code)
