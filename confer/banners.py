@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+# The address's parameters that belong to the banner (not to the page).
+QUERY_KEYS = frozenset({"done", "count"})
+
 DONE: dict[str, dict[str, str]] = {
     "account": {
         "profile-saved": "Your profile has been saved.",

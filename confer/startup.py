@@ -15,7 +15,7 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import i18n, resources, timefmt, urls
+from confer import banners, i18n, resources, timefmt, urls
 from confer.fragments import PostFragments
 from confer.keys import actor_key, csrf_key, heap_frozen_key, precompiled_key, settings_key
 from confer.notifications.views import header_context
@@ -30,10 +30,18 @@ async def _context(request: web.Request) -> dict[str, object]:
         "csrf_token": request.get(csrf_key, ""),
         "settings": request.app[settings_key],
         "request_path": request.path,
-        "request_path_qs": request.path_qs,
+        "language_next": language_next(request),
         # The header's "Notifications (N)" and a thread page's Follow button: one query.
         **await header_context(request),
     }
+
+
+def language_next(request: web.Request) -> str:
+    """Where the language switch comes back to: this page, its query kept (a search, a page
+    number) but without the one-off banner's parameters (confer.banners), which are
+    acknowledgements of an action, not part of the page."""
+    query = [(k, v) for k, v in request.query.items() if k not in banners.QUERY_KEYS]
+    return str(request.rel_url.with_query(query)) if query else request.path
 
 
 _ROW_TYPES = (dict, asyncpg.Record)

@@ -38,6 +38,8 @@ EXTRACT = [
     "extract",
     "-F",
     "pyproject.toml",
+    # Babel skips folders named `_*` by default: templates/_partials would go unread.
+    "--ignore-dirs=.* __pycache__",
     "--add-location=file",
     "--sort-by-file",
     "--project=Confer",
