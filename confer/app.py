@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             # Outermost: the request id for every log line, the count and time of every answer.
             observe.make_middleware(observe.trusted_checker(settings.trusted_proxies), app_metrics),
+            edge.language_middleware,  # the reader's language, for error pages too (confer.i18n)
             edge.error_middleware,
             edge.actor_middleware,
             edge.csrf_middleware,
