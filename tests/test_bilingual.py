@@ -271,3 +271,16 @@ async def test_a_welsh_conference_on_an_english_page_is_marked_welsh(world: Worl
     # On a Welsh page the same texts need no mark.
     _, page = await reader.get("/c/cynhadledd", headers=WELSH)
     assert 'lang="cy">Cynhadledd' not in page and "Cynhadledd y cynghorau" in _h1(page)
+
+
+async def test_the_demo_conference_is_bilingual(pool, browser_factory):
+    from confer.demo import SLUG, load_demo
+
+    await load_demo(pool)
+    reader = await browser_factory()
+    _, page = await reader.get(f"/c/{SLUG}/programme", headers=WELSH)
+    assert "Caffi’r gynhadledd" in page and "Conference café" not in page
+    assert "Cynghorwyr mewn cysylltiad" in page
+    _, page = await reader.get(f"/c/{SLUG}", headers=WELSH)
+    assert "<strong>adeiladol ac yn barchus</strong>" not in page  # the code is on the join page
+    assert "Cynhadledd ar-lein dros dri diwrnod" in page
