@@ -1,7 +1,9 @@
 """The demo conference: "Councillors connected", three days, live now.
 
 Times are relative to the database clock, so the demo is always live when loaded:
-one discussion has already closed and two have yet to open.
+one discussion has already closed and two have yet to open. It is bilingual (written in
+English, with its title, summary, code of conduct and sessions in Welsh too), so that a
+newcomer who reads Confer in Cymraeg sees the conference in Welsh.
 """
 
 from __future__ import annotations
@@ -147,6 +149,72 @@ Facilitators may hide posts that break these rules, and will say why.
 """
 
 
+# The conference's texts in Welsh (migrations/0018_bilingual.sql: `translations`).
+TITLE = "Councillors connected: social media online conference"
+TITLE_CY = "Cynghorwyr mewn cysylltiad: cynhadledd ar-lein am y cyfryngau cymdeithasol"
+
+SUMMARY_CY = """\
+Cynhadledd ar-lein dros dri diwrnod i gynghorwyr a swyddogion ar ddefnyddio’r cyfryngau
+cymdeithasol yn dda: beth mae cynghorau’n ei wneud nawr, cysylltu cymunedau â gwasanaethau,
+ymgysylltu, y risgiau, a sut i ddechrau arni. Cymerwch ran ar unrhyw adeg sy’n gyfleus i chi.
+"""
+
+CODE_OF_CONDUCT_CY = """\
+Cadwch y drafodaeth yn **adeiladol ac yn barchus**. Anghytunwch â syniadau, nid â phobl.
+Peidiwch â rhannu gwybodaeth bersonol am breswylwyr na chydweithwyr.
+Gall hwyluswyr guddio negeseuon sy’n torri’r rheolau hyn, a byddant yn dweud pam.
+"""
+
+# Each session's title and description in Welsh, by its English title.
+SESSIONS_CY: dict[str, tuple[str, str]] = {
+    "Opening keynote: why social media matters for local democracy": (
+        "Prif anerchiad agoriadol: pam mae’r cyfryngau cymdeithasol yn bwysig i ddemocratiaeth"
+        " leol",
+        "Croeso gan y trefnwyr a sgwrs agoriadol.",
+    ),
+    "What councils and councillors are doing with social media": (
+        "Beth mae cynghorau a chynghorwyr yn ei wneud gyda’r cyfryngau cymdeithasol",
+        "Rhannwch beth mae eich cyngor yn ei wneud nawr: sianeli, cynulleidfaoedd, beth sy’n"
+        " gweithio.",
+    ),
+    "Connecting communities to local public services": (
+        "Cysylltu cymunedau â gwasanaethau cyhoeddus lleol",
+        "Sut mae’r cyfryngau cymdeithasol yn helpu preswylwyr i gyrraedd gwasanaethau, a"
+        " gwasanaethau i gyrraedd preswylwyr.",
+    ),
+    "Empowerment, engagement and improvement": (
+        "Grymuso, ymgysylltu a gwella",
+        "Defnyddio sgyrsiau ar-lein i gynnwys pobl mewn penderfyniadau.",
+    ),
+    "Ask the panel: social media for councillors": (
+        "Holwch y panel: y cyfryngau cymdeithasol i gynghorwyr",
+        "Gofynnwch eich cwestiynau i arweinydd cyngor, pennaeth marchnata ac ymgynghorydd.",
+    ),
+    "The risks of these new ways of communicating": (
+        "Risgiau’r ffyrdd newydd hyn o gyfathrebu",
+        "Camdriniaeth, camwybodaeth, y cyfnod cyn etholiad a’r cod ymddygiad.",
+    ),
+    "How councils and councillors can get started": (
+        "Sut y gall cynghorau a chynghorwyr ddechrau arni",
+        "Camau cyntaf, polisïau a hyfforddiant.",
+    ),
+    "Lunch": ("Cinio", ""),
+    "Conference café": (
+        "Caffi’r gynhadledd",
+        "Dechreuwch eich trafodaeth eich hun ar unrhyw beth sy’n ymwneud â’r gynhadledd.",
+    ),
+}
+
+
+def _session_cy(title: str) -> dict:
+    """A demo session's `translations`: its Welsh title and description (with its HTML)."""
+    title_cy, desc_cy = SESSIONS_CY[title]
+    texts = {"title": title_cy}
+    if desc_cy:
+        texts.update(description_md=desc_cy, description_html=markup.render_sync(desc_cy))
+    return {"cy": texts}
+
+
 async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
     """Load the demo conference if absent; return (created, the demo accounts)."""
     if await conferences_q.fetch_conference_by_slug(pool, SLUG) is not None:
@@ -172,7 +240,7 @@ async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
         cid = await conferences_q.insert_conference(
             con,
             SLUG,
-            "Councillors connected: social media online conference",
+            TITLE,
             SUMMARY,
             markup.render_sync(SUMMARY),
             CODE_OF_CONDUCT,
@@ -182,6 +250,17 @@ async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
             start + 3 * d,
             "public",
             ids["admin"],
+            language="en",
+            bilingual=True,
+            translations={
+                "cy": {
+                    "title": TITLE_CY,
+                    "summary_md": SUMMARY_CY,
+                    "summary_html": markup.render_sync(SUMMARY_CY),
+                    "code_of_conduct_md": CODE_OF_CONDUCT_CY,
+                    "code_of_conduct_html": markup.render_sync(CODE_OF_CONDUCT_CY),
+                }
+            },
         )
         await conferences_q.set_published(con, cid, True)
         for u in USERS:
@@ -208,6 +287,7 @@ async def load_demo(pool: asyncpg.Pool) -> tuple[bool, list[DemoUser]]:
                 start + e,
                 window,
                 open_threads,
+                translations=_session_cy(title),
             )
 
         await session(

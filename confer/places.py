@@ -5,16 +5,25 @@ that they may see it (404 otherwise); `Place` then answers permission questions 
 confer.policy. `fetch_session()` and `fetch_thread()` find a session or thread of that
 conference (one of another conference is a 404), so no capability reaches into another's
 service to find out where it is.
+
+A bilingual conference's texts are read in the reader's language here, where conferences and
+sessions are loaded for pages: `Place.conference` and the sessions of `fetch_session()` (and
+of confer.conferences.service.programme) carry the reader's title, summary, code of conduct
+and description (`confer.i18n.Localized`, which knows its `lang` for `lang_attr`), and keep
+the row as written under "written" (the settings forms, the JSON API: `written()`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
 from confer.conferences import queries as conferences_q
 from confer.errors import NotFound
+from confer.i18n import localized
 from confer.policy import Actor, Membership, can, require
 from confer.threads import queries as threads_q
 
@@ -42,6 +51,35 @@ class Place:
         return self.conference["timezone"]
 
 
+# The texts a bilingual conference gives in both languages (migrations/0018_bilingual.sql).
+CONFERENCE_TEXTS = ("title", "summary_html", "code_of_conduct_html")
+SESSION_TEXTS = ("title", "description_html")
+
+
+def for_reader(row: Mapping[str, Any], conference: Mapping[str, Any] | None = None) -> dict:
+    """A conference row (or a session row, with its `conference`) as the current reader sees
+    it: each of its texts in their language where the conference gives it, else as written,
+    marked with its language (confer.i18n.localized). The row as written stays under
+    "written". A row already read for a reader is returned as it is."""
+    if isinstance(row, dict) and "written" in row:
+        return row
+    owner = written(conference) if conference is not None else row
+    texts = SESSION_TEXTS if conference is not None else CONFERENCE_TEXTS
+    out = dict(row)
+    for field in texts:
+        if field in out:
+            out[field] = localized(row, field, conference=owner)
+    out["written"] = row
+    return out
+
+
+def written(row: Any) -> Any:
+    """The row as written (its own columns), whether or not it was read for a reader."""
+    if isinstance(row, dict) and "written" in row:
+        return row["written"]
+    return row
+
+
 def membership_from_row(row: asyncpg.Record | dict | None) -> Membership | None:
     if row is None:
         return None
@@ -67,7 +105,7 @@ async def membership_of(
 
 
 async def place_from_row(con: conferences_q.Con, actor: Actor, conference: asyncpg.Record) -> Place:
-    return Place(conference, await membership_of(con, actor, conference["id"]), actor)
+    return Place(for_reader(conference), await membership_of(con, actor, conference["id"]), actor)
 
 
 async def load(
@@ -78,7 +116,7 @@ async def load(
     if found is None:
         raise NotFound()
     conference, member = found
-    place = Place(conference, membership_from_row(member), actor)  # type: ignore[arg-type]
+    place = Place(for_reader(conference), membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require(action)
     return place
 
@@ -88,7 +126,7 @@ async def fetch_session(con: conferences_q.Con, place: Place, session_id: int) -
     row = await conferences_q.fetch_session(con, session_id, place.id)
     if row is None:
         raise NotFound()
-    return row
+    return for_reader(row, place.conference)  # type: ignore[return-value]
 
 
 async def fetch_thread(

@@ -68,6 +68,11 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
             "title": STR,
             "description_html": STR,
+            "translations": {
+                "type": "object",
+                "description": "A bilingual conference's title and description_html in its "
+                "other language, under that language's code",
+            },
             "starts_at": TIME,
             "ends_at": TIME,
             "state": {"enum": ["upcoming", "open", "closed"]},
@@ -89,6 +94,14 @@ SCHEMAS: dict[str, Any] = {
             "visibility": {"enum": ["public", "members"]},
             "registration": {"enum": ["open", "approval", "invite"]},
             "summary_html": STR,
+            "code_of_conduct_html": STR,
+            "language": {"enum": ["en", "cy"], "description": "The language of the texts"},
+            "bilingual": {"type": "boolean"},
+            "translations": {
+                "type": "object",
+                "description": "A bilingual conference's title, summary_html and "
+                "code_of_conduct_html in its other language, under that language's code",
+            },
             "url": STR,
             "sessions": {"type": "array", "items": ref("Session")},
             "membership": {"type": ["object", "null"]},

@@ -37,17 +37,24 @@ from confer.web import json_response, query_int
 
 
 def conference_json(c: object, *, sessions: list | None = None) -> dict:
+    """A conference as written: its texts in its `language`, and for a bilingual conference
+    the same texts in the other language under `translations` ({"cy": {"title": …}})."""
+    c = places.written(c)
     data = {
-        "id": c["id"],
-        "slug": c["slug"],
+        "id": c["id"],  # type: ignore[index]
+        "slug": c["slug"],  # type: ignore[index]
         "title": c["title"],  # type: ignore[index]
-        "state": c["state"],
+        "state": c["state"],  # type: ignore[index]
         "timezone": c["timezone"],  # type: ignore[index]
-        "starts_at": timefmt.iso(c["starts_at"]),
+        "starts_at": timefmt.iso(c["starts_at"]),  # type: ignore[index]
         "ends_at": timefmt.iso(c["ends_at"]),  # type: ignore[index]
-        "visibility": c["visibility"],
+        "visibility": c["visibility"],  # type: ignore[index]
         "registration": c["registration"],  # type: ignore[index]
         "summary_html": c["summary_html"],  # type: ignore[index]
+        "code_of_conduct_html": c["code_of_conduct_html"],  # type: ignore[index]
+        "language": c["language"],  # type: ignore[index]
+        "bilingual": c["bilingual"],  # type: ignore[index]
+        "translations": _translations(c, ("title", "summary_html", "code_of_conduct_html")),
         "url": url("conference", slug=c["slug"]),  # type: ignore[index]
     }
     if sessions is not None:
@@ -56,18 +63,54 @@ def conference_json(c: object, *, sessions: list | None = None) -> dict:
 
 
 def session_json(c: object, s: object) -> dict:
+    s = places.written(s)
     return {
-        "id": s["id"],
-        "kind": s["kind"],
+        "id": s["id"],  # type: ignore[index]
+        "kind": s["kind"],  # type: ignore[index]
         "title": s["title"],  # type: ignore[index]
         "description_html": s["description_html"],  # type: ignore[index]
-        "starts_at": timefmt.iso(s["starts_at"]),
+        "translations": _translations(s, ("title", "description_html")),
+        "starts_at": timefmt.iso(s["starts_at"]),  # type: ignore[index]
         "ends_at": timefmt.iso(s["ends_at"]),  # type: ignore[index]
-        "state": s["state"],
+        "state": s["state"],  # type: ignore[index]
         "posting_window": s["posting_window"],  # type: ignore[index]
         "participants_start_threads": s["participants_start_threads"],  # type: ignore[index]
         "url": url("session", slug=c["slug"], session_id=s["id"]),  # type: ignore[index]
     }
+
+
+def _translations(row: object, fields: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    stored = row["translations"] or {}  # type: ignore[index]
+    return {code: {f: texts[f] for f in fields if texts.get(f)} for code, texts in stored.items()}
+
+
+async def create_conference(call: Call) -> object:
+    """A site admin creates a draft conference (the same service as the form)."""
+    slug = await conferences.create_conference(call.ctx, call.actor, call.body)
+    place = await places.load(call.ctx.pool, call.actor, slug, "conference.manage")
+    return created(conference_json(place.conference, sessions=[]))
+
+
+async def update_conference(call: Call) -> dict:
+    await conferences.update_conference(call.ctx, call.actor, call.slug, call.body)
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    return conference_json(place.conference)
+
+
+async def create_session(call: Call) -> object:
+    session_id = await conferences.save_session(call.ctx, call.actor, call.slug, None, call.body)
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
+    return created(session_json(place.conference, session))
+
+
+async def update_session(call: Call) -> dict:
+    place, session_id = await _place_of_session(call)
+    await conferences.save_session(
+        call.ctx, call.actor, place.conference["slug"], session_id, call.body
+    )
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
+    return session_json(place.conference, session)
 
 
 async def list_conferences(call: Call) -> dict:
@@ -236,6 +279,45 @@ async def not_found(request: web.Request) -> web.Response:
     raise NotFound("There is no such API endpoint.")
 
 
+_TRANSLATIONS_INPUT = {
+    "type": "object",
+    "description": "The texts in the conference's other language, under its code",
+    "additionalProperties": {"type": "object", "additionalProperties": STR},
+}
+_CONFERENCE_INPUT = {
+    "type": "object",
+    "required": ["title", "starts_at", "ends_at"],
+    "properties": {
+        "slug": STR,
+        "title": STR,
+        "summary": STR,
+        "code_of_conduct": STR,
+        "timezone": STR,
+        "starts_at": {**STR, "description": "local time in `timezone`, 2030-06-01T09:00"},
+        "ends_at": STR,
+        "visibility": {"enum": ["public", "members"]},
+        "registration": {"enum": ["open", "approval", "invite"]},
+        "capacity": INT,
+        "organisers": STR,
+        "language": {"enum": ["en", "cy"]},
+        "bilingual": {"type": "boolean"},
+        "translations": _TRANSLATIONS_INPUT,
+    },
+}
+_SESSION_INPUT = {
+    "type": "object",
+    "required": ["kind", "title", "starts_at", "ends_at"],
+    "properties": {
+        "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
+        "title": STR,
+        "description": STR,
+        "starts_at": STR,
+        "ends_at": STR,
+        "posting_window": {"enum": ["session", "conference"]},
+        "participants_start_threads": {"type": "boolean"},
+        "translations": _TRANSLATIONS_INPUT,
+    },
+}
 _NOTE_ID = id_param("notification_id")
 _THREAD_ID = id_param("thread_id")
 _FOLLOWING = returns({"type": "object", "properties": {"following": {"type": "boolean"}}})
@@ -256,10 +338,37 @@ def setup(app: web.Application) -> None:
         "summary": "Conferences the caller may see",
         "responses": {"200": returns({"type": "object", "properties": {
             "conferences": {"type": "array", "items": ref("Conference")}}})}})
+    api(app, "POST", "/conferences", create_conference, doc={
+        "summary": "Create a draft conference (site administrators)",
+        "description": "The fields of the new-conference form. `language` (en or cy) is the "
+        "language of title, summary and code_of_conduct (Markdown); a `bilingual` conference "
+        "gives them in the other language too: {\"translations\": {\"cy\": {\"title\": …, "
+        "\"summary\": …, \"code_of_conduct\": …}}}.",
+        "requestBody": request_body(_CONFERENCE_INPUT),
+        "responses": {"201": returns(ref("Conference"), "Created"), **ERRORS}})
     api(app, "GET", "/conferences/{slug}", show_conference, doc={
         "summary": "One conference with its programme",
         "parameters": [SLUG],
         "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "PUT", "/conferences/{slug}", update_conference, doc={
+        "summary": "Replace a conference's details (organisers)",
+        "description": "Every field, as on creation (without slug and organisers).",
+        "parameters": [SLUG],
+        "requestBody": request_body(_CONFERENCE_INPUT),
+        "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "POST", "/conferences/{slug}/sessions", create_session, doc={
+        "summary": "Add a session to the programme (organisers)",
+        "description": "A bilingual conference's session gives its title and description "
+        "in the other language too: {\"translations\": {\"cy\": {\"title\": …, "
+        "\"description\": …}}}.",
+        "parameters": [SLUG],
+        "requestBody": request_body(_SESSION_INPUT),
+        "responses": {"201": returns(ref("Session"), "Created"), **ERRORS}})
+    api(app, "PUT", "/sessions/{session_id}", update_session, doc={
+        "summary": "Replace a session's details (organisers)",
+        "parameters": [id_param("session_id")],
+        "requestBody": request_body(_SESSION_INPUT),
+        "responses": {"200": returns(ref("Session")), **ERRORS}})
     api(app, "POST", "/conferences/{slug}/join", join, limit="register", doc={
         "summary": "Join, accepting the code of conduct",
         "parameters": [SLUG],

@@ -22,7 +22,7 @@ CONFERENCE_COLUMNS = f"""
 c.id, c.slug, c.title, c.summary_md, c.summary_html, c.code_of_conduct_md,
 c.code_of_conduct_html, c.timezone, c.starts_at, c.ends_at, c.visibility, c.registration,
 c.capacity, c.published_at, c.created_at, c.updated_at, c.flag_threshold,
-c.premoderate_first_posts, c.facilitators_may_export,
+c.premoderate_first_posts, c.facilitators_may_export, c.language, c.bilingual, c.translations,
 {CONFERENCE_STATE} AS state, now() AS now
 """
 
@@ -34,7 +34,8 @@ CASE WHEN now() < s.starts_at THEN 'upcoming'
 
 SESSION_COLUMNS = f"""
 s.id, s.conference_id, s.kind, s.title, s.description_md, s.description_html, s.starts_at,
-s.ends_at, s.posting_window, s.participants_start_threads, {SESSION_STATE} AS state
+s.ends_at, s.posting_window, s.participants_start_threads, s.translations,
+{SESSION_STATE} AS state
 """
 
 FETCH_CONFERENCE_BY_SLUG = f"""
@@ -93,8 +94,9 @@ ORDER BY c.starts_at DESC
 
 INSERT_CONFERENCE = """
 INSERT INTO conferences (slug, title, summary_md, summary_html, code_of_conduct_md,
-                         code_of_conduct_html, timezone, starts_at, ends_at, visibility, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                         code_of_conduct_html, timezone, starts_at, ends_at, visibility, created_by,
+                         language, bilingual, translations)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING id
 """
 
@@ -102,7 +104,7 @@ UPDATE_CONFERENCE = """
 UPDATE conferences
 SET title = $2, summary_md = $3, summary_html = $4, code_of_conduct_md = $5,
     code_of_conduct_html = $6, timezone = $7, starts_at = $8, ends_at = $9, visibility = $10,
-    updated_at = now()
+    language = $11, bilingual = $12, translations = $13, updated_at = now()
 WHERE id = $1
 """
 
@@ -160,15 +162,15 @@ WHERE s.id = $1 AND s.conference_id = $2
 
 INSERT_SESSION = """
 INSERT INTO sessions (conference_id, kind, title, description_md, description_html, starts_at,
-                      ends_at, posting_window, participants_start_threads)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                      ends_at, posting_window, participants_start_threads, translations)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id
 """
 
 UPDATE_SESSION = """
 UPDATE sessions
 SET kind = $3, title = $4, description_md = $5, description_html = $6, starts_at = $7,
-    ends_at = $8, posting_window = $9, participants_start_threads = $10
+    ends_at = $8, posting_window = $9, participants_start_threads = $10, translations = $11
 WHERE id = $1 AND conference_id = $2
 RETURNING id
 """
@@ -229,12 +231,27 @@ async def list_conferences(con: Con, user_id: int | None, is_admin: bool) -> lis
     return await con.fetch(LIST_CONFERENCES, user_id, is_admin)
 
 
-async def insert_conference(con: Con, *args: object) -> int:
-    return await con.fetchval(INSERT_CONFERENCE, *args)
+async def insert_conference(
+    con: Con,
+    *args: object,
+    language: str = "en",
+    bilingual: bool = False,
+    translations: dict | None = None,
+) -> int:
+    """`args`: slug, title, summary (Markdown, HTML), code of conduct (Markdown, HTML),
+    timezone, starts, ends, visibility, created_by; then the language of those texts and,
+    for a bilingual conference, their `translations` (migrations/0018_bilingual.sql)."""
+    return await con.fetchval(INSERT_CONFERENCE, *args, language, bilingual, translations or {})
 
 
-async def update_conference(con: Con, *args: object) -> None:
-    await con.execute(UPDATE_CONFERENCE, *args)
+async def update_conference(
+    con: Con,
+    *args: object,
+    language: str = "en",
+    bilingual: bool = False,
+    translations: dict | None = None,
+) -> None:
+    await con.execute(UPDATE_CONFERENCE, *args, language, bilingual, translations or {})
 
 
 async def set_published(con: Con, conference_id: int, published: bool) -> None:
@@ -282,12 +299,12 @@ async def fetch_session(con: Con, session_id: int, conference_id: int) -> asyncp
     return await con.fetchrow(FETCH_SESSION, session_id, conference_id)
 
 
-async def insert_session(con: Con, *args: object) -> int:
-    return await con.fetchval(INSERT_SESSION, *args)
+async def insert_session(con: Con, *args: object, translations: dict | None = None) -> int:
+    return await con.fetchval(INSERT_SESSION, *args, translations or {})
 
 
-async def update_session(con: Con, *args: object) -> int | None:
-    return await con.fetchval(UPDATE_SESSION, *args)
+async def update_session(con: Con, *args: object, translations: dict | None = None) -> int | None:
+    return await con.fetchval(UPDATE_SESSION, *args, translations or {})
 
 
 async def delete_session(con: Con, session_id: int, conference_id: int) -> int | None:

@@ -10,11 +10,12 @@ from datetime import datetime
 
 import asyncpg
 
-from confer import markup, places
+from confer import markup, places, timefmt
 from confer.accounts import queries as accounts_q
 from confer.conferences import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
+from confer.i18n import LANGUAGES, N_, _
 from confer.live import evict
 from confer.live.events import conference_updated_event
 from confer.places import Place
@@ -27,8 +28,10 @@ ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
 KINDS = ("discussion", "panel", "keynote", "break")
 
 
-async def list_visible(ctx: Ctx, actor: Actor) -> list[asyncpg.Record]:
-    return await q.list_conferences(ctx.pool, actor.user_id, actor.is_admin)
+async def list_visible(ctx: Ctx, actor: Actor) -> list[dict]:
+    """The conferences the actor may see, each in the reader's language (places.for_reader)."""
+    rows = await q.list_conferences(ctx.pool, actor.user_id, actor.is_admin)
+    return [places.for_reader(c) for c in rows]
 
 
 # --- creating and editing ---------------------------------------------------------------
@@ -45,6 +48,237 @@ class ConferenceInput:
     visibility: str
     registration: str = "open"
     capacity: int | None = None
+    language: str = "en"
+    bilingual: bool = False
+    # The texts in the other language, as given (Markdown): {"cy": {"title": …, "summary": …}}
+    translations: dict[str, dict[str, str]] | None = None
+
+
+# --- bilingual conferences (migrations/0018_bilingual.sql, confer.i18n.localized) ----------
+#
+# A conference's `language` is the language of its own columns; a bilingual one gives its
+# title, summary and code of conduct, and each session's title and description, in the other
+# language too. Forms send them as `translation_<field>`, the JSON API as
+# {"translations": {"cy": {"<field>": …}}}; both come here (`_check_translations`).
+
+# field → (maximum length, required when bilingual, its messages by the other language's code:
+# (enter it, too long, not text)). Whole sentences: Welsh mutates and orders them its own way.
+_TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
+    "title": (
+        200,
+        True,
+        {
+            "cy": (
+                N_("Enter the title in Welsh"),
+                N_("The title in Welsh must be %(max)s characters or fewer"),
+                N_("The title in Welsh must be text"),
+            ),
+            "en": (
+                N_("Enter the title in English"),
+                N_("The title in English must be %(max)s characters or fewer"),
+                N_("The title in English must be text"),
+            ),
+        },
+    ),
+    "summary": (
+        20_000,
+        False,
+        {
+            "cy": (
+                "",
+                N_("The summary in Welsh must be %(max)s characters or fewer"),
+                N_("The summary in Welsh must be text"),
+            ),
+            "en": (
+                "",
+                N_("The summary in English must be %(max)s characters or fewer"),
+                N_("The summary in English must be text"),
+            ),
+        },
+    ),
+    "code_of_conduct": (
+        20_000,
+        False,
+        {
+            "cy": (
+                "",
+                N_("The code of conduct in Welsh must be %(max)s characters or fewer"),
+                N_("The code of conduct in Welsh must be text"),
+            ),
+            "en": (
+                "",
+                N_("The code of conduct in English must be %(max)s characters or fewer"),
+                N_("The code of conduct in English must be text"),
+            ),
+        },
+    ),
+}
+_SESSION_TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
+    "title": (
+        200,
+        True,
+        {
+            "cy": (
+                N_("Enter the session title in Welsh"),
+                N_("The session title in Welsh must be %(max)s characters or fewer"),
+                N_("The session title in Welsh must be text"),
+            ),
+            "en": (
+                N_("Enter the session title in English"),
+                N_("The session title in English must be %(max)s characters or fewer"),
+                N_("The session title in English must be text"),
+            ),
+        },
+    ),
+    "description": (
+        20_000,
+        False,
+        {
+            "cy": (
+                "",
+                N_("The description in Welsh must be %(max)s characters or fewer"),
+                N_("The description in Welsh must be text"),
+            ),
+            "en": (
+                "",
+                N_("The description in English must be %(max)s characters or fewer"),
+                N_("The description in English must be text"),
+            ),
+        },
+    ),
+}
+# How each text is stored under `translations` (Markdown and its HTML, or plain text).
+_STORED_MD = {
+    "summary": "summary",
+    "code_of_conduct": "code_of_conduct",
+    "description": "description",
+}
+
+
+def other_language(language: str) -> str:
+    """The second language of a bilingual conference written in `language`."""
+    return "cy" if language == "en" else "en"
+
+
+def _check_language(f: Fields, data: dict[str, object], current: object = None) -> str:
+    value = data.get("language")
+    if value in (None, ""):
+        return current["language"] if current is not None else "en"  # type: ignore[index]
+    if value not in LANGUAGES:
+        f.add("language", _("Select the conference’s main language: English or Cymraeg"))
+        return "en"
+    return str(value)
+
+
+def _given_translations(
+    f: Fields, data: dict[str, object], other: str, fields: tuple[str, ...]
+) -> dict[str, object]:
+    """The texts in the other language as given: the JSON API's {"translations": {"cy": {…}}}
+    or a form's `translation_<field>`."""
+    given = data.get("translations")
+    if given is None:
+        return {name: data.get(f"translation_{name}") for name in fields}
+    if (
+        not isinstance(given, dict)
+        or not set(given) <= {other}
+        or not isinstance(given.get(other, {}), dict)
+    ):
+        f.add(
+            "translations",
+            _("Give the texts in Welsh under “cy”")
+            if other == "cy"
+            else _("Give the texts in English under “en”"),
+        )
+        return {}
+    inner = given.get(other) or {}
+    return {name: inner.get(name) for name in fields}
+
+
+def _check_translations(
+    f: Fields,
+    data: dict[str, object],
+    language: str,
+    bilingual: bool,
+    table: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]],
+) -> dict[str, dict[str, str]]:
+    """The other language's texts, checked as the main ones are (lengths; the title required
+    when the conference is bilingual); errors under `translation_<field>`. {} when none."""
+    other = other_language(language)
+    given = _given_translations(f, data, other, tuple(table))
+    out: dict[str, str] = {}
+    for name, (max_len, required, messages) in table.items():
+        enter, too_long, not_text = messages[other]
+        key = f"translation_{name}"
+        value = given.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str) or "\x00" in value:
+            f.add(key, _(not_text))
+            continue
+        value = value.strip()
+        if not value:
+            if required and bilingual:
+                f.add(key, _(enter))
+            continue
+        if len(value) > max_len:
+            f.add(key, _(too_long) % {"max": f"{max_len:,}"})
+        out[name] = value
+    return {other: out} if out else {}
+
+
+async def _render_translations(texts: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Stored as migration 0018 describes: titles as they are, Markdown with its HTML."""
+    stored: dict[str, dict[str, str]] = {}
+    for code, fields in texts.items():
+        one: dict[str, str] = {}
+        for name, value in fields.items():
+            if name in _STORED_MD:
+                one[f"{name}_md"] = value
+                one[f"{name}_html"] = await markup.render(value)
+            else:
+                one[name] = value
+        stored[code] = one
+    return stored
+
+
+def conference_form_values(c: object) -> dict[str, object]:
+    """A conference's fields as its settings form shows them: the texts as written (not the
+    reader's version of a bilingual conference) and those in the other language."""
+    row = places.written(c)
+    tz = row["timezone"]  # type: ignore[index]
+    other = (row["translations"] or {}).get(other_language(row["language"])) or {}  # type: ignore[index]
+    return {
+        "title": row["title"],  # type: ignore[index]
+        "summary": row["summary_md"],  # type: ignore[index]
+        "code_of_conduct": row["code_of_conduct_md"],  # type: ignore[index]
+        "timezone": tz,
+        "starts_at": timefmt.input_value(row["starts_at"], tz),  # type: ignore[index]
+        "ends_at": timefmt.input_value(row["ends_at"], tz),  # type: ignore[index]
+        "visibility": row["visibility"],  # type: ignore[index]
+        "language": row["language"],  # type: ignore[index]
+        "bilingual": row["bilingual"],  # type: ignore[index]
+        "translation_title": other.get("title", ""),
+        "translation_summary": other.get("summary_md", ""),
+        "translation_code_of_conduct": other.get("code_of_conduct_md", ""),
+    }
+
+
+def session_form_values(c: object, s: object) -> dict[str, object]:
+    """A session's fields as its form shows them (as written, with the other language's)."""
+    conference, row = places.written(c), places.written(s)
+    tz = conference["timezone"]  # type: ignore[index]
+    other = (row["translations"] or {}).get(other_language(conference["language"])) or {}  # type: ignore[index]
+    return {
+        "kind": row["kind"],  # type: ignore[index]
+        "title": row["title"],  # type: ignore[index]
+        "description": row["description_md"],  # type: ignore[index]
+        "starts_at": timefmt.input_value(row["starts_at"], tz),  # type: ignore[index]
+        "ends_at": timefmt.input_value(row["ends_at"], tz),  # type: ignore[index]
+        "posting_window": row["posting_window"],  # type: ignore[index]
+        "participants_start_threads": row["participants_start_threads"],  # type: ignore[index]
+        "translation_title": other.get("title", ""),
+        "translation_description": other.get("description_md", ""),
+    }
 
 
 def _check_conference(
@@ -73,7 +307,23 @@ def _check_conference(
         label="Who can read it",
     )
     mode, capacity = registration.check_settings(f, data, current)
-    return ConferenceInput(title, summary, coc, tz, starts, ends, visibility, mode, capacity)  # type: ignore[arg-type]
+    language = _check_language(f, data, current)
+    bilingual = f.boolean(data.get("bilingual"))
+    translations = _check_translations(f, data, language, bilingual, _TRANSLATED)
+    return ConferenceInput(
+        title,
+        summary,
+        coc,
+        tz,
+        starts,  # type: ignore[arg-type]
+        ends,  # type: ignore[arg-type]
+        visibility,
+        mode,
+        capacity,
+        language,
+        bilingual,
+        translations,
+    )
 
 
 def _check_slug(f: Fields, value: object) -> str:
@@ -102,6 +352,7 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
     f.raise_if_any()
     summary_html = await markup.render(c.summary_md)
     coc_html = await markup.render(c.code_of_conduct_md)
+    translations = await _render_translations(c.translations or {})
     async with ctx.pool.acquire() as con, con.transaction():
         try:
             conference_id = await q.insert_conference(
@@ -117,6 +368,9 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
                 c.ends_at,
                 c.visibility,
                 actor.user_id,
+                language=c.language,
+                bilingual=c.bilingual,
+                translations=translations,
             )
         except asyncpg.UniqueViolationError:
             raise Invalid(fields={"slug": "That web address is taken: choose another"}) from None
@@ -157,6 +411,7 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
     f.raise_if_any()
     summary_html = await markup.render(c.summary_md)
     coc_html = await markup.render(c.code_of_conduct_md)
+    translations = await _render_translations(c.translations or {})
     async with ctx.pool.acquire() as con, con.transaction():
         await q.update_conference(
             con,
@@ -170,6 +425,9 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
             c.starts_at,
             c.ends_at,
             c.visibility,
+            language=c.language,
+            bilingual=c.bilingual,
+            translations=translations,
         )
         promoted = await registration.change_settings(
             con, ctx.settings, place.id, c.registration, c.capacity
@@ -195,8 +453,11 @@ async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> N
 # --- the programme ----------------------------------------------------------------------
 
 
-async def programme(ctx: Ctx, place: Place) -> list[asyncpg.Record]:
-    return await q.list_sessions(ctx.pool, place.id)
+async def programme(ctx: Ctx, place: Place) -> list[dict]:
+    """The sessions, each in the reader's language (places.for_reader)."""
+    return [
+        places.for_reader(s, place.conference) for s in await q.list_sessions(ctx.pool, place.id)
+    ]
 
 
 async def speakers_by_session(ctx: Ctx, place: Place) -> dict[int, list[asyncpg.Record]]:
@@ -228,6 +489,7 @@ async def save_session(
     )
     open_threads = f.boolean(data.get("participants_start_threads"))
     c = place.conference
+    texts = _check_translations(f, data, c["language"], c["bilingual"], _SESSION_TRANSLATED)
     if starts and ends:
         if ends <= starts:
             f.add("ends_at", "End must be after the start")
@@ -236,10 +498,14 @@ async def save_session(
     f.raise_if_any()
     html = await markup.render(description)
     args = (kind, title, description, html, starts, ends, window, open_threads)
+    translations = await _render_translations(texts)
     async with ctx.pool.acquire() as con, con.transaction():
         if session_id is None:
-            session_id = await q.insert_session(con, place.id, *args)
-        elif await q.update_session(con, session_id, place.id, *args) is None:
+            session_id = await q.insert_session(con, place.id, *args, translations=translations)
+        elif (
+            await q.update_session(con, session_id, place.id, *args, translations=translations)
+            is None
+        ):
             raise NotFound()
     await ctx.hub.publish([conference_updated_event(place.id)])
     assert session_id is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners, places, timefmt
+from confer import banners, places
 from confer.accounts import rights
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES
@@ -161,16 +161,7 @@ async def _manage_page(
 
 
 def _conference_values(c: object) -> dict:
-    tz = c["timezone"]  # type: ignore[index]
-    return {
-        "title": c["title"],
-        "summary": c["summary_md"],  # type: ignore[index]
-        "code_of_conduct": c["code_of_conduct_md"],
-        "timezone": tz,  # type: ignore[index]
-        "starts_at": timefmt.input_value(c["starts_at"], tz),  # type: ignore[index]
-        "ends_at": timefmt.input_value(c["ends_at"], tz),  # type: ignore[index]
-        "visibility": c["visibility"],  # type: ignore[index]
-    }
+    return service.conference_form_values(c)
 
 
 async def show_manage(request: web.Request) -> web.Response:
@@ -211,16 +202,7 @@ async def show_edit_session(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place = await _place(request, "conference.manage")
     s = await places.fetch_session(ctx.pool, place, int_param(request, "session_id"))
-    tz = place.tz
-    values = {
-        "kind": s["kind"],
-        "title": s["title"],
-        "description": s["description_md"],
-        "starts_at": timefmt.input_value(s["starts_at"], tz),
-        "ends_at": timefmt.input_value(s["ends_at"], tz),
-        "posting_window": s["posting_window"],
-        "participants_start_threads": s["participants_start_threads"],
-    }
+    values = service.session_form_values(place.conference, s)
     return aiohttp_jinja2.render_template(
         "manage/session.html",
         request,
