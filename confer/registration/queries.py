@@ -141,12 +141,28 @@ ORDER BY m.waitlist_position NULLS LAST, m.registered_at NULLS LAST, m.created_a
 # Who hears of a request to join: the conference's active organisers, but not those who chose
 # "No emails" in their notification settings.
 LIST_ORGANISERS_TO_TELL = """
-SELECT u.id AS user_id, u.name, u.email
+SELECT u.id AS user_id, u.name, u.email, u.language
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.conference_id = $1 AND m.role = 'organiser' AND m.status = 'active'
   AND m.email_notifications <> 'none'
 ORDER BY u.id
+"""
+
+# The language to write an email in (confer.registration.emails): the account's, where it
+# chose one, else the conference's.
+ADDRESS_LANGUAGE = """
+SELECT coalesce((SELECT u.language FROM users u WHERE lower(u.email) = lower($2)),
+                (SELECT c.language FROM conferences c WHERE c.id = $1), 'en')
+"""
+
+MEMBER_LANGUAGE = """
+SELECT coalesce((SELECT u.language FROM users u WHERE u.id = $2),
+                (SELECT c.language FROM conferences c WHERE c.id = $1), 'en')
+"""
+
+CONFERENCE_LANGUAGE = """
+SELECT coalesce((SELECT c.language FROM conferences c WHERE c.id = $1), 'en')
 """
 
 COUNTS = """
@@ -315,6 +331,18 @@ async def list_by_status(con: Con, conference_id: int, status: str) -> list[asyn
 
 async def list_organisers_to_tell(con: Con, conference_id: int) -> list[asyncpg.Record]:
     return await con.fetch(LIST_ORGANISERS_TO_TELL, conference_id)
+
+
+async def address_language(con: Con, conference_id: int, email: str) -> str:
+    return await con.fetchval(ADDRESS_LANGUAGE, conference_id, email)
+
+
+async def member_language(con: Con, conference_id: int, user_id: int) -> str:
+    return await con.fetchval(MEMBER_LANGUAGE, conference_id, user_id)
+
+
+async def conference_language(con: Con, conference_id: int) -> str:
+    return await con.fetchval(CONFERENCE_LANGUAGE, conference_id)
 
 
 async def counts(con: Con, conference_id: int) -> asyncpg.Record:
