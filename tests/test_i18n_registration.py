@@ -196,6 +196,12 @@ async def test_invitation_to_a_welsh_account_is_welsh_even_for_an_english_confer
 
 async def test_a_decision_is_emailed_in_the_members_language(world, pool, browser_factory):
     c = await make_conference(world, pool, registration="approval")
+    # A bilingual conference: the Welsh email names it by its Welsh title.
+    await pool.execute(
+        "UPDATE conferences SET bilingual = true, translations = $2 WHERE id = $1",
+        c["id"],
+        {"cy": {"title": "Cynhadledd y Cymry"}},
+    )
     o = await organiser_of(world, c)
     cymro = await world.user("Dafydd", email="dafydd@example.cymru")
     await pool.execute("UPDATE users SET language = 'cy' WHERE id = $1", cymro["id"])
@@ -212,7 +218,7 @@ async def test_a_decision_is_emailed_in_the_members_language(world, pool, browse
     )
     assert r.status == 303
     [email] = await emails_to(pool, "dafydd@example.cymru")
-    assert email["subject"] == f"Mae eich lle yn Conference {c['slug']} wedi’i gadarnhau"
+    assert email["subject"] == "Mae eich lle yn Cynhadledd y Cymry wedi’i gadarnhau"
     text = text_of(email)
     assert "Mae’r trefnwyr wedi cymeradwyo eich cais" in text
     assert "Eu neges: Croeso!" in text and "Mynd i’r gynhadledd" in text

@@ -18,7 +18,8 @@ COUNTED_ROLES = ["participant", "observer"]
 
 LOCK_CONFERENCE = """
 SELECT c.id, c.slug, c.title, c.timezone, c.registration, c.capacity, c.published_at,
-       c.starts_at, c.ends_at, now() >= c.ends_at AS closed
+       c.starts_at, c.ends_at, now() >= c.ends_at AS closed,
+       c.language, c.bilingual, c.translations
 FROM conferences c
 WHERE c.id = $1
 FOR UPDATE
@@ -254,7 +255,7 @@ WHERE m.conference_id = $1 AND m.status = 'active' AND lower(u.email) = ANY($2::
 
 FETCH_CONFERENCE = """
 SELECT c.id, c.slug, c.title, c.timezone, c.code_of_conduct_html, c.published_at,
-       c.starts_at, c.ends_at,
+       c.starts_at, c.ends_at, c.language, c.bilingual, c.translations,
        CASE WHEN c.published_at IS NULL THEN 'draft'
             WHEN now() < c.starts_at THEN 'upcoming'
             WHEN now() < c.ends_at THEN 'live'
