@@ -299,7 +299,7 @@ def _check_conference(
     starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
     ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
     if starts and ends and ends <= starts:
-        f.add("ends_at", "End must be after the start")
+        f.add("ends_at", _("End must be after the start"))
     visibility = f.choice(
         "visibility",
         data.get("visibility") or "public",
@@ -334,7 +334,7 @@ def _check_slug(f: Fields, value: object) -> str:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,62}", slug):
             f.add(
                 "slug",
-                "Use 2 to 63 lower-case letters, numbers and hyphens, like social-media-2026",
+                _("Use 2 to 63 lower-case letters, numbers and hyphens, like social-media-2026"),
             )
     return slug
 
@@ -342,7 +342,7 @@ def _check_slug(f: Fields, value: object) -> str:
 async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> str:
     """A site admin creates a draft conference and names its organisers (emails)."""
     if not actor.is_admin:
-        raise Forbidden("Only site administrators can create conferences.")
+        raise Forbidden(_("Only site administrators can create conferences."))
     f = Fields()
     slug = _check_slug(f, data.get("slug"))
     c = _check_conference(f, data)
@@ -373,7 +373,7 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
                 translations=translations,
             )
         except asyncpg.UniqueViolationError:
-            raise Invalid(fields={"slug": "That web address is taken: choose another"}) from None
+            raise Invalid(fields={"slug": _("That web address is taken: choose another")}) from None
         for user_id in organiser_ids or [actor.user_id]:
             await q.upsert_membership(con, conference_id, user_id, "organiser", "conference")
         await registration.change_settings(
@@ -389,7 +389,7 @@ def _emails(f: Fields, name: str, value: object) -> list[str]:
         sub = Fields()
         sub.email(name, e)
         if sub.errors:
-            f.add(name, f"{e} is not an email address")
+            f.add(name, _("%(email)s is not an email address") % {"email": e})
     return emails
 
 
@@ -398,7 +398,11 @@ async def _user_ids(pool: asyncpg.Pool, f: Fields, name: str, emails: list[str])
     for email in emails:
         row = await accounts_q.fetch_user_by_email(pool, email)
         if row is None:
-            f.add(name, f"There is no account for {email}: ask them to register first")
+            f.add(
+                name,
+                _("There is no account for %(email)s: ask them to register first")
+                % {"email": email},
+            )
         else:
             ids.append(row["id"])
     return ids
@@ -492,9 +496,9 @@ async def save_session(
     texts = _check_translations(f, data, c["language"], c["bilingual"], _SESSION_TRANSLATED)
     if starts and ends:
         if ends <= starts:
-            f.add("ends_at", "End must be after the start")
+            f.add("ends_at", _("End must be after the start"))
         if starts < c["starts_at"] or ends > c["ends_at"]:
-            f.add("starts_at", "The session must be inside the conference's dates")
+            f.add("starts_at", _("The session must be inside the conference's dates"))
     f.raise_if_any()
     html = await markup.render(description)
     args = (kind, title, description, html, starts, ends, window, open_threads)

@@ -13,6 +13,7 @@ import asyncpg
 from confer import markup, places, timebox, timefmt
 from confer.context import Ctx
 from confer.errors import Conflict, NotFound
+from confer.i18n import N_, _
 from confer.live.events import Event, moderation_rooms, notice_event, panel_room, user_room
 from confer.moderation import queries as moderation_q
 from confer.panels import queries as q
@@ -82,7 +83,7 @@ def payload(panel: Panel, question: asyncpg.Record | dict, answers: list | None 
         "merged_into_id": question["merged_into_id"],
         "author": {
             "id": question["author_id"],
-            "name": question["author_name"] or "Former participant",
+            "name": question["author_name"] or _("Former participant"),
             "title": question["author_title"] or "",
             "organisation": question["author_organisation"] or "",
         },
@@ -104,7 +105,7 @@ def answer_payload(panel: Panel, a: asyncpg.Record | dict) -> dict:
         "html": a["body_html"],
         "speaker": {
             "id": a["speaker_id"],
-            "name": a["speaker_name"] or "Former speaker",
+            "name": a["speaker_name"] or _("Former speaker"),
             "title": a["speaker_title"] or "",
             "organisation": a["speaker_organisation"] or "",
         },
@@ -223,7 +224,7 @@ async def vote(ctx: Ctx, actor: Actor, question_id: int, *, withdraw: bool = Fal
     panel, question = await _load_question(ctx, actor, question_id)
     panel.place.require("question.vote", post=question)
     if question["status"] not in ("open", "answering"):
-        raise Conflict("Votes are closed for this question.")
+        raise Conflict(_("Votes are closed for this question."))
     timebox.check_voting_open(panel.window)
     assert actor.user_id is not None
     async with ctx.pool.acquire() as con, con.transaction():
@@ -239,6 +240,18 @@ async def vote(ctx: Ctx, actor: Actor, question_id: int, *, withdraw: bool = Fal
     return result
 
 
+# A whole sentence for each status a question can be in (change_state's refusal).
+CANNOT_CHANGE: dict[str, str] = {
+    "pending": N_("A question that is pending cannot be changed like that"),
+    "open": N_("A question that is open cannot be changed like that"),
+    "answering": N_("A question that is answering cannot be changed like that"),
+    "answered": N_("A question that is answered cannot be changed like that"),
+    "dismissed": N_("A question that is dismissed cannot be changed like that"),
+}
+# Stored as the reason of a merged question (the page shows it in the reader's language).
+MERGED_REASON = N_("Merged with a similar question")
+
+
 async def change_state(
     ctx: Ctx, actor: Actor, question_id: int, action: str, data: dict[str, Any]
 ) -> dict:
@@ -248,7 +261,7 @@ async def change_state(
     panel.place.require("moderate", session={"id": question["session_id"]})
     f = Fields()
     if action not in STATE_ACTIONS:
-        f.add("action", "Choose what to do")
+        f.add("action", _("Choose what to do"))
     reason = f.text(
         "reason", data.get("reason"), label="Reason", required=action == "dismiss", max_len=500
     )
@@ -257,15 +270,15 @@ async def change_state(
         raw = str(data.get("into") or data.get("into_id") or "")
         into_id = parse_id(raw)
         if into_id is None:
-            f.add("into", "Choose the question to merge this one into")
+            f.add("into", _("Choose the question to merge this one into"))
         else:
             into = await q.fetch_question(ctx.pool, into_id)
             if into is None or into["session_id"] != question["session_id"]:
-                f.add("into", "That question is not in this panel")
+                f.add("into", _("That question is not in this panel"))
             elif into["id"] == question_id:
-                f.add("into", "A question cannot be merged into itself")
+                f.add("into", _("A question cannot be merged into itself"))
             elif into["status"] in ("dismissed", "pending"):
-                f.add("into", "Merge into an open question")
+                f.add("into", _("Merge into an open question"))
     allowed = {
         "approve": ("pending",),
         "answering": ("open", "answered"),
@@ -275,7 +288,7 @@ async def change_state(
         "reopen": ("answering", "answered", "dismissed"),
     }
     if action in allowed and question["status"] not in allowed[action]:
-        f.add("action", f"A question that is {question['status']} cannot be changed like that")
+        f.add("action", _(CANNOT_CHANGE[question["status"]]))
     f.raise_if_any()
     new_status = {
         "approve": "open",
@@ -300,9 +313,7 @@ async def change_state(
             assert into is not None
             await q.lock_question(con, into["id"])
             kept_count = await q.merge_votes(con, question_id, into["id"])
-            await q.set_status(
-                con, question_id, "dismissed", "Merged with a similar question", into["id"]
-            )
+            await q.set_status(con, question_id, "dismissed", MERGED_REASON, into["id"])
             events_extra += question_updated_events(panel, into, vote_count=kept_count)
         else:
             await q.set_status(
@@ -348,7 +359,7 @@ async def answer(ctx: Ctx, actor: Actor, question_id: int, data: dict[str, Any])
     panel, question = await _load_question(ctx, actor, question_id)
     panel.place.require("question.answer", session=panel.session)
     if question["status"] in ("pending", "dismissed"):
-        raise Conflict("This question cannot be answered.")
+        raise Conflict(_("This question cannot be answered."))
     timebox.check_answering_open(panel.window, panel.place.tz)
     f = Fields()
     body = f.text(

@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from confer.i18n import _
 from confer.validate import EMAIL_RE
 
 ROLES = ("participant", "speaker", "facilitator", "organiser", "observer")
@@ -53,9 +54,13 @@ class Invitee:
 
 @dataclass(frozen=True)
 class Problem:
+    """What could not be invited. `reason` reads after "`where` (`text`):" or after the
+    address; `code` names it for a page that words the whole sentence itself."""
+
     where: str
     text: str
     reason: str
+    code: str = ""
 
 
 def clean(value: str) -> str:
@@ -96,7 +101,7 @@ def parse_pasted(text: str) -> tuple[list[Invitee], list[Problem]]:
             if valid_email(email) and len(name) <= MAX_NAME:
                 found.append(Invitee(email, name, None, typed))
             else:
-                problems.append(Problem(typed, typed, "is not an email address"))
+                problems.append(Problem(typed, typed, _("is not an email address")))
     return found, problems
 
 
@@ -138,7 +143,7 @@ def parse_csv(data: bytes | str) -> tuple[list[Invitee], list[Problem]]:
     problems: list[Problem] = []
     try:
         for row in reader:
-            line = f"line {reader.line_num + offset}"
+            line = _("line %(num)d") % {"num": reader.line_num + offset}
             cells = [_unquote_cell(c) for c in row]
             while cells and not cells[-1]:  # Excel pads rows with empty columns
                 cells.pop()
@@ -153,7 +158,13 @@ def parse_csv(data: bytes | str) -> tuple[list[Invitee], list[Problem]]:
             if invitee is not None:
                 found.append(invitee)
     except csv.Error as e:
-        problems.append(Problem(f"line {reader.line_num + offset}", "", f"cannot be read: {e}"))
+        problems.append(
+            Problem(
+                _("line %(num)d") % {"num": reader.line_num + offset},
+                "",
+                _("cannot be read: %(error)s") % {"error": e},
+            )
+        )
     return found, problems
 
 
@@ -173,13 +184,21 @@ def _row(
     email, name, role_text = cell("email"), cell("name"), cell("role")
     shown = ", ".join(cells)
     if not email:
-        problems.append(Problem(line, shown, "has no email address"))
+        problems.append(Problem(line, shown, _("has no email address")))
         return None
     if not valid_email(email):
-        problems.append(Problem(line, shown, f"“{email}” is not an email address"))
+        problems.append(
+            Problem(line, shown, _("“%(email)s” is not an email address") % {"email": email})
+        )
         return None
     if len(name) > MAX_NAME:
-        problems.append(Problem(line, shown, f"the name is longer than {MAX_NAME} characters"))
+        problems.append(
+            Problem(
+                line,
+                shown,
+                _("the name is longer than %(max)d characters") % {"max": MAX_NAME},
+            )
+        )
         return None
     role = None
     if role_text:
@@ -189,8 +208,11 @@ def _row(
                 Problem(
                     line,
                     shown,
-                    f"“{role_text}” is not a role: use participant, speaker, facilitator, "
-                    "organiser or observer",
+                    _(
+                        "“%(role)s” is not a role: use participant, speaker, facilitator, "
+                        "organiser or observer"
+                    )
+                    % {"role": role_text},
                 )
             )
             return None

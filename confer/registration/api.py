@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from confer.api.openapi import ERROR, ERRORS, INT, SLUG, STR, TIME, id_param, request_body, returns
+from confer.i18n import _
 from confer.registration import invitations
 from confer.registration import service as registration
 from confer.routing import Call, Reply, api
@@ -33,7 +34,7 @@ async def show_registration(call: Call) -> dict:
     mine = await registration.mine(call.ctx, call.actor, call.slug)
     if mine is None:
         return {"conference": call.slug, "status": None, "role": None,
-                "waitlist_position": None, "message": "You have not registered.",
+                "waitlist_position": None, "message": _("You have not registered."),
                 "url": url("conference", slug=call.slug)}  # fmt: skip
     return mine.json()
 

@@ -4,28 +4,52 @@ decisions and waitlist promotions.
 Each function only composes (confer.mail.render, the one email layout) and queues
 (confer.mail.outbox) inside the caller's transaction; the sender delivers after the commit.
 Paragraphs are plain text: the layout escapes them in the HTML part.
+
+Each email is written inside `i18n.using(...)` in its recipient's language: the account's
+(users.language) where they chose one, else the conference's (conferences.language), so the
+layout's greeting and sign-off match the sentences.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
-from confer import timefmt
+from confer import i18n, timefmt
+from confer.i18n import N_, _
 from confer.mail import outbox, render
+from confer.registration import queries as q
 from confer.settings import Settings
 from confer.urls import url
 
-ROLE_PHRASES = {
-    "organiser": "an organiser",
-    "facilitator": "a facilitator",
-    "speaker": "a speaker",
-    "participant": "a participant",
-    "observer": "an observer (you can read but not post)",
+# Whole sentences, one per role: the role's phrase changes with the sentence around it in
+# Welsh (mutations), so it is never glued into a sentence.
+INVITED_BY: dict[str, str] = {
+    "organiser": N_("%(inviter)s invited you to join %(title)s as an organiser."),
+    "facilitator": N_("%(inviter)s invited you to join %(title)s as a facilitator."),
+    "speaker": N_("%(inviter)s invited you to join %(title)s as a speaker."),
+    "participant": N_("%(inviter)s invited you to join %(title)s as a participant."),
+    "observer": N_(
+        "%(inviter)s invited you to join %(title)s as an observer (you can read but not post)."
+    ),
+}
+INVITED_BY_ORGANISERS: dict[str, str] = {
+    "organiser": N_("The organisers invited you to join %(title)s as an organiser."),
+    "facilitator": N_("The organisers invited you to join %(title)s as a facilitator."),
+    "speaker": N_("The organisers invited you to join %(title)s as a speaker."),
+    "participant": N_("The organisers invited you to join %(title)s as a participant."),
+    "observer": N_(
+        "The organisers invited you to join %(title)s as an observer (you can read but not post)."
+    ),
 }
 
 
 def conference_url(settings: Settings, slug: str) -> str:
     return settings.base_url + url("conference", slug=slug)
+
+
+def _title(conference: asyncpg.Record | dict) -> str:
+    """The conference's title in the current language where a bilingual conference has it."""
+    return str(i18n.localized(conference, "title"))
 
 
 async def invitation(
@@ -37,26 +61,44 @@ async def invitation(
     token: str,
     inviter_name: str,
 ) -> None:
+    """In the invitee's account language if the address has an account that chose one, else
+    in the conference's language."""
     link = settings.base_url + url("invitation", token=token)
-    title = conference["title"]
     tz = conference["timezone"]
-    role = ROLE_PHRASES.get(invitation["role"], invitation["role"])
-    email = render.compose(
-        settings,
-        subject=f"You are invited to {title}",
-        to_name=invitation["name"],
-        paragraphs=[
-            f"{inviter_name or 'The organisers'} invited you to join {title} as {role}.",
-            f"The conference runs online from {timefmt.when(conference['starts_at'], tz)} "
-            f"to {timefmt.when(conference['ends_at'], tz)}.",
-            "Use the link below to accept. If you do not have an account yet, you can create "
-            "one on the same page: it takes a minute.",
-        ],
-        action=render.Action("Accept the invitation", link),
-        after=[f"The link works once and expires on {timefmt.when(invitation['expires_at'], tz)}."],
-        reason="You are getting this email because an organiser of the conference invited "
-        "you. If you do not want to take part, ignore it.",
-    )
+    role = invitation["role"]
+    code = await q.address_language(con, conference["id"], invitation["email"])
+    with i18n.using(code):
+        title = _title(conference)
+        if inviter_name:
+            invited = _(INVITED_BY[role]) % {"inviter": inviter_name, "title": title}
+        else:
+            invited = _(INVITED_BY_ORGANISERS[role]) % {"title": title}
+        email = render.compose(
+            settings,
+            subject=_("You are invited to %(title)s") % {"title": title},
+            to_name=invitation["name"],
+            paragraphs=[
+                invited,
+                _("The conference runs online from %(starts)s to %(ends)s.")
+                % {
+                    "starts": timefmt.when(conference["starts_at"], tz),
+                    "ends": timefmt.when(conference["ends_at"], tz),
+                },
+                _(
+                    "Use the link below to accept. If you do not have an account yet, you can "
+                    "create one on the same page: it takes a minute."
+                ),
+            ],
+            action=render.Action(_("Accept the invitation"), link),
+            after=[
+                _("The link works once and expires on %(when)s.")
+                % {"when": timefmt.when(invitation["expires_at"], tz)}
+            ],
+            reason=_(
+                "You are getting this email because an organiser of the conference invited "
+                "you. If you do not want to take part, ignore it."
+            ),
+        )
     await outbox.enqueue(
         con,
         kind="invitation",
@@ -74,20 +116,30 @@ async def promoted(
     member: asyncpg.Record,
     dedupe_key: str,
 ) -> None:
-    title = conference["title"]
-    email = render.compose(
-        settings,
-        subject=f"A place has come up at {title}",
-        to_name=member["name"],
-        paragraphs=[
-            f"A place has come up at {title}, and it is yours: you were next on the "
-            "waitlist, so you are now a member of the conference.",
-            "You do not need to do anything else. If you can no longer take part, please "
-            "leave the conference from its page so that the next person can have your place.",
-        ],
-        action=render.Action("Go to the conference", conference_url(settings, conference["slug"])),
-        reason="You are getting this email because you joined the conference's waitlist.",
-    )
+    code = await q.member_language(con, conference["id"], member["user_id"])
+    with i18n.using(code):
+        title = _title(conference)
+        email = render.compose(
+            settings,
+            subject=_("A place has come up at %(title)s") % {"title": title},
+            to_name=member["name"],
+            paragraphs=[
+                _(
+                    "A place has come up at %(title)s, and it is yours: you were next on the "
+                    "waitlist, so you are now a member of the conference."
+                )
+                % {"title": title},
+                _(
+                    "You do not need to do anything else. If you can no longer take part, "
+                    "please leave the conference from its page so that the next person can "
+                    "have your place."
+                ),
+            ],
+            action=render.Action(
+                _("Go to the conference"), conference_url(settings, conference["slug"])
+            ),
+            reason=_("You are getting this email because you joined the conference's waitlist."),
+        )
     await outbox.enqueue(
         con,
         kind="waitlist_promoted",
@@ -108,25 +160,37 @@ async def join_request(
     organisers: list[asyncpg.Record],
 ) -> None:
     """Tell each organiser (registration.queries.LIST_ORGANISERS_TO_TELL) that someone asks to
-    join a conference that needs their approval: otherwise requests wait unseen."""
-    title = conference["title"]
+    join a conference that needs their approval: otherwise requests wait unseen. Each in the
+    organiser's own language (else the conference's)."""
     for organiser in organisers:
-        email = render.compose(
-            settings,
-            subject=f"{requester} asks to join {title}",
-            to_name=organiser["name"],
-            paragraphs=[
-                f"{requester} asked for a place at {title}. Each new member of this "
-                "conference needs an organiser's approval.",
-                "You can approve or decline the request, with a message if you like, on the "
-                "conference's members page.",
-            ],
-            action=render.Action(
-                "Review requests", settings.base_url + url("registrations", slug=conference["slug"])
-            ),
-            reason="You are getting this email because you organise the conference. To stop "
-            'these emails, choose "No emails" in your notification settings.',
-        )
+        code = organiser["language"] or await q.conference_language(con, conference["id"])
+        with i18n.using(code):
+            title = _title(conference)
+            names = {"requester": requester, "title": title}
+            email = render.compose(
+                settings,
+                subject=_("%(requester)s asks to join %(title)s") % names,
+                to_name=organiser["name"],
+                paragraphs=[
+                    _(
+                        "%(requester)s asked for a place at %(title)s. Each new member of "
+                        "this conference needs an organiser's approval."
+                    )
+                    % names,
+                    _(
+                        "You can approve or decline the request, with a message if you like, "
+                        "on the conference's members page."
+                    ),
+                ],
+                action=render.Action(
+                    _("Review requests"),
+                    settings.base_url + url("registrations", slug=conference["slug"]),
+                ),
+                reason=_(
+                    "You are getting this email because you organise the conference. To stop "
+                    'these emails, choose "No emails" in your notification settings.'
+                ),
+            )
         await outbox.enqueue(
             con,
             kind="join_request",
@@ -147,32 +211,47 @@ async def decision(
     position: int | None,
     message: str,
 ) -> None:
-    """outcome: 'approved' (a place), 'waitlisted' (approved, but full), 'declined'."""
-    title = conference["title"]
-    if outcome == "approved":
-        subject = f"Your place at {title} is confirmed"
-        paragraphs = [f"The organisers approved your request: you are now a member of {title}."]
-    elif outcome == "waitlisted":
-        subject = f"You are on the waitlist for {title}"
-        paragraphs = [
-            f"The organisers approved your request to join {title}, but the conference is "
-            f"full. You are number {position} on the waitlist.",
-            "When a place comes up it goes to the next person on the waitlist automatically, "
-            "and we will email you.",
-        ]
-    else:
-        subject = f"Your request to join {title}"
-        paragraphs = [f"The organisers could not offer you a place at {title}."]
-    if message:
-        paragraphs += ["Their message:", message]
-    email = render.compose(
-        settings,
-        subject=subject,
-        to_name=member["name"],
-        paragraphs=paragraphs,
-        action=render.Action("Go to the conference", conference_url(settings, conference["slug"])),
-        reason="You are getting this email because you asked to join the conference.",
-    )
+    """outcome: 'approved' (a place), 'waitlisted' (approved, but full), 'declined'. In the
+    member's language, else the conference's."""
+    code = await q.member_language(con, conference["id"], member["user_id"])
+    with i18n.using(code):
+        title = _title(conference)
+        if outcome == "approved":
+            subject = _("Your place at %(title)s is confirmed") % {"title": title}
+            paragraphs = [
+                _("The organisers approved your request: you are now a member of %(title)s.")
+                % {"title": title}
+            ]
+        elif outcome == "waitlisted":
+            subject = _("You are on the waitlist for %(title)s") % {"title": title}
+            paragraphs = [
+                _(
+                    "The organisers approved your request to join %(title)s, but the "
+                    "conference is full. You are number %(position)s on the waitlist."
+                )
+                % {"title": title, "position": position},
+                _(
+                    "When a place comes up it goes to the next person on the waitlist "
+                    "automatically, and we will email you."
+                ),
+            ]
+        else:
+            subject = _("Your request to join %(title)s") % {"title": title}
+            paragraphs = [
+                _("The organisers could not offer you a place at %(title)s.") % {"title": title}
+            ]
+        if message:
+            paragraphs += [_("Their message:"), message]
+        email = render.compose(
+            settings,
+            subject=subject,
+            to_name=member["name"],
+            paragraphs=paragraphs,
+            action=render.Action(
+                _("Go to the conference"), conference_url(settings, conference["slug"])
+            ),
+            reason=_("You are getting this email because you asked to join the conference."),
+        )
     await outbox.enqueue(
         con,
         kind=f"registration_{outcome}",

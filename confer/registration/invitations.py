@@ -19,6 +19,7 @@ from confer.accounts.service import hash_token, new_token
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Invalid, NotFound
+from confer.i18n import N_, _, ngettext
 from confer.places import Place
 from confer.policy import Actor
 from confer.registration import addresses, emails
@@ -81,28 +82,46 @@ async def invite(
     people, bad = addresses.parse_pasted(pasted)
     if bad:
         names = ", ".join(f"“{p.text}”" for p in bad[:20])
-        more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
-        plural = "These are not email addresses" if len(bad) > 1 else "This is not an email address"
-        f.add("emails", f"{plural}: {names}{more}. Correct or remove them")
+        if len(bad) == 1:
+            message = _("This is not an email address: %(addresses)s. Correct or remove them")
+        elif len(bad) <= 20:
+            message = _("These are not email addresses: %(addresses)s. Correct or remove them")
+        else:
+            message = ngettext(
+                "These are not email addresses: %(addresses)s and %(num)d more. Correct or "
+                "remove them",
+                "These are not email addresses: %(addresses)s and %(num)d more. Correct or "
+                "remove them",
+                len(bad) - 20,
+            )
+        f.add("emails", message % {"addresses": names, "num": len(bad) - 20})
     result = InviteResult()
     if csv_data:
         rows, result.problems = addresses.parse_csv(csv_data)
         people += rows
         if not rows and not result.problems:
-            f.add("csv", "The CSV file is empty: it needs a column of email addresses")
+            f.add("csv", _("The CSV file is empty: it needs a column of email addresses"))
     elif csv_data is not None and not people and not bad:
-        f.add("csv", "The CSV file is empty: it needs a column of email addresses")
+        f.add("csv", _("The CSV file is empty: it needs a column of email addresses"))
     if not people and not bad and not result.problems and not f.errors:
-        f.add("emails", "Enter at least one email address, or choose a CSV file")
+        f.add("emails", _("Enter at least one email address, or choose a CSV file"))
     if len(people) > MAX_PER_BATCH:
-        f.add("emails", f"Invite at most {MAX_PER_BATCH:,} people at a time")
+        f.add(
+            "emails",
+            _("Invite at most %(max)s people at a time") % {"max": f"{MAX_PER_BATCH:,}"},
+        )
     f.raise_if_any()
     unique: dict[str, Invitee] = {}
     for person in people:
         key = person.email.lower()
         if key in unique:
             result.skipped.append(
-                Problem(person.where, person.email, "is listed more than once: invited once")
+                Problem(
+                    person.where,
+                    person.email,
+                    _("is listed more than once: invited once"),
+                    "duplicate",
+                )
             )
         else:
             unique[key] = person
@@ -111,7 +130,12 @@ async def invite(
         for key, person in unique.items():
             if key in members:
                 result.skipped.append(
-                    Problem(person.where, person.email, "is already a member of the conference")
+                    Problem(
+                        person.where,
+                        person.email,
+                        _("is already a member of the conference"),
+                        "member",
+                    )
                 )
                 continue
             row, token = await _issue(con, place, actor, person, person.role or role)
@@ -188,11 +212,16 @@ async def resend(ctx: Ctx, actor: Actor, slug: str, invitation_id: int) -> async
     async with ctx.pool.acquire() as con, con.transaction():
         row = await _invitation_for_update(con, place, invitation_id)
         if row["state"] == "accepted":
-            raise Conflict(f"{row['email']} has already accepted this invitation.")
+            raise Conflict(
+                _("%(email)s has already accepted this invitation.") % {"email": row["email"]}
+            )
         if row["state"] == "revoked":
             raise Conflict(
-                f"The invitation to {row['email']} was withdrawn. Invite the address again "
-                "to send a new one."
+                _(
+                    "The invitation to %(email)s was withdrawn. Invite the address again to "
+                    "send a new one."
+                )
+                % {"email": row["email"]}
             )
         token = new_token()
         row = await q.renew_invitation(con, row["id"], hash_token(token), VALID_FOR)
@@ -209,7 +238,9 @@ async def revoke(ctx: Ctx, actor: Actor, slug: str, invitation_id: int) -> async
     async with ctx.pool.acquire() as con, con.transaction():
         row = await _invitation_for_update(con, place, invitation_id)
         if row["state"] == "accepted":
-            raise Conflict(f"{row['email']} has already accepted this invitation.")
+            raise Conflict(
+                _("%(email)s has already accepted this invitation.") % {"email": row["email"]}
+            )
         if row["state"] != "revoked":
             row = await q.revoke_invitation(con, row["id"])
     return row
@@ -220,7 +251,7 @@ async def _invitation_for_update(
 ) -> asyncpg.Record:
     row = await q.fetch_invitation_for_update(con, invitation_id, place.id)
     if row is None:
-        raise NotFound("There is no such invitation for this conference.")
+        raise NotFound(_("There is no such invitation for this conference."))
     return row
 
 
@@ -258,12 +289,15 @@ class Accepted:
     visible: bool  # whether the conference's page is open to them yet (a draft is not)
 
 
+# Marked only: translate where shown, `_(PROBLEMS[key])`.
 PROBLEMS = {
-    "unknown": "This invitation link is not valid. It may have been mistyped, or replaced by "
-    "a newer invitation: use the link in the most recent email.",
-    "revoked": "This invitation has been withdrawn by the organisers.",
-    "accepted": "This invitation has already been used.",
-    "expired": "This invitation has expired. Ask the organisers to send you a new one.",
+    "unknown": N_(
+        "This invitation link is not valid. It may have been mistyped, or replaced by a "
+        "newer invitation: use the link in the most recent email."
+    ),
+    "revoked": N_("This invitation has been withdrawn by the organisers."),
+    "accepted": N_("This invitation has already been used."),
+    "expired": N_("This invitation has expired. Ask the organisers to send you a new one."),
 }
 
 
@@ -272,16 +306,16 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
     in creates their account (email fixed by the invitation) in the same step."""
     opened = await open_link(ctx, token)
     if opened.problem == "unknown":
-        raise NotFound(PROBLEMS["unknown"])
+        raise NotFound(_(PROBLEMS["unknown"]))
     if opened.problem is not None:
-        raise Conflict(PROBLEMS[opened.problem])
+        raise Conflict(_(PROBLEMS[opened.problem]))
     assert opened.invitation is not None
     f = Fields()
     new_account = None
     if not actor.authenticated:
         new_account = _check_account(f, data, opened.invitation["email"])
     if not f.boolean(data.get("accept_code_of_conduct")):
-        f.add("accept_code_of_conduct", "Confirm that you accept the code of conduct")
+        f.add("accept_code_of_conduct", _("Confirm that you accept the code of conduct"))
     f.raise_if_any()
     password_hash = None
     if new_account is not None:
@@ -290,9 +324,9 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
     async with ctx.pool.acquire() as con, con.transaction():
         row = await q.fetch_invitation_by_token(con, hash_token(token), for_update=True)
         if row is None:
-            raise NotFound(PROBLEMS["unknown"])
+            raise NotFound(_(PROBLEMS["unknown"]))
         if row["state"] != "pending":
-            raise Conflict(PROBLEMS[row["state"]])
+            raise Conflict(_(PROBLEMS[row["state"]]))
         if new_account is not None:
             try:
                 user = await accounts_q.insert_user(
@@ -302,8 +336,10 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
             except asyncpg.UniqueViolationError:
                 raise Invalid(
                     fields={
-                        "email": "There is already an account with this email address: "
-                        "sign in to accept the invitation"
+                        "email": _(
+                            "There is already an account with this email address: sign in "
+                            "to accept the invitation"
+                        )
                     }
                 ) from None
             user_id = user["id"]

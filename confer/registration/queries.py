@@ -18,7 +18,8 @@ COUNTED_ROLES = ["participant", "observer"]
 
 LOCK_CONFERENCE = """
 SELECT c.id, c.slug, c.title, c.timezone, c.registration, c.capacity, c.published_at,
-       c.starts_at, c.ends_at, now() >= c.ends_at AS closed
+       c.starts_at, c.ends_at, now() >= c.ends_at AS closed,
+       c.language, c.bilingual, c.translations
 FROM conferences c
 WHERE c.id = $1
 FOR UPDATE
@@ -141,12 +142,28 @@ ORDER BY m.waitlist_position NULLS LAST, m.registered_at NULLS LAST, m.created_a
 # Who hears of a request to join: the conference's active organisers, but not those who chose
 # "No emails" in their notification settings.
 LIST_ORGANISERS_TO_TELL = """
-SELECT u.id AS user_id, u.name, u.email
+SELECT u.id AS user_id, u.name, u.email, u.language
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.conference_id = $1 AND m.role = 'organiser' AND m.status = 'active'
   AND m.email_notifications <> 'none'
 ORDER BY u.id
+"""
+
+# The language to write an email in (confer.registration.emails): the account's, where it
+# chose one, else the conference's.
+ADDRESS_LANGUAGE = """
+SELECT coalesce((SELECT u.language FROM users u WHERE lower(u.email) = lower($2)),
+                (SELECT c.language FROM conferences c WHERE c.id = $1), 'en')
+"""
+
+MEMBER_LANGUAGE = """
+SELECT coalesce((SELECT u.language FROM users u WHERE u.id = $2),
+                (SELECT c.language FROM conferences c WHERE c.id = $1), 'en')
+"""
+
+CONFERENCE_LANGUAGE = """
+SELECT coalesce((SELECT c.language FROM conferences c WHERE c.id = $1), 'en')
 """
 
 COUNTS = """
@@ -238,7 +255,7 @@ WHERE m.conference_id = $1 AND m.status = 'active' AND lower(u.email) = ANY($2::
 
 FETCH_CONFERENCE = """
 SELECT c.id, c.slug, c.title, c.timezone, c.code_of_conduct_html, c.published_at,
-       c.starts_at, c.ends_at,
+       c.starts_at, c.ends_at, c.language, c.bilingual, c.translations,
        CASE WHEN c.published_at IS NULL THEN 'draft'
             WHEN now() < c.starts_at THEN 'upcoming'
             WHEN now() < c.ends_at THEN 'live'
@@ -315,6 +332,18 @@ async def list_by_status(con: Con, conference_id: int, status: str) -> list[asyn
 
 async def list_organisers_to_tell(con: Con, conference_id: int) -> list[asyncpg.Record]:
     return await con.fetch(LIST_ORGANISERS_TO_TELL, conference_id)
+
+
+async def address_language(con: Con, conference_id: int, email: str) -> str:
+    return await con.fetchval(ADDRESS_LANGUAGE, conference_id, email)
+
+
+async def member_language(con: Con, conference_id: int, user_id: int) -> str:
+    return await con.fetchval(MEMBER_LANGUAGE, conference_id, user_id)
+
+
+async def conference_language(con: Con, conference_id: int) -> str:
+    return await con.fetchval(CONFERENCE_LANGUAGE, conference_id)
 
 
 async def counts(con: Con, conference_id: int) -> asyncpg.Record:

@@ -20,6 +20,7 @@ import asyncpg
 from confer import places
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound, Unauthorized
+from confer.i18n import N_, _
 from confer.live.events import Event, notice_event
 from confer.places import Place
 from confer.policy import Actor
@@ -59,15 +60,22 @@ class Registration:
         }
 
 
+STATUS_MESSAGES: dict[str, str] = {
+    "active": N_("You are a member of this conference."),
+    "pending": N_("Your request to join is awaiting approval by the organisers."),
+    "waitlisted": N_("The conference is full. You are number %(position)s on the waitlist."),
+    "declined": N_("Your request to join this conference was declined."),
+    "removed": N_("You were removed from this conference by its organisers."),
+    "left": N_("You have left this conference."),
+}
+
+
 def message_for(status: str, position: int | None) -> str:
-    return {
-        "active": "You are a member of this conference.",
-        "pending": "Your request to join is awaiting approval by the organisers.",
-        "waitlisted": f"The conference is full. You are number {position} on the waitlist.",
-        "declined": "Your request to join this conference was declined.",
-        "removed": "You were removed from this conference by its organisers.",
-        "left": "You have left this conference.",
-    }.get(status, "")
+    """The sentence for a registration's status, in the reader's language."""
+    if status not in STATUS_MESSAGES:
+        return ""
+    text = _(STATUS_MESSAGES[status])
+    return text % {"position": position} if status == "waitlisted" else text
 
 
 @dataclass(frozen=True)
@@ -171,8 +179,10 @@ async def admit(
     current = await q.fetch_member_for_update(con, conference_id, user_id)
     if current is not None and current["status"] == "removed":
         raise Forbidden(
-            "You were removed from this conference by its organisers, so this invitation "
-            "cannot be used. Contact the organisers."
+            _(
+                "You were removed from this conference by its organisers, so this invitation "
+                "cannot be used. Contact the organisers."
+            )
         )
     if (
         current is not None
@@ -219,11 +229,15 @@ def check_settings(
         return mode, None
     text = str(raw).strip()
     if isinstance(raw, bool) or not (text.isascii() and text.isdigit()):
-        f.add("capacity", "Capacity must be a whole number of places, like 100, or left empty")
+        f.add("capacity", _("Capacity must be a whole number of places, like 100, or left empty"))
         return mode, cur_cap
     capacity = int(text[:12])
     if len(text) > 12 or not 1 <= capacity <= MAX_CAPACITY:
-        f.add("capacity", f"Capacity must be between 1 and {MAX_CAPACITY:,}, or left empty")
+        f.add(
+            "capacity",
+            _("Capacity must be between 1 and %(max)s, or left empty")
+            % {"max": f"{MAX_CAPACITY:,}"},
+        )
         return mode, cur_cap
     return mode, capacity
 
@@ -237,7 +251,7 @@ async def register(
     """Register for a conference: a place (open, while places last), the waitlist (open and
     full), or a request for the organisers (approval). Registering again changes nothing."""
     if not actor.authenticated:
-        raise Unauthorized("Sign in or create an account to join.")
+        raise Unauthorized(_("Sign in or create an account to join."))
     assert actor.user_id is not None
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     c = place.conference
@@ -247,7 +261,7 @@ async def register(
     _check_may_register(c, existing, closed=c["state"] == "closed")
     f = Fields()
     if not f.boolean(accept_code_of_conduct):
-        f.add("accept_code_of_conduct", "Confirm that you accept the code of conduct")
+        f.add("accept_code_of_conduct", _("Confirm that you accept the code of conduct"))
     f.raise_if_any()
     async with ctx.pool.acquire() as con, con.transaction():
         conference = await lock_conference(con, place.id)
@@ -275,20 +289,26 @@ def _check_may_register(
     conference: asyncpg.Record, member: asyncpg.Record | None, *, closed: bool
 ) -> None:
     if conference["published_at"] is None:
-        raise Forbidden("This conference is not published yet, so it is not taking registrations.")
+        raise Forbidden(
+            _("This conference is not published yet, so it is not taking registrations.")
+        )
     if closed:
-        raise Conflict("This conference has closed, so it is not taking new members.")
+        raise Conflict(_("This conference has closed, so it is not taking new members."))
     if member is not None and member["status"] == "removed":
-        raise Forbidden("You were removed from this conference by its organisers.")
+        raise Forbidden(_("You were removed from this conference by its organisers."))
     if member is not None and member["status"] == "declined":
         raise Forbidden(
-            "Your request to join this conference was declined. Contact the organisers if "
-            "you think this is a mistake."
+            _(
+                "Your request to join this conference was declined. Contact the organisers if "
+                "you think this is a mistake."
+            )
         )
     if conference["registration"] == "invite":
         raise Forbidden(
-            "This conference is by invitation only. If you were invited, use the link in "
-            "your invitation email."
+            _(
+                "This conference is by invitation only. If you were invited, use the link in "
+                "your invitation email."
+            )
         )
 
 
@@ -303,18 +323,20 @@ async def leave(ctx: Ctx, actor: Actor, slug: str) -> Registration:
     """Leave the conference, leave its waitlist, or withdraw a request. A freed place goes to
     the next person on the waitlist in the same transaction."""
     if not actor.authenticated:
-        raise Unauthorized("Sign in to do that.")
+        raise Unauthorized(_("Sign in to do that."))
     assert actor.user_id is not None
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     async with ctx.pool.acquire() as con, con.transaction():
         conference = await lock_conference(con, place.id)
         member = await q.fetch_member_for_update(con, place.id, actor.user_id)
         if member is None or member["status"] not in LIVE_STATUSES:
-            raise Conflict("You are not registered for this conference.")
+            raise Conflict(_("You are not registered for this conference."))
         if member["role"] == "organiser" and member["status"] == "active":
             raise Forbidden(
-                "Organisers cannot leave their own conference. Ask another organiser to "
-                "change your role first."
+                _(
+                    "Organisers cannot leave their own conference. Ask another organiser to "
+                    "change your role first."
+                )
             )
         await q.set_status(con, place.id, actor.user_id, "left", None)
         promoted = await settle(con, ctx.settings, conference)
@@ -328,14 +350,35 @@ async def leave(ctx: Ctx, actor: Actor, slug: str) -> Registration:
 # --- organisers: requests and the waitlist ------------------------------------------------
 
 
+# What only organisers may do, each refusal a whole sentence (manage_place's `what`).
+ORGANISERS_ONLY: dict[str, str] = {
+    "invite people": N_("Only the conference's organisers can invite people."),
+    "see invitations": N_("Only the conference's organisers can see invitations."),
+    "resend invitations": N_("Only the conference's organisers can resend invitations."),
+    "withdraw invitations": N_("Only the conference's organisers can withdraw invitations."),
+    "approve or decline requests": N_(
+        "Only the conference's organisers can approve or decline requests."
+    ),
+    "see requests to join": N_("Only the conference's organisers can see requests to join."),
+}
+
+
 async def manage_place(ctx: Ctx, actor: Actor, slug: str, what: str) -> Place:
-    """The conference for an organiser; a clear 403 for anyone else who can see it."""
+    """The conference for an organiser; a clear 403 for anyone else who can see it. `what`
+    is one of ORGANISERS_ONLY's keys."""
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     if not actor.authenticated:
-        raise Unauthorized("Sign in to do that.")
+        raise Unauthorized(_("Sign in to do that."))
     if not place.can("conference.manage"):
-        raise Forbidden(f"Only the conference's organisers can {what}.")
+        raise Forbidden(_(ORGANISERS_ONLY[what]))
     return place
+
+
+DECIDED: dict[str, str] = {
+    "active": N_("That request has already been decided (active)."),
+    "waitlisted": N_("That request has already been decided (waitlisted)."),
+    "declined": N_("That request has already been decided (declined)."),
+}
 
 
 async def decide(
@@ -352,8 +395,8 @@ async def decide(
         member = await q.fetch_member_for_update(con, place.id, user_id)
         if member is None or member["status"] != "pending":
             if member is not None and member["status"] in ("active", "waitlisted", "declined"):
-                raise Conflict(f"That request has already been decided ({member['status']}).")
-            raise NotFound("There is no request from that person waiting for a decision.")
+                raise Conflict(_(DECIDED[member["status"]]))
+            raise NotFound(_("There is no request from that person waiting for a decision."))
         if approve:
             status, position = await _offer(con, conference)
         else:
@@ -400,7 +443,7 @@ async def summary(ctx: Ctx, place: Place, *, done: str | None = None) -> Summary
 
 async def mine(ctx: Ctx, actor: Actor, slug: str) -> Registration | None:
     if not actor.authenticated:
-        raise Unauthorized("Sign in, or send an API token.")
+        raise Unauthorized(_("Sign in, or send an API token."))
     assert actor.user_id is not None
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     row = await q.fetch_member(ctx.pool, place.id, actor.user_id)

@@ -10,6 +10,7 @@ from aiohttp import web
 from confer import banners, places
 from confer.accounts import service as accounts
 from confer.errors import ConferError, Invalid
+from confer.i18n import _
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
 from confer.registration import api, invitations
@@ -156,7 +157,7 @@ async def _csv_upload(request: web.Request) -> bytes | None:
     else:
         data = upload.file.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        raise Invalid(fields={"csv": "The CSV file must be smaller than 900 KB"})
+        raise Invalid(fields={"csv": _("The CSV file must be smaller than 900 KB")})
     return data
 
 
@@ -233,7 +234,7 @@ async def _invitation_page(
             "invitation": invitation,
             "conference": opened.conference,
             "problem": opened.problem,
-            "problem_message": PROBLEMS.get(opened.problem or "", ""),
+            "problem_message": _(PROBLEMS[opened.problem]) if opened.problem else "",
             "mine": mine,
             "account_exists": opened.account_exists,
             "errors": errors or {},
