@@ -45,13 +45,14 @@ def _amount(value: float, unit: str, unit_one: str) -> str:
 Amount = Callable[[float], str]  # a number with its unit, in words: "3 posts"
 
 
-def amount_of(singular: str, plural: str) -> Amount:
-    """An Amount from an ngettext pair whose number is `%(num)s` (already translated: pass
-    the msgids literally at the call so that the catalogues find them)."""
+def amount_of(forms: Callable[[int], str]) -> Amount:
+    """An Amount from `forms`, a function giving the ngettext of a number whose placeholder
+    is `%(num)s` (`lambda n: ngettext("%(num)s post", "%(num)s posts", n)`, so that the
+    catalogues find the messages); the number is written as `_num` writes it."""
 
     def amount(value: float) -> str:
         n = int(value) if float(value).is_integer() else 2  # a fraction reads as plural
-        return ngettext(singular, plural, n) % {"num": _num(value)}
+        return forms(n) % {"num": _num(value)}
 
     return amount
 
@@ -83,7 +84,7 @@ def describe(
     total = sum(values)
     if total == 0:
         return ngettext(
-            "%(title)s: none yet; its one bar is 0.",
+            "%(title)s: none yet; the %(num)d bar is 0.",
             "%(title)s: none yet; every one of the %(num)d bars is 0.",
             n,
         ) % {"title": title, "num": n}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer.i18n import N_, _, localized
+from confer.i18n import N_, _, localized, ngettext
 from confer.keys import actor_key, ctx_key
 from confer.reports import service
 from confer.reports.charts import amount_of, bar_chart
@@ -33,8 +33,9 @@ def charts(report: Report) -> dict[str, str]:
     days = report.posts_per_day
     hours = report.posts_per_hour
     total = report.attendance_total
-    members = amount_of("%(num)s member", "%(num)s members")
-    posts = amount_of("%(num)s post", "%(num)s posts")
+    members = amount_of(lambda n: ngettext("%(num)s member", "%(num)s members", n))
+    posts = amount_of(lambda n: ngettext("%(num)s post", "%(num)s posts", n))
+    visible = amount_of(lambda n: ngettext("%(num)s visible post", "%(num)s visible posts", n))
     conference = report.conference
     return {
         "registrations": bar_chart(
@@ -88,7 +89,7 @@ def charts(report: Report) -> dict[str, str]:
             _("Most active threads"),
             [r["title"] for r in report.active_threads],
             [r["posts"] for r in report.active_threads],
-            amount=amount_of("%(num)s visible post", "%(num)s visible posts"),
+            amount=visible,
             horizontal=True,
             chart_id="chart-threads",
         ),
