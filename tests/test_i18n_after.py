@@ -276,9 +276,15 @@ async def test_a_welsh_conferences_transcript_is_in_welsh(world, pool, browser_f
     for english in ("Facilitator summary", "removed by a facilitator", "in reply to", " to "):
         assert english not in html, english
 
-    status, md, headers = await _download(b, x["c"]["slug"], {"format": "md"})
+    status, md, headers = await _download(
+        b, x["c"]["slug"], {"format": "md", "moderation_log": "on"}
+    )
     assert status == 200
     assert "> **Crynodeb yr hwylusydd**" in md and "*Trafodaeth, " in md
+    assert "**#1 Alice Adams** (cyfranogwr), " in md  # her role, in Welsh
+    assert "## Atodiad: log cymedroli" in md and "| Pryd | Pwy | Cam gweithredu | Rheswm |" in md
+    for english in ("Appendix", "participant", "Facilitator summary", "Discussion"):
+        assert english not in md, english
     assert "-transcript.md" in headers["Content-Disposition"]  # one language: no suffix
 
 

@@ -57,6 +57,33 @@ def former() -> str:
     return _("Former participant")
 
 
+def automatic() -> str:
+    """Who took a moderation action that no person took."""
+    return _("Automatic")
+
+
+# A member's role after their name (the CSV and JSON keep the code).
+ROLE_NAMES = {
+    "organiser": N_("organiser"),
+    "facilitator": N_("facilitator"),
+    "speaker": N_("speaker"),
+    "participant": N_("participant"),
+    "observer": N_("observer"),
+}
+
+
+def role_name(role: str | None) -> str:
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else (role or "")
+
+
+def transcript_title(title: str) -> str:
+    return _("%(title)s – transcript") % {"title": title}
+
+
+def log_headings() -> tuple[str, str, str, str]:
+    return (_("When"), _("Who"), _("Action"), _("Reason"))
+
+
 def question_state(q: Row) -> str:
     """A question's status in words; a dismissed one with its reason (plain text)."""
     status = q["status"]
@@ -75,6 +102,11 @@ def question_state(q: Row) -> str:
 
 def votes(n: int) -> str:
     return ngettext("%(num)d vote", "%(num)d votes", n) % {"num": n}
+
+
+def kind_when(kind: str, when: str) -> str:
+    """'Discussion, Tuesday 24 November 2026, 09:00 GMT to 12:00 GMT'."""
+    return _("%(kind)s, %(when)s") % {"kind": kind_name(kind), "when": when}
 
 
 def span(start: str, end: str) -> str:
@@ -239,7 +271,7 @@ class MarkdownWriter(Writer):
         when = span(timefmt.when(s["starts_at"], self.tz), timefmt.clock(s["ends_at"], self.tz))
         return (
             f"\n## {md_text(self.text(s, 'title', session=True))}\n\n"
-            f"*{_('%(kind)s, %(when)s') % {'kind': kind_name(s['kind']), 'when': when}}*\n\n"
+            f"*{kind_when(s['kind'], when)}*\n\n"
         )
 
     def thread(self, t: Row) -> str:
@@ -247,7 +279,8 @@ class MarkdownWriter(Writer):
         if t["summary_md"]:
             summary = md_source(t["summary_md"])
             quoted = "\n".join(f"> {line}" for line in summary.splitlines())
-            out += f"> **{_('Facilitator summary')}**\n>\n{quoted}\n\n"
+            heading = _("Facilitator summary")
+            out += f"> **{heading}**\n>\n{quoted}\n\n"
         return out
 
     def post(self, p: Row) -> str:
@@ -259,7 +292,8 @@ class MarkdownWriter(Writer):
         else:
             body = md_source(text.strip())
         who = md_text(author_line(p))
-        extra = ", ".join(md_text(x) for x in (p["author_organisation"], p["author_role"]) if x)
+        role = role_name(p["author_role"])
+        extra = ", ".join(md_text(x) for x in (p["author_organisation"], role) if x)
         reply = (
             " — " + _("in reply to %(post)s") % {"post": f"#{p['reply_to_seq']}"}
             if p["reply_to_seq"]
@@ -273,7 +307,8 @@ class MarkdownWriter(Writer):
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
         if not questions:
             return _("No questions were asked.") + "\n\n"
-        out = f"### {_('Questions from the audience')}\n\n"
+        heading = _("Questions from the audience")
+        out = f"### {heading}\n\n"
         for q in questions:
             state = md_text(question_state(q))
             who = md_text(q["author_name"] or former())
@@ -286,13 +321,12 @@ class MarkdownWriter(Writer):
         return out
 
     def appendix(self, log: list[Row]) -> str:
-        heads = (_("When"), _("Who"), _("Action"), _("Reason"))
-        out = (
-            f"\n## {_('Appendix: moderation log')}\n\n| {' | '.join(heads)} |\n|---|---|---|---|\n"
-        )
+        heading = _("Appendix: moderation log")
+        heads = " | ".join(log_headings())
+        out = f"\n## {heading}\n\n| {heads} |\n|---|---|---|---|\n"
         for r in log:
             out += (
-                f"| {timefmt.short(r['created_at'], self.tz)} | {md_text(r['actor_name'] or _('Automatic'))} | "
+                f"| {timefmt.short(r['created_at'], self.tz)} | {md_text(r['actor_name'] or automatic())} | "
                 f"{r['action']} {r['target_type']} {r['target_id']} | {md_text(r['reason'])} |\n"
             )
         return out
@@ -324,7 +358,7 @@ class HtmlWriter(Writer):
         return (
             f'<!DOCTYPE html>\n<html lang="{e(i18n.html_lang(self.lang))}"><head>'
             '<meta charset="utf-8">'
-            f"<title>{e(_('%(title)s – transcript') % {'title': title})}</title>"
+            f"<title>{e(transcript_title(title))}</title>"
             f"<style>{HTML_STYLE}</style></head><body>\n"
             f"<h1{_lang(title, self.lang)}>{e(title)}</h1>\n<p>{e(dates)} ({e(self.tz)})</p>\n"
             f"<div{_lang(summary, self.lang)}>{summary}</div>\n"
@@ -352,7 +386,7 @@ class HtmlWriter(Writer):
     def post(self, p: Row) -> str:
         e = html.escape
         text, note = post_text(p, self.include_hidden)
-        extra = ", ".join(x for x in (p["author_organisation"], p["author_role"]) if x)
+        extra = ", ".join(x for x in (p["author_organisation"], role_name(p["author_role"])) if x)
         link = f'<a href="#post-{p["reply_to_id"]}">#{p["reply_to_seq"]}</a>'
         reply = " — " + e(_("in reply to %(post)s")) % {"post": link} if p["reply_to_seq"] else ""
         body = (
@@ -369,9 +403,10 @@ class HtmlWriter(Writer):
 
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
         e = html.escape
+        none, heading = _("No questions were asked."), _("Questions from the audience")
         if not questions:
-            return f"<p>{e(_('No questions were asked.'))}</p>\n"
-        out = f"<h3>{e(_('Questions from the audience'))}</h3>\n"
+            return f"<p>{e(none)}</p>\n"
+        out = f"<h3>{e(heading)}</h3>\n"
         for q in questions:
             out += (
                 f'<article class="post"><p class="meta"><strong>{e(q["author_name"] or former())}</strong>, '
@@ -392,13 +427,14 @@ class HtmlWriter(Writer):
     def appendix(self, log: list[Row]) -> str:
         e = html.escape
         rows = "".join(
-            f"<tr><td>{e(timefmt.short(r['created_at'], self.tz))}</td><td>{e(r['actor_name'] or _('Automatic'))}</td>"
+            f"<tr><td>{e(timefmt.short(r['created_at'], self.tz))}</td><td>{e(r['actor_name'] or automatic())}</td>"
             f"<td>{e(r['action'])} {e(r['target_type'])} {r['target_id']}</td><td>{e(r['reason'])}</td></tr>"
             for r in log
         )
-        heads = "".join(f"<th>{e(h)}</th>" for h in (_("When"), _("Who"), _("Action"), _("Reason")))
+        heads = "".join(f"<th>{e(h)}</th>" for h in log_headings())
+        heading = _("Appendix: moderation log")
         return (
-            f'<section class="session"><h2>{e(_("Appendix: moderation log"))}</h2><table><thead>'
+            f'<section class="session"><h2>{e(heading)}</h2><table><thead>'
             f"<tr>{heads}</tr></thead><tbody>{rows}</tbody></table></section>\n"
         )
 
