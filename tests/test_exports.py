@@ -276,7 +276,7 @@ async def test_markdown_transcript_in_programme_order(record, browser_factory, p
         "**Q (2 votes, answered)** Alice Adams: How do you fund libraries?",
         "Answer from Cllr Jane Smith",
         "Through a shared services model.",
-        "**Q (1 votes, dismissed: Off topic)** Bob Brown: What is your favourite film?",
+        "**Q (1 vote, dismissed: Off topic)** Bob Brown: What is your favourite film?",
         "## Later discussion",
         "### Planning for next year",
         "Next year we meet in person",

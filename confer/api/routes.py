@@ -26,6 +26,7 @@ from confer.api.openapi import (
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.errors import NotFound, Unauthorized
+from confer.i18n import _
 from confer.notifications import service as notifications
 from confer.places import Place
 from confer.posts import service as posts
@@ -267,7 +268,7 @@ async def set_email_preference(call: Call) -> dict:
 
 async def me(call: Call) -> dict:
     if not call.actor.authenticated:
-        raise Unauthorized("Sign in, or send an API token.")
+        raise Unauthorized(_("Sign in, or send an API token."))
     return {"id": call.actor.user_id, "name": call.actor.name, "is_admin": call.actor.is_admin}
 
 
@@ -276,7 +277,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def not_found(request: web.Request) -> web.Response:
-    raise NotFound("There is no such API endpoint.")
+    raise NotFound(_("There is no such API endpoint."))
 
 
 _TRANSLATIONS_INPUT = {

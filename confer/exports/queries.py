@@ -10,10 +10,18 @@ import asyncpg
 Con = asyncpg.Connection | asyncpg.Pool
 
 LIST_SESSIONS = """
-SELECT s.id, s.kind, s.title, s.description_md, s.starts_at, s.ends_at
+SELECT s.id, s.kind, s.title, s.translations, s.description_md, s.starts_at, s.ends_at
 FROM sessions s
 WHERE s.conference_id = $1 AND ($2::bigint IS NULL OR s.id = $2)
 ORDER BY s.starts_at, s.id
+"""
+
+# The conference's languages: what it is written in, whether it is bilingual, and its texts
+# in the other language (migration 0018).
+FETCH_LANGUAGES = """
+SELECT language, bilingual, translations
+FROM conferences
+WHERE id = $1
 """
 
 LIST_THREADS = """
@@ -82,6 +90,10 @@ async def list_sessions(
     con: Con, conference_id: int, session_id: int | None
 ) -> list[asyncpg.Record]:
     return await con.fetch(LIST_SESSIONS, conference_id, session_id)
+
+
+async def fetch_languages(con: Con, conference_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_LANGUAGES, conference_id)
 
 
 async def list_threads(con: Con, session_id: int, thread_id: int | None) -> list[asyncpg.Record]:

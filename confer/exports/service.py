@@ -14,14 +14,15 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import asyncpg
 
-from confer import places
+from confer import i18n, places
 from confer.errors import Forbidden, Invalid, NotFound, Unauthorized
 from confer.exports import queries as q
 from confer.exports.writers import EXTENSIONS, WRITERS, Writer
+from confer.i18n import _
 from confer.places import Place
 from confer.policy import Actor
 from confer.validate import Fields, parse_id
@@ -36,13 +37,17 @@ class Request:
     thread_id: int | None = None
     include_hidden: bool = False
     moderation_log: bool = False
+    # The export's language: the conference's, or either of a bilingual conference's (None
+    # until start() settles it: the conference's).
+    lang: str | None = None
+    bilingual: bool = False  # the conference is: the file's name says which language
 
 
 def parse(data: dict[str, object]) -> Request:
     f = Fields()
     fmt = data.get("format") or "md"
     if fmt not in WRITERS:
-        f.add("format", "Choose Markdown, HTML, CSV or JSON")
+        f.add("format", _("Choose Markdown, HTML, CSV or JSON"))
     ids: dict[str, int | None] = {}
     for name in ("session_id", "thread_id"):
         raw = data.get(name)
@@ -51,8 +56,12 @@ def parse(data: dict[str, object]) -> Request:
         elif parse_id(raw) is not None:
             ids[name] = parse_id(raw)
         else:
-            f.add(name, "Choose from the list")
+            f.add(name, _("Choose from the list"))
             ids[name] = None
+    lang = data.get("lang") or None
+    if lang is not None and lang not in i18n.LANGUAGES:
+        f.add("lang", _("Choose English or Welsh"))
+        lang = None
     f.raise_if_any()
     return Request(
         str(fmt),
@@ -60,7 +69,27 @@ def parse(data: dict[str, object]) -> Request:
         ids["thread_id"],
         include_hidden=f.boolean(data.get("include_hidden")),
         moderation_log=f.boolean(data.get("moderation_log")),
+        lang=str(lang) if lang else None,
     )
+
+
+async def conference_languages(pool: asyncpg.Pool, place: Place) -> dict[str, Any]:
+    """The conference with its languages (`language`, `bilingual`, `translations`): what the
+    writers need to write in its language and give its texts in the export's."""
+    row = await q.fetch_languages(pool, place.id)
+    conference = dict(place.conference)
+    conference["language"] = row["language"] if row else i18n.DEFAULT
+    conference["bilingual"] = bool(row and row["bilingual"])
+    conference["translations"] = (row["translations"] if row else None) or {}
+    return conference
+
+
+def export_languages(conference: dict[str, Any]) -> tuple[str, ...]:
+    """The languages a transcript of `conference` may be written in, its own first."""
+    own = conference["language"]
+    if not conference["bilingual"]:
+        return (own,)
+    return (own, *(code for code in i18n.LANGUAGES if code != own))
 
 
 async def authorise(pool: asyncpg.Pool, place: Place, req: Request) -> Request:
@@ -74,23 +103,39 @@ async def authorise(pool: asyncpg.Pool, place: Place, req: Request) -> Request:
         session_id = thread_session
     if session_id is not None:
         await places.fetch_session(pool, place, session_id)
-    req = Request(req.format, session_id, req.thread_id, req.include_hidden, req.moderation_log)
+    conference = await conference_languages(pool, place)
+    offered = export_languages(conference)
+    if req.lang is not None and req.lang not in offered:
+        raise Invalid(
+            fields={"lang": _("This conference is written only in English")}
+            if offered == ("en",)
+            else {"lang": _("This conference is written only in Welsh")}
+        )
+    req = Request(
+        req.format,
+        session_id,
+        req.thread_id,
+        req.include_hidden,
+        req.moderation_log,
+        req.lang or offered[0],
+        len(offered) > 1,
+    )
     if place.can("conference.manage"):
         return req
     if not place.actor.authenticated:
-        raise Unauthorized("Sign in to export transcripts.")
+        raise Unauthorized(_("Sign in to export transcripts."))
     member = place.member
     if member is None or not member.active or member.role != "facilitator":
-        raise Forbidden("Only organisers can export transcripts.")
+        raise Forbidden(_("Only organisers can export transcripts."))
     if not place.conference["facilitators_may_export"]:
-        raise Forbidden("The organisers have not allowed facilitators to export transcripts.")
+        raise Forbidden(_("The organisers have not allowed facilitators to export transcripts."))
     if session_id is None:
         if member.facilitates != "conference":
-            raise Invalid(fields={"session_id": "Choose one of the sessions you facilitate"})
+            raise Invalid(fields={"session_id": _("Choose one of the sessions you facilitate")})
     elif not member.facilitates_session(session_id):
-        raise Forbidden("You can export only the sessions you facilitate.")
+        raise Forbidden(_("You can export only the sessions you facilitate."))
     if req.include_hidden or req.moderation_log:
-        raise Forbidden("Only organisers can include hidden posts or the moderation log.")
+        raise Forbidden(_("Only organisers can include hidden posts or the moderation log."))
     return req
 
 
@@ -115,6 +160,7 @@ async def start(
             "thread_id": req.thread_id,
             "include_hidden": req.include_hidden,
             "moderation_log": req.moderation_log,
+            "lang": req.lang,
         },
     )
     return place, req
@@ -126,7 +172,11 @@ async def stream(
     req: Request,
     progress: Callable[[int], None] | None = None,
 ) -> AsyncIterator[str]:
-    writer: Writer = WRITERS[req.format](place.conference, include_hidden=req.include_hidden)
+    conference = await conference_languages(pool, place)
+    lang = req.lang or export_languages(conference)[0]
+    writer = _InLanguage(
+        WRITERS[req.format](conference, include_hidden=req.include_hidden, lang=lang), lang
+    )
     done = 0
     async with pool.acquire() as con, con.transaction(isolation="repeatable_read", readonly=True):
         yield writer.start()
@@ -155,6 +205,25 @@ async def stream(
         yield writer.end()
     if progress:
         progress(done)
+
+
+class _InLanguage:
+    """A writer whose every call writes in the export's language. Each call sets the language
+    and puts it back before returning: an async generator must not hold a context variable
+    across its yields, which run in its consumer's context."""
+
+    def __init__(self, writer: Writer, lang: str) -> None:
+        self._writer = writer
+        self._lang = lang
+
+    def __getattr__(self, name: str) -> Callable[..., str]:
+        method = getattr(self._writer, name)
+
+        def call(*args: Any) -> str:
+            with i18n.using(self._lang):
+                return method(*args)
+
+        return call
 
 
 SPOOL_IN_MEMORY = 1024 * 1024  # larger exports go on to a temporary file on disk
@@ -194,4 +263,6 @@ def filename(place: Place, req: Request) -> str:
         if req.thread_id
         else (f"-session-{req.session_id}" if req.session_id else "")
     )
-    return f"{place.conference['slug']}{scope}-transcript.{EXTENSIONS[req.format]}"
+    # A bilingual conference's transcript in each language: one file name each.
+    lang = f"-{req.lang}" if req.bilingual and req.lang else ""
+    return f"{place.conference['slug']}{scope}-transcript{lang}.{EXTENSIONS[req.format]}"

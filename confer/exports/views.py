@@ -13,6 +13,7 @@ from confer.conferences import service as conferences
 from confer.errors import Forbidden, Invalid, Unauthorized, Unavailable
 from confer.exports import service
 from confer.exports.writers import FORMATS
+from confer.i18n import LANGUAGES, _
 from confer.keys import actor_key, ctx_key, export_gate_key
 from confer.routing import Call, api, page
 from confer.web import read_form
@@ -46,7 +47,7 @@ async def _download(request: web.Request, data: dict[str, object]) -> web.Stream
     slots = request.app[export_gate_key].slots(ctx.settings.pool_max_size)
     if slots.locked():
         raise Unavailable(
-            "Several transcripts are being prepared right now. Try again in a moment.",
+            _("Several transcripts are being prepared right now. Try again in a moment."),
             retry_after=10,
         )
     async with slots:
@@ -80,12 +81,28 @@ async def show_export(request: web.Request) -> web.Response:
     if not may_export:
         if not request[actor_key].authenticated:
             raise Unauthorized()
-        raise Forbidden("Only organisers can export transcripts.")
-    sessions = await conferences.programme(ctx, place)
+        raise Forbidden(_("Only organisers can export transcripts."))
+    return await _page(request, place, {})
+
+
+async def _page(
+    request: web.Request, place: places.Place, errors: dict[str, str], status: int = 200
+) -> web.Response:
+    ctx = request.app[ctx_key]
+    conference = await service.conference_languages(ctx.pool, place)
+    languages = service.export_languages(conference)
     return aiohttp_jinja2.render_template(
         "exports/show.html",
         request,
-        {"place": place, "c": place.conference, "sessions": sessions, "errors": {}},
+        {
+            "place": place,
+            "c": conference,  # with its languages (for its and its sessions' titles)
+            "sessions": await conferences.programme(ctx, place),
+            "languages": languages,
+            "language_options": [(code, LANGUAGES[code]) for code in languages],
+            "errors": errors,
+        },
+        status=status,
     )
 
 
@@ -96,17 +113,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     except Invalid as e:
         ctx = request.app[ctx_key]
         place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
-        return aiohttp_jinja2.render_template(
-            "exports/show.html",
-            request,
-            {
-                "place": place,
-                "c": place.conference,
-                "errors": e.fields,
-                "sessions": await conferences.programme(ctx, place),
-            },
-            status=e.status,
-        )
+        return await _page(request, place, e.fields, e.status)
 
 
 async def api_export(call: Call) -> web.StreamResponse:
@@ -126,6 +133,9 @@ def setup(app: web.Application) -> None:
             "properties": {"format": {"enum": ["md", "html", "csv", "json"]},
                            "session_id": INT, "thread_id": INT,
                            "include_hidden": {"type": "boolean"},
+                           "lang": {"enum": ["en", "cy"], "description":
+                                    "The transcript's language: the conference's (the "
+                                    "default), or either language of a bilingual conference"},
                            "moderation_log": {"type": "boolean"}}}),
         "responses": {"200": {
             "description": "The transcript, streamed; JSON follows docs/transcript.schema.json"},

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from confer import timefmt
+from confer import i18n, timefmt
+from confer.i18n import N_, _, ngettext
 
 Row = Mapping[str, Any]
 FORMATS = {
@@ -22,19 +23,95 @@ FORMATS = {
     "json": "application/json",
 }
 EXTENSIONS = {"md": "md", "html": "html", "csv": "csv", "json": "json"}
-KIND_NAMES = {"discussion": "Discussion", "panel": "Panel", "keynote": "Keynote", "break": "Break"}
+# Every text below is in the current language: services.stream() calls each writer inside
+# `i18n.using(the export's language)`.
+KIND_NAMES = {
+    "discussion": N_("Discussion"),
+    "panel": N_("Panel"),
+    "keynote": N_("Keynote"),
+    "break": N_("Break"),
+}
+
+
+def kind_name(kind: str) -> str:
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+
+def removed_text(reason: str) -> str:
+    return _("[removed by a facilitator: %(reason)s]") % {"reason": reason}
 
 
 def post_text(p: Row, include_hidden: bool) -> tuple[str, str | None]:
     """(text, note): hidden posts are replaced unless the organiser asked to include them."""
     if p["status"] == "deleted":
-        return "[deleted by its author]", None
+        return _("[deleted by its author]"), None
     if p["status"] == "hidden":
-        reason = p["hidden_reason"] or "no reason given"
+        reason = p["hidden_reason"] or _("no reason given")
         if not include_hidden:
-            return f"[removed by a facilitator: {reason}]", None
-        return p["body_md"], f"hidden by a facilitator: {reason}"
+            return removed_text(reason), None
+        return p["body_md"], _("hidden by a facilitator: %(reason)s") % {"reason": reason}
     return p["body_md"], None
+
+
+def former() -> str:
+    return _("Former participant")
+
+
+def automatic() -> str:
+    """Who took a moderation action that no person took."""
+    return _("Automatic")
+
+
+# A member's role after their name (the CSV and JSON keep the code).
+ROLE_NAMES = {
+    "organiser": N_("organiser"),
+    "facilitator": N_("facilitator"),
+    "speaker": N_("speaker"),
+    "participant": N_("participant"),
+    "observer": N_("observer"),
+}
+
+
+def role_name(role: str | None) -> str:
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else (role or "")
+
+
+def transcript_title(title: str) -> str:
+    return _("%(title)s – transcript") % {"title": title}
+
+
+def log_headings() -> tuple[str, str, str, str]:
+    return (_("When"), _("Who"), _("Action"), _("Reason"))
+
+
+def question_state(q: Row) -> str:
+    """A question's status in words; a dismissed one with its reason (plain text)."""
+    status = q["status"]
+    if status == "answered":
+        return _("answered")
+    if status == "answering":
+        return _("being answered")
+    if status == "open":
+        return _("not answered")
+    if status == "dismissed":
+        if q["dismiss_reason"]:
+            return _("dismissed: %(reason)s") % {"reason": q["dismiss_reason"]}
+        return _("dismissed")
+    return str(status)
+
+
+def votes(n: int) -> str:
+    return ngettext("%(num)d vote", "%(num)d votes", n) % {"num": n}
+
+
+def kind_when(kind: str, when: str) -> str:
+    """'Discussion, Tuesday 24 November 2026, 09:00 GMT to 12:00 GMT'."""
+    return _("%(kind)s, %(when)s") % {"kind": kind_name(kind), "when": when}
+
+
+def span(start: str, end: str) -> str:
+    """'Tuesday 24 November 2026, 09:00 GMT to 16:00 GMT'."""
+    return _("%(start)s to %(end)s") % {"start": start, "end": end}
 
 
 # --- Markdown that stays inert in any Markdown renderer ---------------------------------------
@@ -128,16 +205,27 @@ def md_source(text: str) -> str:
 
 
 def author_line(p: Row, prefix: str = "author") -> str:
-    name = p[f"{prefix}_name"] or "Former participant"
+    name = p[f"{prefix}_name"] or former()
     title = p.get(f"{prefix}_title") or ""
     return f"{title} {name}".strip()
 
 
 class Writer:
-    def __init__(self, conference: Row, *, include_hidden: bool) -> None:
+    """`conference` carries its `language`, `bilingual` and `translations`; `lang` is the
+    export's language (the conference's, or for a bilingual conference either), in which the
+    writer's own words, dates, and the conference's and sessions' texts are written."""
+
+    def __init__(self, conference: Row, *, include_hidden: bool, lang: str | None = None) -> None:
         self.c = conference
         self.tz = conference["timezone"]
         self.include_hidden = include_hidden
+        self.lang = lang or conference.get("language") or i18n.DEFAULT
+
+    def text(self, row: Row, name: str, *, session: bool = False) -> i18n.Localized:
+        """A conference's (or, `session`, a session's) text in the export's language."""
+        if session:
+            return i18n.localized(row, name, language=self.lang, conference=self.c)
+        return i18n.localized(row, name, language=self.lang)
 
     def start(self) -> str:
         return ""
@@ -173,16 +261,17 @@ class MarkdownWriter(Writer):
 
     def start(self) -> str:
         c = self.c
+        dates = span(timefmt.when(c["starts_at"], self.tz), timefmt.when(c["ends_at"], self.tz))
         return (
-            f"# {md_text(c['title'])}\n\n{timefmt.when(c['starts_at'], self.tz)} to "
-            f"{timefmt.when(c['ends_at'], self.tz)} ({self.tz})\n\n"
-            f"{md_source(c['summary_md'].strip())}\n\n"
+            f"# {md_text(self.text(c, 'title'))}\n\n{dates} ({self.tz})\n\n"
+            f"{md_source(self.text(c, 'summary_md').strip())}\n\n"
         )
 
     def session(self, s: Row) -> str:
+        when = span(timefmt.when(s["starts_at"], self.tz), timefmt.clock(s["ends_at"], self.tz))
         return (
-            f"\n## {md_text(s['title'])}\n\n*{KIND_NAMES[s['kind']]}, "
-            f"{timefmt.when(s['starts_at'], self.tz)} to {timefmt.clock(s['ends_at'], self.tz)}*\n\n"
+            f"\n## {md_text(self.text(s, 'title', session=True))}\n\n"
+            f"*{kind_when(s['kind'], when)}*\n\n"
         )
 
     def thread(self, t: Row) -> str:
@@ -190,21 +279,26 @@ class MarkdownWriter(Writer):
         if t["summary_md"]:
             summary = md_source(t["summary_md"])
             quoted = "\n".join(f"> {line}" for line in summary.splitlines())
-            out += f"> **Facilitator summary**\n>\n{quoted}\n\n"
+            heading = _("Facilitator summary")
+            out += f"> **{heading}**\n>\n{quoted}\n\n"
         return out
 
     def post(self, p: Row) -> str:
         text, note = post_text(p, self.include_hidden)
         if p["status"] == "hidden" and note is None:
-            reason = md_text(p["hidden_reason"] or "no reason given")
-            body = f"[removed by a facilitator: {reason}]"
+            body = removed_text(md_text(p["hidden_reason"] or _("no reason given")))
         elif p["status"] == "deleted":
             body = text
         else:
             body = md_source(text.strip())
         who = md_text(author_line(p))
-        extra = ", ".join(md_text(x) for x in (p["author_organisation"], p["author_role"]) if x)
-        reply = f" — in reply to #{p['reply_to_seq']}" if p["reply_to_seq"] else ""
+        role = role_name(p["author_role"])
+        extra = ", ".join(md_text(x) for x in (p["author_organisation"], role) if x)
+        reply = (
+            " — " + _("in reply to %(post)s") % {"post": f"#{p['reply_to_seq']}"}
+            if p["reply_to_seq"]
+            else ""
+        )
         head = f"**#{p['seq']} {who}**{f' ({extra})' if extra else ''}, {timefmt.short(p['created_at'], self.tz)}{reply}"
         if note:
             head += f" *[{md_text(note)}]*"
@@ -212,29 +306,27 @@ class MarkdownWriter(Writer):
 
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
         if not questions:
-            return "No questions were asked.\n\n"
-        out = "### Questions from the audience\n\n"
+            return _("No questions were asked.") + "\n\n"
+        heading = _("Questions from the audience")
+        out = f"### {heading}\n\n"
         for q in questions:
-            state = {
-                "answered": "answered",
-                "answering": "being answered",
-                "open": "not answered",
-                "dismissed": f"dismissed: {md_text(q['dismiss_reason'])}",
-            }.get(q["status"], md_text(q["status"]))
-            who = md_text(q["author_name"] or "Former participant")
-            out += f"**Q ({q['vote_count']} votes, {state})** {who}: {md_source(q['body_md'].strip())}\n\n"
+            state = md_text(question_state(q))
+            who = md_text(q["author_name"] or former())
+            head = _("Q (%(votes)s, %(state)s)") % {"votes": votes(q["vote_count"]), "state": state}
+            out += f"**{head}** {who}: {md_source(q['body_md'].strip())}\n\n"
             for a in answers.get(q["id"], []):
                 speaker = md_text(author_line(a, "speaker"))
-                out += f"> **Answer from {speaker}**: {md_source(a['body_md'].strip())}\n\n"
+                answer = _("Answer from %(speaker)s") % {"speaker": speaker}
+                out += f"> **{answer}**: {md_source(a['body_md'].strip())}\n\n"
         return out
 
     def appendix(self, log: list[Row]) -> str:
-        out = (
-            "\n## Appendix: moderation log\n\n| When | Who | Action | Reason |\n|---|---|---|---|\n"
-        )
+        heading = _("Appendix: moderation log")
+        heads = " | ".join(log_headings())
+        out = f"\n## {heading}\n\n| {heads} |\n|---|---|---|---|\n"
         for r in log:
             out += (
-                f"| {timefmt.short(r['created_at'], self.tz)} | {md_text(r['actor_name'] or 'Automatic')} | "
+                f"| {timefmt.short(r['created_at'], self.tz)} | {md_text(r['actor_name'] or automatic())} | "
                 f"{r['action']} {r['target_type']} {r['target_id']} | {md_text(r['reason'])} |\n"
             )
         return out
@@ -260,37 +352,43 @@ class HtmlWriter(Writer):
     def start(self) -> str:
         c = self.c
         e = html.escape
+        title = self.text(c, "title")
+        summary = self.text(c, "summary_html")
+        dates = span(timefmt.when(c["starts_at"], self.tz), timefmt.when(c["ends_at"], self.tz))
         return (
-            '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
-            f"<title>{e(c['title'])} – transcript</title><style>{HTML_STYLE}</style></head><body>\n"
-            f"<h1>{e(c['title'])}</h1>\n<p>{e(timefmt.when(c['starts_at'], self.tz))} to "
-            f"{e(timefmt.when(c['ends_at'], self.tz))} ({e(self.tz)})</p>\n"
-            f"<div>{c['summary_html']}</div>\n"
+            f'<!DOCTYPE html>\n<html lang="{e(i18n.html_lang(self.lang))}"><head>'
+            '<meta charset="utf-8">'
+            f"<title>{e(transcript_title(title))}</title>"
+            f"<style>{HTML_STYLE}</style></head><body>\n"
+            f"<h1{_lang(title, self.lang)}>{e(title)}</h1>\n<p>{e(dates)} ({e(self.tz)})</p>\n"
+            f"<div{_lang(summary, self.lang)}>{summary}</div>\n"
         )
 
     def session(self, s: Row) -> str:
         e = html.escape
+        title = self.text(s, "title", session=True)
+        when = span(timefmt.when(s["starts_at"], self.tz), timefmt.clock(s["ends_at"], self.tz))
+        meta = _("%(kind)s, %(when)s") % {"kind": kind_name(s["kind"]), "when": when}
         return (
-            f'<section class="session">\n<h2>{e(s["title"])}</h2>\n<p class="meta">'
-            f"{e(KIND_NAMES[s['kind']])}, {e(timefmt.when(s['starts_at'], self.tz))} to "
-            f"{e(timefmt.clock(s['ends_at'], self.tz))}</p>\n"
+            f'<section class="session">\n<h2{_lang(title, self.lang)}>{e(title)}</h2>\n'
+            f'<p class="meta">{e(meta)}</p>\n'
         )
 
     def thread(self, t: Row) -> str:
         out = f"<h3>{html.escape(t['title'])}</h3>\n"
         if t["summary_html"]:
-            out += f'<div class="summary"><p><strong>Facilitator summary</strong></p>{t["summary_html"]}</div>\n'
+            heading = html.escape(_("Facilitator summary"))
+            out += (
+                f'<div class="summary"><p><strong>{heading}</strong></p>{t["summary_html"]}</div>\n'
+            )
         return out
 
     def post(self, p: Row) -> str:
         e = html.escape
         text, note = post_text(p, self.include_hidden)
-        extra = ", ".join(x for x in (p["author_organisation"], p["author_role"]) if x)
-        reply = (
-            f' — in reply to <a href="#post-{p["reply_to_id"]}">#{p["reply_to_seq"]}</a>'
-            if p["reply_to_seq"]
-            else ""
-        )
+        extra = ", ".join(x for x in (p["author_organisation"], role_name(p["author_role"])) if x)
+        link = f'<a href="#post-{p["reply_to_id"]}">#{p["reply_to_seq"]}</a>'
+        reply = " — " + e(_("in reply to %(post)s")) % {"post": link} if p["reply_to_seq"] else ""
         body = (
             p["body_html"]
             if p["status"] == "visible" or (note and self.include_hidden)
@@ -305,19 +403,20 @@ class HtmlWriter(Writer):
 
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
         e = html.escape
+        none, heading = _("No questions were asked."), _("Questions from the audience")
         if not questions:
-            return "<p>No questions were asked.</p>\n"
-        out = "<h3>Questions from the audience</h3>\n"
+            return f"<p>{e(none)}</p>\n"
+        out = f"<h3>{e(heading)}</h3>\n"
         for q in questions:
             out += (
-                f'<article class="post"><p class="meta"><strong>{e(q["author_name"] or "Former participant")}</strong>, '
-                f"{q['vote_count']} votes, {e(q['status'])}"
-                f"{': ' + e(q['dismiss_reason']) if q['dismiss_reason'] else ''}</p>{q['body_html']}"
+                f'<article class="post"><p class="meta"><strong>{e(q["author_name"] or former())}</strong>, '
+                f"{e(votes(q['vote_count']))}, {e(question_state(q))}</p>{q['body_html']}"
             )
             for a in answers.get(q["id"], []):
+                answer = _("Answer from %(speaker)s") % {"speaker": author_line(a, "speaker")}
                 out += (
-                    f'<div class="answer"><p class="meta"><strong>Answer from '
-                    f"{e(author_line(a, 'speaker'))}</strong></p>{a['body_html']}</div>"
+                    f'<div class="answer"><p class="meta"><strong>{e(answer)}</strong></p>'
+                    f"{a['body_html']}</div>"
                 )
             out += "</article>\n"
         return out
@@ -328,17 +427,27 @@ class HtmlWriter(Writer):
     def appendix(self, log: list[Row]) -> str:
         e = html.escape
         rows = "".join(
-            f"<tr><td>{e(timefmt.short(r['created_at'], self.tz))}</td><td>{e(r['actor_name'] or 'Automatic')}</td>"
+            f"<tr><td>{e(timefmt.short(r['created_at'], self.tz))}</td><td>{e(r['actor_name'] or automatic())}</td>"
             f"<td>{e(r['action'])} {e(r['target_type'])} {r['target_id']}</td><td>{e(r['reason'])}</td></tr>"
             for r in log
         )
+        heads = "".join(f"<th>{e(h)}</th>" for h in log_headings())
+        heading = _("Appendix: moderation log")
         return (
-            f'<section class="session"><h2>Appendix: moderation log</h2><table><thead><tr><th>When</th>'
-            f"<th>Who</th><th>Action</th><th>Reason</th></tr></thead><tbody>{rows}</tbody></table></section>\n"
+            f'<section class="session"><h2>{e(heading)}</h2><table><thead>'
+            f"<tr>{heads}</tr></thead><tbody>{rows}</tbody></table></section>\n"
         )
 
     def end(self) -> str:
         return "</body></html>\n"
+
+
+def _lang(text: object, page: str) -> str:
+    """` lang="cy"` on an element whose text is in another language than the document's."""
+    code = getattr(text, "lang", None)
+    if code is None or code == page:
+        return ""
+    return f' lang="{html.escape(i18n.html_lang(code))}"'
 
 
 def csv_safe(value: object) -> str:
@@ -369,8 +478,8 @@ class CsvWriter(Writer):
         "text",
     )
 
-    def __init__(self, conference: Row, *, include_hidden: bool) -> None:
-        super().__init__(conference, include_hidden=include_hidden)
+    def __init__(self, conference: Row, *, include_hidden: bool, lang: str | None = None) -> None:
+        super().__init__(conference, include_hidden=include_hidden, lang=lang)
         self.session_title = ""
         self.thread_title = ""
 
@@ -383,7 +492,7 @@ class CsvWriter(Writer):
         return self._row(self.HEADER)
 
     def session(self, s: Row) -> str:
-        self.session_title = s["title"]
+        self.session_title = self.text(s, "title", session=True)
         return ""
 
     def thread(self, t: Row) -> str:
@@ -395,14 +504,14 @@ class CsvWriter(Writer):
         local = timefmt.local(p["created_at"], self.tz)
         return self._row(
             (
-                self.c["title"],
+                self.text(self.c, "title"),
                 self.session_title,
                 self.thread_title,
                 p["seq"],
                 p["id"],
                 local.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 p["created_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                p["author_name"] or "Former participant",
+                p["author_name"] or former(),
                 p["author_title"] or "",
                 p["author_organisation"] or "",
                 p["author_role"] or "",
@@ -416,8 +525,8 @@ class CsvWriter(Writer):
 class JsonWriter(Writer):
     """{"format": "confer-transcript", "version": 1, ...}: see docs/transcript.schema.json."""
 
-    def __init__(self, conference: Row, *, include_hidden: bool) -> None:
-        super().__init__(conference, include_hidden=include_hidden)
+    def __init__(self, conference: Row, *, include_hidden: bool, lang: str | None = None) -> None:
+        super().__init__(conference, include_hidden=include_hidden, lang=lang)
         self.first_session = True
         self.first_thread = True
         self.first_post = True
@@ -433,13 +542,14 @@ class JsonWriter(Writer):
             "version": 1,
             "generated_at": datetime.now(UTC).isoformat(),
             "include_hidden": self.include_hidden,
+            "lang": self.lang,
             "conference": {
                 "slug": c["slug"],
-                "title": c["title"],
+                "title": self.text(c, "title"),
                 "timezone": self.tz,
                 "starts_at": timefmt.iso(c["starts_at"]),
                 "ends_at": timefmt.iso(c["ends_at"]),
-                "summary": c["summary_md"],
+                "summary": self.text(c, "summary_md"),
             },
         }
         return self._j(head)[:-1] + ',"sessions":['
@@ -451,7 +561,7 @@ class JsonWriter(Writer):
         data = {
             "id": s["id"],
             "kind": s["kind"],
-            "title": s["title"],
+            "title": self.text(s, "title", session=True),
             "starts_at": timefmt.iso(s["starts_at"]),
             "ends_at": timefmt.iso(s["ends_at"]),
         }
@@ -480,7 +590,7 @@ class JsonWriter(Writer):
             "created_at": timefmt.iso(p["created_at"]),
             "edited_at": timefmt.iso(p["edited_at"]) or None,
             "author": {
-                "name": p["author_name"] or "Former participant",
+                "name": p["author_name"] or former(),
                 "title": p["author_title"] or "",
                 "organisation": p["author_organisation"] or "",
                 "role": p["author_role"] or "",
@@ -504,7 +614,7 @@ class JsonWriter(Writer):
                 "votes": q["vote_count"],
                 "dismiss_reason": q["dismiss_reason"],
                 "merged_into_id": q["merged_into_id"],
-                "author": q["author_name"] or "Former participant",
+                "author": q["author_name"] or former(),
                 "answers": [
                     {
                         "speaker": author_line(a, "speaker"),

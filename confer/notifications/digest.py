@@ -23,10 +23,11 @@ from datetime import date
 import asyncpg
 from aiohttp import web
 
-from confer import tasks
+from confer import i18n, tasks
 from confer.conferences import queries as conferences_q
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import Invalid, NotFound
+from confer.i18n import _
 from confer.keys import pool_key, settings_key
 from confer.notifications import digest_queries as q
 from confer.notifications import emails
@@ -141,9 +142,15 @@ async def run_digest(
     """
     conference = await q.fetch_digest_conference(pool, conference_id)
     if conference is None:
-        raise NotFound("There is no such conference.")
+        raise NotFound(_("There is no such conference."))
     info = emails.Conference(
-        conference["id"], conference["slug"], conference["title"], conference["timezone"]
+        conference["id"],
+        conference["slug"],
+        conference["title"],
+        conference["timezone"],
+        conference["language"],
+        conference["bilingual"],
+        conference["translations"] or {},
     )
     await q.start_digest_run(pool, conference_id, day)
     news: _DayNews | None = None
@@ -179,13 +186,16 @@ async def run_digest(
             for member in members:
                 if not emails.deliverable(member["email"]):
                     continue
-                digest = _digest_for(
-                    member, news, follows.get(member["user_id"], set()),
-                    mentions.get(member["user_id"], []),
-                )  # fmt: skip
-                if not digest.has_news and not news.programme:
-                    continue  # nothing to say: no email
-                email = emails.digest_email(settings, info, day, digest, news.programme)
+                # Each member's digest in their language: their own choice, else the
+                # conference's (a batch mixes Welsh and English readers).
+                with i18n.using(member["language"] or info.language or i18n.DEFAULT):
+                    digest = _digest_for(
+                        member, news, follows.get(member["user_id"], set()),
+                        mentions.get(member["user_id"], []),
+                    )  # fmt: skip
+                    if not digest.has_news and not news.programme:
+                        continue  # nothing to say: no email
+                    email = emails.digest_email(settings, info, day, digest, news.programme)
                 rows.append(
                     (
                         dedupe_key(conference_id, member["user_id"], day),

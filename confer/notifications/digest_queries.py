@@ -51,7 +51,7 @@ WHERE conference_id = $1 AND day = $2
 """
 
 LIST_DIGEST_MEMBERS = """
-SELECT m.user_id, u.email, u.name
+SELECT m.user_id, u.email, u.name, u.language
 FROM memberships m
 JOIN users u ON u.id = m.user_id
 WHERE m.conference_id = $1 AND m.status = 'active' AND m.email_notifications = 'digest'
@@ -108,7 +108,7 @@ ORDER BY n.user_id, n.id
 
 # Sessions starting on the day after `day`, in the conference's timezone.
 LIST_NEXT_DAY_SESSIONS = """
-SELECT s.id, s.kind, s.title, s.starts_at, s.ends_at
+SELECT s.id, s.kind, s.title, s.translations, s.starts_at, s.ends_at
 FROM sessions s
 JOIN conferences c ON c.id = s.conference_id
 WHERE s.conference_id = $1
@@ -118,7 +118,7 @@ ORDER BY s.starts_at, s.id
 """
 
 FETCH_DIGEST_CONFERENCE = """
-SELECT id, slug, title, timezone, published_at,
+SELECT id, slug, title, timezone, language, bilingual, translations, published_at,
        (starts_at AT TIME ZONE timezone)::date AS first_day,
        ((ends_at - interval '1 microsecond') AT TIME ZONE timezone)::date AS last_day,
        ((now() AT TIME ZONE timezone)::date - 1) AS yesterday

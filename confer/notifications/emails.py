@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from confer import timefmt
+from babel.dates import format_date
+
+from confer import i18n, timefmt
+from confer.i18n import _, ngettext
 from confer.mail import render
 from confer.settings import Settings
 from confer.urls import url
@@ -36,24 +39,35 @@ def settings_url(settings: Settings) -> str:
 
 
 def notification_email(
-    settings: Settings, recipient: Mapping[str, Any], post_id: int, text: str
+    settings: Settings,
+    recipient: Mapping[str, Any],
+    post_id: int,
+    text: str,
+    conference: str | None = None,
 ) -> tuple:
-    """A row for queries.insert_emails: (dedupe_key, user_id, to, to_name, subject, text, html).
+    """A row for queries.insert_emails: (dedupe_key, user_id, to, to_name, subject, text, html),
+    in the current language (the caller writes inside `i18n.using(recipient's language)`).
 
-    `recipient` carries the post's facts too (queries.LIST_NOTIFIED)."""
+    `recipient` carries the post's facts too (queries.LIST_NOTIFIED); `conference` is the
+    conference's title in the recipient's language (default: as written)."""
     link = settings.base_url + url("post", slug=recipient["slug"], post_id=post_id)
     body = excerpt(recipient["body_md"] or "")
-    conference = recipient["conference_title"]
+    conference = conference or recipient["conference_title"]
     email = render.compose(
         settings,
         subject=text,
         to_name=recipient["name"],
-        paragraphs=[f"{text}, in {conference}:", f"“{body}”" if body else ""],
-        action=render.Action("Read the post", link),
-        reason=(
-            f"You get an email for each notification in {conference}. "
-            f"Choose a daily digest or no emails instead: {settings_url(settings)}"
-        ),
+        paragraphs=[
+            _("%(notification)s, in %(conference)s:")
+            % {"notification": text, "conference": conference},
+            f"“{body}”" if body else "",
+        ],
+        action=render.Action(_("Read the post"), link),
+        reason=_(
+            "You get an email for each notification in %(conference)s. "
+            "Choose a daily digest or no emails instead: %(url)s"
+        )
+        % {"conference": conference, "url": settings_url(settings)},
     )
     return (
         f"notification:{recipient['id']}",
@@ -100,14 +114,35 @@ class Conference:
     slug: str
     title: str
     timezone: str
+    language: str = i18n.DEFAULT
+    bilingual: bool = False
+    translations: Mapping[str, Any] = field(default_factory=dict)
+
+    def localized(self, row: Mapping[str, Any], name: str) -> i18n.Localized:
+        """A text of the conference (`row` is self's fields) or of one of its sessions, in
+        the current language."""
+        return i18n.localized(row, name, conference=self.__dict__)
+
+    @property
+    def shown_title(self) -> i18n.Localized:
+        """The title in the current language (a bilingual conference's other title)."""
+        return i18n.localized(self.__dict__, "title")
 
 
-def programme_lines(sessions: Sequence[Mapping[str, Any]], tz: str) -> list[str]:
+def day_name(day: date) -> str:
+    """'Thursday 3 December'; 'Dydd Iau 3 Rhagfyr' (CLDR's names, in the current language)."""
+    return format_date(day, "EEEE d MMMM", locale=i18n.babel_locale())
+
+
+def programme_lines(
+    sessions: Sequence[Mapping[str, Any]], tz: str, conference: Conference | None = None
+) -> list[str]:
     lines = []
     for s in sessions:
         start = timefmt.local(s["starts_at"], tz)
         end = timefmt.local(s["ends_at"], tz)
-        lines.append(f"{start:%H:%M}–{end:%H:%M} {end.tzname()}: {s['title']}")
+        title = conference.localized(s, "title") if conference is not None else s["title"]
+        lines.append(f"{start:%H:%M}–{end:%H:%M} {end.tzname()}: {title}")
     return lines
 
 
@@ -118,48 +153,68 @@ def digest_email(
     digest: Digest,
     programme: Sequence[Mapping[str, Any]],
 ) -> render.Email:
+    """One member's digest, in the current language (the caller writes inside
+    `i18n.using(member's language)`)."""
     next_day = day + timedelta(days=1)
     base = settings.base_url
     tz = conference.timezone
-    day_text = f"{day:%A} {day.day} {day:%B}"
-    paragraphs = [f"Here is what happened in {conference.title} on {day_text}."]
+    title = conference.shown_title
+    day_text = day_name(day)
+    paragraphs = [
+        _("Here is what happened in %(conference)s on %(day)s.")
+        % {"conference": title, "day": day_text}
+    ]
     if digest.threads:
-        paragraphs.append("New posts in threads you follow:")
+        paragraphs.append(_("New posts in threads you follow:"))
         for t in digest.threads:
-            lines = [f"“{t.title}”: {t.count} new post{'' if t.count == 1 else 's'}"]
+            lines = [
+                ngettext("“%(title)s”: %(num)d new post", "“%(title)s”: %(num)d new posts", t.count)
+                % {"title": t.title, "num": t.count}
+            ]
             lines += [f"{who}: {text}" for who, text in t.latest]
             post = url("post", slug=conference.slug, post_id=t.first_post_id)
-            lines.append(f"Read them: {base}{post}")
+            lines.append(_("Read them: %(url)s") % {"url": f"{base}{post}"})
             paragraphs.append("\n".join(lines))
         if digest.more_threads:
             more = digest.more_threads
             paragraphs.append(
-                f"…and new posts in {more} more thread{'' if more == 1 else 's'} you follow."
+                ngettext(
+                    "…and new posts in %(num)d more thread you follow.",
+                    "…and new posts in %(num)d more threads you follow.",
+                    more,
+                )
+                % {"num": more}
             )
     elif not digest.mentions:
-        paragraphs.append("There were no new posts in the threads you follow.")
+        paragraphs.append(_("There were no new posts in the threads you follow."))
     if digest.mentions:
-        paragraphs.append("You were mentioned:")
+        paragraphs.append(_("You were mentioned:"))
         paragraphs.append(
             "\n".join(
-                f"{who} in “{thread}”: {base}{url('post', slug=conference.slug, post_id=post_id)}"
+                _("%(who)s in “%(thread)s”: %(url)s")
+                % {
+                    "who": who,
+                    "thread": thread,
+                    "url": f"{base}{url('post', slug=conference.slug, post_id=post_id)}",
+                }
                 for who, thread, post_id in digest.mentions
             )
         )
-    next_text = f"{next_day:%A} {next_day.day} {next_day:%B}"
     if programme:
-        paragraphs.append(f"The programme for {next_text} (times in {tz}):")
-        paragraphs.append("\n".join(programme_lines(programme, tz)))
+        paragraphs.append(
+            _("The programme for %(day)s (times in %(timezone)s):")
+            % {"day": day_name(next_day), "timezone": tz}
+        )
+        paragraphs.append("\n".join(programme_lines(programme, tz, conference)))
     return render.compose(
         settings,
-        subject=f"{conference.title}: your daily digest for {day_text}",
+        subject=_("%(conference)s: your daily digest for %(day)s")
+        % {"conference": title, "day": day_text},
         to_name=digest.name,
         paragraphs=paragraphs,
         action=render.Action(
-            "Go to the conference", base + url("conference", slug=conference.slug)
+            _("Go to the conference"), base + url("conference", slug=conference.slug)
         ),
-        reason=(
-            f"You chose a daily digest of {conference.title}. "
-            f"Change how you hear from it: {settings_url(settings)}"
-        ),
+        reason=_("You chose a daily digest of %(conference)s. Change how you hear from it: %(url)s")
+        % {"conference": title, "url": settings_url(settings)},
     )

@@ -174,14 +174,17 @@ ON CONFLICT (user_id, thread_id) DO NOTHING
 # posted or approved), so its notifications are exactly the ones just made.
 LIST_NOTIFIED = f"""
 SELECT fresh.id, fresh.user_id, fresh.kind, fresh.created_at,
-       r.email_notifications, r.email, r.name,
+       r.email_notifications, r.email, r.name, r.language,
        ({COUNT_UNREAD.replace("$1", "fresh.user_id")}) AS unread,
        x.thread_id, x.body_md, x.thread_title, x.slug, x.conference_title,
+       x.conference_language, x.conference_bilingual, x.conference_translations,
        x.author_name, x.author_title
 FROM notifications fresh
 JOIN LATERAL (
     SELECT p.thread_id, p.body_md, th.title AS thread_title, c.slug,
-           c.title AS conference_title, u.name AS author_name, u.title AS author_title
+           c.title AS conference_title, c.language AS conference_language,
+           c.bilingual AS conference_bilingual, c.translations AS conference_translations,
+           u.name AS author_name, u.title AS author_title
     FROM posts p
     JOIN threads th ON th.id = p.thread_id
     JOIN conferences c ON c.id = p.conference_id
@@ -190,7 +193,7 @@ JOIN LATERAL (
     LIMIT 1
 ) x ON true
 JOIN LATERAL (
-    SELECT m.email_notifications, u.email, u.name
+    SELECT m.email_notifications, u.email, u.name, u.language
     FROM memberships m
     JOIN users u ON u.id = m.user_id
     WHERE m.conference_id = fresh.conference_id AND m.user_id = fresh.user_id
@@ -217,6 +220,8 @@ n.id, n.user_id, n.kind, n.post_id, p.thread_id, n.conference_id, n.created_at, 
 n.read_at IS NOT NULL AS is_read,
 p.seq, left(p.body_md, 400) AS excerpt,
 th.title AS thread_title, c.slug, c.title AS conference_title, c.timezone,
+c.language AS conference_language, c.bilingual AS conference_bilingual,
+c.translations AS conference_translations,
 a.name AS actor_name, a.title AS actor_title,
 CASE WHEN n.kind = 'followed_post' AND n.read_at IS NULL THEN (
     SELECT count(*)
@@ -281,7 +286,7 @@ DO UPDATE SET following = EXCLUDED.following, updated_at = now()
 
 LIST_EMAIL_PREFERENCES = """
 SELECT c.id, c.slug, c.title, c.timezone, c.starts_at, c.ends_at, m.role,
-       m.email_notifications
+       m.email_notifications, c.language, c.bilingual, c.translations
 FROM memberships m
 JOIN conferences c ON c.id = m.conference_id
 WHERE m.user_id = $1 AND m.status = 'active'

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from confer import places
+from confer import i18n, places
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
+from confer.i18n import _
 from confer.live.events import Event, notification_event
 from confer.notifications import emails
 from confer.notifications import queries as q
@@ -56,20 +57,55 @@ def mention_candidates(body: str) -> tuple[list[str], list[int]]:
 
 
 def actor_label(name: str | None, title: str | None) -> str:
-    name = name or "Former participant"
+    name = name or _("Former participant")
     return f"{title} {name}" if title else name
 
 
 def describe(kind: str, who: str, thread_title: str) -> str:
+    """The notification as a sentence, in the current language: a notification stores only
+    its kind and what it points at, so each reader sees it in their own language."""
     if kind == "mention":
-        return f"{who} mentioned you in “{thread_title}”"
+        return _("%(who)s mentioned you in “%(thread)s”") % {"who": who, "thread": thread_title}
     if kind == "reply":
-        return f"{who} replied to your post in “{thread_title}”"
-    return f"{who} posted in “{thread_title}”, a thread you follow"
+        return _("%(who)s replied to your post in “%(thread)s”") % {
+            "who": who,
+            "thread": thread_title,
+        }
+    return _("%(who)s posted in “%(thread)s”, a thread you follow") % {
+        "who": who,
+        "thread": thread_title,
+    }
+
+
+def conference_title(row: asyncpg.Record | dict) -> i18n.Localized:
+    """The notification's conference title in the current language (a bilingual conference's
+    other title when it has one), from the row's conference_* columns."""
+    return i18n.localized(
+        {
+            "title": row["conference_title"],
+            "language": _column(row, "conference_language"),
+            "bilingual": _column(row, "conference_bilingual"),
+            "translations": _column(row, "conference_translations"),
+        },
+        "title",
+    )
+
+
+def _column(row: asyncpg.Record | dict, key: str) -> object:
+    try:
+        return row[key]
+    except KeyError:
+        return None
+
+
+def recipient_language(row: asyncpg.Record | dict) -> str:
+    """The language to write to a member in: their own choice, else the conference's."""
+    return _column(row, "language") or _column(row, "conference_language") or i18n.DEFAULT  # type: ignore[return-value]
 
 
 def payload(row: asyncpg.Record | dict) -> dict:
-    """The wire shape of a notification (JSON API and the live `notification` event)."""
+    """The wire shape of a notification (JSON API and the live `notification` event), in the
+    current language."""
     who = actor_label(row["actor_name"], row["actor_title"])
     return {
         "id": row["id"],
@@ -80,7 +116,7 @@ def payload(row: asyncpg.Record | dict) -> dict:
         "post_id": row["post_id"],
         "thread_id": row["thread_id"],
         "thread_title": row["thread_title"],
-        "conference": {"slug": row["slug"], "title": row["conference_title"]},
+        "conference": {"slug": row["slug"], "title": conference_title(row)},
         "actor": {"name": who},
         "excerpt": emails.excerpt(row["excerpt"] or "", 200),
         "newer_posts": row["newer_posts"],
@@ -132,27 +168,36 @@ async def tell_notified(con: asyncpg.Connection, post_id: int, settings: Setting
     mail = []
     events = []
     for r in rows:
-        data = payload(
-            {
-                "id": r["id"],
-                "kind": r["kind"],
-                "created_at": r["created_at"],
-                "post_id": post_id,
-                "thread_id": r["thread_id"],
-                "thread_title": r["thread_title"],
-                "slug": r["slug"],
-                "conference_title": r["conference_title"],
-                "actor_name": r["author_name"],
-                "actor_title": r["author_title"],
-                "is_read": False,
-                "excerpt": r["body_md"],
-                "newer_posts": 0,
-            }
-        )
-        data["unread"] = r["unread"]
-        events.append(notification_event(r["user_id"], data))
-        if r["email_notifications"] == "each" and emails.deliverable(r["email"]):
-            mail.append(emails.notification_email(settings, r, post_id, data["text"]))
+        # Each recipient's event and email in their language, not the poster's.
+        with i18n.using(recipient_language(r)):
+            data = payload(
+                {
+                    "id": r["id"],
+                    "kind": r["kind"],
+                    "created_at": r["created_at"],
+                    "post_id": post_id,
+                    "thread_id": r["thread_id"],
+                    "thread_title": r["thread_title"],
+                    "slug": r["slug"],
+                    "conference_title": r["conference_title"],
+                    "conference_language": r["conference_language"],
+                    "conference_bilingual": r["conference_bilingual"],
+                    "conference_translations": r["conference_translations"],
+                    "actor_name": r["author_name"],
+                    "actor_title": r["author_title"],
+                    "is_read": False,
+                    "excerpt": r["body_md"],
+                    "newer_posts": 0,
+                }
+            )
+            data["unread"] = r["unread"]
+            events.append(notification_event(r["user_id"], data))
+            if r["email_notifications"] == "each" and emails.deliverable(r["email"]):
+                mail.append(
+                    emails.notification_email(
+                        settings, r, post_id, data["text"], data["conference"]["title"]
+                    )
+                )
     if mail:
         await q.insert_emails(con, "notification", mail)
     return events
@@ -163,7 +208,7 @@ async def tell_notified(con: asyncpg.Connection, post_id: int, settings: Setting
 
 def _signed_in(actor: Actor) -> int:
     if actor.user_id is None:
-        raise Unauthorized("Sign in to see your notifications.")
+        raise Unauthorized(_("Sign in to see your notifications."))
     return actor.user_id
 
 
@@ -184,14 +229,14 @@ async def list_notifications(
 async def fetch_notification(ctx: Ctx, actor: Actor, notification_id: int) -> asyncpg.Record:
     row = await q.fetch_notification(ctx.pool, notification_id, _signed_in(actor))
     if row is None:  # someone else's looks exactly like one that does not exist
-        raise NotFound("There is no such notification.")
+        raise NotFound(_("There is no such notification."))
     return row
 
 
 async def mark_read(ctx: Ctx, actor: Actor, notification_id: int) -> asyncpg.Record:
     user_id = _signed_in(actor)
     if not await q.mark_read(ctx.pool, notification_id, user_id):
-        raise NotFound("There is no such notification.")
+        raise NotFound(_("There is no such notification."))
     return await fetch_notification(ctx, actor, notification_id)
 
 
@@ -210,7 +255,7 @@ async def set_following(ctx: Ctx, actor: Actor, slug: str, thread_id: int, follo
     await places.fetch_thread(ctx.pool, place, thread_id)
     user_id = _signed_in(actor)
     if place.member is None or not place.member.active:
-        raise Forbidden("Join this conference to follow its threads.")
+        raise Forbidden(_("Join this conference to follow its threads."))
     await q.set_following(ctx.pool, user_id, thread_id, following)
     return following
 
@@ -234,13 +279,15 @@ async def set_email_preference(ctx: Ctx, actor: Actor, slug: str, value: object)
     user_id = _signed_in(actor)
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     f = Fields()
-    choice = f.choice("email", value, EMAIL_CHOICES, label="how you want to hear by email")
+    if value not in EMAIL_CHOICES:
+        f.add("email", _("Select how you want to hear by email"))
     f.raise_if_any()
+    choice = str(value)
     if place.member is None or not place.member.active:
-        raise Forbidden("You are not a member of this conference.")
+        raise Forbidden(_("You are not a member of this conference."))
     saved = await q.set_email_preference(ctx.pool, place.id, user_id, choice)
     if saved is None:
-        raise Forbidden("You are not a member of this conference.")
+        raise Forbidden(_("You are not a member of this conference."))
     return saved
 
 
@@ -250,4 +297,4 @@ async def email_preference(ctx: Ctx, actor: Actor, slug: str) -> str:
         if m["slug"] == slug:
             return m["email_notifications"]
     await places.load(ctx.pool, actor, slug, "conference.see")  # 404 if unseen
-    raise Forbidden("You are not a member of this conference.")
+    raise Forbidden(_("You are not a member of this conference."))

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from confer import banners
 from confer.errors import Invalid, Unauthorized
+from confer.i18n import _, localized
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service
 from confer.routing import page
@@ -24,7 +25,7 @@ NO_HEADER = ("/api/", "/socket.io/", "/static/")
 
 def _require_signed_in(request: web.Request) -> None:
     if not request[actor_key].authenticated:
-        raise Unauthorized("Sign in to see your notifications.")
+        raise Unauthorized(_("Sign in to see your notifications."))
 
 
 async def show_notifications(request: web.Request) -> web.Response:
@@ -103,7 +104,9 @@ async def save_settings(request: web.Request) -> web.StreamResponse:
         try:
             await service.set_email_preference(ctx, actor, m["slug"], value)
         except Invalid:
-            errors[name] = f"Select how you want to hear from {m['title']} by email"
+            errors[name] = _("Select how you want to hear from %(conference)s by email") % {
+                "conference": localized(m, "title")
+            }
     if errors:
         return await _settings_page(request, errors=errors, status=422)
     raise redirect(f"{url('notification_settings')}?saved=1")

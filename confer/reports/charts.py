@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
+
+from confer.i18n import _, ngettext
 
 BAR = "#1d70b8"  # GOV.UK blue
 INK = "#0b0c0c"  # GOV.UK text colour
@@ -40,6 +42,21 @@ def _amount(value: float, unit: str, unit_one: str) -> str:
     return f"{_num(value)} {unit_one if value == 1 else unit}".rstrip()
 
 
+Amount = Callable[[float], str]  # a number with its unit, in words: "3 posts"
+
+
+def amount_of(forms: Callable[[int], str]) -> Amount:
+    """An Amount from `forms`, a function giving the ngettext of a number whose placeholder
+    is `%(num)s` (`lambda n: ngettext("%(num)s post", "%(num)s posts", n)`, so that the
+    catalogues find the messages); the number is written as `_num` writes it."""
+
+    def amount(value: float) -> str:
+        n = int(value) if float(value).is_integer() else 2  # a fraction reads as plural
+        return forms(n) % {"num": _num(value)}
+
+    return amount
+
+
 def _shorten(label: str, limit: int = LABEL_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
@@ -49,24 +66,44 @@ def _slug(text: str) -> str:
 
 
 def describe(
-    title: str, labels: Sequence[str], values: Sequence[float], unit: str, unit_one: str
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    unit: str = "",
+    unit_one: str = "",
+    *,
+    amount: Amount | None = None,
 ) -> str:
-    """The chart in words: what a sighted reader would take from it."""
+    """The chart in words, in the current language: what a sighted reader would take from it.
+    `amount` writes a number with its unit ("3 posts"); without it, `unit`/`unit_one`."""
+    if amount is None:
+        amount = lambda value: _amount(value, unit, unit_one)  # noqa: E731
     if not values:
-        return f"{title}: nothing to show yet."
+        return _("%(title)s: nothing to show yet.") % {"title": title}
+    n = len(values)
     total = sum(values)
     if total == 0:
-        return f"{title}: none yet; every one of the {len(values)} bars is 0."
+        return ngettext(
+            "%(title)s: none yet; the %(num)d bar is 0.",
+            "%(title)s: none yet; every one of the %(num)d bars is 0.",
+            n,
+        ) % {"title": title, "num": n}
     top = max(values)
     leaders = [label for label, v in zip(labels, values, strict=True) if v == top]
     parts = [
-        f"{title}: {len(values)} bars, {_amount(total, unit, unit_one)} in all.",
-        f"Highest: {', '.join(leaders)}, with {_amount(top, unit, unit_one)}.",
+        ngettext(
+            "%(title)s: %(num)d bar, %(total)s in all.",
+            "%(title)s: %(num)d bars, %(total)s in all.",
+            n,
+        )
+        % {"title": title, "num": n, "total": amount(total)},
+        _("Highest: %(labels)s, with %(amount)s.")
+        % {"labels": ", ".join(leaders), "amount": amount(top)},
     ]
-    if len(values) <= LIST_ALL_UP_TO:
+    if n <= LIST_ALL_UP_TO:
         each = "; ".join(f"{label}: {_num(v)}" for label, v in zip(labels, values, strict=True))
-        parts.append(f"Values: {each}.")
-    parts.append("The table after the chart gives every value.")
+        parts.append(_("Values: %(values)s.") % {"values": each})
+    parts.append(_("The table after the chart gives every value."))
     return " ".join(parts)
 
 
@@ -77,6 +114,7 @@ def bar_chart(
     *,
     unit: str = "",
     unit_one: str | None = None,
+    amount: Amount | None = None,
     axis_labels: Sequence[str] | None = None,
     horizontal: bool = False,
     chart_id: str | None = None,
@@ -86,6 +124,8 @@ def bar_chart(
     `labels` name the bars in the text alternative; `axis_labels` (default: `labels`) are
     what is drawn, for when the full names are too long to fit under a column.
     `horizontal` draws one row per bar, for long names such as session titles.
+    `amount` writes a number with its unit in the current language (`amount_of`); `unit` and
+    `unit_one` are the plain English alternative.
     """
     if len(labels) != len(values):
         raise ValueError("labels and values differ in length")
@@ -98,7 +138,7 @@ def bar_chart(
     ident = _slug(chart_id or title)
     top = max(values, default=0) or 1
     body, height = (_rows if horizontal else _columns)(drawn, values, top)
-    desc = describe(title, labels, values, unit, unit_one)
+    desc = describe(title, labels, values, unit, unit_one, amount=amount)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="confer-chart__svg" '
         f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '

@@ -76,7 +76,7 @@ ORDER BY count(*) DESC, 1
 
 # Counted posts in each session (breaks have no threads), in programme order.
 POSTS_PER_SESSION = f"""
-SELECT s.id, s.title, s.kind, s.starts_at,
+SELECT s.id, s.title, s.translations, s.kind, s.starts_at,
        count(p.id) AS posts,
        count(p.id) FILTER (WHERE p.status = 'hidden') AS hidden
 FROM sessions s
@@ -135,12 +135,13 @@ ORDER BY h.hour
 # The ten threads with most visible posts: what people could read, so hidden posts are
 # left out here.
 ACTIVE_THREADS = """
-SELECT t.id, t.title, s.title AS session_title, count(p.id) AS posts
+SELECT t.id, t.title, s.title AS session_title,
+       s.translations AS session_translations, count(p.id) AS posts
 FROM threads t
 JOIN sessions s ON s.id = t.session_id
 JOIN posts p ON p.thread_id = t.id AND p.status = 'visible'
 WHERE t.conference_id = $1
-GROUP BY t.id, s.title
+GROUP BY t.id, s.title, s.translations
 ORDER BY count(p.id) DESC, t.id
 LIMIT 10
 """
@@ -149,7 +150,7 @@ LIMIT 10
 # into another question (its asker and votes moved to the kept one). Answered: of those,
 # marked answered or holding at least one answer. Dismissed: of those, dismissed.
 QUESTIONS_PER_PANEL = """
-SELECT s.id, s.title, s.kind, s.starts_at,
+SELECT s.id, s.title, s.translations, s.kind, s.starts_at,
        count(q.id) AS asked,
        count(q.id) FILTER (
            WHERE q.status = 'answered'
@@ -173,8 +174,19 @@ GROUP BY l.action
 ORDER BY count(*) DESC, l.action
 """
 
+# The conference's languages (migration 0018): its texts in the reader's language.
+LANGUAGES = """
+SELECT language, bilingual, translations
+FROM conferences
+WHERE id = $1
+"""
+
 # The database clock, for "figures as of" (inside the report's transaction: its start).
 AS_OF = "SELECT now()"
+
+
+async def languages(con: Con, conference_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(LANGUAGES, conference_id)
 
 
 async def as_of(con: Con) -> datetime:

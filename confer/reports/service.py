@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
+from babel.dates import format_date
 
-from confer import places
+from confer import i18n, places
 from confer.conferences.service import ROLES
 from confer.context import Ctx
+from confer.i18n import N_, _
 from confer.places import Place
 from confer.policy import Actor
 from confer.reports import queries as q
@@ -58,6 +61,9 @@ class Report:
     moderation: list[asyncpg.Record]
     as_of: datetime
     totals: dict[str, int] = field(default_factory=dict)
+    # The conference with its languages (`language`, `bilingual`, `translations`), for its
+    # and its sessions' texts in the reader's language (i18n.localized).
+    conference: dict[str, Any] = field(default_factory=dict)
 
 
 def _registrations(rows: list[asyncpg.Record]) -> tuple[list[RoleRow], dict[str, int]]:
@@ -89,18 +95,63 @@ def _attendance(rows: list[asyncpg.Record]) -> tuple[list[AttendanceRow], Attend
 
 
 def day_label(d: date) -> str:
-    """'Thursday 15 January 2026' (already a date in the conference's timezone)."""
-    return f"{d:%A} {d.day} {d:%B %Y}"
+    """'Thursday 15 January 2026'; 'Dydd Iau 15 Ionawr 2026' (already a date in the
+    conference's timezone; the names are CLDR's, in the current language)."""
+    return format_date(d, "EEEE d MMMM y", locale=i18n.babel_locale())
+
+
+def day_short(d: date) -> str:
+    """'Thu 15 Jan'; 'Iau 15 Ion' (a chart's axis)."""
+    return format_date(d, "EEE d MMM", locale=i18n.babel_locale())
 
 
 def hour_label(hour: int) -> str:
     """'09:00 to 09:59'."""
-    return f"{hour:02d}:00 to {hour:02d}:59"
+    return _("%(start)s to %(end)s") % {"start": f"{hour:02d}:00", "end": f"{hour:02d}:59"}
+
+
+# Every action the moderation log records (confer.moderation, confer.panels), in words.
+ACTION_NAMES = {
+    "thread.pin": N_("Thread: pin"),
+    "thread.unpin": N_("Thread: unpin"),
+    "thread.lock": N_("Thread: lock"),
+    "thread.unlock": N_("Thread: unlock"),
+    "thread.close": N_("Thread: close"),
+    "thread.reopen": N_("Thread: reopen"),
+    "thread.premoderate": N_("Thread: premoderate"),
+    "thread.unpremoderate": N_("Thread: unpremoderate"),
+    "thread.slow_mode": N_("Thread: slow mode"),
+    "thread.summarise": N_("Thread: summarise"),
+    "post.hide": N_("Post: hide"),
+    "post.restore": N_("Post: restore"),
+    "post.approve": N_("Post: approve"),
+    "post.reject": N_("Post: reject"),
+    "post.pin": N_("Post: pin"),
+    "post.unpin": N_("Post: unpin"),
+    "post.move": N_("Post: move"),
+    "post.auto_hide": N_("Post: auto hide"),
+    "flags.keep": N_("Flags: keep"),
+    "flags.hide": N_("Flags: hide"),
+    "member.mute": N_("Member: mute"),
+    "member.unmute": N_("Member: unmute"),
+    "member.premoderate": N_("Member: premoderate"),
+    "member.unpremoderate": N_("Member: unpremoderate"),
+    "member.remove": N_("Member: remove"),
+    "question.approve": N_("Question: approve"),
+    "question.answering": N_("Question: answering"),
+    "question.answered": N_("Question: answered"),
+    "question.dismiss": N_("Question: dismiss"),
+    "question.merge": N_("Question: merge"),
+    "question.reopen": N_("Question: reopen"),
+}
 
 
 def action_label(action: str) -> str:
-    """'post.auto_hide' -> 'Post: auto hide'."""
-    target, _, verb = action.partition(".")
+    """'post.auto_hide' -> 'Post: auto hide' (an action the table does not know is written
+    from its code; the page shows the code beside it)."""
+    if action in ACTION_NAMES:
+        return _(ACTION_NAMES[action])
+    target, _sep, verb = action.partition(".")
     if not verb:
         return action.replace("_", " ").capitalize()
     return f"{target.capitalize()}: {verb.replace('_', ' ')}"
@@ -123,6 +174,11 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         questions = await q.questions_per_panel(con, cid)
         moderation = await q.moderation(con, cid)
         as_of = await q.as_of(con)
+        languages = await q.languages(con, cid)
+    conference = dict(place.conference)
+    conference["language"] = languages["language"] if languages else i18n.DEFAULT
+    conference["bilingual"] = bool(languages and languages["bilingual"])
+    conference["translations"] = (languages["translations"] if languages else None) or {}
     totals = {
         "posts": sum(r["posts"] for r in per_day),
         "hidden": sum(r["hidden"] for r in per_session),
@@ -147,4 +203,5 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         moderation=moderation,
         as_of=as_of,
         totals=totals,
+        conference=conference,
     )

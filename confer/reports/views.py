@@ -5,74 +5,91 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer.i18n import N_, _, localized, ngettext
 from confer.keys import actor_key, ctx_key
 from confer.reports import service
-from confer.reports.charts import bar_chart
+from confer.reports.charts import amount_of, bar_chart
 from confer.reports.service import Report
 from confer.routing import page
 
 ROLE_NAMES = {
-    "organiser": "Organisers",
-    "facilitator": "Facilitators",
-    "speaker": "Speakers",
-    "participant": "Participants",
-    "observer": "Observers",
+    "organiser": N_("Organisers"),
+    "facilitator": N_("Facilitators"),
+    "speaker": N_("Speakers"),
+    "participant": N_("Participants"),
+    "observer": N_("Observers"),
 }
 
 
+def role_name(role: str) -> str:
+    """A role's plural name in the current language; the totals row's "All roles"."""
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else _("All roles")
+
+
 def charts(report: Report) -> dict[str, str]:
-    """Every chart of the report, as SVG markup built by charts.bar_chart from escaped text."""
-    roles = [ROLE_NAMES[r.role] for r in report.attendance]
+    """Every chart of the report, as SVG markup built by charts.bar_chart from escaped text,
+    in the current language."""
+    roles = [role_name(r.role) for r in report.attendance]
     days = report.posts_per_day
     hours = report.posts_per_hour
     total = report.attendance_total
+    members = amount_of(lambda n: ngettext("%(num)s member", "%(num)s members", n))
+    posts = amount_of(lambda n: ngettext("%(num)s post", "%(num)s posts", n))
+    visible = amount_of(lambda n: ngettext("%(num)s visible post", "%(num)s visible posts", n))
+    conference = report.conference
     return {
         "registrations": bar_chart(
-            "Active members by role",
+            _("Active members by role"),
             roles,
             [r.members for r in report.attendance],
-            unit="members",
+            amount=members,
             horizontal=True,
             chart_id="chart-registrations",
         ),
         "attendance": bar_chart(
-            "What active members did",
-            ["Active members", "Visited a thread", "Posted", "Asked", "Voted", "Attended"],
+            _("What active members did"),
+            [
+                _("Active members"),
+                _("Visited a thread"),
+                _("Posted"),
+                _("Asked"),
+                _("Voted"),
+                _("Attended"),
+            ],
             [total.members, total.visited, total.posted, total.asked, total.voted, total.attended],
-            unit="members",
+            amount=members,
             horizontal=True,
             chart_id="chart-attendance",
         ),
         "sessions": bar_chart(
-            "Posts per session",
-            [r["title"] for r in report.posts_per_session],
+            _("Posts per session"),
+            [localized(r, "title", conference=conference) for r in report.posts_per_session],
             [r["posts"] for r in report.posts_per_session],
-            unit="posts",
+            amount=posts,
             horizontal=True,
             chart_id="chart-sessions",
         ),
         "days": bar_chart(
-            "Posts per day",
+            _("Posts per day"),
             [service.day_label(r["day"]) for r in days],
             [r["posts"] for r in days],
-            unit="posts",
-            axis_labels=[f"{r['day']:%a} {r['day'].day} {r['day']:%b}" for r in days],
+            amount=posts,
+            axis_labels=[service.day_short(r["day"]) for r in days],
             chart_id="chart-days",
         ),
         "hours": bar_chart(
-            "Posts by hour of the day",
+            _("Posts by hour of the day"),
             [service.hour_label(r["hour"]) for r in hours],
             [r["posts"] for r in hours],
-            unit="posts",
+            amount=posts,
             axis_labels=[f"{r['hour']:02d}" for r in hours],
             chart_id="chart-hours",
         ),
         "threads": bar_chart(
-            "Most active threads",
+            _("Most active threads"),
             [r["title"] for r in report.active_threads],
             [r["posts"] for r in report.active_threads],
-            unit="visible posts",
-            unit_one="visible post",
+            amount=visible,
             horizontal=True,
             chart_id="chart-threads",
         ),
@@ -85,10 +102,10 @@ async def show_report(request: web.Request) -> dict:
     report = await service.participation(ctx, request[actor_key], request.match_info["slug"])
     return {
         "place": report.place,
-        "c": report.place.conference,
+        "c": report.conference,
         "report": report,
         "charts": charts(report),
-        "role_names": ROLE_NAMES,
+        "role_name": role_name,
         "statuses": service.STATUSES,
         "day_label": service.day_label,
         "hour_label": service.hour_label,
