@@ -154,7 +154,12 @@ def page_problems(page: str) -> list[str]:
     for el in parse(page).elements:
         if el.tag in FORBIDDEN_IN_PAGE:
             problems.append(f"<{el.tag}> element")
-        if el.tag == "script":
+        if el.tag == "script" and (el.attr("type") or "") == "application/json":
+            # Data, never run (confer.js's messages, base.html): written by Jinja's tojson,
+            # which escapes < > & ', so no text in it can close the element.
+            if any(c in el.body for c in "<>&'"):
+                problems.append(f"JSON data block with unescaped markup: {el.body[:80]!r}")
+        elif el.tag == "script":
             src = el.attr("src")
             if not src:
                 problems.append(f"inline <script>: {el.body[:80]!r}")
