@@ -19,6 +19,7 @@ from confer.accounts import queries as accounts_q
 from confer.accounts.service import hash_token, new_token
 from confer.context import Ctx
 from confer.errors import ConferError, TooManyRequests
+from confer.i18n import N_
 from confer.mail import outbox, render
 from confer.settings import Settings
 from confer.urls import url
@@ -174,7 +175,14 @@ async def reset_password(ctx: Ctx, token: str, data: dict[str, object]) -> tuple
     """
     holder = await check_link(ctx, PASSWORD_RESET, token)
     f = Fields()
-    new = f.text("password", data.get("password"), label="New password", strip=False, max_len=128)
+    new = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter new password"),
+        too_long=N_("New password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
+    )
     if "password" not in f.errors:
         if msg := passwords.problem(new, email=holder.email, name=holder.name):
             f.add("password", msg)

@@ -14,6 +14,7 @@ from confer.accounts import passwords
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
 from confer.exports import queries as exports_q
+from confer.i18n import N_
 from confer.policy import Actor
 from confer.registration import service as registration
 from confer.validate import Fields
@@ -120,7 +121,14 @@ async def delete_account(ctx: Ctx, actor: Actor, data: dict[str, object]) -> Non
     if actor.user_id is None:
         raise Forbidden("Sign in to delete your account.")
     f = Fields()
-    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=1024)
+    password = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=1024,
+    )
     f.raise_if_any()
     stored = await ctx.pool.fetchval("SELECT password_hash FROM users WHERE id = $1", actor.user_id)
     if not await passwords.verify_password(stored, password):

@@ -17,7 +17,7 @@ from confer.accounts import passwords
 from confer.accounts import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests
-from confer.i18n import _
+from confer.i18n import N_, _
 from confer.live import evict
 from confer.policy import Actor
 from confer.settings import Settings
@@ -44,16 +44,34 @@ class ProfileInput:
 
 def _check_profile(f: Fields, data: dict[str, object]) -> ProfileInput:
     return ProfileInput(
-        name=f.text("name", data.get("name"), label="Display name", max_len=100),
-        title=f.text("title", data.get("title"), label="Title", required=False, max_len=100),
+        name=f.text(
+            "name",
+            data.get("name"),
+            required=N_("Enter display name"),
+            too_long=N_("Display name must be %(max)s characters or fewer"),
+            max_len=100,
+        ),
+        title=f.text(
+            "title",
+            data.get("title"),
+            required=None,
+            too_long=N_("Title must be %(max)s characters or fewer"),
+            max_len=100,
+        ),
         organisation=f.text(
             "organisation",
             data.get("organisation"),
-            label="Organisation",
-            required=False,
+            required=None,
+            too_long=N_("Organisation must be %(max)s characters or fewer"),
             max_len=200,
         ),
-        bio=f.text("bio", data.get("bio"), label="Bio", required=False, max_len=2000),
+        bio=f.text(
+            "bio",
+            data.get("bio"),
+            required=None,
+            too_long=N_("Bio must be %(max)s characters or fewer"),
+            max_len=2000,
+        ),
     )
 
 
@@ -62,7 +80,14 @@ async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: boo
     f = Fields()
     email = f.email("email", data.get("email"))
     profile = _check_profile(f, data)
-    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=128)
+    password = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
+    )
     if "password" not in f.errors:
         if msg := passwords.problem(password, email=email, name=profile.name):
             f.add("password", msg)
@@ -96,8 +121,21 @@ async def sign_in(
 ) -> tuple[int, str]:
     """Check the password under the throttle; return (user id, new sign-in token)."""
     f = Fields()
-    email_s = f.text("email", email, label="Email address", max_len=254)
-    password_s = f.text("password", password, label="Password", strip=False, max_len=1024)
+    email_s = f.text(
+        "email",
+        email,
+        required=N_("Enter email address"),
+        too_long=N_("Email address must be %(max)s characters or fewer"),
+        max_len=254,
+    )
+    password_s = f.text(
+        "password",
+        password,
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=1024,
+    )
     f.raise_if_any()
     window = settings.login_window_seconds
     where = throttle_address(address)
@@ -239,12 +277,18 @@ async def change_password(ctx: Ctx, actor: Actor, data: dict[str, object]) -> st
     current = f.text(
         "current_password",
         data.get("current_password"),
-        label="Current password",
+        required=N_("Enter current password"),
+        too_long=N_("Current password must be %(max)s characters or fewer"),
         strip=False,
         max_len=1024,
     )
     new = f.text(
-        "new_password", data.get("new_password"), label="New password", strip=False, max_len=128
+        "new_password",
+        data.get("new_password"),
+        required=N_("Enter new password"),
+        too_long=N_("New password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
     )
     if "new_password" not in f.errors:
         if msg := passwords.problem(new, email=actor.email, name=actor.name):
@@ -276,7 +320,13 @@ async def create_api_token(pool: asyncpg.Pool, actor: Actor, name: object) -> tu
             "An API token cannot create API tokens. Sign in on the account page to create one."
         )
     f = Fields()
-    name_s = f.text("token_name", name, label="Token name", max_len=100)
+    name_s = f.text(
+        "token_name",
+        name,
+        required=N_("Enter token name"),
+        too_long=N_("Token name must be %(max)s characters or fewer"),
+        max_len=100,
+    )
     f.raise_if_any()
     token = new_token(API_TOKEN_PREFIX)
     row = await q.insert_api_token(pool, actor.user_id, name_s, hash_token(token))

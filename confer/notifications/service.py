@@ -13,6 +13,7 @@ import asyncpg
 from confer import places
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
+from confer.i18n import N_
 from confer.live.events import Event, notification_event
 from confer.notifications import emails
 from confer.notifications import queries as q
@@ -234,7 +235,9 @@ async def set_email_preference(ctx: Ctx, actor: Actor, slug: str, value: object)
     user_id = _signed_in(actor)
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     f = Fields()
-    choice = f.choice("email", value, EMAIL_CHOICES, label="how you want to hear by email")
+    choice = f.choice(
+        "email", value, EMAIL_CHOICES, required=N_("Select how you want to hear by email")
+    )
     f.raise_if_any()
     if place.member is None or not place.member.active:
         raise Forbidden("You are not a member of this conference.")
