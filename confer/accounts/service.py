@@ -17,7 +17,7 @@ from confer.accounts import passwords
 from confer.accounts import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests
-from confer.i18n import N_, _
+from confer.i18n import N_, _, ngettext
 from confer.live import evict
 from confer.policy import Actor
 from confer.settings import Settings
@@ -75,8 +75,17 @@ def _check_profile(f: Fields, data: dict[str, object]) -> ProfileInput:
     )
 
 
-async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: bool = False) -> int:
-    """Create an account from form or API data; return the new user's id."""
+async def register(
+    pool: asyncpg.Pool,
+    data: dict[str, object],
+    *,
+    is_admin: bool = False,
+    from_page: bool = True,
+) -> int:
+    """Create an account from form or API data; return the new user's id.
+
+    The account keeps the language it registered in (the page's, `i18n.lang()`) for its
+    pages and emails; `from_page=False` (the command line, the demo) leaves it unchosen."""
     f = Fields()
     email = f.email("email", data.get("email"))
     profile = _check_profile(f, data)
@@ -94,12 +103,20 @@ async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: boo
     f.raise_if_any()
     password_hash = await passwords.hash_password(password)
     try:
+        language = i18n.lang() if from_page and i18n.lang() in i18n.LANGUAGES else None
         row = await q.insert_user(
-            pool, email, profile.name, profile.title, profile.organisation, password_hash, is_admin
+            pool,
+            email,
+            profile.name,
+            profile.title,
+            profile.organisation,
+            password_hash,
+            is_admin,
+            language,
         )
     except asyncpg.UniqueViolationError:
         raise Invalid(
-            fields={"email": "An account with this email address already exists"}
+            fields={"email": _("An account with this email address already exists")}
         ) from None
     return row["id"]
 
@@ -155,18 +172,22 @@ async def sign_in(
     if retry:
         minutes = max(1, -(-retry // 60))
         raise TooManyRequests(
-            f"Too many failed sign-in attempts. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}, or sign in with a link sent to your email.",
+            ngettext(
+                "Too many failed sign-in attempts. Try again in %(num)d minute, "
+                "or sign in with a link sent to your email.",
+                "Too many failed sign-in attempts. Try again in %(num)d minutes, "
+                "or sign in with a link sent to your email.",
+                minutes,
+            )
+            % {"num": minutes},
             retry_after=retry,
         )
     row = await q.fetch_user_for_sign_in(pool, email_s)
     ok = await passwords.verify_password(row["password_hash"] if row else None, password_s)
     if not ok or row is None:
         await q.insert_login_failure(pool, email_s, where)
-        raise Invalid(
-            "The email address or password is not right",
-            fields={"email": "The email address or password is not right"},
-        )
+        message = _("The email address or password is not right")
+        raise Invalid(message, fields={"email": message})
     await q.clear_login_failures(pool, email_s)
     token = await start_login(pool, settings, row["id"])
     return row["id"], token
@@ -296,7 +317,7 @@ async def change_password(ctx: Ctx, actor: Actor, data: dict[str, object]) -> st
     f.raise_if_any()
     stored = await q.fetch_password_hash(pool, actor.user_id)
     if not await passwords.verify_password(stored, current):
-        raise Invalid(fields={"current_password": "Your current password is not right"})
+        raise Invalid(fields={"current_password": _("Your current password is not right")})
     new_hash = await passwords.hash_password(new)
     token = new_token()
     async with pool.acquire() as con, con.transaction():
@@ -317,7 +338,7 @@ async def create_api_token(pool: asyncpg.Pool, actor: Actor, name: object) -> tu
     assert actor.user_id is not None
     if actor.via == "token":
         raise Forbidden(
-            "An API token cannot create API tokens. Sign in on the account page to create one."
+            _("An API token cannot create API tokens. Sign in on the account page to create one.")
         )
     f = Fields()
     name_s = f.text(
@@ -342,7 +363,7 @@ async def revoke_api_token(ctx: Ctx, actor: Actor, token_id: int) -> None:
     """End one of the actor's API tokens; sockets opened with it close on every process."""
     assert actor.user_id is not None
     if await q.revoke_api_token(ctx.pool, token_id, actor.user_id) is None:
-        raise NotFound("No such token")
+        raise NotFound(_("No such token"))
     await evict.tokens(ctx, [token_id])
 
 
@@ -351,5 +372,8 @@ async def create_user(
 ) -> int:
     """For the command line and the demo: the same rules as registration."""
     return await register(
-        pool, {"email": email, "name": name, "password": password}, is_admin=is_admin
+        pool,
+        {"email": email, "name": name, "password": password},
+        is_admin=is_admin,
+        from_page=False,
     )
