@@ -44,3 +44,5 @@ heap_frozen_key = web.AppKey("heap_frozen", asyncio.Task)
 actor_key = web.RequestKey("actor", Actor)
 csrf_key = web.RequestKey("csrf", str)
 login_id_key = web.RequestKey("login_id", int)
+# True when the language came from the switch's cookie (confer.web.language_middleware).
+language_chosen_key = web.RequestKey("language_chosen", bool)

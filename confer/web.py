@@ -23,8 +23,15 @@ from confer.accounts import service as accounts
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
 from confer.i18n import N_, _
-from confer.keys import actor_key, csrf_key, login_id_key, pool_key, settings_key
-from confer.policy import ANONYMOUS
+from confer.keys import (
+    actor_key,
+    csrf_key,
+    language_chosen_key,
+    login_id_key,
+    pool_key,
+    settings_key,
+)
+from confer.policy import ANONYMOUS, Actor
 from confer.proxies import is_trusted_proxy
 from confer.urls import url
 
@@ -448,20 +455,40 @@ async def unavailable(request: web.Request, e: Unavailable | TooManyRequests) ->
 
 @web.middleware
 async def language_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The language of the answer (confer.i18n): the reader's choice (the switch's cookie),
-    else their browser's Accept-Language, else English. A signed-in member's account setting
-    comes first; actor_middleware applies it once it knows who is asking."""
-    i18n.set_language(reader_language(request))
+    """The language of the answer (confer.i18n): the reader's choice in this browser (the
+    switch's cookie), else a signed-in member's account language (actor_middleware applies it
+    once it knows who is asking), else the browser's Accept-Language, else English.
+
+    The cookie comes first so that the switch always works where it was clicked, even when it
+    could not write to the account (a browser that sends no Sec-Fetch-Site); signing in sets
+    the cookie to the account's language, so a device follows the account from then on."""
+    chosen = chosen_language(request)
+    request[language_chosen_key] = chosen is not None
+    i18n.set_language(chosen or accepted_language(request))
     return await handler(request)
 
 
-def reader_language(request: web.Request) -> str:
-    """The language chosen by cookie, else the first one Accept-Language asks for."""
-    offered = i18n.languages(pseudo=request.app[settings_key].pseudo_locale)
+def chosen_language(request: web.Request) -> str | None:
+    """The language this browser chose with the switch (its cookie), if Confer offers it."""
     chosen = request.cookies.get(i18n.COOKIE, "")
-    if chosen in offered:
-        return chosen
+    offered = i18n.languages(pseudo=request.app[settings_key].pseudo_locale)
+    return chosen if chosen in offered else None
+
+
+def accepted_language(request: web.Request) -> str:
+    """The first language Accept-Language asks for that Confer offers, else English."""
     return i18n.negotiate(request.headers.get("Accept-Language", "")) or i18n.DEFAULT
+
+
+def reader_language(request: web.Request) -> str:
+    """The language chosen by cookie, else the first one Accept-Language asks for (a request
+    or a socket's handshake, before its member is known)."""
+    return chosen_language(request) or accepted_language(request)
+
+
+def _account_language(request: web.Request, actor: Actor) -> None:
+    if actor.language is not None and not request.get(language_chosen_key, False):
+        i18n.set_language(actor.language)
 
 
 @web.middleware
@@ -479,16 +506,14 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
                 return error_json("unauthorized", _("That API token is not valid."), status=401)
         else:
             request[actor_key] = actor
-            if actor.language is not None:
-                i18n.set_language(actor.language)
+            _account_language(request, actor)
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         found = await accounts.actor_from_login(pool, token)
         if found is not None:
             request[actor_key], request[login_id_key] = found
-            if found[0].language is not None:  # the member's own choice (language_middleware)
-                i18n.set_language(found[0].language)
+            _account_language(request, found[0])
     return await handler(request)
 
 

@@ -80,12 +80,13 @@ async def register(
     data: dict[str, object],
     *,
     is_admin: bool = False,
-    from_page: bool = True,
+    from_page: bool = False,
 ) -> int:
     """Create an account from form or API data; return the new user's id.
 
-    The account keeps the language it registered in (the page's, `i18n.lang()`) for its
-    pages and emails; `from_page=False` (the command line, the demo) leaves it unchosen."""
+    `from_page`: someone registering on a page (the registration form): the account keeps
+    the language of that page (`i18n.lang()`, Cymraeg or English) for its pages and emails.
+    Otherwise (the command line, the demo, fixtures) its language is left unchosen."""
     f = Fields()
     email = f.email("email", data.get("email"))
     profile = _check_profile(f, data)
@@ -375,5 +376,4 @@ async def create_user(
         pool,
         {"email": email, "name": name, "password": password},
         is_admin=is_admin,
-        from_page=False,
     )
