@@ -4,47 +4,59 @@
 A key that is not listed shows no banner at all: the text of a banner never comes from the
 address, so a link cannot make Confer say something in its own voice ("Done: your account is
 suspended, call …"). Every page with a banner goes through `done_key` or `done_message`.
+The messages are marked with `N_()` and translated when shown, in the reader's language.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from confer.i18n import N_, _, ngettext
+from confer.validate import number
+
 # The address's parameters that belong to the banner (not to the page).
 QUERY_KEYS = frozenset({"done", "count"})
 
 DONE: dict[str, dict[str, str]] = {
     "account": {
-        "profile-saved": "Your profile has been saved.",
-        "password-changed": "Your password has been changed.",
-        "language-saved": "Your language has been saved.",
-        "token-revoked": "The token has been revoked.",
+        "profile-saved": N_("Your profile has been saved."),
+        "password-changed": N_("Your password has been changed."),
+        "language-saved": N_("Your language has been saved."),
+        "token-revoked": N_("The token has been revoked."),
     },
     "manage": {
-        "created": "The conference has been created as a draft.",
-        "saved": "Your changes have been saved.",
-        "published": "The conference is published.",
-        "unpublished": "The conference is back in draft.",
-        "session-added": "The session has been added.",
-        "session-saved": "The session has been saved.",
-        "session-deleted": "The session has been deleted.",
-        "role-assigned": "The role has been given.",
-        "role-invited": "If the address can be reached, an invitation with that role is on "
-        "its way. The role takes effect when they accept it.",
-        "anonymised": "The member has been removed from this conference and their "
-        "contributions to it anonymised.",
-        "erased": "The account has been erased.",
+        "created": N_("The conference has been created as a draft."),
+        "saved": N_("Your changes have been saved."),
+        "published": N_("The conference is published."),
+        "unpublished": N_("The conference is back in draft."),
+        "session-added": N_("The session has been added."),
+        "session-saved": N_("The session has been saved."),
+        "session-deleted": N_("The session has been deleted."),
+        "role-assigned": N_("The role has been given."),
+        "role-invited": N_(
+            "If the address can be reached, an invitation with that role is on "
+            "its way. The role takes effect when they accept it."
+        ),
+        "anonymised": N_(
+            "The member has been removed from this conference and their "
+            "contributions to it anonymised."
+        ),
+        "erased": N_("The account has been erased."),
     },
     "members": {
-        "active": "The request was approved: they have a place and have been emailed.",
-        "waitlisted": "The request was approved, but the conference is full: they are on the "
-        "waitlist and have been emailed.",
-        "declined": "The request was declined and they have been emailed.",
+        "active": N_("The request was approved: they have a place and have been emailed."),
+        "waitlisted": N_(
+            "The request was approved, but the conference is full: they are on the "
+            "waitlist and have been emailed."
+        ),
+        "declined": N_("The request was declined and they have been emailed."),
     },
     "invitations": {
-        "sent": "Invitations sent.",
-        "resent": "The invitation was sent again with a new link. The old link no longer works.",
-        "revoked": "The invitation was withdrawn. Its link no longer works.",
+        "sent": N_("Invitations sent."),
+        "resent": N_(
+            "The invitation was sent again with a new link. The old link no longer works."
+        ),
+        "revoked": N_("The invitation was withdrawn. Its link no longer works."),
     },
     "notifications": {"read": "Your notifications are marked as read."},
     # The conference's home page words these by where the visitor now stands
@@ -69,5 +81,8 @@ def done_message(request: web.Request, page: str) -> str | None:
         raw = request.query.get("count", "")
         if raw.isascii() and raw.isdigit() and len(raw) <= 6:
             n = int(raw)
-            return f"{n:,} invitation{'' if n == 1 else 's'} sent."
-    return DONE[page][key]
+            return ngettext("%(num)s invitation sent.", "%(num)s invitations sent.", n) % {
+                "num": number(n)
+            }
+    text = DONE[page][key]
+    return _(text) if text else text  # "" is the catalogue's header, not a message

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from confer.errors import Forbidden, NotFound, Unauthorized
+from confer.i18n import _
 
 Role = Literal["organiser", "facilitator", "speaker", "participant", "observer"]
 POSTING_ROLES = ("organiser", "facilitator", "speaker", "participant")
@@ -179,40 +180,42 @@ def require(
     if action != "conference.see" and not can(
         actor, member, "conference.see", conference=conference
     ):
-        raise NotFound("Page not found")
+        raise NotFound(_("Page not found"))
     if action == "conference.see":
-        raise NotFound("Page not found")
+        raise NotFound(_("Page not found"))
     if not actor.authenticated:
-        raise Unauthorized("Sign in to do that.")
+        raise Unauthorized(_("Sign in to do that."))
     if (
         action in ("post.create", "post.edit", "question.ask", "question.vote", "question.answer")
         and member is not None
         and member.muted
     ):
-        raise Forbidden("You have been muted in this conference and cannot post for now.")
+        raise Forbidden(_("You have been muted in this conference and cannot post for now."))
     if action == "conference.read":
-        raise Forbidden("This conference's discussions are for its members. Join it to read them.")
+        raise Forbidden(
+            _("This conference's discussions are for its members. Join it to read them.")
+        )
     if (
         action in ("post.create", "thread.create", "question.ask", "question.vote")
         and member is None
     ):
-        raise Forbidden("Join this conference to take part.")
+        raise Forbidden(_("Join this conference to take part."))
     if action == "post.create" and member is not None and member.role == "observer":
-        raise Forbidden("Observers can read but not post.")
+        raise Forbidden(_("Observers can read but not post."))
     if action == "thread.create":
-        raise Forbidden("Only facilitators can start threads in this session.")
+        raise Forbidden(_("Only facilitators can start threads in this session."))
     if action.startswith("moderate"):
-        raise Forbidden("Only facilitators and organisers can do that here.")
+        raise Forbidden(_("Only facilitators and organisers can do that here."))
     if action == "question.vote" and post is not None and post["author_id"] == actor.user_id:
-        raise Forbidden("You cannot vote for your own question.")
+        raise Forbidden(_("You cannot vote for your own question."))
     if action == "question.answer":
-        raise Forbidden("Only the panel's speakers can answer questions.")
+        raise Forbidden(_("Only the panel's speakers can answer questions."))
     if (
         action in ("question.ask", "question.vote")
         and member is not None
         and member.role == "observer"
     ):
-        raise Forbidden("Observers can read but not ask or vote.")
+        raise Forbidden(_("Observers can read but not ask or vote."))
     if action == "post.flag" and post is not None and post["author_id"] == actor.user_id:
-        raise Forbidden("You cannot report your own post.")
+        raise Forbidden(_("You cannot report your own post."))
     raise Forbidden()

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from confer.errors import TooManyRequests
+from confer.i18n import ngettext
 from confer.keys import actor_key, limiter_key
 from confer.web import client_address
 
@@ -56,19 +57,183 @@ DEFAULTS: dict[str, tuple[Limit | None, Limit | None]] = {
     "vote": (Limit(60, 60), Limit(600, 60)),
 }
 
-MESSAGES = {
-    "post": "You are posting very quickly. Wait {wait} before posting again; "
-    "your text has been kept.",
-    "register": "Too many registrations from your network. Try again in {wait}.",
-    "sign_in": "Too many attempts to sign in from your network. Try again in {wait}.",
-    "password_reset": "Too many attempts to set a new password from your network. "
-    "Try again in {wait}.",
-    "invite": "You have sent a lot of invitations. Try again in {wait}.",
-    "search": "You are searching very quickly. Try again in {wait}.",
-    "export": "You have downloaded a lot of exports. Try again in {wait}.",
-    "edit": "You are editing very quickly. Wait {wait} before editing again; "
-    "your text has been kept.",
-    "vote": "You are voting very quickly. Try again in {wait}.",
+# Each message is a whole sentence for each unit, with its plural forms (Welsh has six):
+# name -> (in seconds, in minutes), each taking the number.
+MESSAGES: dict[str, tuple[Callable[[int], str], Callable[[int], str]]] = {
+    "post": (
+        lambda n: (
+            ngettext(
+                "You are posting very quickly. Wait %(num)d second before posting "
+                "again; your text has been kept.",
+                "You are posting very quickly. Wait %(num)d seconds before posting "
+                "again; your text has been kept.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "You are posting very quickly. Wait %(num)d minute before posting "
+                "again; your text has been kept.",
+                "You are posting very quickly. Wait %(num)d minutes before posting "
+                "again; your text has been kept.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "register": (
+        lambda n: (
+            ngettext(
+                "Too many registrations from your network. Try again in %(num)d second.",
+                "Too many registrations from your network. Try again in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "Too many registrations from your network. Try again in %(num)d minute.",
+                "Too many registrations from your network. Try again in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "sign_in": (
+        lambda n: (
+            ngettext(
+                "Too many attempts to sign in from your network. Try again in %(num)d second.",
+                "Too many attempts to sign in from your network. Try again in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "Too many attempts to sign in from your network. Try again in %(num)d minute.",
+                "Too many attempts to sign in from your network. Try again in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "password_reset": (
+        lambda n: (
+            ngettext(
+                "Too many attempts to set a new password from your network. Try again "
+                "in %(num)d second.",
+                "Too many attempts to set a new password from your network. Try again "
+                "in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "Too many attempts to set a new password from your network. Try again "
+                "in %(num)d minute.",
+                "Too many attempts to set a new password from your network. Try again "
+                "in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "invite": (
+        lambda n: (
+            ngettext(
+                "You have sent a lot of invitations. Try again in %(num)d second.",
+                "You have sent a lot of invitations. Try again in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "You have sent a lot of invitations. Try again in %(num)d minute.",
+                "You have sent a lot of invitations. Try again in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "search": (
+        lambda n: (
+            ngettext(
+                "You are searching very quickly. Try again in %(num)d second.",
+                "You are searching very quickly. Try again in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "You are searching very quickly. Try again in %(num)d minute.",
+                "You are searching very quickly. Try again in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "export": (
+        lambda n: (
+            ngettext(
+                "You have downloaded a lot of exports. Try again in %(num)d second.",
+                "You have downloaded a lot of exports. Try again in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "You have downloaded a lot of exports. Try again in %(num)d minute.",
+                "You have downloaded a lot of exports. Try again in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "edit": (
+        lambda n: (
+            ngettext(
+                "You are editing very quickly. Wait %(num)d second before editing "
+                "again; your text has been kept.",
+                "You are editing very quickly. Wait %(num)d seconds before editing "
+                "again; your text has been kept.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "You are editing very quickly. Wait %(num)d minute before editing "
+                "again; your text has been kept.",
+                "You are editing very quickly. Wait %(num)d minutes before editing "
+                "again; your text has been kept.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
+    "vote": (
+        lambda n: (
+            ngettext(
+                "You are voting very quickly. Try again in %(num)d second.",
+                "You are voting very quickly. Try again in %(num)d seconds.",
+                n,
+            )
+            % {"num": n}
+        ),
+        lambda n: (
+            ngettext(
+                "You are voting very quickly. Try again in %(num)d minute.",
+                "You are voting very quickly. Try again in %(num)d minutes.",
+                n,
+            )
+            % {"num": n}
+        ),
+    ),
 }
 
 
@@ -99,11 +264,13 @@ def parse(spec: str | None) -> dict[str, tuple[Limit | None, Limit | None]]:
     return limits
 
 
-def _wait_text(seconds: int) -> str:
+def message(name: str, seconds: int) -> str:
+    """The limit's message in the current language, with the wait in seconds under a minute
+    and in whole minutes (rounded up) from there."""
+    in_seconds, in_minutes = MESSAGES[name]
     if seconds < 60:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
-    minutes = -(-seconds // 60)
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+        return in_seconds(seconds)
+    return in_minutes(-(-seconds // 60))
 
 
 class Store(Protocol):
@@ -208,9 +375,7 @@ class Limiter:
         wait = await self.store.take(keys)
         if wait > 0:
             seconds = max(1, round(wait + 0.5))
-            raise TooManyRequests(
-                MESSAGES[name].format(wait=_wait_text(seconds)), retry_after=seconds
-            )
+            raise TooManyRequests(message(name, seconds), retry_after=seconds)
 
 
 def route_limit(request: web.Request) -> str | None:

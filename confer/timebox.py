@@ -12,6 +12,7 @@ from typing import Any
 
 from confer import timefmt
 from confer.errors import Closed
+from confer.i18n import _
 
 
 def check_open(thread: Mapping[str, Any], tz: str) -> None:
@@ -21,25 +22,28 @@ def check_open(thread: Mapping[str, Any], tz: str) -> None:
         return
     if state == "upcoming":
         raise Closed(
-            f"This thread opens for posts at {timefmt.when(thread['opens_at'], tz)} ({tz}).",
+            _("This thread opens for posts at %(when)s (%(tz)s).")
+            % {"when": timefmt.when(thread["opens_at"], tz), "tz": tz},
             opens_at=thread["opens_at"],
         )
     if state == "draft":
-        raise Closed("This conference has not been published yet.")
+        raise Closed(_("This conference has not been published yet."))
     if state == "locked":
-        raise Closed(
-            f"A facilitator locked this thread: {thread['lock_reason'] or 'no reason given'}. "
-            "You can still read it."
-        )
+        if thread["lock_reason"]:
+            raise Closed(
+                _("A facilitator locked this thread: %(reason)s. You can still read it.")
+                % {"reason": thread["lock_reason"]}
+            )
+        raise Closed(_("A facilitator locked this thread: no reason given. You can still read it."))
     if thread["closed_at"] is not None and thread["closed_at"] < thread["closes_at"]:
         raise Closed(
-            f"A facilitator closed this thread at {timefmt.when(thread['closed_at'], tz)} ({tz}). "
-            "You can still read it.",
+            _("A facilitator closed this thread at %(when)s (%(tz)s). You can still read it.")
+            % {"when": timefmt.when(thread["closed_at"], tz), "tz": tz},
             closed_at=thread["closed_at"],
         )
     raise Closed(
-        f"This thread closed for posts at {timefmt.when(thread['closes_at'], tz)} ({tz}). "
-        "You can still read it.",
+        _("This thread closed for posts at %(when)s (%(tz)s). You can still read it.")
+        % {"when": timefmt.when(thread["closes_at"], tz), "tz": tz},
         closed_at=thread["closes_at"],
     )
 
@@ -52,8 +56,8 @@ def check_thread_window(
     c = conference
     if c["state"] == "closed":
         raise Closed(
-            f"This conference closed at {timefmt.when(c['ends_at'], tz)} ({tz}). "
-            "It is now a read-only archive.",
+            _("This conference closed at %(when)s (%(tz)s). It is now a read-only archive.")
+            % {"when": timefmt.when(c["ends_at"], tz), "tz": tz},
             closed_at=c["ends_at"],
         )
     if staff:
@@ -61,18 +65,21 @@ def check_thread_window(
     if session["posting_window"] == "conference":
         if c["state"] != "live":
             raise Closed(
-                f"This conference opens at {timefmt.when(c['starts_at'], tz)} ({tz}).",
+                _("This conference opens at %(when)s (%(tz)s).")
+                % {"when": timefmt.when(c["starts_at"], tz), "tz": tz},
                 opens_at=c["starts_at"],
             )
         return
     if session["state"] == "upcoming":
         raise Closed(
-            f"This session opens at {timefmt.when(session['starts_at'], tz)} ({tz}).",
+            _("This session opens at %(when)s (%(tz)s).")
+            % {"when": timefmt.when(session["starts_at"], tz), "tz": tz},
             opens_at=session["starts_at"],
         )
     if session["state"] == "closed":
         raise Closed(
-            f"This session closed at {timefmt.when(session['ends_at'], tz)} ({tz}).",
+            _("This session closed at %(when)s (%(tz)s).")
+            % {"when": timefmt.when(session["ends_at"], tz), "tz": tz},
             closed_at=session["ends_at"],
         )
 
@@ -82,9 +89,13 @@ def check_asking_open(window: Mapping[str, Any], tz: str) -> None:
     if window["asking_open"]:
         return
     if window["state"] == "closed":
-        raise Closed(f"This panel closed at {timefmt.when(window['ends_at'], tz)} ({tz}).")
+        raise Closed(
+            _("This panel closed at %(when)s (%(tz)s).")
+            % {"when": timefmt.when(window["ends_at"], tz), "tz": tz}
+        )
     raise Closed(
-        f"Questions open at {timefmt.when(window['asking_opens_at'], tz)} ({tz}).",
+        _("Questions open at %(when)s (%(tz)s).")
+        % {"when": timefmt.when(window["asking_opens_at"], tz), "tz": tz},
         opens_at=window["asking_opens_at"],
     )
 
@@ -92,7 +103,7 @@ def check_asking_open(window: Mapping[str, Any], tz: str) -> None:
 def check_voting_open(window: Mapping[str, Any]) -> None:
     """Raise Closed unless a panel's questions take votes now (while asking is open)."""
     if not window["asking_open"]:
-        raise Closed("Voting has closed for this panel.")
+        raise Closed(_("Voting has closed for this panel."))
 
 
 def check_answering_open(window: Mapping[str, Any], tz: str) -> None:
@@ -101,7 +112,10 @@ def check_answering_open(window: Mapping[str, Any], tz: str) -> None:
         return
     if window["state"] == "upcoming":
         raise Closed(
-            f"Answers open when the panel starts, at "
-            f"{timefmt.when(window['starts_at'], tz)} ({tz})."
+            _("Answers open when the panel starts, at %(when)s (%(tz)s).")
+            % {"when": timefmt.when(window["starts_at"], tz), "tz": tz}
         )
-    raise Closed(f"Answering closed at {timefmt.when(window['answering_closes_at'], tz)} ({tz}).")
+    raise Closed(
+        _("Answering closed at %(when)s (%(tz)s).")
+        % {"when": timefmt.when(window["answering_closes_at"], tz), "tz": tz}
+    )

@@ -2,6 +2,20 @@
 
 Each helper either returns the cleaned value or records a message under the field's
 name; `Fields.raise_if_any()` raises one Invalid naming every bad field.
+
+Every message is a whole sentence that the caller gives, marked for the catalogues with
+`N_()` and translated here when the field is checked (never built from a label: Welsh
+mutates the words and orders them differently):
+
+    title = f.text(
+        "title", data.get("title"),
+        required=N_("Enter title"),
+        too_long=N_("Title must be %(max)s characters or fewer"),
+        max_len=200,
+    )
+
+`required=None` makes a field optional; `%(max)s` is the limit, written in the reader's
+language. Messages that name no field ("Remove the NUL character") are generic.
 """
 
 from __future__ import annotations
@@ -10,9 +24,24 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import format_decimal
+
+from confer import i18n
 from confer.errors import Invalid, TooLarge
+from confer.i18n import N_, _
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+NOT_TEXT = N_("Enter text")
+HAS_NUL = N_("Remove the NUL character")
+EMAIL_REQUIRED = N_("Enter email address")
+EMAIL_TOO_LONG = N_("Email address must be %(max)s characters or fewer")
+EMAIL_FORMAT = N_("Enter an email address in the correct format, like name@example.org")
+
+
+def number(n: int) -> str:
+    """A count written in the current language ("20,000")."""
+    return format_decimal(n, locale=i18n.babel_locale())
 
 
 class Fields:
@@ -25,62 +54,79 @@ class Fields:
         name: str,
         value: object,
         *,
-        label: str,
-        required: bool = True,
+        required: str | None,
+        too_long: str,
         max_len: int = 200,
         strip: bool = True,
         too_large_is_413: bool = False,
     ) -> str:
+        """`required`: the message when it is empty (None: optional); `too_long`: the message
+        past `max_len`, with `%(max)s`."""
         if value is None:
             value = ""
         if not isinstance(value, str):
-            self.errors[name] = f"{label} must be text"
+            self.errors[name] = _(NOT_TEXT)
             return ""
         if strip:
             value = value.strip()
         if "\x00" in value:
-            self.errors[name] = f"{label} must not contain NUL characters"
+            self.errors[name] = _(HAS_NUL)
             return value
-        if required and not value:
-            self.errors[name] = f"Enter {label.lower()}"
+        if required is not None and not value:
+            self.errors[name] = _(required)
         elif len(value) > max_len:
-            self.errors[name] = f"{label} must be {max_len:,} characters or fewer"
+            self.errors[name] = _(too_long) % {"max": number(max_len)}
             if too_large_is_413:
                 self.too_large = True
         return value
 
-    def email(self, name: str, value: object, *, label: str = "Email address") -> str:
-        email = self.text(name, value, label=label, max_len=254)
+    def email(
+        self,
+        name: str,
+        value: object,
+        *,
+        required: str = EMAIL_REQUIRED,
+        too_long: str = EMAIL_TOO_LONG,
+    ) -> str:
+        email = self.text(name, value, required=required, too_long=too_long, max_len=254)
         if email and name not in self.errors and not EMAIL_RE.match(email):
-            self.errors[name] = (
-                "Enter an email address in the correct format, like name@example.org"
-            )
+            self.errors[name] = _(EMAIL_FORMAT)
         return email
 
-    def choice(self, name: str, value: object, choices: tuple[str, ...], *, label: str) -> str:
+    def choice(self, name: str, value: object, choices: tuple[str, ...], *, required: str) -> str:
+        """`required`: the message when the value is not one of `choices` ("Select role")."""
         if value not in choices:
-            self.errors[name] = f"Select {label.lower()}"
+            self.errors[name] = _(required)
             return choices[0]
         return str(value)
 
     def timezone(self, name: str, value: object) -> str:
-        tz = self.text(name, value, label="Timezone", max_len=64)
+        tz = self.text(
+            name,
+            value,
+            required=N_("Enter timezone"),
+            too_long=N_("Timezone must be %(max)s characters or fewer"),
+            max_len=64,
+        )
         if tz and name not in self.errors:
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                self.errors[name] = "Enter a timezone like Europe/London"
+                self.errors[name] = _("Enter a timezone like Europe/London")
         return tz
 
-    def local_datetime(self, name: str, value: object, tz: str, *, label: str) -> datetime | None:
-        """A `datetime-local` value read in the conference's timezone."""
-        raw = self.text(name, value, label=label, max_len=32)
+    def local_datetime(
+        self, name: str, value: object, tz: str, *, required: str | None, invalid: str
+    ) -> datetime | None:
+        """A `datetime-local` value read in the conference's timezone. `invalid`: the message
+        for a value that is not a date and time ("Start must be a real date and time")."""
+        raw = self.text(name, value, required=required, too_long=invalid, max_len=32)
         if not raw or name in self.errors:
             return None
         try:
             naive = datetime.fromisoformat(raw)
         except ValueError:
-            self.errors[name] = f"{label} must be a real date and time"
+            self.errors[name] = _(invalid)
             return None
         if naive.tzinfo is not None:
             return naive
@@ -95,10 +141,12 @@ class Fields:
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
-    def raise_if_any(self, message: str = "Some fields need correcting") -> None:
+    def raise_if_any(self, message: str | None = None) -> None:
+        """Raise one Invalid (TooLarge past a 413 field's limit) naming every bad field;
+        `message` (translated by the caller) defaults to "Some fields need correcting"."""
         if self.errors:
             cls = TooLarge if self.too_large else Invalid
-            raise cls(message, fields=dict(self.errors))
+            raise cls(message or _("Some fields need correcting"), fields=dict(self.errors))
 
 
 def parse_id(value: object) -> int | None:

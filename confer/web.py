@@ -22,6 +22,7 @@ from confer import i18n, observe
 from confer.accounts import service as accounts
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
+from confer.i18n import N_, _
 from confer.keys import (
     actor_key,
     csrf_key,
@@ -178,14 +179,15 @@ async def read_form(request: web.Request) -> dict[str, str]:
     try:
         form = await request.post()
     except (UnicodeDecodeError, LookupError):  # LookupError: a charset Python does not know
-        raise BadRequest("The form could not be read: it is not valid UTF-8.") from None
+        raise BadRequest(_("The form could not be read: it is not valid UTF-8.")) from None
     data: dict[str, str] = {}
     for key, value in form.items():
         if not isinstance(value, str):
             continue  # file uploads are read by the handlers that expect them
         if "\x00" in value or "\x00" in key:
             raise BadRequest(
-                "The form contains a NUL character.", fields={key: "Remove the NUL character"}
+                _("The form contains a NUL character."),
+                fields={key: _("Remove the NUL character")},
             )
         data.setdefault(key, value)
     return data
@@ -197,15 +199,17 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         text = raw.decode("utf-8")
         data = json.loads(text) if text.strip() else {}
     except UnicodeDecodeError:
-        raise BadRequest("The request body is not valid UTF-8.") from None
+        raise BadRequest(_("The request body is not valid UTF-8.")) from None
     except json.JSONDecodeError as e:
-        raise BadRequest(f"The request body is not valid JSON: {e.msg}.") from None
+        raise BadRequest(
+            _("The request body is not valid JSON: %(detail)s.") % {"detail": e.msg}
+        ) from None
     except (ValueError, RecursionError):  # nested too deeply, or a number too long to convert
-        raise BadRequest("The request body is not JSON that Confer can read.") from None
+        raise BadRequest(_("The request body is not JSON that Confer can read.")) from None
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(_("The request body must be a JSON object."))
     if _has_nul(data):
-        raise BadRequest("The request contains a NUL character.")
+        raise BadRequest(_("The request contains a NUL character."))
     return data
 
 
@@ -240,7 +244,8 @@ def query_int(request: web.Request, name: str, default: int, *, lo: int, hi: int
         value = int(raw)
     except ValueError:
         raise BadRequest(
-            f"{name} must be a whole number", fields={name: "Must be a number"}
+            _("%(name)s must be a whole number") % {"name": name},
+            fields={name: _("Must be a number")},
         ) from None
     return max(lo, min(hi, value))
 
@@ -308,18 +313,34 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 
 # --- middlewares ------------------------------------------------------------------------
 
+# Marked for the catalogues and translated where shown (`http_title`).
 HTTP_TITLES = {
-    400: "There is a problem with the request",
-    401: "You need to sign in",
-    403: "You cannot do that",
-    404: "Page not found",
-    405: "That cannot be done here",
-    409: "That has already been done",
-    413: "That is too large",
-    422: "There is a problem",
-    429: "Too many attempts",
-    503: "Sorry, the service is unavailable",
+    400: N_("There is a problem with the request"),
+    401: N_("You need to sign in"),
+    403: N_("You cannot do that"),
+    404: N_("Page not found"),
+    405: N_("That cannot be done here"),
+    409: N_("That has already been done"),
+    413: N_("That is too large"),
+    422: N_("There is a problem"),
+    429: N_("Too many attempts"),
+    500: N_("Sorry, there is a problem with the service"),
+    503: N_("Sorry, the service is unavailable"),
 }
+# What an error page says under its title when the error carries no message of its own.
+HTTP_MESSAGES = {
+    404: N_(
+        "If you typed the web address, check it is correct. "
+        "If you pasted the web address, check you copied the entire address."
+    ),
+    405: N_("This address does not accept that kind of request."),
+    413: N_("What you sent is larger than Confer accepts."),
+}
+
+
+def http_title(status: int) -> str:
+    """The error page's title for `status`, in the current language."""
+    return _(HTTP_TITLES.get(status, HTTP_TITLES[422]))
 
 
 @web.middleware
@@ -341,18 +362,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await error_page(
             request,
             e.status,
-            HTTP_TITLES.get(e.status, "There is a problem"),
+            http_title(e.status),
             e.message,
             headers=headers,
         )
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        message = {
-            404: "If you typed the web address, check it is correct. "
-            "If you pasted the web address, check you copied the entire address.",
-            413: "What you sent is larger than Confer accepts.",
-        }.get(e.status, e.reason)
+        known = HTTP_MESSAGES.get(e.status)
+        message = _(known) if known else http_title(e.status)
         if is_api(request):
             return error_json(
                 e.reason.lower().replace(" ", "_"),
@@ -360,11 +378,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 status=e.status,
                 headers={k: v for k, v in e.headers.items() if k == "Allow"},
             )
-        return await error_page(request, e.status, HTTP_TITLES.get(e.status, e.reason), message)
+        return await error_page(request, e.status, http_title(e.status), message)
     except UnicodeDecodeError:
         if is_api(request):
-            return error_json("bad_request", "The request is not valid UTF-8.", status=400)
-        return await error_page(request, 400, HTTP_TITLES[400], "The request is not valid UTF-8.")
+            return error_json("bad_request", _("The request is not valid UTF-8."), status=400)
+        return await error_page(request, 400, http_title(400), _("The request is not valid UTF-8."))
     except Exception as e:
         if is_unavailable(e):
             gone = request.transport is None or request.transport.is_closing()
@@ -374,10 +392,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             note_unavailable(request.app.get(pool_key), what, e)
             return await unavailable(request, Unavailable())
         log.exception("error during %s %s", request.method, observe.redact_path(request.path))
-        message = "Something went wrong on our side. What you sent may not have been saved."
+        message = _("Something went wrong on our side. What you sent may not have been saved.")
         if is_api(request):
             return error_json("internal", message, status=500)
-        return await error_page(request, 500, "Sorry, there is a problem with the service", message)
+        return await error_page(request, 500, http_title(500), message)
 
 
 # Form fields a retry form never carries back: secrets, and the CSRF token (a fresh one is used).
@@ -417,10 +435,10 @@ async def unavailable(request: web.Request, e: Unavailable | TooManyRequests) ->
             context.update(await processor(request))
     context.update(
         {
-            "title": HTTP_TITLES[e.status],
+            "title": http_title(e.status),
             "message": e.message
             if kept or e.status != 503
-            else "Confer is having trouble reaching its database. Try again in a moment.",
+            else _("Confer is having trouble reaching its database. Try again in a moment."),
             "retry_url": request.path_qs,
             "kept_title": kept.get("title"),
             "kept_body": kept.get("body"),
@@ -485,7 +503,7 @@ async def actor_middleware(request: web.Request, handler: Handler) -> web.Stream
         actor = await accounts.actor_from_api_token(pool, auth[7:].strip())
         if actor is None:
             if is_api(request):
-                return error_json("unauthorized", "That API token is not valid.", status=401)
+                return error_json("unauthorized", _("That API token is not valid."), status=401)
         else:
             request[actor_key] = actor
             _account_language(request, actor)
@@ -523,14 +541,14 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             form = await read_form(request)
             submitted = form.get(CSRF_FIELD)
         if new_cookie is not None or not _csrf_ok(request, submitted):
-            message = (
+            message = _(
                 "This form has expired or was sent from another site. "
                 "Go back, reload the page and try again: your text is still in your browser."
             )
             if is_api(request):
                 response: web.StreamResponse = error_json("csrf", message, status=403)
             else:
-                response = await error_page(request, 403, "Please try again", message)
+                response = await error_page(request, 403, _("Please try again"), message)
             if new_cookie:
                 _set_csrf_cookie(request, response, new_cookie)
             return response

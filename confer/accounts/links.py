@@ -5,6 +5,9 @@ requests for any address, so it does not tell either); only an existing account 
 email. A link holds a random token whose SHA-256 is stored; it works once, until it
 expires, and only if it was made after the account's last password change. Asking again
 replaces the older link. Nothing here sends email: it is queued in the same transaction.
+
+Each email is written in its recipient's language: the account's (`users.language`), or,
+when the account has not chosen one, the language of the request that asked for it.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from datetime import datetime
 
 import asyncpg
 
+from confer import i18n
 from confer.accounts import passwords
 from confer.accounts import queries as accounts_q
 from confer.accounts.service import hash_token, new_token
 from confer.context import Ctx
 from confer.errors import ConferError, TooManyRequests
+from confer.i18n import N_, _, ngettext
 from confer.mail import outbox, render
 from confer.settings import Settings
 from confer.urls import url
@@ -31,6 +36,8 @@ TOKEN_MAX_CHARS = 64
 
 class LinkNotValid(ConferError):
     """This link has expired or has already been used."""
+
+    default_message = N_("This link has expired or has already been used.")
 
     status = 410
     code = "link_not_valid"
@@ -45,11 +52,7 @@ class LinkHolder:
     name: str
     next_path: str
     expires_at: datetime
-
-
-def _minutes(seconds: int) -> str:
-    minutes = max(1, -(-seconds // 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    language: str | None = None  # the account's (None: not chosen)
 
 
 async def _check_throttle(
@@ -60,16 +63,28 @@ async def _check_throttle(
     if t["email_requests"] >= settings.email_link_max_per_email:
         retry = t["email_retry_after"] or window
         raise TooManyRequests(
-            f"We have already sent {settings.email_link_max_per_email} emails to this address "
-            f"in the last {_minutes(window)}. Check your inbox and spam folder, or try again "
-            f"in {_minutes(retry)}.",
+            ngettext(
+                "We have already sent %(num)d email to this address in the last %(window)s. "
+                "Check your inbox and spam folder, or try again in %(wait)s.",
+                "We have already sent %(num)d emails to this address in the last %(window)s. "
+                "Check your inbox and spam folder, or try again in %(wait)s.",
+                settings.email_link_max_per_email,
+            )
+            % {
+                "num": settings.email_link_max_per_email,
+                "window": render.duration(window),
+                "wait": render.duration(retry),
+            },
             retry_after=max(1, retry),
         )
     if t["address_requests"] >= settings.email_link_max_per_address:
         retry = t["address_retry_after"] or window
         raise TooManyRequests(
-            "Too many emails have been asked for from your network in the last "
-            f"{_minutes(window)}. Try again in {_minutes(retry)}.",
+            _(
+                "Too many emails have been asked for from your network in the last "
+                "%(window)s. Try again in %(wait)s."
+            )
+            % {"window": render.duration(window), "wait": render.duration(retry)},
             retry_after=max(1, retry),
         )
 
@@ -105,10 +120,11 @@ async def _request(
         expires_at = await accounts_q.insert_link_token(
             con, user["id"], purpose, hash_token(token), next_path, seconds
         )
-        if purpose == PASSWORD_RESET:
-            message = reset_email(settings, user, token, expires_at)
-        else:
-            message = sign_in_email(settings, user, token, expires_at)
+        with i18n.using(user["language"]):  # None: the language of this request
+            if purpose == PASSWORD_RESET:
+                message = reset_email(settings, user, token, expires_at)
+            else:
+                message = sign_in_email(settings, user, token, expires_at)
         await outbox.enqueue(
             con,
             kind=purpose,
@@ -162,6 +178,7 @@ async def check_link(ctx: Ctx, purpose: str, token: str) -> LinkHolder:
         name=row["name"],
         next_path=row["next_path"],
         expires_at=row["expires_at"],
+        language=row["language"],
     )
 
 
@@ -174,7 +191,14 @@ async def reset_password(ctx: Ctx, token: str, data: dict[str, object]) -> tuple
     """
     holder = await check_link(ctx, PASSWORD_RESET, token)
     f = Fields()
-    new = f.text("password", data.get("password"), label="New password", strip=False, max_len=128)
+    new = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter new password"),
+        too_long=N_("New password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
+    )
     if "password" not in f.errors:
         if msg := passwords.problem(new, email=holder.email, name=holder.name):
             f.add("password", msg)
@@ -195,7 +219,8 @@ async def reset_password(ctx: Ctx, token: str, data: dict[str, object]) -> tuple
         await accounts_q.insert_login(
             con, user_id, hash_token(login_token), settings.login_session_days
         )
-        message = password_changed_email(settings, holder)
+        with i18n.using(holder.language):
+            message = password_changed_email(settings, holder)
         await outbox.enqueue(
             con,
             kind="password_changed",
@@ -228,66 +253,88 @@ async def sign_in_with_link(ctx: Ctx, token: str) -> tuple[int, str, str]:
 def reset_email(
     settings: Settings, user: asyncpg.Record, token: str, expires_at: datetime
 ) -> render.Email:
+    """Written in the current language: call inside `i18n.using(recipient's language)`."""
     site = render.site_name(settings)
     return render.compose(
         settings,
-        subject=f"Reset your {site} password",
+        subject=_("Reset your %(site)s password") % {"site": site},
         to_name=user["name"],
         paragraphs=[
-            f"We received a request to reset the password for your {site} account "
-            f"({user['email']}).",
+            _("We received a request to reset the password for your %(site)s account (%(email)s).")
+            % {"site": site, "email": user["email"]},
         ],
         action=render.Action(
-            "Choose a new password", settings.base_url + url("password_reset_link", token=token)
+            _("Choose a new password"), settings.base_url + url("password_reset_link", token=token)
         ),
         after=[
             render.link_expiry(expires_at, seconds=settings.password_reset_seconds),
-            "If you did not ask to reset your password, you can ignore this email. "
-            "Your password has not been changed.",
+            _(
+                "If you did not ask to reset your password, you can ignore this email. "
+                "Your password has not been changed."
+            ),
         ],
-        reason=f"You are getting this email because someone asked to reset the password "
-        f"of a {site} account with this address.",
+        reason=_(
+            "You are getting this email because someone asked to reset the password "
+            "of a %(site)s account with this address."
+        )
+        % {"site": site},
     )
 
 
 def sign_in_email(
     settings: Settings, user: asyncpg.Record, token: str, expires_at: datetime
 ) -> render.Email:
+    """Written in the current language: call inside `i18n.using(recipient's language)`."""
     site = render.site_name(settings)
     return render.compose(
         settings,
-        subject=f"Your link to sign in to {site}",
+        subject=_("Your link to sign in to %(site)s") % {"site": site},
         to_name=user["name"],
         paragraphs=[
-            f"Use this link to sign in to {site} as {user['email']}. "
-            "You will be asked to confirm with one more click.",
+            _(
+                "Use this link to sign in to %(site)s as %(email)s. "
+                "You will be asked to confirm with one more click."
+            )
+            % {"site": site, "email": user["email"]},
         ],
         action=render.Action(
-            f"Sign in to {site}", settings.base_url + url("email_sign_in_link", token=token)
+            _("Sign in to %(site)s") % {"site": site},
+            settings.base_url + url("email_sign_in_link", token=token),
         ),
         after=[
             render.link_expiry(expires_at, seconds=settings.sign_in_link_seconds),
-            "If you did not ask to sign in, you can ignore this email. Nobody can sign in "
-            "without the link.",
+            _(
+                "If you did not ask to sign in, you can ignore this email. Nobody can sign in "
+                "without the link."
+            ),
         ],
-        reason=f"You are getting this email because someone asked for a link to sign in "
-        f"to a {site} account with this address.",
+        reason=_(
+            "You are getting this email because someone asked for a link to sign in "
+            "to a %(site)s account with this address."
+        )
+        % {"site": site},
     )
 
 
 def password_changed_email(settings: Settings, holder: LinkHolder) -> render.Email:
+    """Written in the current language: call inside `i18n.using(recipient's language)`."""
     site = render.site_name(settings)
     return render.compose(
         settings,
-        subject=f"Your {site} password has been changed",
+        subject=_("Your %(site)s password has been changed") % {"site": site},
         to_name=holder.name,
         paragraphs=[
-            f"The password for your {site} account ({holder.email}) has just been changed "
-            "using a reset link, and you have been signed out everywhere else.",
-            "If you did this, there is nothing more to do.",
-            "If you did not, reset your password now and tell the conference organisers.",
+            _(
+                "The password for your %(site)s account (%(email)s) has just been changed "
+                "using a reset link, and you have been signed out everywhere else."
+            )
+            % {"site": site, "email": holder.email},
+            _("If you did this, there is nothing more to do."),
+            _("If you did not, reset your password now and tell the conference organisers."),
         ],
-        action=render.Action("Reset your password", settings.base_url + url("password_reset")),
-        reason=f"You are getting this email because the password of your {site} account "
-        "was changed.",
+        action=render.Action(_("Reset your password"), settings.base_url + url("password_reset")),
+        reason=_(
+            "You are getting this email because the password of your %(site)s account was changed."
+        )
+        % {"site": site},
     )

@@ -8,6 +8,9 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from confer.i18n import _
+from confer.validate import number
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 COMMON_COUNT = 10_000
@@ -34,16 +37,16 @@ def _common() -> frozenset[str]:
 def problem(password: str, *, email: str = "", name: str = "") -> str | None:
     """What is wrong with a new password, or None."""
     if len(password) < MIN_LENGTH:
-        return f"Password must be {MIN_LENGTH} characters or more"
+        return _("Password must be %(min)s characters or more") % {"min": MIN_LENGTH}
     if len(password) > MAX_LENGTH:
-        return f"Password must be {MAX_LENGTH} characters or fewer"
+        return _("Password must be %(max)s characters or fewer") % {"max": number(MAX_LENGTH)}
     lowered = password.lower()
     if lowered in _common() or lowered.rstrip("0123456789!") in _common():
-        return "That password is one of the most common passwords: choose another"
+        return _("That password is one of the most common passwords: choose another")
     if email and lowered == email.lower():
-        return "Password must not be your email address"
+        return _("Password must not be your email address")
     if name and lowered == name.lower():
-        return "Password must not be your name"
+        return _("Password must not be your name")
     return None
 
 

@@ -16,8 +16,8 @@ Con = asyncpg.Connection | asyncpg.Pool
 USER_COLUMNS = "id, email, name, title, organisation, bio, is_admin, created_at, language"
 
 INSERT_USER = f"""
-INSERT INTO users (email, name, title, organisation, password_hash, is_admin)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO users (email, name, title, organisation, password_hash, is_admin, language)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING {USER_COLUMNS}
 """
 
@@ -176,9 +176,11 @@ async def insert_user(
     organisation: str,
     password_hash: str | None,
     is_admin: bool,
+    language: str | None = None,
 ) -> asyncpg.Record:
+    """`language`: the account's language for pages and emails (None: not chosen yet)."""
     return await con.fetchrow(
-        INSERT_USER, email, name, title, organisation, password_hash, is_admin
+        INSERT_USER, email, name, title, organisation, password_hash, is_admin, language
     )
 
 
@@ -307,7 +309,7 @@ WHERE at < now() - make_interval(secs => $1)
 
 # Erased accounts keep their row but can never be signed in to again.
 FETCH_USER_FOR_LINK = """
-SELECT id, email, name
+SELECT id, email, name, language
 FROM users
 WHERE lower(email) = lower($1) AND erased_at IS NULL
 """
@@ -335,7 +337,7 @@ WHERE t.token_hash = $1
 """
 
 FETCH_VALID_LINK_TOKEN = f"""
-SELECT t.id, t.user_id, t.next_path, t.expires_at, u.email, u.name
+SELECT t.id, t.user_id, t.next_path, t.expires_at, u.email, u.name, u.language
 {VALID_LINK_TOKEN}
 """
 

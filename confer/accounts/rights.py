@@ -14,6 +14,7 @@ from confer.accounts import passwords
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
 from confer.exports import queries as exports_q
+from confer.i18n import N_, _
 from confer.policy import Actor
 from confer.registration import service as registration
 from confer.validate import Fields
@@ -80,7 +81,7 @@ def _jsonable(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
 async def my_data(ctx: Ctx, actor: Actor) -> dict[str, Any]:
     """Everything Confer holds about the signed-in member, as JSON-ready data."""
     if actor.user_id is None:
-        raise Forbidden("Sign in to download your data.")
+        raise Forbidden(_("Sign in to download your data."))
     data: dict[str, Any] = {"format": "confer-personal-data", "version": 1}
     async with ctx.pool.acquire() as con:
         for name, sql in MY_DATA.items():
@@ -118,13 +119,20 @@ async def _erase(con: asyncpg.Connection, user_id: int) -> None:
 async def delete_account(ctx: Ctx, actor: Actor, data: dict[str, object]) -> None:
     """The member deletes their own account, confirming with their password."""
     if actor.user_id is None:
-        raise Forbidden("Sign in to delete your account.")
+        raise Forbidden(_("Sign in to delete your account."))
     f = Fields()
-    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=1024)
+    password = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=1024,
+    )
     f.raise_if_any()
     stored = await ctx.pool.fetchval("SELECT password_hash FROM users WHERE id = $1", actor.user_id)
     if not await passwords.verify_password(stored, password):
-        raise Invalid(fields={"password": "Your password is not right"})
+        raise Invalid(fields={"password": _("Your password is not right")})
     async with ctx.pool.acquire() as con, con.transaction():
         await _erase(con, actor.user_id)
         await exports_q.insert_audit(
@@ -184,19 +192,21 @@ async def anonymise_member(
     site_wide = data.get("scope") == "account"
     if site_wide and not actor.is_admin:
         raise Forbidden(
-            "Only a site administrator can erase a whole account. You can remove the member "
-            "from this conference and anonymise what they wrote in it."
+            _(
+                "Only a site administrator can erase a whole account. You can remove the member "
+                "from this conference and anonymise what they wrote in it."
+            )
         )
     member = await ctx.pool.fetchrow(
         "SELECT role FROM memberships WHERE conference_id = $1 AND user_id = $2", place.id, user_id
     )
     if member is None:
-        raise NotFound("That person is not a member of this conference.")
+        raise NotFound(_("That person is not a member of this conference."))
     if user_id == actor.user_id:
-        raise Forbidden("Use 'Delete your account' on your account page instead.")
+        raise Forbidden(_("Use 'Delete your account' on your account page instead."))
     f = Fields()
     if not f.boolean(data.get("requested")):
-        f.add("requested", "Confirm that the member asked for this")
+        f.add("requested", _("Confirm that the member asked for this"))
     f.raise_if_any()
 
     promoted: list[asyncpg.Record] = []

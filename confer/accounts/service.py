@@ -17,7 +17,7 @@ from confer.accounts import passwords
 from confer.accounts import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound, TooManyRequests
-from confer.i18n import _
+from confer.i18n import N_, _, ngettext
 from confer.live import evict
 from confer.policy import Actor
 from confer.settings import Settings
@@ -44,37 +44,80 @@ class ProfileInput:
 
 def _check_profile(f: Fields, data: dict[str, object]) -> ProfileInput:
     return ProfileInput(
-        name=f.text("name", data.get("name"), label="Display name", max_len=100),
-        title=f.text("title", data.get("title"), label="Title", required=False, max_len=100),
+        name=f.text(
+            "name",
+            data.get("name"),
+            required=N_("Enter display name"),
+            too_long=N_("Display name must be %(max)s characters or fewer"),
+            max_len=100,
+        ),
+        title=f.text(
+            "title",
+            data.get("title"),
+            required=None,
+            too_long=N_("Title must be %(max)s characters or fewer"),
+            max_len=100,
+        ),
         organisation=f.text(
             "organisation",
             data.get("organisation"),
-            label="Organisation",
-            required=False,
+            required=None,
+            too_long=N_("Organisation must be %(max)s characters or fewer"),
             max_len=200,
         ),
-        bio=f.text("bio", data.get("bio"), label="Bio", required=False, max_len=2000),
+        bio=f.text(
+            "bio",
+            data.get("bio"),
+            required=None,
+            too_long=N_("Bio must be %(max)s characters or fewer"),
+            max_len=2000,
+        ),
     )
 
 
-async def register(pool: asyncpg.Pool, data: dict[str, object], *, is_admin: bool = False) -> int:
-    """Create an account from form or API data; return the new user's id."""
+async def register(
+    pool: asyncpg.Pool,
+    data: dict[str, object],
+    *,
+    is_admin: bool = False,
+    from_page: bool = False,
+) -> int:
+    """Create an account from form or API data; return the new user's id.
+
+    `from_page`: someone registering on a page (the registration form): the account keeps
+    the language of that page (`i18n.lang()`, Cymraeg or English) for its pages and emails.
+    Otherwise (the command line, the demo, fixtures) its language is left unchosen."""
     f = Fields()
     email = f.email("email", data.get("email"))
     profile = _check_profile(f, data)
-    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=128)
+    password = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
+    )
     if "password" not in f.errors:
         if msg := passwords.problem(password, email=email, name=profile.name):
             f.add("password", msg)
     f.raise_if_any()
     password_hash = await passwords.hash_password(password)
     try:
+        language = i18n.lang() if from_page and i18n.lang() in i18n.LANGUAGES else None
         row = await q.insert_user(
-            pool, email, profile.name, profile.title, profile.organisation, password_hash, is_admin
+            pool,
+            email,
+            profile.name,
+            profile.title,
+            profile.organisation,
+            password_hash,
+            is_admin,
+            language,
         )
     except asyncpg.UniqueViolationError:
         raise Invalid(
-            fields={"email": "An account with this email address already exists"}
+            fields={"email": _("An account with this email address already exists")}
         ) from None
     return row["id"]
 
@@ -96,8 +139,21 @@ async def sign_in(
 ) -> tuple[int, str]:
     """Check the password under the throttle; return (user id, new sign-in token)."""
     f = Fields()
-    email_s = f.text("email", email, label="Email address", max_len=254)
-    password_s = f.text("password", password, label="Password", strip=False, max_len=1024)
+    email_s = f.text(
+        "email",
+        email,
+        required=N_("Enter email address"),
+        too_long=N_("Email address must be %(max)s characters or fewer"),
+        max_len=254,
+    )
+    password_s = f.text(
+        "password",
+        password,
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=1024,
+    )
     f.raise_if_any()
     window = settings.login_window_seconds
     where = throttle_address(address)
@@ -117,18 +173,22 @@ async def sign_in(
     if retry:
         minutes = max(1, -(-retry // 60))
         raise TooManyRequests(
-            f"Too many failed sign-in attempts. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}, or sign in with a link sent to your email.",
+            ngettext(
+                "Too many failed sign-in attempts. Try again in %(num)d minute, "
+                "or sign in with a link sent to your email.",
+                "Too many failed sign-in attempts. Try again in %(num)d minutes, "
+                "or sign in with a link sent to your email.",
+                minutes,
+            )
+            % {"num": minutes},
             retry_after=retry,
         )
     row = await q.fetch_user_for_sign_in(pool, email_s)
     ok = await passwords.verify_password(row["password_hash"] if row else None, password_s)
     if not ok or row is None:
         await q.insert_login_failure(pool, email_s, where)
-        raise Invalid(
-            "The email address or password is not right",
-            fields={"email": "The email address or password is not right"},
-        )
+        message = _("The email address or password is not right")
+        raise Invalid(message, fields={"email": message})
     await q.clear_login_failures(pool, email_s)
     token = await start_login(pool, settings, row["id"])
     return row["id"], token
@@ -239,12 +299,18 @@ async def change_password(ctx: Ctx, actor: Actor, data: dict[str, object]) -> st
     current = f.text(
         "current_password",
         data.get("current_password"),
-        label="Current password",
+        required=N_("Enter current password"),
+        too_long=N_("Current password must be %(max)s characters or fewer"),
         strip=False,
         max_len=1024,
     )
     new = f.text(
-        "new_password", data.get("new_password"), label="New password", strip=False, max_len=128
+        "new_password",
+        data.get("new_password"),
+        required=N_("Enter new password"),
+        too_long=N_("New password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
     )
     if "new_password" not in f.errors:
         if msg := passwords.problem(new, email=actor.email, name=actor.name):
@@ -252,7 +318,7 @@ async def change_password(ctx: Ctx, actor: Actor, data: dict[str, object]) -> st
     f.raise_if_any()
     stored = await q.fetch_password_hash(pool, actor.user_id)
     if not await passwords.verify_password(stored, current):
-        raise Invalid(fields={"current_password": "Your current password is not right"})
+        raise Invalid(fields={"current_password": _("Your current password is not right")})
     new_hash = await passwords.hash_password(new)
     token = new_token()
     async with pool.acquire() as con, con.transaction():
@@ -273,10 +339,16 @@ async def create_api_token(pool: asyncpg.Pool, actor: Actor, name: object) -> tu
     assert actor.user_id is not None
     if actor.via == "token":
         raise Forbidden(
-            "An API token cannot create API tokens. Sign in on the account page to create one."
+            _("An API token cannot create API tokens. Sign in on the account page to create one.")
         )
     f = Fields()
-    name_s = f.text("token_name", name, label="Token name", max_len=100)
+    name_s = f.text(
+        "token_name",
+        name,
+        required=N_("Enter token name"),
+        too_long=N_("Token name must be %(max)s characters or fewer"),
+        max_len=100,
+    )
     f.raise_if_any()
     token = new_token(API_TOKEN_PREFIX)
     row = await q.insert_api_token(pool, actor.user_id, name_s, hash_token(token))
@@ -292,7 +364,7 @@ async def revoke_api_token(ctx: Ctx, actor: Actor, token_id: int) -> None:
     """End one of the actor's API tokens; sockets opened with it close on every process."""
     assert actor.user_id is not None
     if await q.revoke_api_token(ctx.pool, token_id, actor.user_id) is None:
-        raise NotFound("No such token")
+        raise NotFound(_("No such token"))
     await evict.tokens(ctx, [token_id])
 
 
@@ -301,5 +373,7 @@ async def create_user(
 ) -> int:
     """For the command line and the demo: the same rules as registration."""
     return await register(
-        pool, {"email": email, "name": name, "password": password}, is_admin=is_admin
+        pool,
+        {"email": email, "name": name, "password": password},
+        is_admin=is_admin,
     )

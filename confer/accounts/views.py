@@ -112,7 +112,7 @@ async def register(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     next_url = _safe_next(form.get("next"))
     try:
-        user_id = await service.register(ctx.pool, form)
+        user_id = await service.register(ctx.pool, form, from_page=True)
     except Invalid as e:
         values = {k: v for k, v in form.items() if "password" not in k}
         return aiohttp_jinja2.render_template(

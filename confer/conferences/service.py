@@ -284,27 +284,49 @@ def session_form_values(c: object, s: object) -> dict[str, object]:
 def _check_conference(
     f: Fields, data: dict[str, object], current: asyncpg.Record | None = None
 ) -> ConferenceInput:
-    title = f.text("title", data.get("title"), label="Title", max_len=200)
+    title = f.text(
+        "title",
+        data.get("title"),
+        required=N_("Enter title"),
+        too_long=N_("Title must be %(max)s characters or fewer"),
+        max_len=200,
+    )
     summary = f.text(
-        "summary", data.get("summary"), label="Summary", required=False, max_len=20_000
+        "summary",
+        data.get("summary"),
+        required=None,
+        too_long=N_("Summary must be %(max)s characters or fewer"),
+        max_len=20_000,
     )
     coc = f.text(
         "code_of_conduct",
         data.get("code_of_conduct"),
-        label="Code of conduct",
-        required=False,
+        required=None,
+        too_long=N_("Code of conduct must be %(max)s characters or fewer"),
         max_len=20_000,
     )
     tz = f.timezone("timezone", data.get("timezone") or "Europe/London")
-    starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
-    ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
+    starts = f.local_datetime(
+        "starts_at",
+        data.get("starts_at"),
+        tz,
+        required=N_("Enter start"),
+        invalid=N_("Start must be a real date and time"),
+    )
+    ends = f.local_datetime(
+        "ends_at",
+        data.get("ends_at"),
+        tz,
+        required=N_("Enter end"),
+        invalid=N_("End must be a real date and time"),
+    )
     if starts and ends and ends <= starts:
         f.add("ends_at", _("End must be after the start"))
     visibility = f.choice(
         "visibility",
         data.get("visibility") or "public",
         ("public", "members"),
-        label="Who can read it",
+        required=N_("Select who can read it"),
     )
     mode, capacity = registration.check_settings(f, data, current)
     language = _check_language(f, data, current)
@@ -327,7 +349,13 @@ def _check_conference(
 
 
 def _check_slug(f: Fields, value: object) -> str:
-    slug = f.text("slug", value, label="Web address (slug)", max_len=63).lower()
+    slug = f.text(
+        "slug",
+        value,
+        required=N_("Enter web address (slug)"),
+        too_long=N_("Web address (slug) must be %(max)s characters or fewer"),
+        max_len=63,
+    ).lower()
     if slug and "slug" not in f.errors:
         import re
 
@@ -383,7 +411,13 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
 
 
 def _emails(f: Fields, name: str, value: object) -> list[str]:
-    raw = f.text(name, value, label="Email addresses", required=False, max_len=5000)
+    raw = f.text(
+        name,
+        value,
+        required=None,
+        too_long=N_("Email addresses must be %(max)s characters or fewer"),
+        max_len=5000,
+    )
     emails = [e.strip() for e in raw.replace(";", ",").replace("\n", ",").split(",") if e.strip()]
     for e in emails:
         sub = Fields()
@@ -478,18 +512,40 @@ async def save_session(
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     tz = place.tz
     f = Fields()
-    kind = f.choice("kind", data.get("kind"), KINDS, label="Kind of session")
-    title = f.text("title", data.get("title"), label="Title", max_len=200)
-    description = f.text(
-        "description", data.get("description"), label="Description", required=False, max_len=20_000
+    kind = f.choice("kind", data.get("kind"), KINDS, required=N_("Select kind of session"))
+    title = f.text(
+        "title",
+        data.get("title"),
+        required=N_("Enter title"),
+        too_long=N_("Title must be %(max)s characters or fewer"),
+        max_len=200,
     )
-    starts = f.local_datetime("starts_at", data.get("starts_at"), tz, label="Start")
-    ends = f.local_datetime("ends_at", data.get("ends_at"), tz, label="End")
+    description = f.text(
+        "description",
+        data.get("description"),
+        required=None,
+        too_long=N_("Description must be %(max)s characters or fewer"),
+        max_len=20_000,
+    )
+    starts = f.local_datetime(
+        "starts_at",
+        data.get("starts_at"),
+        tz,
+        required=N_("Enter start"),
+        invalid=N_("Start must be a real date and time"),
+    )
+    ends = f.local_datetime(
+        "ends_at",
+        data.get("ends_at"),
+        tz,
+        required=N_("Enter end"),
+        invalid=N_("End must be a real date and time"),
+    )
     window = f.choice(
         "posting_window",
         data.get("posting_window") or "session",
         ("session", "conference"),
-        label="When threads take posts",
+        required=N_("Select when threads take posts"),
     )
     open_threads = f.boolean(data.get("participants_start_threads"))
     c = place.conference
@@ -536,7 +592,7 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
     email = f.email("email", data.get("email"))
-    role = f.choice("role", data.get("role"), ROLES, label="Role")
+    role = f.choice("role", data.get("role"), ROLES, required=N_("Select role"))
     raw_sessions = data.get("sessions") or []
     if isinstance(raw_sessions, str):
         raw_sessions = [raw_sessions]

@@ -1,17 +1,27 @@
 """One layout for every email Confer sends: plain text plus a matching, simple HTML part.
 
+    from confer import i18n
+    from confer.i18n import _
     from confer.mail import outbox, render
 
-    email = render.compose(
-        settings,
-        subject="You are invited to Councillors connected",
-        to_name=user["name"],
-        paragraphs=["Jane Smith has invited you to ...", "It runs from ..."],
-        action=render.Action("Accept the invitation", url),
-        after=[render.link_expiry(expires_at, seconds=7 * 86400)],
-        reason="You are getting this email because an organiser invited you.",
-    )
+    with i18n.using(user["language"]):  # the recipient's language, not the sender's
+        email = render.compose(
+            settings,
+            subject=_("You are invited to %(title)s") % {"title": title},
+            to_name=user["name"],
+            paragraphs=[_("%(name)s has invited you to ...") % {"name": inviter}, ...],
+            action=render.Action(_("Accept the invitation"), url),
+            after=[render.link_expiry(expires_at, seconds=7 * 86400)],
+            reason=_("You are getting this email because an organiser invited you."),
+        )
     await outbox.enqueue(con, kind="invitation", to=address, to_name=user["name"], **email.parts())
+
+`compose` MUST be called inside `i18n.using(recipient's language)`, and the subject,
+paragraphs and action built inside the same block: the layout's own words (the greeting
+"Hello Jane,", the sign-off, the footer, the button's fallback line), `duration()` and
+`link_expiry()` are written in the current language, and the HTML part's `lang` is its.
+The recipient's language is their account's (`users.language`); when that is NULL, the
+caller decides (the language of the request that caused the email, else English).
 
 Paragraphs are plain text, never HTML: the HTML part escapes them (and makes Confer's own web
 addresses into links), so user-written text (a conference title, a name) is safe to pass in.
@@ -39,6 +49,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from confer import i18n, resources, timefmt
+from confer.i18n import _, ngettext
 from confer.settings import Settings
 
 # Emails are not tied to a conference; Confer serves UK councils, so UK time, zone named.
@@ -82,20 +93,30 @@ def site_name(settings: Settings) -> str:
 
 
 def duration(seconds: int) -> str:
-    """'1 hour', '15 minutes', '7 days'."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
+    """'1 hour', '15 minutes', '7 days' (in the current language, with its plural forms)."""
+    if seconds >= 86400 and seconds % 86400 == 0:
+        n = seconds // 86400
+        return ngettext("%(num)d day", "%(num)d days", n) % {"num": n}
+    if seconds >= 3600 and seconds % 3600 == 0:
+        n = seconds // 3600
+        return ngettext("%(num)d hour", "%(num)d hours", n) % {"num": n}
     n = max(1, round(seconds / 60))
-    return f"{n} minute{'s' if n != 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", n) % {"num": n}
 
 
 def link_expiry(expires_at: datetime, *, seconds: int, once: bool = True) -> str:
-    """'The link works once and expires in 1 hour, at 16:05 GMT on Tuesday 24 November 2026.'"""
-    at = f"{timefmt.clock(expires_at, EMAIL_TIMEZONE)} on {timefmt.day(expires_at, EMAIL_TIMEZONE)}"
-    works = "works once and " if once else ""
-    return f"The link {works}expires in {duration(seconds)}, at {at}."
+    """'The link works once and expires in 1 hour, at 16:05 GMT on Tuesday 24 November 2026.'
+    (in the current language)."""
+    values = {
+        "duration": duration(seconds),
+        "time": timefmt.clock(expires_at, EMAIL_TIMEZONE),
+        "day": timefmt.day(expires_at, EMAIL_TIMEZONE),
+    }
+    if once:
+        return _("The link works once and expires in %(duration)s, at %(time)s on %(day)s.") % (
+            values
+        )
+    return _("The link expires in %(duration)s, at %(time)s on %(day)s.") % values
 
 
 def _split_url(match: str) -> tuple[str, str]:
@@ -191,7 +212,8 @@ def compose(
 ) -> Email:
     """Lay an email out: greeting, paragraphs, the action, what follows, sign-off, footer.
 
-    `reason` says why the reader is getting the email (shown small in the footer).
+    `reason` says why the reader is getting the email (shown small in the footer). Call it
+    inside `i18n.using(recipient's language)`: the layout's words are in the current language.
     """
     site = site_name(settings)
 
@@ -200,11 +222,15 @@ def compose(
 
     context = {
         "subject": safe(" ".join(subject.split())),
-        "greeting": safe(f"Hello {to_name},") if to_name.strip() else "Hello,",
+        "greeting": safe(_("Hello %(name)s,") % {"name": to_name})
+        if to_name.strip()
+        else _("Hello,"),
         "paragraphs": [safe(p) for p in paragraphs],
         "action": action,
         "after": [safe(p) for p in after],
-        "signoff": safe(signoff) if signoff is not None else f"From the {site} team",
+        "signoff": safe(signoff)
+        if signoff is not None
+        else _("From the %(site)s team") % {"site": site},
         "site": site,
         "base_url": settings.base_url,
         "site_host": urlsplit(settings.base_url).hostname or settings.base_url,

@@ -17,6 +17,7 @@ from confer import markup, places, timefmt
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
+from confer.i18n import N_
 from confer.live.events import (
     Event,
     flag_new_events,
@@ -73,7 +74,13 @@ async def _reason(f: Fields, data: dict[str, Any], *, required: bool) -> str:
     written = data.get("reason")
     if picked and picked != "other" and not written:
         written = picked
-    return f.text("reason", written, label="Reason", required=required, max_len=500)
+    return f.text(
+        "reason",
+        written,
+        required=N_("Enter reason") if required else None,
+        too_long=N_("Reason must be %(max)s characters or fewer"),
+        max_len=500,
+    )
 
 
 # --- threads ----------------------------------------------------------------------------
@@ -110,13 +117,25 @@ async def moderate_thread(
         else:
             seconds = parsed
         if data.get("until"):
-            until = f.local_datetime("until", data.get("until"), place.tz, label="Until")
+            until = f.local_datetime(
+                "until",
+                data.get("until"),
+                place.tz,
+                required=N_("Enter until"),
+                invalid=N_("Until must be a real date and time"),
+            )
         details = {"seconds": seconds, "until": timefmt.iso(until)}
     if action == "summarise":
         if place.member is not None and place.member.muted:
             # A summary is words said in the thread: muted means muted everywhere.
             raise Forbidden("You have been muted in this conference and cannot post for now.")
-        summary = f.text("summary", data.get("summary"), label="Summary", max_len=20_000)
+        summary = f.text(
+            "summary",
+            data.get("summary"),
+            required=N_("Enter summary"),
+            too_long=N_("Summary must be %(max)s characters or fewer"),
+            max_len=20_000,
+        )
     if action == "reopen" and thread["closed_at"] is not None:
         window_open = await ctx.pool.fetchval("SELECT now() < $1", thread["closes_at"])
         if not window_open:
@@ -288,7 +307,13 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     reason = data.get("reason")
     if not isinstance(reason, str) or reason not in FLAG_REASONS:
         f.add("reason", "Choose why you are reporting this post")
-    note = f.text("note", data.get("note"), label="Note", required=reason == "other", max_len=1000)
+    note = f.text(
+        "note",
+        data.get("note"),
+        required=N_("Enter note") if reason == "other" else None,
+        too_long=N_("Note must be %(max)s characters or fewer"),
+        max_len=1000,
+    )
     f.raise_if_any()
     assert actor.user_id is not None
     hidden = False

@@ -13,7 +13,7 @@ import asyncpg
 from confer import i18n, places
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
-from confer.i18n import _
+from confer.i18n import N_, _
 from confer.live.events import Event, notification_event
 from confer.notifications import emails
 from confer.notifications import queries as q
@@ -279,10 +279,10 @@ async def set_email_preference(ctx: Ctx, actor: Actor, slug: str, value: object)
     user_id = _signed_in(actor)
     place = await places.load(ctx.pool, actor, slug, "conference.see")
     f = Fields()
-    if value not in EMAIL_CHOICES:
-        f.add("email", _("Select how you want to hear by email"))
+    choice = f.choice(
+        "email", value, EMAIL_CHOICES, required=N_("Select how you want to hear by email")
+    )
     f.raise_if_any()
-    choice = str(value)
     if place.member is None or not place.member.active:
         raise Forbidden(_("You are not a member of this conference."))
     saved = await q.set_email_preference(ctx.pool, place.id, user_id, choice)

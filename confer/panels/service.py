@@ -186,10 +186,22 @@ async def ask(
     panel = await load(ctx, actor, slug, session_id)
     panel.place.require("question.ask")
     f = Fields()
-    body = f.text("body", data.get("body"), label="Your question", max_len=QUESTION_MAX)
+    body = f.text(
+        "body",
+        data.get("body"),
+        required=N_("Enter your question"),
+        too_long=N_("Your question must be %(max)s characters or fewer"),
+        max_len=QUESTION_MAX,
+    )
     key = data.get("idempotency_key") or None
     if key is not None:
-        key = f.text("idempotency_key", key, label="Idempotency key", max_len=100)
+        key = f.text(
+            "idempotency_key",
+            key,
+            required=N_("Enter idempotency key"),
+            too_long=N_("Idempotency key must be %(max)s characters or fewer"),
+            max_len=100,
+        )
     f.raise_if_any()
     assert actor.user_id is not None
     if key and (existing := await q.fetch_question_by_key(ctx.pool, actor.user_id, key)):
@@ -263,7 +275,11 @@ async def change_state(
     if action not in STATE_ACTIONS:
         f.add("action", _("Choose what to do"))
     reason = f.text(
-        "reason", data.get("reason"), label="Reason", required=action == "dismiss", max_len=500
+        "reason",
+        data.get("reason"),
+        required=N_("Enter reason") if action == "dismiss" else None,
+        too_long=N_("Reason must be %(max)s characters or fewer"),
+        max_len=500,
     )
     into = None
     if action == "merge":
@@ -363,7 +379,12 @@ async def answer(ctx: Ctx, actor: Actor, question_id: int, data: dict[str, Any])
     timebox.check_answering_open(panel.window, panel.place.tz)
     f = Fields()
     body = f.text(
-        "body", data.get("body"), label="Your answer", max_len=20_000, too_large_is_413=True
+        "body",
+        data.get("body"),
+        required=N_("Enter your answer"),
+        too_long=N_("Your answer must be %(max)s characters or fewer"),
+        max_len=20_000,
+        too_large_is_413=True,
     )
     f.raise_if_any()
     html = await markup.render(body)

@@ -27,6 +27,7 @@ from confer.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from confer.i18n import N_
 from confer.live.events import Event, conference_room, moderation_rooms, thread_room, user_room
 from confer.notifications import service as notifications
 from confer.places import Place
@@ -39,13 +40,29 @@ REMOVED_BY_AUTHOR = "This post was deleted by its author."
 
 
 def check_body(f: Fields, value: object, max_chars: int) -> str:
-    return f.text("body", value, label="Your post", max_len=max_chars, too_large_is_413=True)
+    return f.text(
+        "body",
+        value,
+        required=N_("Enter your post"),
+        too_long=N_("Your post must be %(max)s characters or fewer"),
+        max_len=max_chars,
+        too_large_is_413=True,
+    )
 
 
 def check_key(f: Fields, value: object) -> str | None:
     if value in (None, ""):
         return None
-    return f.text("idempotency_key", value, label="Idempotency key", max_len=100) or None
+    return (
+        f.text(
+            "idempotency_key",
+            value,
+            required=N_("Enter idempotency key"),
+            too_long=N_("Idempotency key must be %(max)s characters or fewer"),
+            max_len=100,
+        )
+        or None
+    )
 
 
 def present(place: Place, row: asyncpg.Record, staff: bool | None = None) -> dict | None:

@@ -71,12 +71,18 @@ async def invite(
     """
     place = await registration.manage_place(ctx, actor, slug, "invite people")
     f = Fields()
-    role = f.choice("role", data.get("role") or "participant", addresses.ROLES, label="Role")
+    role = f.choice(
+        "role", data.get("role") or "participant", addresses.ROLES, required=N_("Select role")
+    )
     raw = data.get("emails")
     if isinstance(raw, list):
         raw = "\n".join(str(x) for x in raw)
     pasted = f.text(
-        "emails", raw, label="Email addresses", required=False, max_len=MAX_PASTED_CHARS
+        "emails",
+        raw,
+        required=None,
+        too_long=N_("Email addresses must be %(max)s characters or fewer"),
+        max_len=MAX_PASTED_CHARS,
     )
     f.raise_if_any()
     people, bad = addresses.parse_pasted(pasted)
@@ -363,13 +369,35 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
 
 
 def _check_account(f: Fields, data: dict[str, object], email: str) -> dict[str, str]:
-    name = f.text("name", data.get("name"), label="Display name", max_len=100)
-    title = f.text("title", data.get("title"), label="Title", required=False, max_len=100)
+    name = f.text(
+        "name",
+        data.get("name"),
+        required=N_("Enter display name"),
+        too_long=N_("Display name must be %(max)s characters or fewer"),
+        max_len=100,
+    )
+    title = f.text(
+        "title",
+        data.get("title"),
+        required=None,
+        too_long=N_("Title must be %(max)s characters or fewer"),
+        max_len=100,
+    )
     organisation = f.text(
-        "organisation", data.get("organisation"), label="Organisation", required=False,
+        "organisation",
+        data.get("organisation"),
+        required=None,
+        too_long=N_("Organisation must be %(max)s characters or fewer"),
         max_len=200,
-    )  # fmt: skip
-    password = f.text("password", data.get("password"), label="Password", strip=False, max_len=128)
+    )
+    password = f.text(
+        "password",
+        data.get("password"),
+        required=N_("Enter password"),
+        too_long=N_("Password must be %(max)s characters or fewer"),
+        strip=False,
+        max_len=128,
+    )
     if "password" not in f.errors:
         if msg := passwords.problem(password, email=email, name=name):
             f.add("password", msg)

@@ -220,7 +220,10 @@ def check_settings(
     cur_mode = current["registration"] if current is not None else "open"
     cur_cap = current["capacity"] if current is not None else None
     mode = f.choice(
-        "registration", data.get("registration") or cur_mode, MODES, label="How people join"
+        "registration",
+        data.get("registration") or cur_mode,
+        MODES,
+        required=N_("Select how people join"),
     )
     if "capacity" not in data:
         return mode, cur_cap
@@ -388,7 +391,13 @@ async def decide(
     optional message; either way the person is emailed."""
     place = await manage_place(ctx, actor, slug, "approve or decline requests")
     f = Fields()
-    message = f.text("message", data.get("message"), label="Message", required=False, max_len=2000)
+    message = f.text(
+        "message",
+        data.get("message"),
+        required=None,
+        too_long=N_("Message must be %(max)s characters or fewer"),
+        max_len=2000,
+    )
     f.raise_if_any()
     async with ctx.pool.acquire() as con, con.transaction():
         conference = await lock_conference(con, place.id)

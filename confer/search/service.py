@@ -17,6 +17,7 @@ import asyncpg
 from confer import places, timefmt
 from confer.context import Ctx
 from confer.errors import BadRequest, NotFound
+from confer.i18n import N_
 from confer.places import Place
 from confer.policy import Actor
 from confer.search import queries as q
@@ -126,7 +127,13 @@ async def search(
         "author_id": _filter_id("author_id", "Author", author_id),
     }
     f = Fields()
-    text = f.text("q", query, label="Words to search for", max_len=QUERY_MAX_CHARS)
+    text = f.text(
+        "q",
+        query,
+        required=N_("Enter words to search for"),
+        too_long=N_("Words to search for must be %(max)s characters or fewer"),
+        max_len=QUERY_MAX_CHARS,
+    )
     f.raise_if_any()
     labels = await _labels(ctx, place, filters)
     page = max(1, min(page, MAX_PAGE))
