@@ -460,8 +460,8 @@ async def language_middleware(request: web.Request, handler: Handler) -> web.Str
     once it knows who is asking), else the browser's Accept-Language, else English.
 
     The cookie comes first so that the switch always works where it was clicked, even when it
-    could not write to the account (a browser that sends no Sec-Fetch-Site); signing in sets
-    the cookie to the account's language, so a device follows the account from then on."""
+    could not write to the account (a browser that sends no Sec-Fetch-Site). A device where
+    the switch was never clicked follows the account."""
     chosen = chosen_language(request)
     request[language_chosen_key] = chosen is not None
     i18n.set_language(chosen or accepted_language(request))
