@@ -8,6 +8,7 @@ from aiohttp import web
 
 from confer.api.openapi import ERRORS, INT, QUERY_ID, SLUG, STR, TIME, returns
 from confer.errors import Invalid
+from confer.i18n import _
 from confer.keys import actor_key, ctx_key
 from confer.routing import API, Call, api, page
 from confer.search import service
@@ -67,7 +68,7 @@ async def show_search(request: web.Request) -> web.Response:
         {
             "place": place,
             "c": place.conference,
-            "session_options": [("", "All sessions")]
+            "session_options": [("", _("All sessions"))]
             + [(str(s["id"]), s["title"]) for s in sessions],
             "query": request.query.get("q", ""),
             "results": results,

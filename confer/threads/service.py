@@ -11,6 +11,7 @@ import asyncpg
 
 from confer import places, timebox, timefmt
 from confer.context import Ctx
+from confer.i18n import _
 from confer.live.events import Event, conference_room
 from confer.places import Place
 from confer.policy import Actor
@@ -49,7 +50,9 @@ async def create_thread(
     session = await places.fetch_session(ctx.pool, place, session_id)
     place.require("thread.create", session=session)
     f = Fields()
-    title = f.text("title", data.get("title"), label="Title", max_len=ctx.settings.title_max_chars)
+    title = f.text(
+        "title", data.get("title"), label=_("Title"), max_len=ctx.settings.title_max_chars
+    )
     check_body(f, data.get("body"), ctx.settings.post_max_chars)
     key = check_key(f, data.get("idempotency_key"))
     f.raise_if_any()
