@@ -732,10 +732,9 @@ function panelPage() {
       }
       // Whole sentences: Welsh mutates and orders these differently.
       if (added && answered) {
-        announce(gettext("%(questions)s and %(answers)s while you were away", {
-          questions: ngettext("%(num)d new question", "%(num)d new questions", added),
-          answers: ngettext("%(num)d new answer", "%(num)d new answers", answered),
-        }));
+        const questions = ngettext("%(num)d new question", "%(num)d new questions", added);
+        const answers = ngettext("%(num)d new answer", "%(num)d new answers", answered);
+        announce(gettext("%(questions)s and %(answers)s while you were away", { questions, answers }));
       } else if (added) {
         announce(ngettext("%(num)d new question while you were away", "%(num)d new questions while you were away", added));
       } else if (answered) {

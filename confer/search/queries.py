@@ -24,10 +24,19 @@ HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, Min
 # What a search looks for: the words as English ('english': stems, without stop words) or as
 # written ('simple'), which is how Welsh posts are indexed (posts.lang: migrations/0019).
 # PostgreSQL has no Welsh stemmer, and the English one drops Welsh words ("a", "i", "am", "is")
-# and mangles others. Each post's tsvector is in its own language's configuration, so the two
-# queries ORed find English posts by their stems and Welsh posts by their words, in one match
-# that the GIN index answers.
-QUERY = "(websearch_to_tsquery('english', $2) || websearch_to_tsquery('simple', $2))"
+# and mangles others. Each post's tsvector is in its own language's configuration, and each
+# post is matched by the query in its own (OWN_QUERY: "social -coverage" must not find an
+# English post by its stem "coverag" missing the word "coverage"). The two queries ORed find
+# every post either finds, which the GIN index answers; the post's own query then decides.
+QUERY_EN = "websearch_to_tsquery('english', $2)"
+QUERY_CY = "websearch_to_tsquery('simple', $2)"
+QUERY = f"({QUERY_EN} || {QUERY_CY})"
+
+
+def own_query(alias: str) -> str:
+    """The query in the language of the post `alias` (its `lang`)."""
+    return f"(CASE WHEN {alias}.lang = 'cy' THEN {QUERY_CY} ELSE {QUERY_EN} END)"
+
 
 # Who may see a post in search: visible posts, and hidden or pending ones for those who moderate
 # them — $A (everywhere) or the sessions in $B.
@@ -47,7 +56,7 @@ _MAY_SEE = """(p.status = 'visible'
 #   words were given, as the reader's language reads them: $11, 'english' or 'simple').
 _RANK_POSTS = """
 WITH cand AS MATERIALIZED (
-    SELECT p.id, p.created_at, p.search
+    SELECT p.id, p.created_at, p.search, p.lang
     FROM posts p
     WHERE p.conference_id = $1
       AND {match}
@@ -71,12 +80,13 @@ FROM total
 LEFT JOIN ranked r ON true
 ORDER BY r.rank DESC, r.created_at DESC, r.id DESC
 """
-MATCH_INDEXED = f"p.search @@ {QUERY}"
+MATCH_INDEXED = f"p.search @@ {QUERY} AND p.search @@ {own_query('p')}"
 # The same test, written so that no index can answer it (IS TRUE is not an index operator).
-MATCH_TESTED = f"(p.search @@ {QUERY}) IS TRUE"
+MATCH_TESTED = f"(p.search @@ {own_query('p')}) IS TRUE"
 _RANK_MAY_SEE = _MAY_SEE.format(a=6, b=7)
-RANK_POSTS = _RANK_POSTS.format(match=MATCH_INDEXED, may_see=_RANK_MAY_SEE, query=QUERY)
-RANK_FEW_POSTS = _RANK_POSTS.format(match=MATCH_TESTED, may_see=_RANK_MAY_SEE, query=QUERY)
+_RANK_QUERY = own_query("c")
+RANK_POSTS = _RANK_POSTS.format(match=MATCH_INDEXED, may_see=_RANK_MAY_SEE, query=_RANK_QUERY)
+RANK_FEW_POSTS = _RANK_POSTS.format(match=MATCH_TESTED, may_see=_RANK_MAY_SEE, query=_RANK_QUERY)
 
 # The page's posts ($1, in rank order) with where they are, who wrote them and a snippet. The
 # visibility test is repeated: a post may have been hidden since it was ranked.
