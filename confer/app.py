@@ -102,6 +102,8 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             # Outermost: the request id for every log line, the count and time of every answer.
             observe.make_middleware(observe.trusted_checker(settings.trusted_proxies), app_metrics),
+            # The reader's language before anything can answer, error pages included.
+            edge.language_middleware,
             edge.error_middleware,
             edge.actor_middleware,
             edge.csrf_middleware,

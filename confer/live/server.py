@@ -219,8 +219,11 @@ class ConferNamespace(socketio.AsyncNamespace):
         The socket joins `login:<id>` or `token:<id>` (and `user:<id>`): the rooms by which a
         sign-out, a password change or a token's revocation closes it (confer.live.evict)."""
         request: web.Request = environ["aiohttp.request"]
-        # The connection's language, as a page's (confer.web.reader_language): its cookie, then
-        # Accept-Language; a member's account language, once known, comes first.
+        # The connection's language, as a page's (confer.web.language_middleware): the switch's
+        # cookie, else the member's account language once known, else Accept-Language.
+        chosen = request.cookies.get(i18n.COOKIE, "")
+        if chosen not in i18n.languages(pseudo=self.app[settings_key].pseudo_locale):
+            chosen = ""
         language = reader_language(request)
         i18n.set_language(language)
         actor: Actor = ANONYMOUS
@@ -245,7 +248,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                 credential = ("login", accounts.hash_token(str(cookie)))
                 rooms.append(login_room(login_id))
 
-        if actor.language is not None:
+        if actor.language is not None and not chosen:
             language = actor.language
         await self.save_session(
             sid,
@@ -254,6 +257,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                 "credential": credential,
                 "address": client_address(request),
                 "lang": language,
+                "lang_chosen": bool(chosen),
             },
         )
         self.flood[sid] = deque()
@@ -285,7 +289,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
             raise SignedOut(_("Your sign-in or API token has ended. Sign in again."))
-        if actor.language is not None:
+        if actor.language is not None and not session.get("lang_chosen"):
             # Their account's language, as read now (they may have changed it since connecting).
             i18n.set_language(actor.language)
         return actor

@@ -192,7 +192,9 @@ async def search(
     counted = min(total, MAX_RESULTS)
     pages = max(1, -(-counted // PER_PAGE))
     hits = [_hit(place, r, ranks[r["id"]]) for r in rows]
-    notice = _(STOP_WORDS_ONLY) if ranked[0]["terms"] == 0 else None
+    # Only common words, as the reader's language reads them, and nothing found (a Welsh
+    # post may be found by a word that English ignores, such as "am" or "i").
+    notice = _(STOP_WORDS_ONLY) if ranked[0]["terms"] == 0 and total == 0 else None
     return Results(place, text, page, pages, total, hits, filters, labels, notice)
 
 
