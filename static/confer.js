@@ -80,8 +80,8 @@ function announce(text) {
   requestAnimationFrame(() => { announcer.textContent = text; });
 }
 
-// A count and its words in the page's language: the number (data-post-count and the like)
-// and, beside it, the whole phrase (`data-count-text`: "3 posts", "3 neges"), written again
+// A count and its words in the page's language: the number (data-post-count and the like,
+// hidden) and, in the same element, the whole phrase (`data-count-text`: "3 posts", "3 neges"), written again
 // with the language's plural form. Without that, a noun in plain text after the number is
 // kept in step the English way ("1 post", "2 posts"; "1 vote").
 const COUNT_TEXTS = {
@@ -90,7 +90,7 @@ const COUNT_TEXTS = {
 };
 function setCount(node, n) {
   node.textContent = String(n);
-  const phrase = node.nextElementSibling;
+  const phrase = node.parentElement?.querySelector(":scope > [data-count-text]");
   if (phrase && COUNT_TEXTS[phrase.dataset.countText]) {
     phrase.textContent = COUNT_TEXTS[phrase.dataset.countText](n);
     return;
