@@ -518,7 +518,7 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     row = await q.fetch_posting_context(ctx.pool, post["thread_id"], actor.user_id, None, None)
     if row is None:
         raise NotFound()
-    _, thread, member, gate = q.split_context(row)
+    _conference, thread, member, gate = q.split_context(row)
     # The membership as read with the thread, a moment after load_post's.
     place = Place(place.conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("post.edit", post=post)

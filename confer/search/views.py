@@ -97,7 +97,8 @@ def results_json(results: Results) -> dict:
         "total_text": results.total_text,
         "notice": results.notice,
         "filters": results.filters,
-        "results": results.hits,
+        # hidden_text is the page's words for hidden_reason (in the reader's language).
+        "results": [{k: v for k, v in h.items() if k != "hidden_text"} for h in results.hits],
         "next": page_url(link, results, results.page + 1) if results.page < results.pages else None,
         "previous": page_url(link, results, results.page - 1) if results.page > 1 else None,
         "url": page_url(url("search", slug=slug), results, results.page),
@@ -134,6 +135,7 @@ _SEARCH_DOC = {
         "results": {"type": "array", "items": {"type": "object", "properties": {
             "id": INT, "url": STR, "status": {"enum": ["visible", "pending", "hidden"]},
             "hidden_reason": {"type": ["string", "null"]},
+            "lang": {"enum": ["en", "cy"], "description": "The language the post was written in"},
             "thread": {"type": "object"}, "session": {"type": "object"},
             "author": {"type": "object"}, "created_at": TIME, "created_at_text": STR,
             "rank": {"type": "number"},
