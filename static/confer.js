@@ -350,7 +350,7 @@ function threadPage() {
     if (tools && (was !== post.status || article.dataset.pinned !== pinned)) {
       tools.replaceWith(el("p", { class: "govuk-body-s" }, gettext("This post has changed.") + " ",
         el("a", { class: "govuk-link", href: post.url }, // its permalink: a real reload, to it
-          gettext("Reload for the facilitator’s tools"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("for this post")))));
+          gettext("Reload for the facilitator's tools"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("for this post")))));
     }
     article.dataset.status = post.status;
     article.dataset.pinned = pinned;
@@ -691,7 +691,7 @@ function panelPage() {
       list.dataset.canAnswer === "yes" && (open || q.status === "answered") && answerForm(q),
       // A facilitator's tools (approve, answering now, dismiss, merge) come with the page.
       list.dataset.staff === "yes" &&
-        el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, gettext("Reload for the facilitator’s tools"))),
+        el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, gettext("Reload for the facilitator's tools"))),
     ].filter(Boolean));
     setStatus(item, q.status);
     if (list.dataset.sort === "new") list.prepend(item); else list.append(item);
