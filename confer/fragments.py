@@ -4,7 +4,10 @@ A thread page shows the same 50 posts to most of its readers, and rendering a po
 Jinja macro was most of a page's cost (bench/pages.py). A post's HTML is kept under a key made
 of everything the macro reads from the post and from the viewer, so nothing is ever stale: an
 edit, a hide, a pin, a renamed author or a page turned into "new" for this reader is simply
-another key. The viewer's own posts and moderators' pages (forms with their CSRF token, the
+another key. The page's language is part of the key too: a post's HTML holds Confer's words
+("Reply", "Report", "New", its date) in the reader's language, and marks the post's own
+language when it differs, so a Welsh reader never gets an English reader's post or the
+reverse. The viewer's own posts and moderators' pages (forms with their CSRF token, the
 moderation tools) are rendered afresh. Oldest entries go first once the cache is full.
 """
 
@@ -14,6 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup
+
+from confer import i18n
 
 MAX_ENTRIES = 4000  # ~2.5 KB each (the HTML and the key's copy of body_html): ~10 MB
 
@@ -40,10 +45,11 @@ class PostFragments:
     ) -> Markup:
         """The page's posts, in order (the loop is here, not in Jinja: a call per post from a
         template costs more than a kept post does)."""
+        lang = i18n.lang()
         return Markup("").join(
             [
                 self.one(macro, p, conference, page_no, p["seq"] > read_upto, can_reply,
-                         can_report, personal)
+                         can_report, personal, lang)
                 for p in posts
             ]
         )  # fmt: skip
@@ -58,15 +64,20 @@ class PostFragments:
         can_reply: bool,
         can_report: bool,
         personal: bool,
+        lang: str | None = None,
     ) -> Markup:
+        """One post's HTML; `lang` is the page's language (the current one when not given)."""
+        if lang is None:
+            lang = i18n.lang()
         if personal or p["mine"]:
             return macro(p)
         key = (
             p["id"], p["thread_id"], p["seq"], p["status"], p["created_at"], p["edited_at"],
             p["pinned_at"], p["hidden_reason"], p["placeholder"], p["body_html"],
             p["author_name"], p["author_title"], p["author_role"], p["author_organisation"],
-            p["reply_to_id"], p["reply_to_name"],
+            p["reply_to_id"], p["reply_to_name"], p.get("lang"),
             conference["slug"], conference["timezone"], page_no, new, can_reply, can_report,
+            lang,
         )  # fmt: skip
         html = self._kept.get(key)
         if html is not None:

@@ -15,6 +15,40 @@ if ("noModule" in HTMLScriptElement.prototype) {
 initAll();
 
 const body = document.body;
+
+// --- messages in the page's language ------------------------------------------------------
+// Every sentence this file writes comes from the catalogues (confer/locale), handed to the page
+// by base.html as data (confer.i18n.js_messages): {lang, plural (the language's plural
+// categories in catalogue order), messages (msgid → text, or the list of plural forms)}.
+// Call gettext/ngettext with string literals, so that `pybabel extract` finds the messages.
+const i18n = (() => {
+  try {
+    return JSON.parse(document.getElementById("confer-messages")?.textContent || "{}");
+  } catch {
+    return {};
+  }
+})();
+const messages = i18n.messages || {};
+const pluralRules = new Intl.PluralRules(i18n.lang || "en-GB");
+
+function format(text, vars = {}) {
+  return text.replace(/%\((\w+)\)[sd]|%%/g, (match, name) => (name === undefined ? "%" : String(vars[name] ?? "")));
+}
+
+function gettext(msgid, vars) {
+  const text = messages[msgid];
+  return format(typeof text === "string" && text ? text : msgid, vars);
+}
+
+function ngettext(singular, plural, n, vars = {}) {
+  const forms = messages[singular];
+  let text = n === 1 ? singular : plural;
+  if (Array.isArray(forms)) {
+    const index = (i18n.plural || ["one", "other"]).indexOf(pluralRules.select(n));
+    text = forms[index >= 0 ? index : forms.length - 1] || text;
+  }
+  return format(text, { num: n, ...vars });
+}
 const threadId = Number(body.dataset.threadId || 0);
 const conferenceId = Number(body.dataset.conferenceId || 0);
 
@@ -46,10 +80,21 @@ function announce(text) {
   requestAnimationFrame(() => { announcer.textContent = text; });
 }
 
-// A count followed by its noun in the page's text ("1 post", "2 posts"; "1 vote"): set the
-// number and keep the noun in step with it.
+// A count and its words in the page's language: the number (data-post-count and the like,
+// hidden) and, in the same element, the whole phrase (`data-count-text`: "3 posts", "3 neges"), written again
+// with the language's plural form. Without that, a noun in plain text after the number is
+// kept in step the English way ("1 post", "2 posts"; "1 vote").
+const COUNT_TEXTS = {
+  posts: (n) => ngettext("%(num)d post", "%(num)d posts", n),
+  votes: (n) => ngettext("%(num)d vote", "%(num)d votes", n),
+};
 function setCount(node, n) {
   node.textContent = String(n);
+  const phrase = node.parentElement?.querySelector(":scope > [data-count-text]");
+  if (phrase && COUNT_TEXTS[phrase.dataset.countText]) {
+    phrase.textContent = COUNT_TEXTS[phrase.dataset.countText](n);
+    return;
+  }
   const word = node.nextSibling;
   if (word && word.nodeType === Node.TEXT_NODE) {
     word.textContent = word.textContent.replace(/^(\s*)(post|vote)s?(?![a-z])/, (_, space, noun) => space + noun + (n === 1 ? "" : "s"));
@@ -60,9 +105,35 @@ function authorName(author) {
   return [author.title, author.name].filter(Boolean).join(" ");
 }
 
+// A post's author; one whose account is gone has no id (the name the server sent is in the
+// language of whoever's action sent the event, so it is written here again).
+function authorOrFormer(author) {
+  return (author.id != null && authorName(author)) || gettext("Former participant");
+}
+
+// The page's language, as a post's `lang` says it ("en", "cy"), and back to a lang attribute.
+const pageLang = (i18n.lang || "en-GB").split("-")[0] === "cy" ? "cy" : "en";
+const htmlLang = (code) => (code === "cy" ? "cy" : "en-GB");
+
+// The reason a facilitator hid a post, in the page's language when it is Confer's own (the
+// reason members' reports hide a post with: confer.posts.service.AUTO_HIDE_REASON).
+function hiddenReason(reason) {
+  if (!reason) return gettext("no reason given");
+  if (reason === "Hidden while facilitators review reports from members") return gettext("Hidden while facilitators review reports from members");
+  return reason;
+}
+
+// What stands in for a post's text (deleted, or hidden from this reader), in the page's
+// language: events are sent once to every reader of a thread, whatever their language.
+function placeholderOf(post) {
+  if (post.status === "deleted") return gettext("This post was deleted by its author.");
+  if (post.status === "hidden") return gettext("Removed by a facilitator: %(reason)s", { reason: hiddenReason(post.hidden_reason) });
+  return post.placeholder;
+}
+
 function shortTime(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleString(i18n.lang || [], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 function newKey() {
@@ -88,19 +159,19 @@ function connect() {
     everConnected = true;
   });
   socket.on("disconnect", () => {
-    if (status && everConnected) { status.hidden = false; status.textContent = "Reconnecting…"; }
+    if (status && everConnected) { status.hidden = false; status.textContent = gettext("Reconnecting…"); }
   });
   // A connection the server refused (its database briefly away) is not retried by the client
   // library: try again ourselves.
   socket.on("connect_error", (err) => {
     if (socket.active || err?.data?.code !== "unavailable") return;
-    if (status) { status.hidden = false; status.textContent = "Reconnecting…"; }
+    if (status) { status.hidden = false; status.textContent = gettext("Reconnecting…"); }
     setTimeout(() => socket.connect(), 5000);
   });
   socket.on("presence", ({ room, count }) => {
     for (const node of document.querySelectorAll(`[data-presence="${CSS.escape(room)}"]`)) {
       node.hidden = false;
-      node.textContent = `${count} here now`;
+      node.textContent = ngettext("%(num)d here now", "%(num)d here now", count);
     }
   });
   return socket;
@@ -160,20 +231,21 @@ function threadPage() {
       "aria-labelledby": `post-${post.id}-author`,
     });
     const heading = el("h3", { class: "govuk-heading-s confer-post__author", id: `post-${post.id}-author`, tabindex: "-1" },
-      authorName(post.author) || "Former participant");
-    if (["organiser", "facilitator", "speaker"].includes(post.author.role)) {
-      heading.append(" ", el("strong", { class: "govuk-tag govuk-tag--turquoise confer-role" },
-        post.author.role[0].toUpperCase() + post.author.role.slice(1)));
-    }
+      authorOrFormer(post.author));
+    const role = { organiser: gettext("Organiser"), facilitator: gettext("Facilitator"), speaker: gettext("Speaker") }[post.author.role];
+    if (role) heading.append(" ", el("strong", { class: "govuk-tag govuk-tag--turquoise confer-role" }, role));
     const header = el("header", { class: "confer-post__header" }, heading);
     if (post.author.organisation) header.append(el("p", { class: "govuk-body-s confer-post__org" }, post.author.organisation));
     header.append(el("p", { class: "govuk-body-s confer-post__meta" },
       el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: post.created_at }, post.created_at_text || shortTime(post.created_at))),
-      " ", el("strong", { class: "govuk-tag govuk-tag--yellow" }, "New")));
+      " ", el("strong", { class: "govuk-tag govuk-tag--yellow" }, gettext("New"))));
     article.append(header);
     if (post.reply_to) {
-      article.append(el("p", { class: "govuk-body-s confer-post__reply-to" }, "In reply to ",
-        el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.reply_to.id}` }, post.reply_to.author || "Former participant")));
+      // "In reply to <a>name</a>": the sentence is one message, the link put in its place.
+      const [before, after] = gettext("In reply to %(name)s").split("%(name)s");
+      article.append(el("p", { class: "govuk-body-s confer-post__reply-to" }, before,
+        el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.reply_to.id}` }, post.reply_to.author || gettext("Former participant")),
+        after || ""));
     }
     article.append(...statusNotes(post));
     article.append(bodyOf(post));
@@ -190,32 +262,32 @@ function threadPage() {
     const mine = myId && post.author.id === myId;
     const note = (...children) => el("p", { class: "govuk-body-s confer-post__status" }, ...children);
     if (post.status === "pending") {
-      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--orange" }, "Awaiting approval"),
-        mine ? " Only you and the facilitators can see this post until it is approved." : ""));
+      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--orange" }, gettext("Awaiting approval")),
+        mine ? " " + gettext("Only you and the facilitators can see this post until it is approved.") : ""));
     } else if (post.status === "hidden" && !post.placeholder) {
-      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--red" }, "Hidden"),
-        ` Removed by a facilitator: ${post.hidden_reason || "no reason given"}.`,
-        mine ? " Others see only this reason; you can still see your text." : ""));
+      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--red" }, gettext("Hidden")),
+        " " + gettext("Removed by a facilitator: %(reason)s.", { reason: hiddenReason(post.hidden_reason) }),
+        mine ? " " + gettext("Others see only this reason; you can still see your text.") : ""));
     }
     if (post.pinned && post.status === "visible") {
-      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--blue" }, "Pinned by a facilitator")));
+      notes.push(note(el("strong", { class: "govuk-tag govuk-tag--blue" }, gettext("Pinned by a facilitator"))));
     }
     return notes;
   }
   function actions(post) {
     const items = el("ul", { class: "govuk-list govuk-body-s confer-post__actions" });
-    const who = authorName(post.author) || "Former participant";
+    const who = authorOrFormer(post.author);
     if (canReply) {
       const reply = el("a", { class: "govuk-link", href: `?page=${body.dataset.page}&reply_to=${post.id}#composer`, "data-reply-to": post.id },
-        "Reply", el("span", { class: "govuk-visually-hidden" }, ` to ${who}`));
+        gettext("Reply"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("to %(name)s", { name: who })));
       items.append(el("li", {}, reply));
     }
     if (myId && post.author.id === myId && post.status !== "deleted") {
       items.append(el("li", {}, el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.id}/edit` },
-        "Edit", el("span", { class: "govuk-visually-hidden" }, " your post"))));
+        gettext("Edit"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("your post")))));
       const form = el("form", { method: "post", action: `/c/${slug}/posts/${post.id}/delete`, class: "confer-inline-form" },
         csrfField(),
-        el("button", { type: "submit", class: "confer-link-button" }, "Delete", el("span", { class: "govuk-visually-hidden" }, " your post")));
+        el("button", { type: "submit", class: "confer-link-button" }, gettext("Delete"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("your post"))));
       items.append(el("li", {}, form));
     }
     return items;
@@ -223,9 +295,10 @@ function threadPage() {
 
   function bodyOf(post) {
     if (post.placeholder) {
-      return el("p", { class: "govuk-body confer-post__placeholder" }, el("em", {}, post.placeholder));
+      return el("p", { class: "govuk-body confer-post__placeholder" }, el("em", {}, placeholderOf(post)));
     }
-    const div = el("div", { class: "confer-prose confer-post__body" });
+    // A post written in the other language than the page's is marked with its own.
+    const div = el("div", { class: "confer-prose confer-post__body", lang: post.lang && post.lang !== pageLang ? htmlLang(post.lang) : null });
     div.innerHTML = post.html; // sanitised on the server; see the note at the top
     return div;
   }
@@ -237,7 +310,7 @@ function threadPage() {
     body.dataset.lastSeq = String(lastSeq);
     if (post.status === "visible") countPosts(1);
     if (!live) {
-      showNotice(`New posts have been added. Go to the last page to read them.`);
+      showNotice(gettext("New posts have been added. Go to the last page to read them."));
       return;
     }
     const wasAtBottom = nearBottom();
@@ -245,13 +318,13 @@ function threadPage() {
     if (empty && !list.querySelector("article")) empty.remove();
     const article = render(post);
     list.append(article);
-    if (announceIt) announce(`New post from ${authorName(post.author) || "Former participant"}`);
+    if (announceIt) announce(gettext("New post from %(name)s", { name: authorOrFormer(post.author) }));
     if (wasAtBottom) {
       article.scrollIntoView({ block: "nearest" });
     } else {
       unseen.push(article);
       newPostsButton.hidden = false;
-      newPostsButton.textContent = `${unseen.length} new post${unseen.length === 1 ? "" : "s"}`;
+      newPostsButton.textContent = ngettext("%(num)d new post", "%(num)d new posts", unseen.length);
     }
     return true;
   }
@@ -275,9 +348,9 @@ function threadPage() {
     // A facilitator's tools were drawn for the post as it was (approve, restore, pin…).
     const tools = article.querySelector("details.confer-post-tools");
     if (tools && (was !== post.status || article.dataset.pinned !== pinned)) {
-      tools.replaceWith(el("p", { class: "govuk-body-s" }, "This post has changed. ",
+      tools.replaceWith(el("p", { class: "govuk-body-s" }, gettext("This post has changed.") + " ",
         el("a", { class: "govuk-link", href: post.url }, // its permalink: a real reload, to it
-          "Reload for the facilitator's tools", el("span", { class: "govuk-visually-hidden" }, " for this post"))));
+          gettext("Reload for the facilitator's tools"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("for this post")))));
     }
     article.dataset.status = post.status;
     article.dataset.pinned = pinned;
@@ -289,7 +362,7 @@ function threadPage() {
     fresh.before(...statusNotes(post));
     const meta = article.querySelector(".confer-post__meta");
     if (meta && post.edited_at && post.status !== "deleted" && !meta.querySelector(".confer-post__edited")) {
-      meta.querySelector("time")?.parentElement.after(" ", el("span", { class: "confer-post__edited" }, "(edited)"));
+      meta.querySelector("time")?.parentElement.after(" ", el("span", { class: "confer-post__edited" }, gettext("(edited)")));
     }
     if (post.status === "deleted") meta?.querySelector(".confer-post__edited")?.remove();
     article.classList.toggle("confer-post--placeholder", Boolean(post.placeholder));
@@ -303,7 +376,7 @@ function threadPage() {
       list.before(notice);
     }
     notice.replaceChildren(document.createTextNode(text + " "),
-      el("a", { class: "govuk-link", href: location.pathname }, "Reload the page"));
+      el("a", { class: "govuk-link", href: location.pathname }, gettext("Reload the page")));
   }
 
   window.conferInsertPost = (post) => insert(post, { announceIt: false });
@@ -316,7 +389,7 @@ function threadPage() {
     since: () => Math.max(0, lastChange - REJOIN_OVERLAP),
     onJoined(ack) {
       if (!ack.ok) return;
-      if (ack.reload) { showNotice("A lot has been posted while you were away."); return; }
+      if (ack.reload) { showNotice(gettext("A lot has been posted while you were away.")); return; }
       // A replayed backlog is inserted quietly: only posts that arrive live are announced.
       // A post already shown comes again when it changed meanwhile (approved, hidden, edited).
       let added = 0;
@@ -326,7 +399,7 @@ function threadPage() {
         else if (insert(post, { announceIt: false })) added += 1;
       }
       for (const gone of ack.removed || []) removePost(gone.id);
-      if (added) announce(`${added} new post${added === 1 ? "" : "s"} while you were away`);
+      if (added) announce(ngettext("%(num)d new post while you were away", "%(num)d new posts while you were away", added));
     },
   });
   socket.on("post:new", (post) => {
@@ -351,7 +424,7 @@ function threadPage() {
       let summary = document.querySelector(".confer-summary .confer-prose");
       if (!summary && change.summary_html) {
         const section = el("section", { class: "confer-summary", "aria-labelledby": "summary-heading" },
-          el("h2", { class: "govuk-heading-m", id: "summary-heading" }, "Facilitator summary"));
+          el("h2", { class: "govuk-heading-m", id: "summary-heading" }, gettext("Facilitator summary")));
         summary = el("div", { class: "confer-prose" });
         section.append(summary);
         list.before(section);
@@ -360,19 +433,21 @@ function threadPage() {
     }
     if (change.posting_state === "locked") {
       if (area) area.hidden = true;
-      const text = `A facilitator locked this thread: ${change.lock_reason || "no reason given"}`;
+      const text = gettext("A facilitator locked this thread: %(reason)s", { reason: change.lock_reason || gettext("no reason given") });
       if (stateArea) stateArea.replaceChildren(el("p", { class: "govuk-inset-text", "data-thread-state": true }, text));
       announce(text);
     } else if (change.posting_state === "open") {
       if (area) area.hidden = false;
       if (stateArea) stateArea.replaceChildren();
-      announce("This thread is now open for posts.");
+      announce(gettext("This thread is now open for posts."));
     } else if (change.posting_state === "closed") {
       if (area) area.hidden = true;
+      // Written here, in the reader's language (the event's `message` is the server's English).
+      const text = gettext("This thread has closed for posts. You can still read it.");
       if (stateArea) {
-        stateArea.replaceChildren(el("p", { class: "govuk-inset-text", "data-thread-state": true }, change.message));
+        stateArea.replaceChildren(el("p", { class: "govuk-inset-text", "data-thread-state": true }, text));
       }
-      announce(change.message);
+      announce(text);
     }
   });
 
@@ -399,7 +474,7 @@ function composer() {
     }
     const summary = el("div", { class: "govuk-error-summary", tabindex: "-1" },
       el("div", { role: "alert" },
-        el("h2", { class: "govuk-error-summary__title" }, "There is a problem"),
+        el("h2", { class: "govuk-error-summary__title" }, gettext("There is a problem")),
         el("div", { class: "govuk-error-summary__body" }, list)));
     errorsArea.replaceChildren(summary);
     const group = textarea.closest(".govuk-form-group");
@@ -407,7 +482,7 @@ function composer() {
     textarea.classList.add("govuk-textarea--error");
     group.querySelector(".govuk-error-message")?.remove();
     const message = el("p", { class: "govuk-error-message", id: "body-error" },
-      el("span", { class: "govuk-visually-hidden" }, "Error:"), " ", fields.body || error.message);
+      el("span", { class: "govuk-visually-hidden" }, gettext("Error:")), " ", fields.body || error.message);
     textarea.before(message);
     textarea.setAttribute("aria-describedby", "body-error");
     summary.focus();
@@ -438,7 +513,7 @@ function composer() {
       button.disabled = false;
       if (err) {
         // No answer: keep the text and the key, so that trying again cannot post twice.
-        showErrors({ message: "Your post could not be sent just now. Try again: it will not be posted twice." });
+        showErrors({ message: gettext("Your post could not be sent just now. Try again: it will not be posted twice.") });
         return;
       }
       if (!ack.ok) { showErrors(ack.error); return; }
@@ -448,7 +523,7 @@ function composer() {
       keyInput.value = newKey();
       if (replyInput) replyInput.value = "";
       document.querySelector("[data-replying]")?.remove();
-      announce("Your post has been added.");
+      announce(gettext("Your post has been added."));
     });
   });
 }
@@ -463,12 +538,12 @@ function sessionPage() {
     if (post.session_id !== sessionId) return;
     const row = document.querySelector(`[data-thread-id="${post.thread_id}"]`);
     const count = row?.querySelector("[data-post-count]");
-    if (count) count.textContent = String(Number(count.textContent || 0) + 1);
+    if (count) setCount(count, Number(count.textContent || 0) + 1);
   });
   socket.on("conference:updated", (change) => {
     if (change.session_id !== sessionId) return;
     const notice = document.querySelector("[data-session-state]");
-    const text = { open: "This session is open now.", closed: "This session has closed. You can still read it." }[change.session_state];
+    const text = { open: gettext("This session is open now."), closed: gettext("This session has closed. You can still read it.") }[change.session_state];
     if (!text) return;
     if (notice) notice.textContent = text;
     announce(text);
@@ -485,7 +560,7 @@ function conferenceHome() {
     if (!post.thread_title) return;
     const item = el("li", {},
       el("a", { class: "govuk-link", href: post.url }, post.thread_title), " — ",
-      authorName(post.author) || "Former participant");
+      authorOrFormer(post.author));
     feed.prepend(item);
     while (feed.children.length > 10) feed.lastElementChild.remove();
     const session = document.querySelector(`[data-session-id="${post.session_id}"] [data-session-posts]`);
@@ -494,7 +569,7 @@ function conferenceHome() {
   socket.on("conference:updated", (change) => {
     if (change.session_id) {
       const tag = document.querySelector(`[data-session-id="${change.session_id}"] [data-session-state]`);
-      const label = { open: ["Open now", "govuk-tag--green"], closed: ["Closed", "govuk-tag--grey"] }[change.session_state];
+      const label = { open: [gettext("Open now"), "govuk-tag--green"], closed: [gettext("Closed"), "govuk-tag--grey"] }[change.session_state];
       if (tag) tag.replaceChildren(...(label ? [el("strong", { class: `govuk-tag ${label[1]}` }, label[0])] : []));
     }
   });
@@ -508,7 +583,7 @@ function moderationPage() {
   function tell(text) {
     if (status) {
       status.replaceChildren(document.createTextNode(text + " "),
-        el("a", { class: "govuk-link", href: location.pathname }, "Reload to review"));
+        el("a", { class: "govuk-link", href: location.pathname }, gettext("Reload to review")));
     }
     announce(text);
   }
@@ -528,11 +603,22 @@ function moderationPage() {
         const count = document.querySelector(selector);
         if (count && Number(count.textContent || 0) !== value) { count.textContent = String(value); changed = true; }
       }
-      if (changed) tell("The queue changed while this page was not connected.");
+      if (changed) tell(gettext("The queue changed while this page was not connected."));
     },
   });
-  socket.on("flag:new", (flag) => bump("[data-flag-count]", `New report: ${flag.reason_text}${flag.hidden ? " (the post is now hidden)" : ""}.`));
-  socket.on("post:new", (post) => { if (post.status === "pending") bump("[data-pending-count]", `A post from ${authorName(post.author)} is waiting for approval.`); });
+  // A report's reason by its code, in this page's language (the event's reason_text is in the
+  // reporter's).
+  const reasons = {
+    off_topic: gettext("Off-topic"), disrespectful: gettext("Disrespectful"),
+    personal_information: gettext("Personal information"), spam: gettext("Spam"), other: gettext("Something else"),
+  };
+  socket.on("flag:new", (flag) => {
+    const reason = reasons[flag.reason] || flag.reason_text;
+    bump("[data-flag-count]", flag.hidden
+      ? gettext("New report: %(reason)s (the post is now hidden).", { reason })
+      : gettext("New report: %(reason)s.", { reason }));
+  });
+  socket.on("post:new", (post) => { if (post.status === "pending") bump("[data-pending-count]", gettext("A post from %(name)s is waiting for approval.", { name: authorOrFormer(post.author) })); });
 }
 
 // --- a panel page: questions, votes, "answering now" and answers, live --------------------
@@ -546,7 +632,9 @@ function panelPage() {
     container.replaceChildren(...answers.map((a) => {
       const div = el("div", { class: "confer-answer", id: `answer-${a.id}` },
         el("p", { class: "govuk-body-s govuk-!-font-weight-bold" },
-          `Answer from ${authorName(a.speaker)}${a.speaker.organisation ? ", " + a.speaker.organisation : ""}`));
+          a.speaker.organisation
+            ? gettext("Answer from %(name)s, %(organisation)s", { name: authorName(a.speaker), organisation: a.speaker.organisation })
+            : gettext("Answer from %(name)s", { name: authorName(a.speaker) })));
       const prose = el("div", { class: "confer-prose" });
       prose.innerHTML = a.html; // sanitised on the server
       div.append(prose);
@@ -557,8 +645,8 @@ function panelPage() {
   function setStatus(item, status) {
     item.dataset.status = status;
     item.classList.toggle("confer-question--answering", status === "answering");
-    const label = { answering: ["Answering now", "govuk-tag--green"], answered: ["Answered", "govuk-tag--blue"],
-      dismissed: ["Dismissed", "govuk-tag--grey"], pending: ["Awaiting approval", "govuk-tag--orange"] }[status];
+    const label = { answering: [gettext("Answering now"), "govuk-tag--green"], answered: [gettext("Answered"), "govuk-tag--blue"],
+      dismissed: [gettext("Dismissed"), "govuk-tag--grey"], pending: [gettext("Awaiting approval"), "govuk-tag--orange"] }[status];
     const slot = item.querySelector("[data-question-status]");
     if (slot) slot.replaceChildren(...(label ? [el("strong", { class: `govuk-tag ${label[1]}` }, label[0])] : []));
   }
@@ -571,16 +659,16 @@ function panelPage() {
     return el("form", { method: "post", action: `${questionUrl(q)}/vote`, class: "confer-inline-form", "data-vote": true },
       csrfField(),
       el("button", { type: "submit", class: "govuk-button govuk-button--secondary govuk-!-margin-bottom-2" },
-        "Vote", el("span", { class: "govuk-visually-hidden" }, " for this question")));
+        gettext("Vote"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("for this question"))));
   }
 
   function answerForm(q) {
     return el("form", { method: "post", action: `${questionUrl(q)}/answers`, "data-answer": true },
       csrfField(),
       el("div", { class: "govuk-form-group" },
-        el("label", { class: "govuk-label", for: `answer-body-${q.id}` }, "Your answer to this question"),
+        el("label", { class: "govuk-label", for: `answer-body-${q.id}` }, gettext("Your answer to this question")),
         el("textarea", { class: "govuk-textarea", id: `answer-body-${q.id}`, name: "body", rows: 3 })),
-      el("button", { type: "submit", class: "govuk-button govuk-button--secondary", "data-module": "govuk-button" }, "Answer"));
+      el("button", { type: "submit", class: "govuk-button govuk-button--secondary", "data-module": "govuk-button" }, gettext("Answer")));
   }
 
   function addQuestion(q, { announceIt = true } = {}) {
@@ -589,8 +677,11 @@ function panelPage() {
     const item = el("li", { class: "confer-question", id: `question-${q.id}`, "data-question-id": q.id, "data-status": q.status },
       el("p", { class: "govuk-body-s confer-question__meta" },
         el("span", { "data-question-status": true }), " ",
-        el("strong", { "data-vote-count": true }, String(q.vote_count)), `${q.vote_count === 1 ? " vote" : " votes"} — asked by `,
-        authorName(q.author) + (q.author.organisation ? ` (${q.author.organisation})` : ""), ", ", q.created_at_text || ""));
+        el("strong", { "data-vote-count": true, hidden: true }, String(q.vote_count)),
+        el("strong", { "data-count-text": "votes" }, ngettext("%(num)d vote", "%(num)d votes", q.vote_count)), " — ",
+        q.author.organisation
+          ? gettext("asked by %(name)s (%(organisation)s), %(time)s", { name: authorName(q.author), organisation: q.author.organisation, time: q.created_at_text || "" })
+          : gettext("asked by %(name)s, %(time)s", { name: authorName(q.author), time: q.created_at_text || "" })));
     const prose = el("div", { class: "confer-prose confer-question__body" });
     prose.innerHTML = q.html; // sanitised on the server
     const open = q.status === "open" || q.status === "answering";
@@ -600,11 +691,11 @@ function panelPage() {
       list.dataset.canAnswer === "yes" && (open || q.status === "answered") && answerForm(q),
       // A facilitator's tools (approve, answering now, dismiss, merge) come with the page.
       list.dataset.staff === "yes" &&
-        el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, "Reload for the facilitator's tools")),
+        el("p", { class: "govuk-body-s" }, el("a", { class: "govuk-link", href: location.pathname }, gettext("Reload for the facilitator's tools"))),
     ].filter(Boolean));
     setStatus(item, q.status);
     if (list.dataset.sort === "new") list.prepend(item); else list.append(item);
-    if (announceIt) announce(`New question from ${authorName(q.author)}`);
+    if (announceIt) announce(gettext("New question from %(name)s", { name: authorName(q.author) }));
     return true;
   }
 
@@ -630,7 +721,7 @@ function panelPage() {
     since: () => Math.max(0, lastChange - REJOIN_OVERLAP),
     onJoined(ack) {
       if (!ack.ok) return;
-      if (ack.reload) { showNotice("A lot has changed while you were away."); return; }
+      if (ack.reload) { showNotice(gettext("A lot has changed while you were away.")); return; }
       let added = 0;
       let answered = 0;
       for (const q of ack.questions || []) {
@@ -639,13 +730,21 @@ function panelPage() {
         if (!item) { if (q.status !== "pending" || q.mine) added += addQuestion(q, { announceIt: false }) ? 1 : 0; }
         else if (refresh(item, q)) answered += 1;
       }
-      const news = [added && `${added} new question${added === 1 ? "" : "s"}`, answered && `${answered} new answer${answered === 1 ? "" : "s"}`].filter(Boolean);
-      if (news.length) announce(`${news.join(" and ")} while you were away`);
+      // Whole sentences: Welsh mutates and orders these differently.
+      if (added && answered) {
+        const questions = ngettext("%(num)d new question", "%(num)d new questions", added);
+        const answers = ngettext("%(num)d new answer", "%(num)d new answers", answered);
+        announce(gettext("%(questions)s and %(answers)s while you were away", { questions, answers }));
+      } else if (added) {
+        announce(ngettext("%(num)d new question while you were away", "%(num)d new questions while you were away", added));
+      } else if (answered) {
+        announce(ngettext("%(num)d new answer while you were away", "%(num)d new answers while you were away", answered));
+      }
     },
   });
   function showNotice(text) {
     const notice = el("div", { class: "govuk-inset-text", role: "status" }, text + " ",
-      el("a", { class: "govuk-link", href: location.pathname }, "Reload the page"));
+      el("a", { class: "govuk-link", href: location.pathname }, gettext("Reload the page")));
     list.before(notice);
   }
   socket.on("question:new", (q) => { if (q.session_id === panelId) { sawChange(q); addQuestion(q); } });
@@ -654,14 +753,14 @@ function panelPage() {
     sawChange(q);
     const item = document.getElementById(`question-${q.id}`);
     if (!item) { if (q.html && q.status !== "pending") addQuestion(q); return; }
-    if (refresh(item, q)) announce(`New answer from ${authorName(q.answers[q.answers.length - 1].speaker)}`);
+    if (refresh(item, q)) announce(gettext("New answer from %(name)s", { name: authorName(q.answers[q.answers.length - 1].speaker) }));
   });
   socket.on("question:answering", (q) => {
     if (q.session_id !== panelId) return;
     for (const other of list.querySelectorAll('[data-status="answering"]')) if (Number(other.dataset.questionId) !== q.id) setStatus(other, "open");
     const item = document.getElementById(`question-${q.id}`);
     if (item) setStatus(item, "answering");
-    announce("The panel is answering a question now.");
+    announce(gettext("The panel is answering a question now."));
   });
 }
 
@@ -675,7 +774,7 @@ function notifications() {
   // unread count; what else is done about you arrives as a `notice` and changes no count.
   socket.on("notification", (note) => {
     count.textContent = note.unread ? ` (${note.unread > 99 ? "99+" : note.unread})` : "";
-    if (note.text) announce(`New notification: ${note.text}`);
+    if (note.text) announce(gettext("New notification: %(text)s", { text: note.text }));
   });
 }
 

@@ -121,6 +121,19 @@ async def server(settings: Settings, aiohttp_server: Any) -> TestServer:
 # --- a small HTTP client that behaves like a browser: cookies, CSRF, no JS ---------------
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+# confer.js's messages, handed to every page as JSON (confer.i18n.js_messages): data for the
+# script, not the page's text. This browser runs no script, so it reads pages without them
+# (else "There is a problem" would be in every page); `messages_json` keeps the last one.
+JS_MESSAGES = re.compile(
+    r'<script type="application/json" id="confer-messages">(.*?)</script>', re.DOTALL
+)
+
+
+def _page_text(browser: Browser, text: str) -> str:
+    if m := JS_MESSAGES.search(text):
+        browser.messages_json = m.group(1)
+        return text[: m.start()] + text[m.end() :]
+    return text
 
 
 class Browser:
@@ -128,6 +141,7 @@ class Browser:
         self.server = server
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.csrf = ""
+        self.messages_json = ""
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
@@ -135,7 +149,7 @@ class Browser:
     async def get(self, path: str, **kw: Any) -> tuple[aiohttp.ClientResponse, str]:
         kw.setdefault("allow_redirects", True)
         async with self.session.get(self.url(path), **kw) as r:
-            text = await r.text()
+            text = _page_text(self, await r.text())
         if m := CSRF_META.search(text):
             self.csrf = m.group(1)
         return r, text
@@ -157,7 +171,7 @@ class Browser:
         if csrf:
             form.setdefault("csrf_token", self.csrf)
         async with self.session.post(self.url(path), data=form, allow_redirects=follow) as r:
-            text = await r.text()
+            text = _page_text(self, await r.text())
         if m := CSRF_META.search(text):
             self.csrf = m.group(1)
         return r, text

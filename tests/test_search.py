@@ -465,6 +465,7 @@ async def test_api_json_shape(world, browser_factory):
         "url",
         "status",
         "hidden_reason",
+        "lang",
         "thread",
         "session",
         "author",

@@ -145,6 +145,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "reply_to": {"type": ["object", "null"]},
             "html": {"type": "string", "description": "Sanitised HTML, safe to insert"},
+            "lang": {"enum": ["en", "cy"], "description": "The language it was written in"},
             "placeholder": {"type": ["string", "null"]},
             "status": {"enum": ["visible", "pending", "hidden", "deleted"]},
             "created_at": TIME,

@@ -19,7 +19,7 @@ import asyncpg
 import socketio
 from aiohttp import WSCloseCode, web
 
-from confer import places
+from confer import i18n, places
 from confer.accounts import service as accounts
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
@@ -33,6 +33,7 @@ from confer.errors import (
     Unauthorized,
     Unavailable,
 )
+from confer.i18n import N_, _
 from confer.keys import ctx_key, hub_key, limiter_key, metrics_key, settings_key, sio_key
 from confer.live.events import (
     Event,
@@ -59,7 +60,7 @@ from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.validate import parse_id
-from confer.web import SESSION_COOKIE, client_address
+from confer.web import SESSION_COOKIE, client_address, reader_language
 
 if TYPE_CHECKING:
     from confer.panels.service import Panel
@@ -85,9 +86,9 @@ def _catch_up_point(data: dict[str, Any]) -> tuple[int | None, int | None]:
     after = None if after == "" else after
     since = None if since == "" else since
     if after is not None and not _count(after):
-        raise NotFound("after must be a post seq.")
+        raise NotFound(_("after must be a post seq."))
     if since is not None and not _count(since):
-        raise NotFound("since must be a change number.")
+        raise NotFound(_("since must be a change number."))
     return after, since
 
 
@@ -104,7 +105,7 @@ def _need_id(data: dict[str, Any], name: str, message: str) -> int:
     """A row id the message must name, or a `bad_request` naming the field."""
     value = parse_id(data.get(name))
     if value is None:
-        raise BadRequest(message, fields={name: "Required"})
+        raise BadRequest(message, fields={name: _("Required")})
     return value
 
 
@@ -186,13 +187,18 @@ class ConferNamespace(socketio.AsyncNamespace):
             return None
         sid = args[0]
         data = args[1] if len(args) > 1 else None
+        # Every event is answered in the socket's language (on_connect; _actor updates it from
+        # the member's account).
+        i18n.set_language(await self._lang_of(sid))
         try:
             if await self._flooding(sid):
-                raise Flood("Too many messages.")
+                raise Flood(_("Too many messages."))
             if event not in ACTIONS:
-                raise BadRequest(f"There is no {str(event)[:40]!r} event.")
+                raise BadRequest(
+                    _("There is no %(event)s event.") % {"event": repr(str(event)[:40])}
+                )
             if not isinstance(data, dict):
-                raise BadRequest("Send an object with this event's fields.")
+                raise BadRequest(_("Send an object with this event's fields."))
             return await getattr(self, f"on_{event}")(sid, data)
         except ConferError as e:
             return _error(e)
@@ -203,7 +209,7 @@ class ConferNamespace(socketio.AsyncNamespace):
                 await self._tell_error(sid, error.code, error.message, fields=error.fields)
                 return _error(error)
             log.exception("socket event %s failed", event)
-            return _error(Internal())
+            return _error(Internal(_("Something went wrong on the server. Try again.")))
 
     # --- connection ----------------------------------------------------------------------
 
@@ -213,6 +219,13 @@ class ConferNamespace(socketio.AsyncNamespace):
         The socket joins `login:<id>` or `token:<id>` (and `user:<id>`): the rooms by which a
         sign-out, a password change or a token's revocation closes it (confer.live.evict)."""
         request: web.Request = environ["aiohttp.request"]
+        # The connection's language, as a page's (confer.web.language_middleware): the switch's
+        # cookie, else the member's account language once known, else Accept-Language.
+        chosen = request.cookies.get(i18n.COOKIE, "")
+        if chosen not in i18n.languages(pseudo=self.app[settings_key].pseudo_locale):
+            chosen = ""
+        language = reader_language(request)
+        i18n.set_language(language)
         actor: Actor = ANONYMOUS
         credential: tuple[str, bytes] | None = None
         rooms = []
@@ -221,7 +234,7 @@ class ConferNamespace(socketio.AsyncNamespace):
             found = await accounts.actor_and_token_id(self.ctx.pool, str(token))
             if found is None:
                 raise socketio.exceptions.ConnectionRefusedError(
-                    "That API token is not valid.", {"code": "unauthorized"}
+                    _("That API token is not valid."), {"code": "unauthorized"}
                 )
             actor, token_id = found
             credential = ("token", accounts.hash_token(str(token)))
@@ -235,8 +248,17 @@ class ConferNamespace(socketio.AsyncNamespace):
                 credential = ("login", accounts.hash_token(str(cookie)))
                 rooms.append(login_room(login_id))
 
+        if actor.language is not None and not chosen:
+            language = actor.language
         await self.save_session(
-            sid, {"actor": actor, "credential": credential, "address": client_address(request)}
+            sid,
+            {
+                "actor": actor,
+                "credential": credential,
+                "address": client_address(request),
+                "lang": language,
+                "lang_chosen": bool(chosen),
+            },
         )
         self.flood[sid] = deque()
         self.rooms_of[sid] = set()
@@ -266,7 +288,10 @@ class ConferNamespace(socketio.AsyncNamespace):
             task = asyncio.get_running_loop().create_task(self._close_socket(sid))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
-            raise SignedOut()
+            raise SignedOut(_("Your sign-in or API token has ended. Sign in again."))
+        if actor.language is not None and not session.get("lang_chosen"):
+            # Their account's language, as read now (they may have changed it since connecting).
+            i18n.set_language(actor.language)
         return actor
 
     async def _limit(self, sid: str, name: str) -> None:
@@ -284,7 +309,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         while q and q[0] < now - FLOOD_SECONDS:
             q.popleft()
         if len(q) > FLOOD_EVENTS:
-            await self._tell_error(sid, "flood", "Too many messages: slow down.")
+            await self._tell_error(sid, "flood", _("Too many messages: slow down."))
             await self.disconnect(sid)
             return True
         return False
@@ -294,7 +319,7 @@ class ConferNamespace(socketio.AsyncNamespace):
     async def on_join(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         room = data.get("room")
         if not isinstance(room, str):
-            raise BadRequest("Say which room.", fields={"room": "Required"})
+            raise BadRequest(_("Say which room."), fields={"room": _("Required")})
         actor = await self._actor(sid)
         _catch_up_point(data)  # refused before the socket enters the room
         catch_up = await self._authorise(actor, room)
@@ -312,11 +337,11 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def on_leave(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         room = data.get("room")
-        kind, _, rest = room.partition(":") if isinstance(room, str) else ("", "", "")
+        kind, _sep, rest = room.partition(":") if isinstance(room, str) else ("", "", "")
         if kind not in ("thread", "conference", "panel", "moderation") or (
             parse_id(rest.partition(":")[0]) is None
         ):
-            raise BadRequest("Say which room.", fields={"room": "Required"})
+            raise BadRequest(_("Say which room."), fields={"room": _("Required")})
         await self._leave(sid, room)
         return {"ok": True}
 
@@ -330,44 +355,44 @@ class ConferNamespace(socketio.AsyncNamespace):
         """May `actor` join `room`? (Raises if not.) For a thread, panel or moderation room,
         answers how to read what they missed (`_missed`, `_questions`, `_queue_counts`), once
         they are in the room."""
-        kind, _, raw_id = room.partition(":")
+        kind, _sep, raw_id = room.partition(":")
         parsed = parse_id(raw_id)
         if parsed is None:
-            raise NotFound("No such room.")
+            raise NotFound(_("No such room."))
         target = parsed
         pool = self.ctx.pool
         if kind == "thread":
             slug = await conferences_q.fetch_slug_of_thread(pool, target)
             if slug is None:
-                raise NotFound("No such thread.")
+                raise NotFound(_("No such thread."))
             place = await places.load(pool, actor, slug, "conference.read")
             thread = await places.fetch_thread(pool, place, target)
             return functools.partial(self._missed, place, thread)
         if kind == "conference":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
-                raise NotFound("No such conference.")
+                raise NotFound(_("No such conference."))
             place = await places.place_from_row(pool, actor, conference)
             place.require("conference.read")
             return None
         if kind == "user":
             if actor.user_id != target:
-                raise Forbidden("That is someone else's room.")
+                raise Forbidden(_("That is someone else's room."))
             return None
         if kind == "panel":
             slug = await conferences_q.fetch_slug_of_session(pool, target)
             if slug is None:
-                raise NotFound("No such panel.")
+                raise NotFound(_("No such panel."))
             panel = await panels.load(self.ctx, actor, slug, target)
             return functools.partial(self._questions, panel)
         if kind == "moderation":
             conference = await conferences_q.fetch_conference(pool, target)
             if conference is None:
-                raise NotFound("No such conference.")
+                raise NotFound(_("No such conference."))
             place = await places.place_from_row(pool, actor, conference)
             place.require("moderate.any")
             return functools.partial(self._queue_counts, place)
-        raise NotFound("No such room.")
+        raise NotFound(_("No such room."))
 
     async def _missed(
         self, place: places.Place, thread: asyncpg.Record, data: dict[str, Any]
@@ -404,7 +429,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         the panel's questions it saw; votes, answers and changes of state have no seq):
         `questions`, those changed since, as this reader may see them, with their answers;
         or `reload` beyond CATCH_UP_LIMIT."""
-        _, since = _catch_up_point(data)
+        _after, since = _catch_up_point(data)
         if since is None:
             return {}
 
@@ -465,7 +490,7 @@ class ConferNamespace(socketio.AsyncNamespace):
     # --- actions: the same services as HTTP ---------------------------------------------
 
     async def on_post(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
-        thread_id = _need_id(data, "thread_id", "Say which thread.")
+        thread_id = _need_id(data, "thread_id", _("Say which thread."))
         actor = await self._actor(sid)
         await self._limit(sid, "post")
         post, created = await posts.create_post(self.ctx, actor, None, thread_id, data)
@@ -475,7 +500,7 @@ class ConferNamespace(socketio.AsyncNamespace):
         """{"action", "post_id" | "thread_id" | ("user_id" and "conference"), ...reason etc.}"""
         action = data.get("action")
         if not isinstance(action, str):
-            raise BadRequest("Say what to do.", fields={"action": "Required"})
+            raise BadRequest(_("Say what to do."), fields={"action": _("Required")})
         actor = await self._actor(sid)
         if (post_id := parse_id(data.get("post_id"))) is not None:
             result = await moderation.moderate_post(self.ctx, actor, post_id, action, data)
@@ -488,30 +513,30 @@ class ConferNamespace(socketio.AsyncNamespace):
                 self.ctx, actor, data["conference"], user_id, action, data
             )
         else:
-            raise NotFound("Say which post, thread or member.")
+            raise NotFound(_("Say which post, thread or member."))
         return {"ok": True, "result": result}
 
     async def on_flag(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"post_id", "reason", "note"}: report a post."""
-        post_id = _need_id(data, "post_id", "Say which post.")
+        post_id = _need_id(data, "post_id", _("Say which post."))
         actor = await self._actor(sid)
         result = await moderation.flag_post(self.ctx, actor, post_id, data)
         return {"ok": True, "result": result}
 
     async def on_ask(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"session_id", "body", "idempotency_key"}: ask the panel a question."""
-        session_id = _need_id(data, "session_id", "Say which panel.")
+        session_id = _need_id(data, "session_id", _("Say which panel."))
         actor = await self._actor(sid)
         await self._limit(sid, "post")
         slug = await conferences_q.fetch_slug_of_session(self.ctx.pool, session_id)
         if slug is None:
-            raise NotFound("No such panel.")
+            raise NotFound(_("No such panel."))
         question, created = await panels.ask(self.ctx, actor, slug, session_id, data)
         return {"ok": True, "question": question, "created": created}
 
     async def on_vote(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         """{"question_id", "withdraw": false}: vote for a question, or withdraw the vote."""
-        question_id = _need_id(data, "question_id", "Say which question.")
+        question_id = _need_id(data, "question_id", _("Say which question."))
         actor = await self._actor(sid)
         await self._limit(sid, "vote")
         result = await panels.vote(
@@ -538,8 +563,16 @@ class ConferNamespace(socketio.AsyncNamespace):
             for sid in sids:
                 await self._recheck(sid, rooms, answers)
 
+    async def _lang_of(self, sid: str) -> str:
+        """The language the socket's messages are written in (on_connect)."""
+        try:
+            session = await self.get_session(sid)
+        except KeyError:  # disconnected meanwhile
+            return i18n.DEFAULT
+        return session.get("lang") or i18n.DEFAULT
+
     def _local_sids(self, room: str) -> set[str]:
-        return {sid for sid, _ in self.server.manager.get_participants("/", room)}
+        return {sid for sid, _room in self.server.manager.get_participants("/", room)}
 
     async def _tell_error(
         self, sid: str, code: str, message: str, *, fields: Any = _UNSET, room: str | None = None
@@ -556,11 +589,12 @@ class ConferNamespace(socketio.AsyncNamespace):
 
     async def _close_room(self, room: str, code: str) -> None:
         messages = {
-            "signed_out": "You have been signed out.",
-            "token_revoked": "The API token of this connection was revoked.",
+            "signed_out": N_("You have been signed out."),
+            "token_revoked": N_("The API token of this connection was revoked."),
         }
         for sid in self._local_sids(room):
-            await self._tell_error(sid, code, messages[code])
+            with i18n.using(await self._lang_of(sid)):
+                await self._tell_error(sid, code, _(messages[code]))
             await self.server.disconnect(sid, ignore_queue=True)
 
     async def _rooms_of_conference(self, conference_id: int) -> set[str]:
@@ -593,25 +627,27 @@ class ConferNamespace(socketio.AsyncNamespace):
                 answers[key] = await self._may_stay(actor, room)
             if not answers[key]:
                 await self._leave(sid, room)
-                await self._tell_error(
-                    sid,
-                    "evicted",
-                    "You can no longer follow this live: reload the page.",
-                    room=room,
-                )
+                with i18n.using(await self._lang_of(sid)):
+                    await self._tell_error(
+                        sid,
+                        "evicted",
+                        _("You can no longer follow this live: reload the page."),
+                        room=room,
+                    )
 
     async def _close_socket(self, sid: str) -> None:
-        await self._tell_error(sid, "signed_out", "Sign in again.")
+        with i18n.using(await self._lang_of(sid)):
+            await self._tell_error(sid, "signed_out", _("Sign in again."))
         await self.server.disconnect(sid, ignore_queue=True)
 
     async def _may_stay(self, actor: Actor, room: str) -> bool:
         """Whether `actor` may still be in `room` (as on_join decides, now)."""
-        kind, _, rest = room.partition(":")
+        kind, _sep, rest = room.partition(":")
         try:
             if kind != "moderation":
                 await self._authorise(actor, room)
                 return True
-            conference_id, _, session = rest.partition(":session:")
+            conference_id, _sep, session = rest.partition(":session:")
             conference = await conferences_q.fetch_conference(self.ctx.pool, int(conference_id))
             if conference is None:
                 return False

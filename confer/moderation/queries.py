@@ -156,7 +156,7 @@ RETURNING id
 """
 
 LIST_FLAGGED_POSTS = """
-SELECT p.id AS post_id, p.thread_id, p.body_html, p.status, p.hidden_reason, p.created_at,
+SELECT p.id AS post_id, p.thread_id, p.body_html, p.lang, p.status, p.hidden_reason, p.created_at,
        th.title AS thread_title, th.session_id, s.title AS session_title,
        u.name AS author_name,
        count(f.id) AS flag_count, max(f.created_at) AS last_flagged_at,
@@ -174,7 +174,7 @@ ORDER BY max(f.created_at) DESC
 """
 
 LIST_PENDING = """
-SELECT p.id AS post_id, p.thread_id, p.body_html, p.body_md, p.created_at,
+SELECT p.id AS post_id, p.thread_id, p.body_html, p.lang, p.body_md, p.created_at,
        th.title AS thread_title, th.session_id, s.title AS session_title,
        u.name AS author_name, u.id AS author_id
 FROM posts p

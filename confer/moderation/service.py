@@ -17,7 +17,7 @@ from confer import markup, places, timefmt
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
-from confer.i18n import N_
+from confer.i18n import N_, _
 from confer.live.events import (
     Event,
     flag_new_events,
@@ -31,26 +31,28 @@ from confer.places import Place
 from confer.policy import Actor
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
-from confer.posts.service import full_view, post_change_events, public_view
+from confer.posts.service import AUTO_HIDE_REASON, full_view, post_change_events, public_view
 from confer.registration import service as registration
 from confer.threads import queries as threads_q
 from confer.threads import service as threads
 from confer.validate import Fields, parse_id
 
+# Marked for the catalogues (N_) and translated where shown: flag_reasons().
 FLAG_REASONS = {
-    "off_topic": "Off-topic",
-    "disrespectful": "Disrespectful",
-    "personal_information": "Personal information",
-    "spam": "Spam",
-    "other": "Something else",
+    "off_topic": N_("Off-topic"),
+    "disrespectful": N_("Disrespectful"),
+    "personal_information": N_("Personal information"),
+    "spam": N_("Spam"),
+    "other": N_("Something else"),
 }
 # Reasons from a typical code of conduct, offered when hiding; any written reason is allowed.
+# Offered in the facilitator's language, and stored as they chose it (as a written reason is).
 HIDE_REASONS = (
-    "Personal attack",
-    "Disrespectful language",
-    "Personal information",
-    "Off-topic",
-    "Spam or advertising",
+    N_("Personal attack"),
+    N_("Disrespectful language"),
+    N_("Personal information"),
+    N_("Off-topic"),
+    N_("Spam or advertising"),
 )
 THREAD_ACTIONS = (
     "pin",
@@ -66,7 +68,32 @@ THREAD_ACTIONS = (
 )
 POST_ACTIONS = ("hide", "restore", "approve", "reject", "pin", "unpin", "move")
 MEMBER_ACTIONS = ("mute", "unmute", "premoderate", "unpremoderate", "remove")
-AUTO_HIDE_REASON = "Hidden while facilitators review reports from members"
+
+# A member's role and status, as the moderation page names them (translated where shown).
+ROLE_NAMES = {
+    "organiser": N_("Organiser"),
+    "facilitator": N_("Facilitator"),
+    "speaker": N_("Speaker"),
+    "participant": N_("Participant"),
+    "observer": N_("Observer"),
+}
+STATUS_NAMES = {
+    "active": N_("active"),
+    "pending": N_("awaiting approval"),
+    "waitlisted": N_("on the waiting list"),
+    "declined": N_("declined"),
+    "removed": N_("removed"),
+}
+
+
+def flag_reasons() -> dict[str, str]:
+    """FLAG_REASONS in the reader's language."""
+    return {code: _(label) for code, label in FLAG_REASONS.items()}
+
+
+def hide_reasons() -> list[str]:
+    """HIDE_REASONS in the reader's language."""
+    return [_(r) for r in HIDE_REASONS]
 
 
 async def _reason(f: Fields, data: dict[str, Any], *, required: bool) -> str:
@@ -103,7 +130,7 @@ async def moderate_thread(
     place.require("moderate", session={"id": thread["session_id"]})
     f = Fields()
     if action not in THREAD_ACTIONS:
-        f.add("action", "Choose what to do")
+        f.add("action", _("Choose what to do"))
     reason = await _reason(f, data, required=action == "lock")
     details: dict[str, Any] = {}
     seconds = 0
@@ -113,7 +140,7 @@ async def moderate_thread(
         raw = data.get("seconds")
         parsed = parse_id(raw)
         if parsed is None or not 0 <= parsed <= 3600:
-            f.add("seconds", "Enter a number of seconds from 0 to 3600")
+            f.add("seconds", _("Enter a number of seconds from 0 to 3600"))
         else:
             seconds = parsed
         if data.get("until"):
@@ -128,7 +155,7 @@ async def moderate_thread(
     if action == "summarise":
         if place.member is not None and place.member.muted:
             # A summary is words said in the thread: muted means muted everywhere.
-            raise Forbidden("You have been muted in this conference and cannot post for now.")
+            raise Forbidden(_("You have been muted in this conference and cannot post for now."))
         summary = f.text(
             "summary",
             data.get("summary"),
@@ -139,7 +166,7 @@ async def moderate_thread(
     if action == "reopen" and thread["closed_at"] is not None:
         window_open = await ctx.pool.fetchval("SELECT now() < $1", thread["closes_at"])
         if not window_open:
-            f.add("action", "This thread's session has ended, so it cannot be reopened")
+            f.add("action", _("This thread's session has ended, so it cannot be reopened"))
     f.raise_if_any()
     summary_html = await markup.render(summary) if action == "summarise" else ""
     async with ctx.pool.acquire() as con, con.transaction():
@@ -191,31 +218,31 @@ async def moderate_post(
     place.require("moderate", session={"id": row["session_id"]})
     f = Fields()
     if action not in POST_ACTIONS:
-        f.add("action", "Choose what to do")
+        f.add("action", _("Choose what to do"))
     reason = await _reason(f, data, required=action in ("hide", "reject"))
     status = row["status"]
     to_thread = None
     if status == "deleted" and action != "unpin":  # a withdrawn post may still lose its pin
-        f.add("action", "The author deleted this post")
+        f.add("action", _("The author deleted this post"))
     elif action == "restore" and status != "hidden":
-        f.add("action", "Only a hidden post can be restored")
+        f.add("action", _("Only a hidden post can be restored"))
     elif action in ("approve", "reject") and status != "pending":
-        f.add("action", "This post is not waiting for approval")
+        f.add("action", _("This post is not waiting for approval"))
     elif action == "hide" and status == "hidden":
-        f.add("action", "This post is already hidden")
+        f.add("action", _("This post is already hidden"))
     if action == "move":
         raw = data.get("to_thread_id")
         target_id = parse_id(raw)
         if target_id is None:
-            f.add("to_thread_id", "Choose the thread to move the post to")
+            f.add("to_thread_id", _("Choose the thread to move the post to"))
         else:
             to_thread = await threads_q.fetch_thread(ctx.pool, target_id, place.id)
             if to_thread is None:
-                f.add("to_thread_id", "That thread is not in this conference")
+                f.add("to_thread_id", _("That thread is not in this conference"))
             elif to_thread["id"] == row["thread_id"]:
-                f.add("to_thread_id", "The post is already in that thread")
+                f.add("to_thread_id", _("The post is already in that thread"))
             elif not place.can("moderate", session={"id": to_thread["session_id"]}):
-                f.add("to_thread_id", "You do not facilitate that thread's session")
+                f.add("to_thread_id", _("You do not facilitate that thread's session"))
     f.raise_if_any()
     details: dict[str, Any] = {}
     events: list[Event] = []
@@ -245,7 +272,9 @@ async def moderate_post(
                 follow=False,
             )
         elif action == "reject":
-            await q.set_post_status(con, post_id, "hidden", f"Not approved: {reason}")
+            await q.set_post_status(
+                con, post_id, "hidden", _("Not approved: %(reason)s") % {"reason": reason}
+            )
         elif action in ("pin", "unpin"):
             await q.set_post_pin(con, post_id, action == "pin")
         elif action == "move":
@@ -306,7 +335,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     f = Fields()
     reason = data.get("reason")
     if not isinstance(reason, str) or reason not in FLAG_REASONS:
-        f.add("reason", "Choose why you are reporting this post")
+        f.add("reason", _("Choose why you are reporting this post"))
     note = f.text(
         "note",
         data.get("note"),
@@ -320,7 +349,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     async with ctx.pool.acquire() as con, con.transaction():
         flag_id = await q.insert_flag(con, post_id, place.id, actor.user_id, str(reason), note)
         if flag_id is None:
-            raise Conflict("You have already reported this post. Facilitators will look at it.")
+            raise Conflict(_("You have already reported this post. Facilitators will look at it."))
         # Under the post's row lock: two reports arriving together hide it (and log it) once.
         status = await con.fetchval("SELECT status FROM posts WHERE id = $1 FOR UPDATE", post_id)
         count = await q.count_open_flags(con, post_id)
@@ -346,7 +375,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
         post_id=post_id,
         thread_id=row["thread_id"],
         reason=reason,
-        reason_text=FLAG_REASONS[reason],
+        reason_text=_(FLAG_REASONS[reason]),
         count=count,
         hidden=hidden,
     )
@@ -363,7 +392,7 @@ async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, An
     f = Fields()
     outcome = data.get("outcome")
     if outcome not in ("keep", "hide"):
-        f.add("outcome", "Choose whether to keep or hide the post")
+        f.add("outcome", _("Choose whether to keep or hide the post"))
     reason = await _reason(f, data, required=outcome == "hide")
     f.raise_if_any()
     async with ctx.pool.acquire() as con, con.transaction():
@@ -371,7 +400,7 @@ async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, An
             con, post_id, actor.user_id, "kept" if outcome == "keep" else "hidden"
         )
         if not resolved:
-            raise Conflict("There are no open reports on this post.")
+            raise Conflict(_("There are no open reports on this post."))
         if outcome == "hide" and row["status"] != "hidden":
             await q.set_post_status(con, post_id, "hidden", reason)
         elif outcome == "hide":
@@ -412,19 +441,19 @@ async def moderate_member(
     place.require("moderate.members")
     target = await q.fetch_member(ctx.pool, place.id, user_id)
     if target is None:
-        raise NotFound("That person is not a member of this conference.")
+        raise NotFound(_("That person is not a member of this conference."))
     if target["role"] == "organiser" or user_id == actor.user_id:
-        raise Forbidden("Organisers, and you yourself, cannot be moderated here.")
+        raise Forbidden(_("Organisers, and you yourself, cannot be moderated here."))
     f = Fields()
     if action not in MEMBER_ACTIONS:
-        f.add("action", "Choose what to do")
+        f.add("action", _("Choose what to do"))
     reason = await _reason(f, data, required=action in ("mute", "remove"))
     minutes = 0
     if action == "mute":
         raw = str(data.get("minutes") or "")
         parsed = parse_id(raw)
         if parsed is None or not 1 <= parsed <= 60 * 24 * 14:
-            f.add("minutes", "Enter how many minutes, from 1 to 20160 (two weeks)")
+            f.add("minutes", _("Enter how many minutes, from 1 to 20160 (two weeks)"))
         else:
             minutes = parsed
     f.raise_if_any()

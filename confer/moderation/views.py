@@ -14,9 +14,10 @@ from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
 from confer.keys import actor_key, ctx_key
 from confer.moderation import service
-from confer.moderation.service import FLAG_REASONS, HIDE_REASONS
+from confer.moderation.service import flag_reasons, hide_reasons
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
+from confer.posts.service import hidden_reason_text
 from confer.routing import Call, Reply, api, created, page
 from confer.urls import url
 from confer.web import int_param, read_form, redirect
@@ -77,8 +78,11 @@ async def show_moderation(request: web.Request) -> web.Response:
         {
             **data,
             "c": place.conference,
-            "hide_reasons": HIDE_REASONS,
-            "flag_reasons": FLAG_REASONS,
+            "hide_reasons": hide_reasons(),
+            "flag_reasons": flag_reasons(),
+            "role_names": service.ROLE_NAMES,
+            "status_names": service.STATUS_NAMES,
+            "hidden_reason_text": hidden_reason_text,
         },
     )
 
@@ -96,7 +100,7 @@ async def show_flag(request: web.Request) -> web.Response:
             "place": place,
             "c": place.conference,
             "post": post,
-            "reasons": FLAG_REASONS,
+            "reasons": flag_reasons(),
             "errors": {},
             "values": {},
         },
@@ -121,7 +125,7 @@ async def flag(request: web.Request) -> web.StreamResponse:
                 "place": place,
                 "c": place.conference,
                 "post": post,
-                "reasons": FLAG_REASONS,
+                "reasons": flag_reasons(),
                 "errors": e.fields or {"reason": e.message},
                 "values": form,
             },

@@ -17,7 +17,7 @@ Con = asyncpg.Connection | asyncpg.Pool
 POST_COLUMNS = """
 p.id, p.thread_id, p.conference_id, p.seq, p.author_id, p.reply_to_id, p.body_md,
 p.body_html, p.status, p.hidden_reason, p.created_at, p.edited_at, p.pinned_at, p.change_seq,
-th.session_id,
+p.lang, th.session_id,
 u.name AS author_name, u.title AS author_title, u.organisation AS author_organisation,
 m.role AS author_role,
 r.seq AS reply_to_seq, ru.name AS reply_to_name
@@ -134,7 +134,8 @@ ORDER BY i.n
 # thread's window opens (a facilitator preparing a session), only not after the conference.
 #   $1 status ('visible' or 'pending'), $2 thread, $3 author, $4 conference, $5 reply-to,
 #   $6 the author follows, $7 body_md, $8 body_html, $9 idempotency key, $10 a moderator's
-#   opening post, with mentions $11 names and $12 positions (see notify_ctes).
+#   opening post, $11 the post's language (its author's interface language: posts.lang), with
+#   mentions $12 names and $13 positions (see notify_ctes).
 _WRITE_POST = """
 WITH t AS (
     UPDATE threads th
@@ -152,11 +153,11 @@ WITH t AS (
 ),
 p AS (
     INSERT INTO posts (thread_id, conference_id, seq, author_id, reply_to_id, body_md,
-                       body_html, status, idempotency_key)
-    SELECT $2, t.conference_id, t.last_seq, $3, $5, $7, $8, $1, $9
+                       body_html, status, idempotency_key, lang)
+    SELECT $2, t.conference_id, t.last_seq, $3, $5, $7, $8, $1, $9, $11
     FROM t
     RETURNING id, thread_id, conference_id, seq, author_id, reply_to_id, body_md, body_html,
-              status, hidden_reason, created_at, edited_at, pinned_at, change_seq
+              status, hidden_reason, created_at, edited_at, pinned_at, change_seq, lang
 ),
 {notify}
 SELECT p.*, t.session_id,
@@ -180,8 +181,8 @@ _WRITE_PARAMS = {
     "reply_to": "$5",
     "follow": "($6 AND EXISTS (SELECT 1 FROM p))",
     "notify": "EXISTS (SELECT 1 FROM p WHERE p.status = 'visible')",
-    "names": "$11",
-    "positions": "$12",
+    "names": "$12",
+    "positions": "$13",
 }
 WRITE_POST = _WRITE_POST.format(
     window=POSTING_WINDOW, notify=notify_ctes(mentions=False, **_WRITE_PARAMS)
@@ -353,9 +354,12 @@ async def write_post(
     names: list[str],
     positions: list[int],
     early: bool = False,
+    lang: str = "en",
 ) -> asyncpg.Record | None:
     """Write a post (see WRITE_POST); None if the thread no longer takes posts. `early`: a
-    moderator's opening post, which may come before the thread's window opens.
+    moderator's opening post, which may come before the thread's window opens. `lang`: the
+    post's language, as its author's request found it (never read here: this runs in the
+    batch's task, not the request's).
 
     Posts arriving while others are being written go together in the next transaction
     (`_write_posts`, confer.db.Batcher). Such a transaction fails whole, so when one of its
@@ -364,10 +368,10 @@ async def write_post(
     args = (status, thread_id, author_id, conference_id, reply_to_id, follow, body_md, body_html)
     if names:
         mentions = ("\n".join(names), ",".join(map(str, positions)))
-        args = (*args, key, early, *mentions)
+        args = (*args, key, early, lang, *mentions)
         query, together = WRITE_POST_WITH_MENTIONS, _write_posts_with_mentions
     else:
-        args = (*args, key, early)
+        args = (*args, key, early, lang)
         query, together = WRITE_POST, _write_plain_posts
     try:
         row = await batched(pool, together)(args)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer import markup, places, timebox, timefmt
+from confer import i18n, markup, places, timebox, timefmt
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import (
@@ -27,7 +27,7 @@ from confer.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from confer.i18n import N_
+from confer.i18n import N_, _, ngettext
 from confer.live.events import Event, conference_room, moderation_rooms, thread_room, user_room
 from confer.notifications import service as notifications
 from confer.places import Place
@@ -36,7 +36,10 @@ from confer.posts import queries as q
 from confer.urls import url
 from confer.validate import Fields, parse_id
 
-REMOVED_BY_AUTHOR = "This post was deleted by its author."
+REMOVED_BY_AUTHOR = N_("This post was deleted by its author.")
+# The reason a post hidden by members' reports carries (stored as written here, and compared:
+# translated where it is shown, hidden_reason_text).
+AUTO_HIDE_REASON = N_("Hidden while facilitators review reports from members")
 
 
 def check_body(f: Fields, value: object, max_chars: int) -> str:
@@ -80,18 +83,39 @@ def present(place: Place, row: asyncpg.Record, staff: bool | None = None) -> dic
     if status == "deleted":
         post["body_html"] = ""
         post["body_md"] = ""
-        post["placeholder"] = REMOVED_BY_AUTHOR
+        post["placeholder"] = _(REMOVED_BY_AUTHOR)
     elif status == "hidden" and not (mine or staff):
         post["body_html"] = ""
         post["body_md"] = ""
-        post["placeholder"] = (
-            f"Removed by a facilitator: {row['hidden_reason'] or 'no reason given'}"
-        )
+        post["placeholder"] = removed_text(row["hidden_reason"])
     else:
         post["placeholder"] = None
+    post["hidden_text"] = hidden_reason_text(row["hidden_reason"]) if status == "hidden" else None
     post["mine"] = mine
     post["staff"] = staff
     return post
+
+
+def _lang_of(post: dict | asyncpg.Record) -> str:
+    try:
+        return post["lang"] or i18n.DEFAULT
+    except KeyError:
+        return i18n.DEFAULT
+
+
+def hidden_reason_text(reason: str | None) -> str:
+    """A hidden post's reason as the reader reads it: Confer's own (AUTO_HIDE_REASON) in
+    their language, a facilitator's as written, or "no reason given"."""
+    if not reason:
+        return _("no reason given")
+    if reason == AUTO_HIDE_REASON:
+        return _(AUTO_HIDE_REASON)
+    return reason
+
+
+def removed_text(reason: str | None) -> str:
+    """What readers see of a post a facilitator hid."""
+    return _("Removed by a facilitator: %(reason)s") % {"reason": hidden_reason_text(reason)}
 
 
 def payload(place: Place, post: dict | asyncpg.Record) -> dict:
@@ -104,7 +128,7 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "seq": post["seq"],
         "author": {
             "id": post["author_id"],
-            "name": post["author_name"] or "Former participant",
+            "name": post["author_name"] or _("Former participant"),
             "title": post["author_title"] or "",
             "organisation": post["author_organisation"] or "",
             "role": post["author_role"] or "",
@@ -119,6 +143,7 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
             else None
         ),
         "html": post["body_html"],
+        "lang": _lang_of(post),  # the language it was written in (posts.lang)
         "placeholder": placeholder,
         "status": post["status"],
         # Why a facilitator hid it: its author sees their text, so the reason goes beside it.
@@ -219,6 +244,7 @@ class Posting:
     opening: bool  # the opening post of a new thread
     early: bool  # a moderator's opening post, which may precede the thread's window
     repeated: asyncpg.Record | None  # the post its idempotency key already made
+    lang: str = i18n.DEFAULT  # its author's interface language, read in their request's task
 
 
 async def check_post(
@@ -245,7 +271,7 @@ async def check_post(
     if reply_to not in (None, ""):
         reply_to_id = parse_id(reply_to) if isinstance(reply_to, int | str) else None
         if reply_to_id is None:
-            f.add("reply_to", "Reply to must be a post number")
+            f.add("reply_to", _("Reply to must be a post number"))
     row = await q.fetch_posting_context(
         ctx.pool, thread_id, actor.user_id, None if "idempotency_key" in f.errors else key,
         reply_to_id,
@@ -275,8 +301,17 @@ async def check_post(
         if reply_to_id is not None and not _may_reply_to(place, thread, gate, thread_id):
             # A post this member cannot see is answered as if it did not exist: replying
             # must not reveal (or notify) the author of a post awaiting approval or hidden.
-            raise Invalid(fields={"reply_to": "The post you replied to is not in this thread"})
-    return Posting(place, thread, body, key, reply_to_id, pending, opening, early, repeated)
+            raise Invalid(fields={"reply_to": _("The post you replied to is not in this thread")})
+    return Posting(
+        place, thread, body, key, reply_to_id, pending, opening, early, repeated, post_lang()
+    )
+
+
+def post_lang() -> str:
+    """The language a post written now is in: its author's interface language (the
+    pseudo-locale's posts are English)."""
+    code = i18n.lang()
+    return code if code in i18n.LANGUAGES else i18n.DEFAULT
 
 
 def _session_of(thread: dict) -> dict:
@@ -317,6 +352,7 @@ async def do_post(ctx: Ctx, posting: Posting) -> tuple[asyncpg.Record, bool]:
             names=names,
             positions=positions,
             early=posting.early,
+            lang=posting.lang,
         )
     except asyncpg.UniqueViolationError:
         existing = await q.fetch_post_by_key(ctx.pool, actor_id, posting.key or "")
@@ -328,7 +364,7 @@ async def do_post(ctx: Ctx, posting: Posting) -> tuple[asyncpg.Record, bool]:
         again = await q.fetch_posting_context(ctx.pool, thread_id, actor_id, None, None)
         if again is not None and not posting.early:
             timebox.check_open(q.split_context(again)[1], place.tz)  # type: ignore[arg-type]
-        raise Closed("This thread is not taking posts now. You can still read it.")
+        raise Closed(_("This thread is not taking posts now. You can still read it."))
     return written, True
 
 
@@ -402,8 +438,14 @@ def check_posting(
     wait = gate["slow_mode_wait"]
     if wait is not None and wait > 0:
         raise TooManyRequests(
-            f"Slow mode is on in this thread: you can post again in {wait} second"
-            f"{'' if wait == 1 else 's'}. Your text has been kept.",
+            ngettext(
+                "Slow mode is on in this thread: you can post again in %(num)d second. "
+                "Your text has been kept.",
+                "Slow mode is on in this thread: you can post again in %(num)d seconds. "
+                "Your text has been kept.",
+                wait,
+            )
+            % {"num": wait},
             retry_after=wait,
         )
     if gate["premoderated"]:
@@ -434,7 +476,7 @@ def _may_reply_to(place: Place, thread: dict, gate: dict, thread_id: int) -> boo
 
 def _repeat(place: Place, existing: asyncpg.Record, thread_id: int) -> dict:
     if existing["thread_id"] != thread_id:
-        raise Invalid(fields={"idempotency_key": "That key was already used for another post"})
+        raise Invalid(fields={"idempotency_key": _("That key was already used for another post")})
     return payload(place, present(place, existing) or dict(existing))
 
 
@@ -492,23 +534,23 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     row = await q.fetch_posting_context(ctx.pool, post["thread_id"], actor.user_id, None, None)
     if row is None:
         raise NotFound()
-    _, thread, member, gate = q.split_context(row)
+    _conference, thread, member, gate = q.split_context(row)
     # The membership as read with the thread, a moment after load_post's.
     place = Place(place.conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
     place.require("post.edit", post=post)
     pending = check_posting(place, thread, gate, edited=post)
     window = ctx.settings.edit_window_seconds
     if not await q.in_edit_window(ctx.pool, post["created_at"], window):
-        raise Closed(f"Posts can be edited for {window // 60} minutes after posting.")
+        raise Closed(_edit_window_text(window))
     html = await markup.render(body)
     async with ctx.pool.acquire() as con, con.transaction():
         locked = await q.fetch_post_for_change(con, post_id, window)
         if locked is None or locked["status"] not in ("visible", "pending"):
             raise Conflict(
-                "This post was removed while you were editing it, so your edit was not saved."
+                _("This post was removed while you were editing it, so your edit was not saved.")
             )
         if not locked["editable"]:
-            raise Closed(f"Posts can be edited for {window // 60} minutes after posting.")
+            raise Closed(_edit_window_text(window))
         was = locked["status"]
         status = "pending" if pending or was == "pending" else "visible"
         await q.insert_revision(con, post_id, actor.user_id)
@@ -525,6 +567,15 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     return payload(place, present(place, fresh) or dict(fresh))
 
 
+def _edit_window_text(window: int) -> str:
+    minutes = window // 60
+    return ngettext(
+        "Posts can be edited for %(num)d minute after posting.",
+        "Posts can be edited for %(num)d minutes after posting.",
+        minutes,
+    ) % {"num": minutes}
+
+
 def _change_events(place: Place, row: asyncpg.Record, *, was: str) -> list[Event]:
     """A deletion: a post still awaiting approval was never shown to the thread, so only its
     author and the moderators hear of it; otherwise each audience gets its own view."""
@@ -538,8 +589,8 @@ async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
     place, post = await load_post(ctx, actor, post_id)
     if not place.can("post.delete", post=post):
         if not actor.authenticated:
-            raise Unauthorized("Sign in to do that.")
-        raise Forbidden("You can only delete your own posts.")
+            raise Unauthorized(_("Sign in to do that."))
+        raise Forbidden(_("You can only delete your own posts."))
     async with ctx.pool.acquire() as con, con.transaction():
         locked = await q.fetch_post_for_change(con, post_id, ctx.settings.edit_window_seconds)
         assert locked is not None

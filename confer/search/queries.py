@@ -21,6 +21,23 @@ MARK_END = "\ue001"
 # One passage around the best match (fragment mode drops a short post's first and last words).
 HEADLINE_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=15"
 
+# What a search looks for: the words as English ('english': stems, without stop words) or as
+# written ('simple'), which is how Welsh posts are indexed (posts.lang: migrations/0019).
+# PostgreSQL has no Welsh stemmer, and the English one drops Welsh words ("a", "i", "am", "is")
+# and mangles others. Each post's tsvector is in its own language's configuration, and each
+# post is matched by the query in its own (OWN_QUERY: "social -coverage" must not find an
+# English post by its stem "coverag" missing the word "coverage"). The two queries ORed find
+# every post either finds, which the GIN index answers; the post's own query then decides.
+QUERY_EN = "websearch_to_tsquery('english', $2)"
+QUERY_CY = "websearch_to_tsquery('simple', $2)"
+QUERY = f"({QUERY_EN} || {QUERY_CY})"
+
+
+def own_query(alias: str) -> str:
+    """The query in the language of the post `alias` (its `lang`)."""
+    return f"(CASE WHEN {alias}.lang = 'cy' THEN {QUERY_CY} ELSE {QUERY_EN} END)"
+
+
 # Who may see a post in search: visible posts, and hidden or pending ones for those who moderate
 # them — $A (everywhere) or the sessions in $B.
 _MAY_SEE = """(p.status = 'visible'
@@ -36,10 +53,10 @@ _MAY_SEE = """(p.status = 'visible'
 #   person's posts: there are few of those to test, while ANDing them with the GIN index reads
 #   every post with a common word in the whole site (the planner thinks that cheap; it is not).
 # Always at least one row, carrying `total` (candidates, up to $8) and `terms` (0: only stop
-#   words were given).
+#   words were given, as the reader's language reads them: $11, 'english' or 'simple').
 _RANK_POSTS = """
 WITH cand AS MATERIALIZED (
-    SELECT p.id, p.created_at, p.search
+    SELECT p.id, p.created_at, p.search, p.lang
     FROM posts p
     WHERE p.conference_id = $1
       AND {match}
@@ -50,12 +67,12 @@ WITH cand AS MATERIALIZED (
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT $8
 ), ranked AS (
-    SELECT c.id, c.created_at, ts_rank_cd(c.search, websearch_to_tsquery('english', $2)) AS rank
+    SELECT c.id, c.created_at, ts_rank_cd(c.search, {query}) AS rank
     FROM cand c
     ORDER BY rank DESC, c.created_at DESC, c.id DESC
     LIMIT $9 OFFSET $10
 ), total AS (
-    SELECT count(*) AS n, numnode(websearch_to_tsquery('english', $2)) AS terms
+    SELECT count(*) AS n, numnode(websearch_to_tsquery($11::regconfig, $2)) AS terms
     FROM cand
 )
 SELECT total.n AS total, total.terms, r.id, r.rank
@@ -63,12 +80,13 @@ FROM total
 LEFT JOIN ranked r ON true
 ORDER BY r.rank DESC, r.created_at DESC, r.id DESC
 """
-MATCH_INDEXED = "p.search @@ websearch_to_tsquery('english', $2)"
+MATCH_INDEXED = f"p.search @@ {QUERY} AND p.search @@ {own_query('p')}"
 # The same test, written so that no index can answer it (IS TRUE is not an index operator).
-MATCH_TESTED = "(p.search @@ websearch_to_tsquery('english', $2)) IS TRUE"
+MATCH_TESTED = f"(p.search @@ {own_query('p')}) IS TRUE"
 _RANK_MAY_SEE = _MAY_SEE.format(a=6, b=7)
-RANK_POSTS = _RANK_POSTS.format(match=MATCH_INDEXED, may_see=_RANK_MAY_SEE)
-RANK_FEW_POSTS = _RANK_POSTS.format(match=MATCH_TESTED, may_see=_RANK_MAY_SEE)
+_RANK_QUERY = own_query("c")
+RANK_POSTS = _RANK_POSTS.format(match=MATCH_INDEXED, may_see=_RANK_MAY_SEE, query=_RANK_QUERY)
+RANK_FEW_POSTS = _RANK_POSTS.format(match=MATCH_TESTED, may_see=_RANK_MAY_SEE, query=_RANK_QUERY)
 
 # The page's posts ($1, in rank order) with where they are, who wrote them and a snippet. The
 # visibility test is repeated: a post may have been hidden since it was ranked.
@@ -78,16 +96,24 @@ RANK_FEW_POSTS = _RANK_POSTS.format(match=MATCH_TESTED, may_see=_RANK_MAY_SEE)
 FETCH_HITS = f"""
 WITH words AS (
     -- Stems as they appear in text: the stemmer turns a final y into i ("policy": "polici").
+    -- With the words as written, for Welsh posts.
     SELECT websearch_to_tsquery('english', $2) AS query,
+           websearch_to_tsquery('simple', $2) AS simple_query,
            (SELECT coalesce(array_agg(CASE WHEN w.lexeme LIKE '%i' THEN left(w.lexeme, -1)
                                            ELSE w.lexeme END), '{{}}')
-            FROM unnest(to_tsvector('english', $2)) w) AS stems
+            FROM unnest(to_tsvector('english', $2)) w)
+           || (SELECT coalesce(array_agg(w.lexeme), '{{}}')
+               FROM unnest(to_tsvector('simple', $2)) w) AS stems
 )
-SELECT p.id, p.thread_id, p.status, p.hidden_reason, p.created_at, p.author_id,
+SELECT p.id, p.thread_id, p.status, p.hidden_reason, p.created_at, p.author_id, p.lang,
        th.title AS thread_title, th.session_id, s.title AS session_title,
        u.name AS author_name, u.title AS author_title,
-       ts_headline('english', translate(excerpt.text, E'\\uE000\\uE001', ''), words.query, $3)
-           AS snippet
+       CASE WHEN p.lang = 'cy'
+            THEN ts_headline('simple', translate(excerpt.text, E'\\uE000\\uE001', ''),
+                             words.simple_query, $3)
+            ELSE ts_headline('english', translate(excerpt.text, E'\\uE000\\uE001', ''),
+                             words.query, $3)
+       END AS snippet
 FROM unnest($1::bigint[]) WITH ORDINALITY AS hit (id, n)
 CROSS JOIN words
 JOIN posts p ON p.id = hit.id
@@ -151,8 +177,10 @@ async def rank_posts(
     candidates: int,
     limit: int,
     offset: int,
+    config: str = "english",
 ) -> list[asyncpg.Record]:
-    """The page's (id, rank), best first; always one row or more, with `total` and `terms`."""
+    """The page's (id, rank), best first; always one row or more, with `total` and `terms`
+    (counted as `config`, the reader's language's configuration, reads the words)."""
     few = thread_id is not None or author_id is not None
     return await con.fetch(
         RANK_FEW_POSTS if few else RANK_POSTS,
@@ -166,6 +194,7 @@ async def rank_posts(
         candidates,
         limit,
         offset,
+        config,
     )
 
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import asyncpg
+from babel.numbers import format_decimal
 
-from confer import places, timefmt
+from confer import i18n, places, timefmt
 from confer.context import Ctx
 from confer.errors import BadRequest, NotFound
-from confer.i18n import N_
+from confer.i18n import N_, _, ngettext
 from confer.places import Place
 from confer.policy import Actor
+from confer.posts.service import hidden_reason_text
 from confer.search import queries as q
 from confer.urls import url
 from confer.validate import Fields, parse_id
@@ -37,10 +39,25 @@ QUERY_MAX_CHARS = 200
 HEADLINE_CHARS = 1000
 FILTERS = ("session_id", "thread_id", "author_id")
 
-STOP_WORDS_ONLY = (
+STOP_WORDS_ONLY = N_(
     "Your search only has very common words, like ‘the’ or ‘and’, which Confer ignores. "
     "Add a more specific word."
 )
+# A malformed filter: (the error, the field's message), whole sentences for each filter.
+_BAD_FILTER = {
+    "session_id": (
+        N_("Session must be a number from this conference's search page."),
+        N_("Session must be a number"),
+    ),
+    "thread_id": (
+        N_("Thread must be a number from this conference's search page."),
+        N_("Thread must be a number"),
+    ),
+    "author_id": (
+        N_("Author must be a number from this conference's search page."),
+        N_("Author must be a number"),
+    ),
+}
 # Markdown that reads as noise in a one-line snippet: emphasis, code marks, heading and quote
 # marks, and a link's address ([text](address) shows as text).
 _MARKDOWN_NOISE = re.compile(r"\*\*|__|`|^#+\s|^>\s?", re.MULTILINE)
@@ -67,9 +84,14 @@ class Results:
 
     @property
     def total_text(self) -> str:
+        locale = i18n.babel_locale()
         if self.more_than_max:
-            return f"More than {MAX_RESULTS:,} results"
-        return f"{self.total:,} result{'' if self.total == 1 else 's'}"
+            return _("More than %(num)s results") % {
+                "num": format_decimal(MAX_RESULTS, locale=locale)
+            }
+        return ngettext("%(num)s result", "%(num)s results", self.total) % {
+            "num": format_decimal(self.total, locale=locale)
+        }
 
 
 async def load(ctx: Ctx, actor: Actor, slug: str) -> Place:
@@ -82,16 +104,20 @@ async def discussion_sessions(ctx: Ctx, place: Place) -> list[asyncpg.Record]:
     return await q.list_discussion_sessions(ctx.pool, place.id)
 
 
-def _filter_id(name: str, label: str, value: object) -> int | None:
+def _filter_id(name: str, value: object) -> int | None:
     if value is None or value == "":
         return None
     parsed = parse_id(value)
     if parsed is None:
-        raise BadRequest(
-            f"{label} must be a number from this conference's search page.",
-            fields={name: f"{label} must be a number"},
-        )
+        message, field_message = _BAD_FILTER[name]
+        raise BadRequest(_(message), fields={name: _(field_message)})
     return parsed
+
+
+def reader_config() -> str:
+    """The text search configuration of the reader's language, which says whether their words
+    are only stop words: 'simple' (no stop words) for Welsh, 'english' otherwise."""
+    return "simple" if i18n.lang() == "cy" else "english"
 
 
 def moderation_scope(place: Place) -> tuple[bool, list[int]]:
@@ -122,9 +148,9 @@ async def search(
     """
     place = await load(ctx, actor, slug)
     filters = {
-        "session_id": _filter_id("session_id", "Session", session_id),
-        "thread_id": _filter_id("thread_id", "Thread", thread_id),
-        "author_id": _filter_id("author_id", "Author", author_id),
+        "session_id": _filter_id("session_id", session_id),
+        "thread_id": _filter_id("thread_id", thread_id),
+        "author_id": _filter_id("author_id", author_id),
     }
     f = Fields()
     text = f.text(
@@ -154,6 +180,7 @@ async def search(
                 candidates=MAX_RESULTS + 1,
                 limit=PER_PAGE,
                 offset=(page - 1) * PER_PAGE,
+                config=reader_config(),
             )
         ranks = {r["id"]: r["rank"] for r in ranked if r["id"] is not None}
         rows = []
@@ -171,7 +198,9 @@ async def search(
     counted = min(total, MAX_RESULTS)
     pages = max(1, -(-counted // PER_PAGE))
     hits = [_hit(place, r, ranks[r["id"]]) for r in rows]
-    notice = STOP_WORDS_ONLY if ranked[0]["terms"] == 0 else None
+    # Only common words, as the reader's language reads them, and nothing found (a Welsh
+    # post may be found by a word that English ignores, such as "am" or "i").
+    notice = _(STOP_WORDS_ONLY) if ranked[0]["terms"] == 0 and total == 0 else None
     return Results(place, text, page, pages, total, hits, filters, labels, notice)
 
 
@@ -181,24 +210,24 @@ async def _labels(ctx: Ctx, place: Place, filters: dict[str, int | None]) -> dic
     if filters["session_id"] is not None:
         row = await q.fetch_session(ctx.pool, filters["session_id"], place.id)
         if row is None:
-            raise NotFound("There is no such session in this conference.")
+            raise NotFound(_("There is no such session in this conference."))
         labels["session_id"] = row["title"]
     if filters["thread_id"] is not None:
         row = await q.fetch_thread(ctx.pool, filters["thread_id"], place.id)
         if row is None:
-            raise NotFound("There is no such thread in this conference.")
+            raise NotFound(_("There is no such thread in this conference."))
         labels["thread_id"] = row["title"]
     if filters["author_id"] is not None:
         row = await q.fetch_member(ctx.pool, filters["author_id"], place.id)
         if row is None:
-            raise NotFound("There is no such person in this conference.")
+            raise NotFound(_("There is no such person in this conference."))
         labels["author_id"] = _person(row["title"], row["name"])
     return labels
 
 
 def _person(title: str | None, name: str | None) -> str:
     if not name:
-        return "Former participant"
+        return _("Former participant")
     return f"{title} {name}" if title else name
 
 
@@ -235,6 +264,8 @@ def _hit(place: Place, r: asyncpg.Record, rank: float) -> dict:
         "url": url("post", slug=slug, post_id=r["id"]),
         "status": r["status"],
         "hidden_reason": r["hidden_reason"] if r["status"] == "hidden" else None,
+        "hidden_text": hidden_reason_text(r["hidden_reason"]) if r["status"] == "hidden" else None,
+        "lang": r["lang"],
         "thread": {
             "id": r["thread_id"],
             "title": r["thread_title"],

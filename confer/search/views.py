@@ -8,6 +8,7 @@ from aiohttp import web
 
 from confer.api.openapi import ERRORS, INT, QUERY_ID, SLUG, STR, TIME, returns
 from confer.errors import Invalid
+from confer.i18n import _
 from confer.keys import actor_key, ctx_key
 from confer.routing import API, Call, api, page
 from confer.search import service
@@ -67,7 +68,7 @@ async def show_search(request: web.Request) -> web.Response:
         {
             "place": place,
             "c": place.conference,
-            "session_options": [("", "All sessions")]
+            "session_options": [("", _("All sessions"))]
             + [(str(s["id"]), s["title"]) for s in sessions],
             "query": request.query.get("q", ""),
             "results": results,
@@ -96,7 +97,8 @@ def results_json(results: Results) -> dict:
         "total_text": results.total_text,
         "notice": results.notice,
         "filters": results.filters,
-        "results": results.hits,
+        # hidden_text is the page's words for hidden_reason (in the reader's language).
+        "results": [{k: v for k, v in h.items() if k != "hidden_text"} for h in results.hits],
         "next": page_url(link, results, results.page + 1) if results.page < results.pages else None,
         "previous": page_url(link, results, results.page - 1) if results.page > 1 else None,
         "url": page_url(url("search", slug=slug), results, results.page),
@@ -133,6 +135,7 @@ _SEARCH_DOC = {
         "results": {"type": "array", "items": {"type": "object", "properties": {
             "id": INT, "url": STR, "status": {"enum": ["visible", "pending", "hidden"]},
             "hidden_reason": {"type": ["string", "null"]},
+            "lang": {"enum": ["en", "cy"], "description": "The language the post was written in"},
             "thread": {"type": "object"}, "session": {"type": "object"},
             "author": {"type": "object"}, "created_at": TIME, "created_at_text": STR,
             "rank": {"type": "number"},

@@ -14,7 +14,7 @@ from confer.conferences import service as conferences
 from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
 from confer.moderation import queries as moderation_q
-from confer.moderation.service import HIDE_REASONS
+from confer.moderation.service import hide_reasons
 from confer.places import Place
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
@@ -106,7 +106,7 @@ async def _thread_page(
     tools = {}
     if can_moderate:
         tools = {
-            "hide_reasons": HIDE_REASONS,
+            "hide_reasons": hide_reasons(),
             "move_targets": await moderation_q.list_move_targets(ctx.pool, place.id, thread["id"]),
             "summaries": await moderation_q.list_summaries(ctx.pool, thread["id"]),
         }
