@@ -8,6 +8,7 @@ from aiohttp import web
 
 from confer import banners, places, timefmt
 from confer.accounts import rights
+from confer.calendars import service as calendars
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES
 from confer.errors import Forbidden, Invalid
@@ -53,7 +54,14 @@ async def show_programme(request: web.Request) -> dict:
     place = await _place(request)
     sessions = await service.programme(ctx, place)
     speakers = await service.speakers_by_session(ctx, place)
-    return {"place": place, "c": place.conference, "sessions": sessions, "speakers": speakers}
+    starred = await calendars.star_ids(ctx, place)
+    return {
+        "place": place,
+        "c": place.conference,
+        "sessions": sessions,
+        "speakers": speakers,
+        "starred": starred,
+    }
 
 
 @aiohttp_jinja2.template("conferences/speakers.html")
@@ -220,6 +228,7 @@ async def show_edit_session(request: web.Request) -> web.Response:
         "ends_at": timefmt.input_value(s["ends_at"], tz),
         "posting_window": s["posting_window"],
         "participants_start_threads": s["participants_start_threads"],
+        "joining_url": await calendars.fetch_joining_url(ctx, place, s["id"]) or "",
     }
     return aiohttp_jinja2.render_template(
         "manage/session.html",
