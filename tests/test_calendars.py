@@ -7,6 +7,7 @@ joining link: who may see it (a table), and nowhere public."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from confer.app import create_app
 from confer.calendars.service import may_see_joining_link
 from confer.policy import Membership
 from confer.web import AccessLog
+from tests.conftest import PASSWORD
 
 LINK = "https://meet.example.org/j/council-panel-7781"
 
@@ -474,3 +476,24 @@ def test_the_new_messages_are_in_welsh():
     ):
         with i18n.using("cy"):
             assert i18n._(msgid) != msgid, msgid
+
+
+async def test_erasing_an_account_stops_its_feed_and_forgets_its_stars(
+    setup, pool, browser_factory
+):
+    c, b = setup["c"], setup["b"]
+    r, _ = await b.post(f"/c/{c['slug']}/sessions/{setup['before']}/star", {"starred": "yes"})
+    token = await _new_feed(b)
+    _, data = await b.post("/account/data")
+    mine = json.loads(data)
+    assert [s["title"] for s in mine["starred_sessions"]] == ["Before the change"]
+    assert mine["calendar_feed"][0]["address_active"] is True
+    assert token not in data
+    r, _ = await b.post("/account/delete", {"password": PASSWORD})
+    assert r.status == 303
+    anon = await browser_factory()
+    r, _ = await anon.get(_feed_path(token))
+    assert r.status == 404
+    uid = setup["org"]["id"]
+    for table in ("session_stars", "calendar_feeds"):
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", uid) == 0
