@@ -379,12 +379,20 @@ async def test_the_joining_link_is_checked_and_its_changes_logged_without_it(set
         c["id"],
     )
     assert [(r["action"], r["target_type"], r["target_id"]) for r in log] == [
-        ("joining_link_added", "session", setup["after"]),
-        ("joining_link_removed", "session", setup["after"]),
+        ("session.joining_link_added", "session", setup["after"]),
+        ("session.joining_link_removed", "session", setup["after"]),
     ]
     assert all(LINK not in r["details"] and LINK not in r["reason"] for r in log)
+    # The log's appendix to a transcript says it changed, without the link.
+    async with b.session.post(
+        b.url(f"/c/{c['slug']}/export"),
+        data={"format": "json", "moderation_log": "on", "csrf_token": b.csrf},
+    ) as r:
+        doc = json.loads(await r.text())
+    assert "session.joining_link_added" in json.dumps(doc["moderation_log"])
+    assert LINK not in json.dumps(doc)
     _, moderation = await b.get(f"/c/{c['slug']}/moderation")
-    assert "joining_link_added" in moderation and LINK not in moderation
+    assert "session.joining_link_added" in moderation and LINK not in moderation
 
 
 async def test_the_joining_link_is_in_no_public_page_file_search_or_transcript(
@@ -497,3 +505,22 @@ async def test_erasing_an_account_stops_its_feed_and_forgets_its_stars(
     uid = setup["org"]["id"]
     for table in ("session_stars", "calendar_feeds"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", uid) == 0
+
+
+async def test_a_panels_page_shows_its_joining_link_to_members_only(world, pool, browser_factory):
+    c = await world.conference()
+    panel = await world.session(c, kind="panel", title="Question time")
+    await pool.execute("UPDATE sessions SET joining_url = $2 WHERE id = $1", panel["id"], LINK)
+    pat = await world.user("Pat Participant")
+    await world.member(c, pat, "participant")
+    path = f"/c/{c['slug']}/panels/{panel['id']}"
+    anon = await browser_factory()
+    r, text = await anon.get(path)
+    assert r.status == 200 and LINK not in text
+    pb = await browser_factory(pat["email"])
+    _, text = await pb.get(path)
+    assert f'href="{LINK}"' in text
+    r, _ = await pb.post(
+        f"/c/{c['slug']}/sessions/{panel['id']}/star", {"starred": "yes", "back": "panel"}
+    )
+    assert r.headers["Location"] == path

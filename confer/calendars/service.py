@@ -134,11 +134,11 @@ async def save_joining_url(
         return
     await q.update_joining_url(con, session_id, value)
     action = (
-        "joining_link_added"
+        "session.joining_link_added"
         if before is None
-        else "joining_link_removed"
+        else "session.joining_link_removed"
         if value is None
-        else "joining_link_changed"
+        else "session.joining_link_changed"
     )
     await moderation_q.insert_log(
         con, place.id, session_id, place.actor.user_id, action, "session", session_id

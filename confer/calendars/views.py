@@ -49,7 +49,7 @@ async def calendar_feed(request: web.Request) -> web.Response:
 
 
 # Where a star button returns to: a code from the form, never an address (no open redirect).
-_BACK = {"programme", "session", "my_programme"}
+_BACK = {"programme", "session", "panel", "my_programme"}
 
 
 async def star_session(request: web.Request) -> web.StreamResponse:
@@ -61,6 +61,8 @@ async def star_session(request: web.Request) -> web.StreamResponse:
     back = form.get("back") if form.get("back") in _BACK else "session"
     if back == "programme":
         raise redirect(f"{url('programme', slug=slug)}#session-{session_id}")
+    if back == "panel":
+        raise redirect(url("panel", slug=slug, session_id=session_id))
     if back == "my_programme":
         raise redirect(url("my_programme"))
     raise redirect(url("session", slug=slug, session_id=session_id))
