@@ -15,6 +15,7 @@ from confer import db, health, metrics, observe, ratelimit, resources, startup
 from confer import web as edge
 from confer.accounts import views as accounts_views
 from confer.api import routes as api_routes
+from confer.calendars import views as calendar_views
 from confer.conferences import views as conference_views
 from confer.context import Ctx
 from confer.errors import StartupError
@@ -145,5 +146,6 @@ def _add_pages_and_api(app: web.Application) -> None:
     registration_views.setup(app)
     notification_views.setup(app)
     search_views.setup(app)
+    calendar_views.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.
     api_routes.setup(app)

@@ -7,7 +7,8 @@ request for the access log, and set in a context variable that every log record 
 the request is handled carries (`request_id`).
 
 **Redaction.** Emailed links carry their secret in the path (`/invitations/{token}`,
-`/account/reset/{token}`, `/login/email/{token}`): every route whose pattern has a parameter
+`/account/reset/{token}`, `/login/email/{token}`), and so does a member's calendar feed
+(`/calendar/{token}.ics`, fetched by calendar clients): every route whose pattern has a parameter
 named in `SECRET_PARAMS` is found in the router when the app is built (`register_routes`), and
 that segment is written as `[redacted]`. Query parameters named in `SECRET_QUERY` (tokens,
 engine.io's session id `sid`) are redacted by name, and `next` (a path to return to, which can

@@ -88,6 +88,16 @@ PAGES: dict[str, str] = {
     "search": "/c/{slug}/search",
     "export": "/c/{slug}/export",
     "report": "/c/{slug}/report",
+    # Calendars: .ics files, stars, "My programme" and the personal feed (secret address).
+    "programme_ics": "/c/{slug}/programme.ics",
+    "session_ics": "/c/{slug}/sessions/{session_id}/calendar.ics",
+    "star_session": "/c/{slug}/sessions/{session_id}/star",
+    "my_programme": "/my-programme",
+    "my_timezone": "/my-programme/timezone",
+    "calendar": "/account/calendar",
+    "calendar_scope": "/account/calendar/scope",
+    "calendar_revoke": "/account/calendar/revoke",
+    "calendar_feed": "/calendar/{token}.ics",
     # The JSON API's description, linked from the pages.
     "openapi": API + "/openapi.json",
 }

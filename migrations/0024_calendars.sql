@@ -21,6 +21,9 @@ CREATE TABLE cancelled_sessions (
     starts_at       timestamptz NOT NULL,
     ends_at         timestamptz NOT NULL,
     sequence        integer NOT NULL,
+    -- Who had starred it, so that their "starred" feeds carry the cancellation too
+    -- (session_stars rows go with the session).
+    starred_by      bigint[] NOT NULL DEFAULT '{}',
     cancelled_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX cancelled_sessions_conference_idx ON cancelled_sessions (conference_id);
@@ -38,9 +41,15 @@ CREATE INDEX session_stars_session_idx ON session_stars (session_id);
 -- cuts off the old one. `scope`: the starred sessions, or every session of their conferences.
 CREATE TABLE calendar_feeds (
     user_id         bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    token_hash      bytea NOT NULL UNIQUE,
+    -- Null: no address yet (the member chose a time zone for "My programme" only).
+    token_hash      bytea UNIQUE,
     scope           text NOT NULL DEFAULT 'starred' CHECK (scope IN ('starred', 'all')),
     -- The member's own time zone for "My programme" (null: the conference's only).
     timezone        text,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
+
+-- Changing a session's joining link is written to the moderation log (never the link itself).
+ALTER TABLE moderation_log DROP CONSTRAINT moderation_log_target_type_check;
+ALTER TABLE moderation_log ADD CONSTRAINT moderation_log_target_type_check
+    CHECK (target_type IN ('post', 'thread', 'member', 'flag', 'question', 'session'));

@@ -632,7 +632,12 @@ async def test_outbox_backlog_reflects_rows_and_failures_are_counted(
 def test_every_route_with_a_token_in_its_path_is_redacted(settings):
     app = create_app(settings)
     routes = {r.canonical for r in app.router.resources() if "{token}" in r.canonical}
-    assert routes == {"/invitations/{token}", "/account/reset/{token}", "/login/email/{token}"}
+    assert routes == {
+        "/invitations/{token}",
+        "/account/reset/{token}",
+        "/login/email/{token}",
+        "/calendar/{token}.ics",  # a member's calendar feed: the address is the secret
+    }
     assert routes <= observe.secret_route_patterns()
     for route in routes:
         path = route.replace("{token}", "s3cr3t-T0ken_x")

@@ -49,6 +49,15 @@ MY_DATA = {
     "threads_read": """SELECT thread_id, last_seq, updated_at FROM read_state WHERE user_id = $1""",
     "sign_in_sessions": """
         SELECT created_at, last_seen_at, expires_at FROM logins WHERE user_id = $1""",
+    "starred_sessions": """
+        SELECT c.slug AS conference, s.title, st.created_at
+        FROM session_stars st
+        JOIN sessions s ON s.id = st.session_id
+        JOIN conferences c ON c.id = s.conference_id
+        WHERE st.user_id = $1 ORDER BY st.created_at""",
+    "calendar_feed": """
+        SELECT scope, timezone, token_hash IS NOT NULL AS address_active, created_at
+        FROM calendar_feeds WHERE user_id = $1""",
     "api_tokens": """
         SELECT name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1""",
 }
@@ -61,6 +70,11 @@ ERASE = [
        WHERE id = $1""",
     "DELETE FROM logins WHERE user_id = $1",
     "DELETE FROM api_tokens WHERE user_id = $1",
+    # The calendar feed's address stops working; their stars and time zone go.
+    "DELETE FROM calendar_feeds WHERE user_id = $1",
+    "DELETE FROM session_stars WHERE user_id = $1",
+    """UPDATE cancelled_sessions SET starred_by = array_remove(starred_by, $1)
+       WHERE $1 = ANY (starred_by)""",
     "DELETE FROM read_state WHERE user_id = $1",
     "UPDATE flags SET note = '' WHERE flagger_id = $1",
     "DELETE FROM post_revisions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",

@@ -170,7 +170,8 @@ RETURNING id
 UPDATE_SESSION = """
 UPDATE sessions
 SET kind = $3, title = $4, description_md = $5, description_html = $6, starts_at = $7,
-    ends_at = $8, posting_window = $9, participants_start_threads = $10, translations = $11
+    ends_at = $8, posting_window = $9, participants_start_threads = $10, translations = $11,
+    sequence = sequence + 1  -- iCalendar's SEQUENCE: calendars update the event in place
 WHERE id = $1 AND conference_id = $2
 RETURNING id
 """

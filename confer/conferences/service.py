@@ -12,6 +12,8 @@ import asyncpg
 
 from confer import markup, places, timefmt
 from confer.accounts import queries as accounts_q
+from confer.calendars import queries as calendars_q
+from confer.calendars import service as calendars
 from confer.conferences import queries as q
 from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
@@ -548,6 +550,8 @@ async def save_session(
         required=N_("Select when threads take posts"),
     )
     open_threads = f.boolean(data.get("participants_start_threads"))
+    # Absent (the add form, the JSON API): left as it is; empty: removed.
+    joining_url = calendars.check_joining_url(f, data.get("joining_url"))
     c = place.conference
     texts = _check_translations(f, data, c["language"], c["bilingual"], _SESSION_TRANSLATED)
     if starts and ends:
@@ -567,6 +571,8 @@ async def save_session(
             is None
         ):
             raise NotFound()
+        if "joining_url" in data:
+            await calendars.save_joining_url(con, place, session_id, joining_url)
     await ctx.hub.publish([conference_updated_event(place.id)])
     assert session_id is not None
     return session_id
@@ -574,8 +580,12 @@ async def save_session(
 
 async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> None:
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
-    if await q.delete_session(ctx.pool, session_id, place.id) is None:
-        raise NotFound()
+    async with ctx.pool.acquire() as con, con.transaction():
+        # First, while its stars are there: calendars that imported it mark it cancelled
+        # (same UID, SEQUENCE raised), "starred" feeds included.
+        await calendars_q.insert_cancelled(con, session_id, place.id)
+        if await q.delete_session(con, session_id, place.id) is None:
+            raise NotFound()
     await ctx.hub.publish([conference_updated_event(place.id)])
 
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from confer import banners, places
 from confer.accounts import rights
+from confer.calendars import service as calendars
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES
 from confer.errors import Forbidden, Invalid
@@ -54,7 +55,14 @@ async def show_programme(request: web.Request) -> dict:
     place = await _place(request)
     sessions = await service.programme(ctx, place)
     speakers = await service.speakers_by_session(ctx, place)
-    return {"place": place, "c": place.conference, "sessions": sessions, "speakers": speakers}
+    starred = await calendars.star_ids(ctx, place)
+    return {
+        "place": place,
+        "c": place.conference,
+        "sessions": sessions,
+        "speakers": speakers,
+        "starred": starred,
+    }
 
 
 @aiohttp_jinja2.template("conferences/speakers.html")
@@ -204,6 +212,7 @@ async def show_edit_session(request: web.Request) -> web.Response:
     place = await _place(request, "conference.manage")
     s = await places.fetch_session(ctx.pool, place, int_param(request, "session_id"))
     values = service.session_form_values(place.conference, s)
+    values["joining_url"] = await calendars.fetch_joining_url(ctx, place, s["id"]) or ""
     return aiohttp_jinja2.render_template(
         "manage/session.html",
         request,

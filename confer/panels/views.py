@@ -8,6 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer.api.openapi import ACTION_BODY, ERRORS, INT, STR, TIME, id_param, request_body, returns
+from confer.calendars import service as calendars
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.errors import ConferError, NotFound
@@ -51,6 +52,8 @@ async def _panel_page(
             "can_answer": panel.place.can("question.answer", session=panel.session)
             and panel.window["answering_open"],
             "staff": panel.staff,
+            "starred": await calendars.star_ids(ctx, panel.place),
+            "joining": await calendars.joining_for_page(ctx, panel.place, panel.window),
             "errors": errors or {},
             "values": values or {"idempotency_key": str(uuid.uuid4())},
         },

@@ -10,6 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import places
+from confer.calendars import service as calendars
 from confer.conferences import service as conferences
 from confer.errors import Closed, ConferError, Invalid, TooManyRequests
 from confer.keys import actor_key, ctx_key
@@ -53,6 +54,8 @@ async def _session_page(
             "threads": threads,
             "speakers": speakers,
             "can_start": place.can("thread.create", session=session),
+            "starred": await calendars.star_ids(ctx, place),
+            "joining": await calendars.joining_for_page(ctx, place, session),
             "errors": errors or {},
             "values": values or {"idempotency_key": str(uuid.uuid4())},
         },
