@@ -10,6 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import banners
+from confer.calendars import reminders
 from confer.errors import Invalid, Unauthorized
 from confer.keys import actor_key, ctx_key
 from confer.notifications import service
@@ -78,6 +79,7 @@ async def _settings_page(
             "memberships": memberships,
             "errors": errors or {},
             "saved": saved or request.query.get("saved") == "1",
+            **await reminders.settings_context(ctx, request[actor_key]),
         },
         status=status,
     )

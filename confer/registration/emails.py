@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from confer import timefmt
+from confer import calendars, timefmt
 from confer.mail import outbox, render
 from confer.settings import Settings
 from confer.urls import url
@@ -26,6 +26,14 @@ ROLE_PHRASES = {
 
 def conference_url(settings: Settings, slug: str) -> str:
     return settings.base_url + url("conference", slug=slug)
+
+
+async def calendar(
+    con: asyncpg.Connection, settings: Settings, conference_id: int
+) -> list[outbox.Attachment]:
+    """The conference's programme as an .ics file, for the member's calendar (issue #24)."""
+    ics = await calendars.ics_for_email(con, conference_id, settings.base_url)
+    return [outbox.Attachment("conference.ics", "text/calendar; method=PUBLISH", ics)]
 
 
 async def invitation(
@@ -62,6 +70,7 @@ async def invitation(
         kind="invitation",
         to=invitation["email"],
         to_name=invitation["name"],
+        attachments=await calendar(con, settings, conference["id"]),
         **email.parts(),
     )
 
@@ -95,6 +104,7 @@ async def promoted(
         to_name=member["name"],
         user_id=member["user_id"],
         dedupe_key=dedupe_key,
+        attachments=await calendar(con, settings, conference["id"]),
         **email.parts(),
     )
 
@@ -179,5 +189,8 @@ async def decision(
         to=member["email"],
         to_name=member["name"],
         user_id=member["user_id"],
+        attachments=(
+            await calendar(con, settings, conference["id"]) if outcome == "approved" else ()
+        ),
         **email.parts(),
     )
