@@ -357,7 +357,7 @@ async def test_the_reminder_choices_forms(world, pool, browser_factory):
     assert r.status == 404
 
     # In Welsh.
-    await b.get("/language/cy?next=/")
+    await pool.execute("UPDATE users SET language = 'cy' WHERE id = $1", u["id"])
     _, page = await b.get("/notifications/settings")
     assert "Nodiadau atgoffa ar gyfer sesiynau â seren" in page
     assert "1 awr cyn" in page
