@@ -15,7 +15,9 @@ from confer import db, health, metrics, observe, ratelimit, resources, startup
 from confer import web as edge
 from confer.accounts import views as accounts_views
 from confer.api import routes as api_routes
+from confer.calendars import reminder_views
 from confer.calendars import views as calendar_views
+from confer.calendars.reminders import reminders_ctx
 from confer.conferences import views as conference_views
 from confer.context import Ctx
 from confer.errors import StartupError
@@ -128,6 +130,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(scheduler_ctx)  # the programme clock
     app.cleanup_ctx.append(sender_ctx)  # the outbox sender
     app.cleanup_ctx.append(digest_ctx)  # the daily digest
+    app.cleanup_ctx.append(reminders_ctx)  # reminders of starred sessions
     app.router.add_static("/static/", resources.path("static"), name="static", append_version=False)
     observe.register_routes(app.router)  # which paths carry a token, for the logs
     return app
@@ -145,6 +148,7 @@ def _add_pages_and_api(app: web.Application) -> None:
     mail_views.setup(app)
     registration_views.setup(app)
     notification_views.setup(app)
+    reminder_views.setup(app)
     search_views.setup(app)
     calendar_views.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.

@@ -84,6 +84,9 @@ PAGES: dict[str, str] = {
     "notification_settings": "/notifications/settings",
     "notification": "/notifications/{notification_id}",
     "follow_thread": "/c/{slug}/threads/{thread_id}/follow",
+    # Reminders of starred sessions (confer.calendars.reminders).
+    "reminder_settings": "/notifications/reminders",
+    "star_reminder": "/c/{slug}/sessions/{session_id}/reminder",
     # Search, exports and reports.
     "search": "/c/{slug}/search",
     "export": "/c/{slug}/export",

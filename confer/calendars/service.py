@@ -253,6 +253,12 @@ async def revoke_feed(ctx: Ctx, actor: Actor) -> None:
 
 
 def _event(ctx: Ctx, row: asyncpg.Record, joining_url: str | None = None) -> ics.SessionEvent:
+    return _event_at(ctx.settings.base_url, row, joining_url)
+
+
+def _event_at(
+    base_url: str, row: asyncpg.Record, joining_url: str | None = None
+) -> ics.SessionEvent:
     page = url("session", slug=row["slug"], session_id=row["id"])
     return ics.SessionEvent(
         session_id=row["id"],
@@ -262,7 +268,7 @@ def _event(ctx: Ctx, row: asyncpg.Record, joining_url: str | None = None) -> ics
         ends_at=row["ends_at"],
         timezone=row["timezone"],
         sequence=row["sequence"],
-        url=ctx.settings.base_url.rstrip("/") + page,
+        url=base_url.rstrip("/") + page,
         conference_title=row["conference_title"],
         cancelled=row["cancelled"],
         joining_url=joining_url,
@@ -281,6 +287,17 @@ async def programme_ics(ctx: Ctx, actor: Actor, slug: str, session_id: int | Non
         name=place.conference["title"],
         base_url=ctx.settings.base_url,
     )
+
+
+async def conference_ics(
+    con: asyncpg.Connection | asyncpg.Pool, conference_id: int, title: str, base_url: str
+) -> str:
+    """The programme attached to invitations and registration emails: what the programme page
+    shows (never a joining link), with the same UIDs as every other file, so that an imported
+    copy updates in place from the feed."""
+    rows = await q.list_conference_events(con, conference_id, None)
+    events = [_event_at(base_url, r) for r in rows]
+    return ics.calendar(events, name=title, base_url=base_url).decode()
 
 
 async def feed_ics(ctx: Ctx, token: str) -> bytes:

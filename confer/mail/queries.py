@@ -31,7 +31,7 @@ WHERE id = (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, kind, to_address, to_name, subject, body_text, body_html, created_at, attempts,
-          claimed_at
+          claimed_at, attachments
 """
 
 MARK_DATA_STARTED = """

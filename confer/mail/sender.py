@@ -29,6 +29,7 @@ only when the inserting transaction commits), at the next retry time, and every
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import logging
@@ -97,7 +98,8 @@ def message_id(row: asyncpg.Record, settings: Settings) -> str:
 
 
 def build_message(row: asyncpg.Record, settings: Settings) -> EmailMessage:
-    """The email for an outbox row: text, or text and HTML as multipart/alternative."""
+    """The email for an outbox row: text, or text and HTML as multipart/alternative; with
+    attachments (a conference's .ics), that inside multipart/mixed."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     name = " ".join(row["to_name"].split())
@@ -110,7 +112,31 @@ def build_message(row: asyncpg.Record, settings: Settings) -> EmailMessage:
     msg.set_content(row["body_text"])
     if row["body_html"]:
         msg.add_alternative(row["body_html"], subtype="html")
+    for file in _attachments(row):
+        _attach(msg, file)
     return msg
+
+
+def _attachments(row: asyncpg.Record) -> list[dict]:
+    try:
+        return list(row["attachments"] or ())
+    except KeyError:  # a row read without the column
+        return []
+
+
+def _attach(msg: EmailMessage, file: dict) -> None:
+    """One attachment: {"filename", "content_type", "text" | "base64"} (outbox.Attachment)."""
+    content_type = file["content_type"]
+    maintype, _, rest = content_type.partition("/")
+    subtype, *params = (p.strip() for p in rest.split(";"))
+    extra = dict(p.split("=", 1) for p in params if "=" in p)
+    if "text" in file and maintype == "text":
+        msg.add_attachment(file["text"], subtype=subtype, filename=file["filename"], params=extra)
+    else:
+        data = file["text"].encode() if "text" in file else base64.b64decode(file["base64"])
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=file["filename"], params=extra
+        )
 
 
 def backoff_seconds(settings: Settings, attempts: int) -> float:

@@ -10,6 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import banners
+from confer.calendars import reminders
 from confer.errors import Invalid, Unauthorized
 from confer.i18n import _, localized
 from confer.keys import actor_key, ctx_key
@@ -79,6 +80,7 @@ async def _settings_page(
             "memberships": memberships,
             "errors": errors or {},
             "saved": saved or request.query.get("saved") == "1",
+            **await reminders.settings_context(ctx, request[actor_key]),
         },
         status=status,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncpg
 
 from confer import i18n, timefmt
+from confer.calendars import service as calendars
 from confer.i18n import N_, _
 from confer.mail import outbox, render
 from confer.registration import queries as q
@@ -50,6 +51,16 @@ def conference_url(settings: Settings, slug: str) -> str:
 def _title(conference: asyncpg.Record | dict) -> str:
     """The conference's title in the current language where a bilingual conference has it."""
     return str(i18n.localized(conference, "title"))
+
+
+async def calendar(
+    con: asyncpg.Connection, settings: Settings, conference: asyncpg.Record | dict
+) -> list[outbox.Attachment]:
+    """The conference's programme as an .ics file, for the member's calendar (issue #24)."""
+    ics = await calendars.conference_ics(
+        con, conference["id"], _title(conference), settings.base_url
+    )
+    return [outbox.Attachment("conference.ics", "text/calendar; method=PUBLISH", ics)]
 
 
 async def invitation(
@@ -104,6 +115,7 @@ async def invitation(
         kind="invitation",
         to=invitation["email"],
         to_name=invitation["name"],
+        attachments=await calendar(con, settings, conference),
         **email.parts(),
     )
 
@@ -147,6 +159,7 @@ async def promoted(
         to_name=member["name"],
         user_id=member["user_id"],
         dedupe_key=dedupe_key,
+        attachments=await calendar(con, settings, conference),
         **email.parts(),
     )
 
@@ -258,5 +271,6 @@ async def decision(
         to=member["email"],
         to_name=member["name"],
         user_id=member["user_id"],
+        attachments=(await calendar(con, settings, conference) if outcome == "approved" else ()),
         **email.parts(),
     )
