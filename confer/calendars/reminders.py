@@ -110,7 +110,7 @@ RETURNING minutes
 # What the reminder says, and to whom.
 DETAILS = """
 SELECT u.email, u.name, coalesce(u.language, c.language, 'en') AS language,
-       s.id AS session_id, s.title, s.translations, s.starts_at, s.ends_at,
+       s.id AS session_id, s.kind, s.title, s.translations, s.starts_at, s.ends_at,
        c.id AS conference_id, c.slug, c.title AS conference_title, c.timezone,
        c.language AS conference_language, c.bilingual,
        c.translations AS conference_translations
@@ -215,7 +215,15 @@ def dedupe_key(user_id: int, session_id: int, starts_at: Any) -> str:
     return f"reminder:{user_id}:{session_id}:{int(starts_at.timestamp())}"
 
 
-def _texts(d: asyncpg.Record) -> tuple[str, str, str]:
+def session_path(slug: str, session_id: int, kind: str | None) -> str:
+    """Where a reminder takes the member: a panel's or keynote's questions page, else the
+    session's page."""
+    if kind in ("panel", "keynote"):
+        return url("panel", slug=slug, session_id=session_id)
+    return url("session", slug=slug, session_id=session_id)
+
+
+def _texts(d: asyncpg.Record | dict) -> tuple[str, str, str]:
     """(session title, conference title, session url) in the current language."""
     conference = {
         "language": d["conference_language"],
@@ -225,10 +233,10 @@ def _texts(d: asyncpg.Record) -> tuple[str, str, str]:
     }
     session = i18n.localized(d, "title", conference=conference)
     title = i18n.localized(conference, "title")
-    return str(session), str(title), url("session", slug=d["slug"], session_id=d["session_id"])
+    return str(session), str(title), session_path(d["slug"], d["session_id"], d["kind"])
 
 
-def notification_text(d: asyncpg.Record) -> str:
+def notification_text(d: asyncpg.Record | dict) -> str:
     session, _conference, _url = _texts(d)
     return _("“%(session)s” starts at %(time)s") % {
         "session": session,
@@ -266,15 +274,19 @@ def reminder_email(settings: Settings, d: asyncpg.Record) -> render.Email:
     )
 
 
-def event_payload(d: asyncpg.Record, note: asyncpg.Record, unread: int) -> dict[str, Any]:
-    """The live `notification` event: the notifications' wire shape, for a session."""
+def payload(
+    d: asyncpg.Record | dict, *, note_id: int, created_at: Any, read: bool
+) -> dict[str, Any]:
+    """A reminder in the notifications' wire shape (confer.notifications.service.payload: the
+    notifications page, the JSON API and the live event), in the current language. `d`: the
+    session's and its conference's columns as DETAILS names them."""
     session, conference, path = _texts(d)
     return {
-        "id": note["id"],
+        "id": note_id,
         "kind": "reminder",
         "text": notification_text(d),
-        "read": False,
-        "created_at": note["created_at"].isoformat(),
+        "read": read,
+        "created_at": created_at.isoformat(),
         "post_id": None,
         "thread_id": None,
         "thread_title": None,
@@ -286,9 +298,17 @@ def event_payload(d: asyncpg.Record, note: asyncpg.Record, unread: int) -> dict[
         "excerpt": "",
         "newer_posts": 0,
         "url": path,
-        "open_url": path,
-        "unread": unread,
+        # Opening it here marks it read, then redirects to `url`.
+        "open_url": url("notification", notification_id=note_id),
     }
+
+
+def event_payload(d: asyncpg.Record, note: asyncpg.Record, unread: int) -> dict[str, Any]:
+    """The live `notification` event: the notifications' wire shape, for a session, with the
+    member's new unread count."""
+    data = payload(d, note_id=note["id"], created_at=note["created_at"], read=False)
+    data["unread"] = unread
+    return data
 
 
 async def _remind(

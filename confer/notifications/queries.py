@@ -17,15 +17,23 @@ import asyncpg
 
 Con = asyncpg.Connection | asyncpg.Pool
 
-# Aliases: n notifications, p its post (visible only), with the recipient still a member.
+# Aliases: n notifications, p its post (visible only), s its session (a reminder's; a
+# deleted session takes its reminders with it), with the recipient still a member. A
+# notification is shown when what it points at is there: `SHOWN` goes in every WHERE.
 SHOWN_FROM = """
 FROM notifications n
-JOIN LATERAL (
+LEFT JOIN LATERAL (
     SELECT p.thread_id, p.seq, p.body_md
     FROM posts p
     WHERE p.id = n.post_id AND p.status = 'visible'
     LIMIT 1
 ) p ON true
+LEFT JOIN LATERAL (
+    SELECT s.id, s.kind, s.title, s.translations, s.starts_at
+    FROM sessions s
+    WHERE s.id = n.session_id
+    LIMIT 1
+) s ON true
 JOIN LATERAL (
     SELECT 1
     FROM memberships m
@@ -33,6 +41,7 @@ JOIN LATERAL (
     LIMIT 1
 ) member ON true
 """
+SHOWN = "(p.thread_id IS NOT NULL OR (n.kind = 'reminder' AND s.id IS NOT NULL))"
 
 UNREAD_CAP = 99  # the header shows "99+" beyond this
 
@@ -41,7 +50,7 @@ SELECT count(*)
 FROM (
     SELECT 1
     {SHOWN_FROM}
-    WHERE n.user_id = $1 AND n.read_at IS NULL
+    WHERE n.user_id = $1 AND n.read_at IS NULL AND {SHOWN}
     LIMIT {UNREAD_CAP + 1}
 ) unread
 """
@@ -217,6 +226,8 @@ RETURNING id
 
 NOTIFICATION_COLUMNS = """
 n.id, n.user_id, n.kind, n.post_id, p.thread_id, n.conference_id, n.created_at, n.read_at,
+n.session_id, s.kind AS session_kind, s.title AS session_title,
+s.translations AS session_translations, s.starts_at AS session_starts_at,
 n.read_at IS NOT NULL AS is_read,
 p.seq, left(p.body_md, 400) AS excerpt,
 th.title AS thread_title, c.slug, c.title AS conference_title, c.timezone,
@@ -232,7 +243,7 @@ CASE WHEN n.kind = 'followed_post' AND n.read_at IS NULL THEN (
 
 NOTIFICATION_FROM = f"""
 {SHOWN_FROM}
-JOIN threads th ON th.id = p.thread_id
+LEFT JOIN threads th ON th.id = p.thread_id
 JOIN conferences c ON c.id = n.conference_id
 LEFT JOIN users a ON a.id = n.actor_id
 """
@@ -241,7 +252,7 @@ LEFT JOIN users a ON a.id = n.actor_id
 LIST_NOTIFICATIONS = f"""
 SELECT {NOTIFICATION_COLUMNS}
 {NOTIFICATION_FROM}
-WHERE n.user_id = $1 AND n.id < $2 AND (NOT $4 OR n.read_at IS NULL)
+WHERE n.user_id = $1 AND n.id < $2 AND (NOT $4 OR n.read_at IS NULL) AND {SHOWN}
 ORDER BY n.id DESC
 LIMIT $3
 """
@@ -249,7 +260,7 @@ LIMIT $3
 FETCH_NOTIFICATION = f"""
 SELECT {NOTIFICATION_COLUMNS}
 {NOTIFICATION_FROM}
-WHERE n.id = $1 AND n.user_id = $2
+WHERE n.id = $1 AND n.user_id = $2 AND {SHOWN}
 """
 
 MARK_READ = f"""
@@ -258,7 +269,7 @@ SET read_at = coalesce(read_at, now())
 WHERE id = (
     SELECT n.id
     {SHOWN_FROM}
-    WHERE n.id = $1 AND n.user_id = $2
+    WHERE n.id = $1 AND n.user_id = $2 AND {SHOWN}
 )
 RETURNING id
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncpg
 
 from confer import i18n, places
+from confer.calendars import reminders
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
 from confer.i18n import N_, _
@@ -106,6 +107,25 @@ def recipient_language(row: asyncpg.Record | dict) -> str:
 def payload(row: asyncpg.Record | dict) -> dict:
     """The wire shape of a notification (JSON API and the live `notification` event), in the
     current language."""
+    if row["kind"] == "reminder":
+        return reminders.payload(
+            {
+                "session_id": row["session_id"],
+                "kind": row["session_kind"],
+                "title": row["session_title"],
+                "translations": row["session_translations"],
+                "starts_at": row["session_starts_at"],
+                "slug": row["slug"],
+                "timezone": row["timezone"],
+                "conference_title": row["conference_title"],
+                "conference_language": row["conference_language"],
+                "bilingual": row["conference_bilingual"],
+                "conference_translations": row["conference_translations"],
+            },
+            note_id=row["id"],
+            created_at=row["created_at"],
+            read=bool(row["is_read"]),
+        )
     who = actor_label(row["actor_name"], row["actor_title"])
     return {
         "id": row["id"],
