@@ -102,6 +102,13 @@ SCHEMAS: dict[str, Any] = {
                 "description": "A bilingual conference's title, summary_html and "
                 "code_of_conduct_html in its other language, under that language's code",
             },
+            "joining_reveal_minutes": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1440,
+                "description": "From how many minutes before a session its joining link is "
+                "shown to members",
+            },
             "url": STR,
             "sessions": {"type": "array", "items": ref("Session")},
             "membership": {"type": ["object", "null"]},

@@ -56,6 +56,7 @@ def conference_json(c: object, *, sessions: list | None = None) -> dict:
         "language": c["language"],  # type: ignore[index]
         "bilingual": c["bilingual"],  # type: ignore[index]
         "translations": _translations(c, ("title", "summary_html", "code_of_conduct_html")),
+        "joining_reveal_minutes": c["joining_reveal_minutes"],  # type: ignore[index]
         "url": url("conference", slug=c["slug"]),  # type: ignore[index]
     }
     if sessions is not None:
@@ -285,6 +286,14 @@ _TRANSLATIONS_INPUT = {
     "description": "The texts in the conference's other language, under its code",
     "additionalProperties": {"type": "object", "additionalProperties": STR},
 }
+_REVEAL = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 1440,
+    "default": 15,
+    "description": "From how many minutes before a session its joining link is shown to "
+    "members (left out on update: unchanged)",
+}
 _CONFERENCE_INPUT = {
     "type": "object",
     "required": ["title", "starts_at", "ends_at"],
@@ -303,6 +312,7 @@ _CONFERENCE_INPUT = {
         "language": {"enum": ["en", "cy"]},
         "bilingual": {"type": "boolean"},
         "translations": _TRANSLATIONS_INPUT,
+        "joining_reveal_minutes": _REVEAL,
     },
 }
 _SESSION_INPUT = {

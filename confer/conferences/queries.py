@@ -23,6 +23,7 @@ c.id, c.slug, c.title, c.summary_md, c.summary_html, c.code_of_conduct_md,
 c.code_of_conduct_html, c.timezone, c.starts_at, c.ends_at, c.visibility, c.registration,
 c.capacity, c.published_at, c.created_at, c.updated_at, c.flag_threshold,
 c.premoderate_first_posts, c.facilitators_may_export, c.language, c.bilingual, c.translations,
+c.joining_reveal_minutes,
 {CONFERENCE_STATE} AS state, now() AS now
 """
 
@@ -95,8 +96,8 @@ ORDER BY c.starts_at DESC
 INSERT_CONFERENCE = """
 INSERT INTO conferences (slug, title, summary_md, summary_html, code_of_conduct_md,
                          code_of_conduct_html, timezone, starts_at, ends_at, visibility, created_by,
-                         language, bilingual, translations)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         language, bilingual, translations, joining_reveal_minutes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING id
 """
 
@@ -104,7 +105,8 @@ UPDATE_CONFERENCE = """
 UPDATE conferences
 SET title = $2, summary_md = $3, summary_html = $4, code_of_conduct_md = $5,
     code_of_conduct_html = $6, timezone = $7, starts_at = $8, ends_at = $9, visibility = $10,
-    language = $11, bilingual = $12, translations = $13, updated_at = now()
+    language = $11, bilingual = $12, translations = $13, joining_reveal_minutes = $14,
+    updated_at = now()
 WHERE id = $1
 """
 
@@ -238,11 +240,15 @@ async def insert_conference(
     language: str = "en",
     bilingual: bool = False,
     translations: dict | None = None,
+    joining_reveal_minutes: int = 15,
 ) -> int:
     """`args`: slug, title, summary (Markdown, HTML), code of conduct (Markdown, HTML),
     timezone, starts, ends, visibility, created_by; then the language of those texts and,
-    for a bilingual conference, their `translations` (migrations/0018_bilingual.sql)."""
-    return await con.fetchval(INSERT_CONFERENCE, *args, language, bilingual, translations or {})
+    for a bilingual conference, their `translations` (migrations/0018_bilingual.sql), and
+    how long before a session its joining link is shown (migrations/0024_calendars.sql)."""
+    return await con.fetchval(
+        INSERT_CONFERENCE, *args, language, bilingual, translations or {}, joining_reveal_minutes
+    )
 
 
 async def update_conference(
@@ -251,8 +257,11 @@ async def update_conference(
     language: str = "en",
     bilingual: bool = False,
     translations: dict | None = None,
+    joining_reveal_minutes: int = 15,
 ) -> None:
-    await con.execute(UPDATE_CONFERENCE, *args, language, bilingual, translations or {})
+    await con.execute(
+        UPDATE_CONFERENCE, *args, language, bilingual, translations or {}, joining_reveal_minutes
+    )
 
 
 async def set_published(con: Con, conference_id: int, published: bool) -> None:

@@ -39,6 +39,10 @@ async def list_visible(ctx: Ctx, actor: Actor) -> list[dict]:
 # --- creating and editing ---------------------------------------------------------------
 
 
+REVEAL_DEFAULT = 15  # conferences.joining_reveal_minutes (migrations/0024_calendars.sql)
+REVEAL_MAX = 1440  # a day
+
+
 @dataclass(frozen=True)
 class ConferenceInput:
     title: str
@@ -54,6 +58,8 @@ class ConferenceInput:
     bilingual: bool = False
     # The texts in the other language, as given (Markdown): {"cy": {"title": …, "summary": …}}
     translations: dict[str, dict[str, str]] | None = None
+    # From how many minutes before a session its joining link is shown to members (#24).
+    joining_reveal_minutes: int = REVEAL_DEFAULT
 
 
 # --- bilingual conferences (migrations/0018_bilingual.sql, confer.i18n.localized) ----------
@@ -262,6 +268,7 @@ def conference_form_values(c: object) -> dict[str, object]:
         "translation_title": other.get("title", ""),
         "translation_summary": other.get("summary_md", ""),
         "translation_code_of_conduct": other.get("code_of_conduct_md", ""),
+        "joining_reveal_minutes": str(row["joining_reveal_minutes"]),  # type: ignore[index]
     }
 
 
@@ -334,6 +341,7 @@ def _check_conference(
     language = _check_language(f, data, current)
     bilingual = f.boolean(data.get("bilingual"))
     translations = _check_translations(f, data, language, bilingual, _TRANSLATED)
+    reveal = _check_reveal_minutes(f, data, current)
     return ConferenceInput(
         title,
         summary,
@@ -347,7 +355,42 @@ def _check_conference(
         language,
         bilingual,
         translations,
+        reveal,
     )
+
+
+def _check_reveal_minutes(
+    f: Fields, data: dict[str, object], current: asyncpg.Record | None = None
+) -> int:
+    """The joining link's reveal time: a whole number of minutes from 0 to 1,440; absent
+    (the JSON API's update), the conference's current one."""
+    name = "joining_reveal_minutes"
+    kept = current[name] if current is not None else REVEAL_DEFAULT
+    if name not in data:
+        return kept
+    raw = data.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        f.add(name, _("Enter how many minutes before a session its joining link is shown"))
+        return kept
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not (text.isascii() and text.isdigit()):
+        f.add(
+            name,
+            _("The time the joining link is shown must be a whole number of minutes, like 15"),
+        )
+        return kept
+    minutes = int(text[:12])
+    if len(text) > 12 or minutes > REVEAL_MAX:
+        f.add(
+            name,
+            _(
+                "The time the joining link is shown must be between 0 and %(max)s minutes "
+                "(a day) before the session"
+            )
+            % {"max": f"{REVEAL_MAX:,}"},
+        )
+        return kept
+    return minutes
 
 
 def _check_slug(f: Fields, value: object) -> str:
@@ -401,6 +444,7 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
                 language=c.language,
                 bilingual=c.bilingual,
                 translations=translations,
+                joining_reveal_minutes=c.joining_reveal_minutes,
             )
         except asyncpg.UniqueViolationError:
             raise Invalid(fields={"slug": _("That web address is taken: choose another")}) from None
@@ -468,6 +512,7 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
             language=c.language,
             bilingual=c.bilingual,
             translations=translations,
+            joining_reveal_minutes=c.joining_reveal_minutes,
         )
         promoted = await registration.change_settings(
             con, ctx.settings, place.id, c.registration, c.capacity
