@@ -18,6 +18,7 @@ from confer import i18n, timefmt
 from confer.calendars import service as calendars
 from confer.i18n import N_, _
 from confer.mail import outbox, render
+from confer.notifications.emails import deliverable
 from confer.registration import queries as q
 from confer.settings import Settings
 from confer.urls import url
@@ -115,6 +116,64 @@ async def invitation(
         kind="invitation",
         to=invitation["email"],
         to_name=invitation["name"],
+        attachments=await calendar(con, settings, conference),
+        **email.parts(),
+    )
+
+
+def joined_dedupe_key(conference_id: int, user_id: int) -> str:
+    """One confirmation per member and conference, whatever submits the join twice."""
+    return f"joined:{conference_id}:{user_id}"
+
+
+async def joined(
+    con: asyncpg.Connection, settings: Settings, *, conference: asyncpg.Record, user_id: int
+) -> None:
+    """The confirmation of a place taken at once (an open conference), inside the join's
+    transaction: the dates, the programme, how to put the sessions in a calendar, and the
+    conference's .ics. In the member's language, else the conference's; queued once."""
+    user = await con.fetchrow("SELECT email, name FROM users WHERE id = $1", user_id)
+    if user is None or not deliverable(user["email"]):
+        return
+    code = await q.member_language(con, conference["id"], user_id)
+    tz = conference["timezone"]
+    slug = conference["slug"]
+    with i18n.using(code):
+        title = _title(conference)
+        email = render.compose(
+            settings,
+            subject=_("You have joined %(title)s") % {"title": title},
+            to_name=user["name"],
+            paragraphs=[
+                _("You have joined %(title)s. Your place is confirmed.") % {"title": title},
+                _("The conference runs online from %(starts)s to %(ends)s.")
+                % {
+                    "starts": timefmt.when(conference["starts_at"], tz),
+                    "ends": timefmt.when(conference["ends_at"], tz),
+                },
+                _(
+                    "The programme is attached as a calendar file: open it to add every "
+                    "session to your calendar. On the programme, “Add to calendar” adds one "
+                    "session at a time."
+                ),
+                _(
+                    "To keep your calendar up to date when the programme changes, star the "
+                    "sessions you want to attend and subscribe to your calendar feed: %(url)s"
+                )
+                % {"url": settings.base_url + url("calendar")},
+            ],
+            action=render.Action(
+                _("See the programme"), settings.base_url + url("programme", slug=slug)
+            ),
+            reason=_("You are getting this email because you joined the conference."),
+        )
+    await outbox.enqueue(
+        con,
+        kind="registration_joined",
+        to=user["email"],
+        to_name=user["name"],
+        user_id=user_id,
+        dedupe_key=joined_dedupe_key(conference["id"], user_id),
         attachments=await calendar(con, settings, conference),
         **email.parts(),
     )

@@ -285,6 +285,9 @@ async def register(
                 con, ctx.settings, conference=c, requester=actor.name,
                 organisers=await q.list_organisers_to_tell(con, place.id),
             )  # fmt: skip
+        elif status == "active":
+            # A place at once: confirmed by email, with the programme for their calendar.
+            await emails.joined(con, ctx.settings, conference=conference, user_id=actor.user_id)
     return Registration(place.id, slug, actor.user_id, role, status, position)
 
 
