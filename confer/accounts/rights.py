@@ -49,12 +49,24 @@ MY_DATA = {
     "threads_read": """SELECT thread_id, last_seq, updated_at FROM read_state WHERE user_id = $1""",
     "sign_in_sessions": """
         SELECT created_at, last_seen_at, expires_at FROM logins WHERE user_id = $1""",
+    # Their reminders: the default (minutes before a starred session; 0: none), each star's
+    # own choice (null: the default), and the reminders made for them.
+    "reminder_preference": """
+        SELECT reminder_minutes AS default_minutes_before FROM users WHERE id = $1""",
     "starred_sessions": """
-        SELECT c.slug AS conference, s.title, st.created_at
+        SELECT c.slug AS conference, s.title, st.created_at,
+               st.reminder_minutes AS reminder_minutes_before
         FROM session_stars st
         JOIN sessions s ON s.id = st.session_id
         JOIN conferences c ON c.id = s.conference_id
         WHERE st.user_id = $1 ORDER BY st.created_at""",
+    "session_reminders": """
+        SELECT c.slug AS conference, s.title, r.starts_at, r.minutes AS minutes_before,
+               r.created_at
+        FROM session_reminders r
+        JOIN sessions s ON s.id = r.session_id
+        JOIN conferences c ON c.id = s.conference_id
+        WHERE r.user_id = $1 ORDER BY r.created_at""",
     "calendar_feed": """
         SELECT scope, timezone, token_hash IS NOT NULL AS address_active, created_at
         FROM calendar_feeds WHERE user_id = $1""",
@@ -73,6 +85,10 @@ ERASE = [
     # The calendar feed's address stops working; their stars and time zone go.
     "DELETE FROM calendar_feeds WHERE user_id = $1",
     "DELETE FROM session_stars WHERE user_id = $1",
+    # Their reminders: the ledger and their choice (the account row stays, so nothing
+    # cascades; their reminder notifications go with the others in _erase).
+    "DELETE FROM session_reminders WHERE user_id = $1",
+    "UPDATE users SET reminder_minutes = DEFAULT WHERE id = $1",
     """UPDATE cancelled_sessions SET starred_by = array_remove(starred_by, $1)
        WHERE $1 = ANY (starred_by)""",
     "DELETE FROM read_state WHERE user_id = $1",
@@ -185,6 +201,10 @@ ANONYMISE_IN_CONFERENCE = [
     """DELETE FROM session_facilitators
        WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)""",
     """DELETE FROM session_speakers
+       WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)""",
+    """DELETE FROM session_stars
+       WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)""",
+    """DELETE FROM session_reminders
        WHERE user_id = $1 AND session_id IN (SELECT id FROM sessions WHERE conference_id = $2)""",
     "DELETE FROM memberships WHERE user_id = $1 AND conference_id = $2",
     """UPDATE invitations SET email = 'erased-' || id || '@invalid', name = ''
