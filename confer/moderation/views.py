@@ -18,6 +18,7 @@ from confer.moderation.service import flag_reasons, hide_reasons
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.posts.service import hidden_reason_text
+from confer.reports.service import action_label
 from confer.routing import Call, Reply, api, created, page
 from confer.urls import url
 from confer.web import int_param, read_form, redirect
@@ -83,6 +84,7 @@ async def show_moderation(request: web.Request) -> web.Response:
             "role_names": service.ROLE_NAMES,
             "status_names": service.STATUS_NAMES,
             "hidden_reason_text": hidden_reason_text,
+            "action_label": action_label,
         },
     )
 

@@ -110,7 +110,8 @@ def hour_label(hour: int) -> str:
     return _("%(start)s to %(end)s") % {"start": f"{hour:02d}:00", "end": f"{hour:02d}:59"}
 
 
-# Every action the moderation log records (confer.moderation, confer.panels), in words.
+# Every action the moderation log records (confer.moderation, confer.panels,
+# confer.calendars), in words: the report's table and the moderation page's log.
 ACTION_NAMES = {
     "thread.pin": N_("Thread: pin"),
     "thread.unpin": N_("Thread: unpin"),
@@ -143,6 +144,10 @@ ACTION_NAMES = {
     "question.dismiss": N_("Question: dismiss"),
     "question.merge": N_("Question: merge"),
     "question.reopen": N_("Question: reopen"),
+    # A session's joining link, set on the session form (confer.calendars.service).
+    "session.joining_link_added": N_("Session: joining link added"),
+    "session.joining_link_changed": N_("Session: joining link changed"),
+    "session.joining_link_removed": N_("Session: joining link removed"),
 }
 
 
