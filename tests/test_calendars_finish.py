@@ -7,15 +7,22 @@ moderation log."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
+import icalendar
 import pytest
 
-from confer import timefmt
+from confer import i18n, timefmt
 from confer.calendars import reminders
 from confer.keys import ctx_key
+from confer.reports.service import action_label
+from tests.conftest import PASSWORD
+from tests.test_calendars import LINK, _edit, setup  # noqa: F401 (a fixture)
+from tests.test_data_rights import _post_form
 from tests.test_live import Client, _cookie
+from tests.test_registration import make_conference
 from tests.test_reminders import TZ, star
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -141,3 +148,276 @@ async def test_reminders_are_on_the_notifications_page_in_the_readers_language_a
     status, data = await b.api("GET", "/api/v1/notifications")
     assert data["unread"] == 1
     assert [n["session_id"] for n in data["notifications"]] == [talk["id"]]
+
+
+# --- 2. the joining link's reveal time: the settings form and the JSON API, one service ------
+
+
+def _local(days: int) -> str:
+    return f"2030-06-{1 + days:02d}T09:00"
+
+
+async def test_the_joining_link_reveal_time_is_a_conference_setting_in_the_form_and_the_api(
+    world, pool, browser_factory
+):
+    from confer.accounts import service as accounts
+    from confer.policy import Actor
+
+    admin = await world.user("Ada Admin", admin=True)
+    token, _ = await accounts.create_api_token(
+        pool, Actor(user_id=admin["id"], name=admin["name"]), "t"
+    )
+    api = await browser_factory()
+    base = {"title": "Flood resilience", "starts_at": _local(0), "ends_at": _local(2)}
+
+    # Created with it, and without it (the default).
+    status, body = await api.api(
+        "POST",
+        "/api/v1/conferences",
+        {**base, "slug": "reveal-one", "joining_reveal_minutes": 60},
+        token=token,
+    )
+    assert status == 201, body
+    assert body["joining_reveal_minutes"] == 60
+    status, body = await api.api(
+        "POST", "/api/v1/conferences", {**base, "slug": "reveal-two"}, token=token
+    )
+    assert status == 201 and body["joining_reveal_minutes"] == 15
+
+    # Bad values: a whole sentence naming the field; nothing saved.
+    for value, words in (
+        (1441, "between 0 and 1,440 minutes"),
+        (-5, "whole number of minutes"),
+        ("soon", "whole number of minutes"),
+        (None, "Enter how many minutes before a session its joining link is shown"),
+    ):
+        status, body = await api.api(
+            "PUT",
+            "/api/v1/conferences/reveal-one",
+            {**base, "joining_reveal_minutes": value},
+            token=token,
+        )
+        assert status == 422, body
+        assert words in body["error"]["fields"]["joining_reveal_minutes"]
+    reveal = "SELECT joining_reveal_minutes FROM conferences WHERE slug = $1"
+    assert await pool.fetchval(reveal, "reveal-one") == 60
+    # Left out of an update: unchanged; 0 is allowed (shown from the start).
+    status, body = await api.api("PUT", "/api/v1/conferences/reveal-one", base, token=token)
+    assert status == 200 and body["joining_reveal_minutes"] == 60
+    status, body = await api.api(
+        "PUT", "/api/v1/conferences/reveal-one", {**base, "joining_reveal_minutes": 0}, token=token
+    )
+    assert status == 200 and body["joining_reveal_minutes"] == 0
+    assert await pool.fetchval(reveal, "reveal-one") == 0
+
+    # Documented in the OpenAPI document (input and output).
+    status, doc = await api.api("GET", "/api/v1/openapi.json")
+    put = doc["paths"]["/api/v1/conferences/{slug}"]["put"]
+    schema = put["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["joining_reveal_minutes"]["maximum"] == 1440
+    assert "joining_reveal_minutes" in doc["components"]["schemas"]["Conference"]["properties"]
+
+    # The organiser's settings form: shown with its value, bad input named, values kept.
+    b = await browser_factory(admin["email"])
+    r, page = await b.get("/c/reveal-one/manage")
+    assert r.status == 200
+    assert re.search(r'name="joining_reveal_minutes" type="text" value="0"', page)
+    form = {
+        "title": "Flood resilience (renamed)",
+        "timezone": "Europe/London",
+        "starts_at": _local(0),
+        "ends_at": _local(2),
+        "visibility": "public",
+        "registration": "open",
+        "language": "en",
+        "joining_reveal_minutes": "",
+    }
+    r, page = await b.post("/c/reveal-one/manage", form)
+    assert r.status == 422
+    assert "Enter how many minutes before a session its joining link is shown" in page
+    assert 'value="Flood resilience (renamed)"' in page
+    r, page = await b.post("/c/reveal-one/manage", {**form, "joining_reveal_minutes": "2000"})
+    assert r.status == 422 and "between 0 and 1,440 minutes" in page
+    r, _ = await b.post("/c/reveal-one/manage", {**form, "joining_reveal_minutes": "90"})
+    assert r.status == 303
+    assert await pool.fetchval(reveal, "reveal-one") == 90
+    _, page = await b.get("/c/reveal-one/manage")
+    assert 'name="joining_reveal_minutes" type="text" value="90"' in page
+
+    # In Welsh for a Welsh-speaking organiser.
+    await pool.execute("UPDATE users SET language = 'cy' WHERE id = $1", admin["id"])
+    r, page = await b.post("/c/reveal-one/manage", {**form, "joining_reveal_minutes": "x"})
+    assert r.status == 422
+    with i18n.using("cy"):
+        welsh = i18n._(
+            "The time the joining link is shown must be a whole number of minutes, like 15"
+        )
+    assert welsh != "The time the joining link is shown must be a whole number of minutes, like 15"
+    assert welsh in page
+
+
+# --- 3. joining an open conference: a confirmation with the conference's .ics ---------------
+
+
+def _ics(message) -> icalendar.Calendar:
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename() == "conference.ics"
+    return icalendar.Calendar.from_ical(part.get_content())
+
+
+def _plain(message) -> str:
+    return " ".join(message.get_body(("plain",)).get_content().split())
+
+
+async def test_joining_an_open_conference_sends_one_confirmation_with_the_programme(
+    world, pool, server, browser_factory, mailbox
+):
+    c = await make_conference(world, pool, capacity=2, timezone=TZ)
+    opening = await world.session(c, starts_in=timedelta(days=1), title="Opening")
+    closing = await world.session(c, starts_in=timedelta(days=1, hours=3), title="Closing")
+    slug = c["slug"]
+    title = f"Conference {slug}"
+
+    # An English member by the form, twice (a double submission): one email.
+    jane = await world.user("Jane Smith", email="jane@example.org")
+    jb = await browser_factory(jane["email"])
+    for _attempt in range(2):
+        r, _ = await jb.post(f"/c/{slug}/join", {"accept_code_of_conduct": "on"})
+        assert r.status == 303
+    [message] = await mailbox.wait_for("jane@example.org")
+    assert message["Subject"] == f"You have joined {title}"
+    text = _plain(message)
+    starts, ends = await pool.fetchrow(
+        "SELECT starts_at, ends_at FROM conferences WHERE id = $1", c["id"]
+    )
+    assert f"from {timefmt.when(starts, TZ)} to {timefmt.when(ends, TZ)}" in text
+    assert f"http://127.0.0.1/c/{slug}/programme" in text
+    assert "Add to calendar" in text and "http://127.0.0.1/account/calendar" in text
+    cal = _ics(message)
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {
+        f"session-{opening['id']}@127.0.0.1",
+        f"session-{closing['id']}@127.0.0.1",
+    }
+    assert str(events[f"session-{closing['id']}@127.0.0.1"]["SUMMARY"]) == "Closing"
+
+    # A Welsh member over the JSON API: in Welsh, with the same programme attached.
+    eira = await world.user("Eira Jones", email="eira@example.org")
+    await pool.execute("UPDATE users SET language = 'cy' WHERE id = $1", eira["id"])
+    eb = await browser_factory(eira["email"])
+    status, body = await eb.api("POST", f"/api/v1/conferences/{slug}/join", {
+        "accept_code_of_conduct": True
+    })  # fmt: skip
+    assert status in (200, 201), body
+    [welsh] = await mailbox.wait_for("eira@example.org")
+    with i18n.using("cy"):
+        subject = i18n._("You have joined %(title)s") % {"title": title}
+        welsh_starts = timefmt.when(starts, TZ)
+    assert subject != f"You have joined {title}" and welsh["Subject"] == subject
+    assert welsh_starts in _plain(welsh) and "You have joined" not in _plain(welsh)
+    assert len(list(_ics(welsh).walk("VEVENT"))) == 2
+
+    # The conference is full now: the waitlist gets no confirmation of a place.
+    ann = await world.user("Ann Waits", email="ann@example.org")
+    ab = await browser_factory(ann["email"])
+    r, _ = await ab.post(f"/c/{slug}/join", {"accept_code_of_conduct": "on"})
+    assert r.status == 303
+    rows = await pool.fetch(
+        "SELECT to_address, dedupe_key FROM outbox WHERE kind = 'registration_joined' ORDER BY id"
+    )
+    assert [r["to_address"] for r in rows] == ["jane@example.org", "eira@example.org"]
+    assert rows[0]["dedupe_key"] == f"joined:{c['id']}:{jane['id']}"
+
+
+# --- 4. data rights: reminders in the download, gone with an erased account ------------------
+
+
+async def test_the_data_download_has_reminder_choices_and_erasure_removes_reminders(
+    world, pool, server, browser_factory
+):
+    c = await world.conference(timezone=TZ)
+    soon = await world.session(c, starts_in=timedelta(minutes=10), title="Flood plans")
+    later = await world.session(c, starts_in=timedelta(days=1), title="Budgets")
+    pat = await world.user("Pat Member", email="pat@example.org")
+    other = await world.user("Olu Other", email="olu@example.org")
+    for u in (pat, other):
+        await world.member(c, u)
+    await pool.execute("UPDATE users SET reminder_minutes = 60 WHERE id = $1", pat["id"])
+    await star(pool, pat, soon, 15)
+    await star(pool, pat, later)
+    await star(pool, other, soon)
+    assert await reminders.run_due(server.app[ctx_key]) == 2
+
+    b = await browser_factory(pat["email"])
+    status, text, _ = await _post_form(b, "/account/data", {})
+    assert status == 200
+    data = json.loads(text)
+    assert data["reminder_preference"] == [{"default_minutes_before": 60}]
+    assert {(s["title"], s["reminder_minutes_before"]) for s in data["starred_sessions"]} == {
+        ("Flood plans", 15),
+        ("Budgets", None),
+    }
+    [made] = data["session_reminders"]
+    assert (made["title"], made["minutes_before"]) == ("Flood plans", 15)
+    assert "Olu Other" not in text
+
+    status, text, _ = await _post_form(b, "/account/delete", {"password": PASSWORD})
+    assert status == 303, text[:500]
+
+    async def left(user: dict) -> tuple[int, int, int, int]:
+        return (
+            await pool.fetchval(
+                "SELECT count(*) FROM session_reminders WHERE user_id = $1", user["id"]
+            ),
+            await pool.fetchval(
+                "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'reminder'",
+                user["id"],
+            ),
+            await pool.fetchval(
+                "SELECT count(*) FROM session_stars WHERE user_id = $1", user["id"]
+            ),
+            await pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE user_id = $1 AND kind = 'reminder'", user["id"]
+            ),
+        )
+
+    assert await left(pat) == (0, 0, 0, 0)
+    assert (
+        await pool.fetchval("SELECT reminder_minutes FROM users WHERE id = $1", pat["id"]) == 15
+    )  # the default again: their choice is theirs
+    assert await left(other) == (1, 1, 1, 1)  # nobody else's
+
+
+# --- 5. the joining link's actions in words in the moderation log and the report -------------
+
+
+async def test_joining_link_actions_have_words_on_the_moderation_page_and_in_the_report(
+    setup,  # noqa: F811 (tests.test_calendars' fixture: an organiser and two sessions)
+    pool,
+):
+    c, b = setup["c"], setup["b"]
+    path = f"/c/{c['slug']}/manage/sessions/{setup['after']}"
+    times = ("2026-10-26T10:00", "2026-10-26T11:00")
+    for link in (LINK, LINK + "-moved", ""):
+        r, _ = await b.post(path, _edit(c, 0, "After the change", *times, joining_url=link))
+        assert r.status == 303
+    words = {
+        "session.joining_link_added": "Session: joining link added",
+        "session.joining_link_changed": "Session: joining link changed",
+        "session.joining_link_removed": "Session: joining link removed",
+    }
+    for where in ("moderation", "report"):
+        r, page = await b.get(f"/c/{c['slug']}/{where}")
+        assert r.status == 200, where
+        for code, label in words.items():
+            assert label in page and code in page, (where, code)
+            assert action_label(code) == label
+        assert LINK not in page
+
+    # In the organiser's language.
+    await pool.execute("UPDATE users SET language = 'cy' WHERE id = $1", setup["org"]["id"])
+    _, page = await b.get(f"/c/{c['slug']}/moderation")
+    with i18n.using("cy"):
+        welsh = [action_label(code) for code in words]
+    assert all(w not in words.values() for w in welsh)
+    assert all(w in page for w in welsh)
