@@ -203,7 +203,10 @@ async def test_leaving_gives_the_place_to_the_next_on_the_waitlist_with_one_emai
         )
         == 1
     )
-    assert mailbox.to(waiting[1]["email"]) == [] and mailbox.to(holder["email"]) == []
+    assert mailbox.to(waiting[1]["email"]) == []
+    # The holder had only the confirmation of the place they took (issue #24), nothing else.
+    confirmations = await mailbox.wait_for(holder["email"])
+    assert [m["Subject"] for m in confirmations] == [f"You have joined Conference {c['slug']}"]
 
     # Coming back means the end of the queue.
     assert (await join(h, c))[0] == 303
