@@ -128,7 +128,7 @@ async def test_posting_contexts_looked_up_together_match_one_at_a_time(world, to
 def _write_args(thread: dict, author: dict, body: str, key: str | None) -> tuple:
     """WRITE_POST's parameters for a visible post (see posts_q.write_post)."""
     return ("visible", thread["id"], author["id"], thread["conference"]["id"], None, True,
-            body, f"<p>{body}</p>", key, False)  # fmt: skip
+            body, f"<p>{body}</p>", key, False, "en")  # fmt: skip
 
 
 async def _open_threads(world, n: int):

@@ -138,7 +138,10 @@ DOM_JS = """
   const frames = ["iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal"];
   for (const el of document.querySelectorAll("*")) {
     const tag = el.tagName.toLowerCase();
-    if (tag === "script") {
+    if (tag === "script" && el.getAttribute("type") === "application/json"
+        && el.id === "confer-messages" && el.closest("head") !== null) {
+      // confer.js's messages (base.html): data in the head, never run.
+    } else if (tag === "script") {
       const src = el.getAttribute("src") || "";
       if (!src.startsWith("/static/") || el.textContent.trim()) {
         out.push(`<script src="${src}">${el.textContent.slice(0, 80)}`);
