@@ -22,7 +22,7 @@ from playwright.async_api import Page, expect
 
 from confer import i18n
 from confer.settings import Settings
-from tests.browser.helpers import SESSION_LOOP, Audits
+from tests.browser.helpers import IMPACTS, SESSION_LOOP, Audits
 from tests.conftest import insert_post
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
@@ -252,6 +252,9 @@ COLLECT = """() => {
 
 WORD = re.compile(r"[^\W\d_]")  # a letter: anything with one is a word someone must translate
 USER_WORD = re.compile(rf"\S*{re.escape(MARK)}\S*")
+# A member's initials (the speakers' and panels' badges) are the first letters of their seeded
+# words: all the marker's letter.
+INITIALS = re.compile(rf"(?<!\S){re.escape(MARK[0])}+(?!\S)")
 EMAIL = re.compile(r"\S+@\S+\.\S+")
 # Names that are the same in every language: the product, and each language's own name
 # in the switch (written in that language on purpose: "Cymraeg" on an English page).
@@ -273,7 +276,7 @@ ZONE = re.compile(r"\b[A-Z][a-z]+/[A-Za-z_]+\b")  # Europe/London: a code, as wr
 def leftover(text: str) -> str:
     """What of `text` no one wrote (seeded user words, email addresses) and Confer did not
     translate: empty when nothing is left that has a letter in it."""
-    text = ZONE.sub(" ", EMAIL.sub(" ", USER_WORD.sub(" ", text)))
+    text = ZONE.sub(" ", EMAIL.sub(" ", INITIALS.sub(" ", USER_WORD.sub(" ", text))))
     words = [w for w in text.split() if WORD.search(w) and w.strip(".,:;!?()[]") not in ALLOWED]
     return " ".join(words)
 
@@ -355,9 +358,9 @@ async def test_every_page_type_in_the_pseudo_locale_has_no_untranslated_text(
     assert not report, "English that did not pass through the catalogues:\n" + "\n".join(report)
 
 
-async def test_every_page_type_in_welsh_has_no_serious_axe_violations(world, new_page, server):
+async def test_every_page_type_in_welsh_has_no_axe_violation(world, new_page, server):
     s = await seed(world)
-    audits = Audits()
+    audits = Audits(blocking=IMPACTS)  # the issue: "no violation", whatever its impact
     for user, pages in s["pages"]:
         page = await open_as(new_page, server, user, "cy")
         for label, path, status in pages:
