@@ -36,6 +36,10 @@ class Actor:
 
 ANONYMOUS = Actor()
 
+# The name an erased or anonymised account keeps (users.name), as stored: pages show it in the
+# reader's language (confer.startup reads it through gettext wherever a name is shown).
+FORMER_NAME = "Former participant"
+
 
 @dataclass(frozen=True)
 class Membership:

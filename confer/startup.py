@@ -19,7 +19,7 @@ from confer import banners, i18n, resources, timefmt, urls
 from confer.fragments import PostFragments
 from confer.keys import actor_key, csrf_key, heap_frozen_key, precompiled_key, settings_key
 from confer.notifications.views import header_context
-from confer.policy import ANONYMOUS
+from confer.policy import ANONYMOUS, FORMER_NAME
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,13 @@ class _Environment(jinja2.Environment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) in _ROW_TYPES and attribute not in _ROW_METHODS:
             try:
-                return obj[attribute]
+                value = obj[attribute]
             except KeyError:
                 pass
+            else:
+                if value == FORMER_NAME:  # an erased account's stored name, in the reader's words
+                    return i18n.gettext(FORMER_NAME)
+                return value
         return super().getattr(obj, attribute)
 
 

@@ -344,3 +344,22 @@ async def test_a_welsh_page_shows_dates_in_welsh(browser_factory, world):
     assert re.search(rf"{days} \d+ {months} \d{{4}}", text), "no Welsh date on the programme"
     english = "(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|December|January)"
     assert not re.search(english, text), re.search(english, text)
+
+
+async def test_an_erased_members_stand_in_name_is_in_the_readers_language(
+    browser_factory, world, pool
+):
+    """An erased account keeps the stored name "Former participant" (confer.accounts.rights);
+    pages show it in the reader's words, wherever a name is read from a row."""
+    conf = await world.conference()
+    session = await world.session(conf)
+    gone = await world.user("Pat Gone")
+    await world.member(conf, gone, "participant")
+    thread = await world.thread(session, gone, title="Tai fforddiadwy", posts=1)
+    await pool.execute("UPDATE users SET name = 'Former participant' WHERE id = $1", gone["id"])
+    b = await browser_factory()
+    _r, text = await b.get(f"/c/{conf['slug']}/threads/{thread['id']}", cookies={i18n.COOKIE: "cy"})
+    assert "Cyn-gyfranogwr" in text
+    assert "Former participant" not in text
+    _r, text = await b.get(f"/c/{conf['slug']}/threads/{thread['id']}")
+    assert "Former participant" in text

@@ -15,11 +15,11 @@ from confer.context import Ctx
 from confer.errors import Forbidden, Invalid, NotFound
 from confer.exports import queries as exports_q
 from confer.i18n import N_, _
-from confer.policy import Actor
+from confer.policy import FORMER_NAME, Actor
 from confer.registration import service as registration
 from confer.validate import Fields
 
-FORMER = "Former participant"
+FORMER = FORMER_NAME
 
 MY_DATA = {
     "profile": """
