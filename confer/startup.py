@@ -90,7 +90,10 @@ def setup_templates(app: web.Application) -> None:
     env.filters["clock"] = timefmt.clock
     env.filters["day"] = timefmt.day
     env.filters["input_value"] = timefmt.input_value
-    env.filters["iso"] = timefmt.iso
+    env.filters["iso"] = timefmt.html_iso  # pages: at most three digits of fractions
+    env.filters["span"] = timefmt.span
+    env.filters["html_span"] = timefmt.html_span
+    env.filters["zone_name"] = timefmt.zone_name
     env.globals["static"] = lambda path: f"/static/{path}"
     env.globals["url"] = urls.url  # a page's address by its name (confer.urls.PAGES)
     env.globals["posts_html"] = PostFragments()

@@ -15,6 +15,11 @@ from confer.errors import Closed
 from confer.i18n import _
 
 
+def _at(dt: Any, tz: str) -> dict[str, str]:
+    """A message's time and its zone, in words people use ("UK time")."""
+    return {"when": timefmt.when(dt, tz), "tz": timefmt.zone_name(tz, dt)}
+
+
 def check_open(thread: Mapping[str, Any], tz: str) -> None:
     """Raise Closed unless the thread takes posts now (by the database clock)."""
     state = thread["posting_state"]
@@ -22,8 +27,7 @@ def check_open(thread: Mapping[str, Any], tz: str) -> None:
         return
     if state == "upcoming":
         raise Closed(
-            _("This thread opens for posts at %(when)s (%(tz)s).")
-            % {"when": timefmt.when(thread["opens_at"], tz), "tz": tz},
+            _("This thread opens for posts at %(when)s (%(tz)s).") % _at(thread["opens_at"], tz),
             opens_at=thread["opens_at"],
         )
     if state == "draft":
@@ -38,12 +42,12 @@ def check_open(thread: Mapping[str, Any], tz: str) -> None:
     if thread["closed_at"] is not None and thread["closed_at"] < thread["closes_at"]:
         raise Closed(
             _("A facilitator closed this thread at %(when)s (%(tz)s). You can still read it.")
-            % {"when": timefmt.when(thread["closed_at"], tz), "tz": tz},
+            % _at(thread["closed_at"], tz),
             closed_at=thread["closed_at"],
         )
     raise Closed(
         _("This thread closed for posts at %(when)s (%(tz)s). You can still read it.")
-        % {"when": timefmt.when(thread["closes_at"], tz), "tz": tz},
+        % _at(thread["closes_at"], tz),
         closed_at=thread["closes_at"],
     )
 
@@ -57,7 +61,7 @@ def check_thread_window(
     if c["state"] == "closed":
         raise Closed(
             _("This conference closed at %(when)s (%(tz)s). It is now a read-only archive.")
-            % {"when": timefmt.when(c["ends_at"], tz), "tz": tz},
+            % _at(c["ends_at"], tz),
             closed_at=c["ends_at"],
         )
     if staff:
@@ -65,21 +69,18 @@ def check_thread_window(
     if session["posting_window"] == "conference":
         if c["state"] != "live":
             raise Closed(
-                _("This conference opens at %(when)s (%(tz)s).")
-                % {"when": timefmt.when(c["starts_at"], tz), "tz": tz},
+                _("This conference opens at %(when)s (%(tz)s).") % _at(c["starts_at"], tz),
                 opens_at=c["starts_at"],
             )
         return
     if session["state"] == "upcoming":
         raise Closed(
-            _("This session opens at %(when)s (%(tz)s).")
-            % {"when": timefmt.when(session["starts_at"], tz), "tz": tz},
+            _("This session opens at %(when)s (%(tz)s).") % _at(session["starts_at"], tz),
             opens_at=session["starts_at"],
         )
     if session["state"] == "closed":
         raise Closed(
-            _("This session closed at %(when)s (%(tz)s).")
-            % {"when": timefmt.when(session["ends_at"], tz), "tz": tz},
+            _("This session closed at %(when)s (%(tz)s).") % _at(session["ends_at"], tz),
             closed_at=session["ends_at"],
         )
 
@@ -89,13 +90,9 @@ def check_asking_open(window: Mapping[str, Any], tz: str) -> None:
     if window["asking_open"]:
         return
     if window["state"] == "closed":
-        raise Closed(
-            _("This panel closed at %(when)s (%(tz)s).")
-            % {"when": timefmt.when(window["ends_at"], tz), "tz": tz}
-        )
+        raise Closed(_("This panel closed at %(when)s (%(tz)s).") % _at(window["ends_at"], tz))
     raise Closed(
-        _("Questions open at %(when)s (%(tz)s).")
-        % {"when": timefmt.when(window["asking_opens_at"], tz), "tz": tz},
+        _("Questions open at %(when)s (%(tz)s).") % _at(window["asking_opens_at"], tz),
         opens_at=window["asking_opens_at"],
     )
 
@@ -113,9 +110,8 @@ def check_answering_open(window: Mapping[str, Any], tz: str) -> None:
     if window["state"] == "upcoming":
         raise Closed(
             _("Answers open when the panel starts, at %(when)s (%(tz)s).")
-            % {"when": timefmt.when(window["starts_at"], tz), "tz": tz}
+            % _at(window["starts_at"], tz)
         )
     raise Closed(
-        _("Answering closed at %(when)s (%(tz)s).")
-        % {"when": timefmt.when(window["answering_closes_at"], tz), "tz": tz}
+        _("Answering closed at %(when)s (%(tz)s).") % _at(window["answering_closes_at"], tz)
     )

@@ -8,8 +8,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from markupsafe import Markup, escape
 
 from confer import i18n
+from confer.i18n import N_, _
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -68,4 +70,70 @@ def input_value(dt: datetime | None, tz: str) -> str:
 
 
 def iso(dt: datetime | None) -> str:
+    """For JSON and exports: every digit PostgreSQL keeps (microseconds)."""
     return dt.isoformat() if dt is not None else ""
+
+
+def html_iso(dt: datetime | None) -> str:
+    """For `<time datetime>`: HTML allows at most three digits of a second's fractions."""
+    if dt is None:
+        return ""
+    return dt.isoformat(timespec="milliseconds" if dt.microsecond else "seconds")
+
+
+# --- the zone, in words people use ------------------------------------------------------
+
+# Zones people know by a name rather than an abbreviation that changes with the season.
+ZONE_NAMES: dict[str, str] = {"Europe/London": N_("UK time")}
+
+
+def zone_name(tz: str, at: datetime | None = None) -> str:
+    """'UK time' for Europe/London; otherwise the zone's own abbreviation at `at` (now by
+    default: 'CET', 'EST'), or its name where it has none ('Asia/Dubai' rather than '+04')."""
+    if tz in ZONE_NAMES:
+        return _(ZONE_NAMES[tz])
+    abbreviation = (at or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz)).tzname() or ""
+    return abbreviation if abbreviation.isalpha() else tz
+
+
+# --- a start and an end -----------------------------------------------------------------
+
+
+def same_day(start: datetime, end: datetime, tz: str) -> bool:
+    """Whether a range starts and ends on one calendar day in the zone (an end at midnight
+    belongs to the next day: it is shown with its date)."""
+    return local(start, tz).date() == local(end, tz).date()
+
+
+def span(start: datetime, end: datetime, tz: str, style: str = "short", html: bool = False) -> str:
+    """A time range, in the reader's language: the end's date is given whenever it is not the
+    start's day.
+
+    style "short": 'Sun 6 Dec, 12:00 GMT to 13:00 GMT', 'Sun 6 Dec, 12:00 GMT to Mon 7 Dec,
+    12:00 GMT'; "long": 'Sunday 6 December 2026, 12:00 GMT to 13:00 GMT', 'Sunday 6 December
+    2026, 22:00 GMT to Monday 7 December 2026, 01:00 GMT'. `html`: each end in a `<time
+    datetime>` element (Markup)."""
+    full = when if style == "long" else short
+    start_text = full(start, tz)
+    end_text = clock(end, tz) if same_day(start, end, tz) else full(end, tz)
+    if not html:
+        return _("%(start)s to %(end)s") % {"start": start_text, "end": end_text}
+    return escape(_("%(start)s to %(end)s")) % {
+        "start": Markup('<time datetime="%s">%s</time>') % (html_iso(start), start_text),
+        "end": Markup('<time datetime="%s">%s</time>') % (html_iso(end), end_text),
+    }
+
+
+def html_span(start: datetime, end: datetime, tz: str, style: str = "short") -> str:
+    """`span` with `<time datetime>` elements, for pages."""
+    return span(start, end, tz, style, html=True)
+
+
+def short_texts(dt: datetime | None, tz: str) -> dict[str, str]:
+    """`short` in every language, by the page's `lang` (what confer.js reads): a live event is
+    sent once to readers of every language."""
+    out = {}
+    for code in i18n.LANGUAGES:
+        with i18n.using(code):
+            out[i18n.html_lang(code)] = short(dt, tz)
+    return out

@@ -546,7 +546,7 @@ async def test_open_pages_hear_when_a_session_closes_by_the_clock(world, connect
     )
     got = await reader.wait_for("thread:updated", within=10)
     assert got[0]["thread_id"] == t["id"] and got[0]["posting_state"] == "closed"
-    assert "closed for posts at" in got[0]["message"] and "(Europe/London)" in got[0]["message"]
+    assert "closed for posts at" in got[0]["message"] and "(UK time)" in got[0]["message"]
     conf = await reader.wait_for("conference:updated", within=30)
     assert conf[0] == {"id": c["id"], "session_id": s["id"], "session_state": "closed"}
 

@@ -109,11 +109,6 @@ def kind_when(kind: str, when: str) -> str:
     return _("%(kind)s, %(when)s") % {"kind": kind_name(kind), "when": when}
 
 
-def span(start: str, end: str) -> str:
-    """'Tuesday 24 November 2026, 09:00 GMT to 16:00 GMT'."""
-    return _("%(start)s to %(end)s") % {"start": start, "end": end}
-
-
 # --- Markdown that stays inert in any Markdown renderer ---------------------------------------
 # Confer renders posts with raw HTML off (and no images): `<b onmouseover=…>` in a post is
 # text. A transcript is read by other renderers, most of which pass raw HTML through, so the
@@ -261,14 +256,14 @@ class MarkdownWriter(Writer):
 
     def start(self) -> str:
         c = self.c
-        dates = span(timefmt.when(c["starts_at"], self.tz), timefmt.when(c["ends_at"], self.tz))
+        dates = timefmt.span(c["starts_at"], c["ends_at"], self.tz, "long")
         return (
-            f"# {md_text(self.text(c, 'title'))}\n\n{dates} ({self.tz})\n\n"
+            f"# {md_text(self.text(c, 'title'))}\n\n{dates} ({timefmt.zone_name(self.tz, c['starts_at'])})\n\n"
             f"{md_source(self.text(c, 'summary_md').strip())}\n\n"
         )
 
     def session(self, s: Row) -> str:
-        when = span(timefmt.when(s["starts_at"], self.tz), timefmt.clock(s["ends_at"], self.tz))
+        when = timefmt.span(s["starts_at"], s["ends_at"], self.tz, "long")
         return (
             f"\n## {md_text(self.text(s, 'title', session=True))}\n\n"
             f"*{kind_when(s['kind'], when)}*\n\n"
@@ -354,20 +349,20 @@ class HtmlWriter(Writer):
         e = html.escape
         title = self.text(c, "title")
         summary = self.text(c, "summary_html")
-        dates = span(timefmt.when(c["starts_at"], self.tz), timefmt.when(c["ends_at"], self.tz))
+        dates = timefmt.span(c["starts_at"], c["ends_at"], self.tz, "long")
         return (
             f'<!DOCTYPE html>\n<html lang="{e(i18n.html_lang(self.lang))}"><head>'
             '<meta charset="utf-8">'
             f"<title>{e(transcript_title(title))}</title>"
             f"<style>{HTML_STYLE}</style></head><body>\n"
-            f"<h1{_lang(title, self.lang)}>{e(title)}</h1>\n<p>{e(dates)} ({e(self.tz)})</p>\n"
+            f"<h1{_lang(title, self.lang)}>{e(title)}</h1>\n<p>{e(dates)} ({e(timefmt.zone_name(self.tz, c['starts_at']))})</p>\n"
             f"<div{_lang(summary, self.lang)}>{summary}</div>\n"
         )
 
     def session(self, s: Row) -> str:
         e = html.escape
         title = self.text(s, "title", session=True)
-        when = span(timefmt.when(s["starts_at"], self.tz), timefmt.clock(s["ends_at"], self.tz))
+        when = timefmt.span(s["starts_at"], s["ends_at"], self.tz, "long")
         meta = _("%(kind)s, %(when)s") % {"kind": kind_name(s["kind"]), "when": when}
         return (
             f'<section class="session">\n<h2{_lang(title, self.lang)}>{e(title)}</h2>\n'

@@ -142,7 +142,10 @@ def programme_lines(
         start = timefmt.local(s["starts_at"], tz)
         end = timefmt.local(s["ends_at"], tz)
         title = conference.localized(s, "title") if conference is not None else s["title"]
-        lines.append(f"{start:%H:%M}–{end:%H:%M} {end.tzname()}: {title}")
+        if timefmt.same_day(start, end, tz):
+            lines.append(f"{start:%H:%M}–{end:%H:%M} {end.tzname()}: {title}")
+        else:  # the end's date too: 'Mon 7 Dec, 22:00 GMT to Tue 8 Dec, 01:00 GMT'
+            lines.append(f"{timefmt.span(start, end, tz)}: {title}")
     return lines
 
 
@@ -203,7 +206,10 @@ def digest_email(
     if programme:
         paragraphs.append(
             _("The programme for %(day)s (times in %(timezone)s):")
-            % {"day": day_name(next_day), "timezone": tz}
+            % {
+                "day": day_name(next_day),
+                "timezone": timefmt.zone_name(tz, programme[0]["starts_at"]),
+            }
         )
         paragraphs.append("\n".join(programme_lines(programme, tz, conference)))
     return render.compose(
