@@ -92,6 +92,7 @@ def setup_templates(app: web.Application) -> None:
     env.filters["input_value"] = timefmt.input_value
     env.filters["iso"] = timefmt.html_iso  # pages: at most three digits of fractions
     env.filters["span"] = timefmt.span
+    env.filters["day_name"] = timefmt.day_name
     env.filters["html_span"] = timefmt.html_span
     env.filters["zone_name"] = timefmt.zone_name
     env.globals["static"] = lambda path: f"/static/{path}"

@@ -4,10 +4,11 @@ the reader's language (the names of days and months are Babel's, from CLDR)."""
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+import re
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from markupsafe import Markup, escape
 
 from confer import i18n
@@ -62,6 +63,11 @@ def day(dt: datetime | None, tz: str) -> str:
     return format_datetime(local(dt, tz), "EEEE d MMMM y", locale=i18n.babel_locale())
 
 
+def day_name(d: date) -> str:
+    """A calendar day: 'Sunday 6 December 2026'; 'Dydd Sul 6 Rhagfyr 2026'."""
+    return format_date(d, "EEEE d MMMM y", locale=i18n.babel_locale())
+
+
 def input_value(dt: datetime | None, tz: str) -> str:
     """For <input type="datetime-local">, in the conference's timezone."""
     if dt is None:
@@ -69,15 +75,21 @@ def input_value(dt: datetime | None, tz: str) -> str:
     return local(dt, tz).strftime("%Y-%m-%dT%H:%M")
 
 
+_FRACTIONS = re.compile(r"(\.\d{3})\d+")
+
+
 def iso(dt: datetime | None) -> str:
     """For JSON and exports: every digit PostgreSQL keeps (microseconds)."""
     return dt.isoformat() if dt is not None else ""
 
 
-def html_iso(dt: datetime | None) -> str:
-    """For `<time datetime>`: HTML allows at most three digits of a second's fractions."""
+def html_iso(dt: datetime | str | None) -> str:
+    """For `<time datetime>`: HTML allows at most three digits of a second's fractions. Takes
+    a time or the `iso` text of one (as the JSON API's search results carry it)."""
     if dt is None:
         return ""
+    if isinstance(dt, str):
+        return _FRACTIONS.sub(r"\1", dt)
     return dt.isoformat(timespec="milliseconds" if dt.microsecond else "seconds")
 
 

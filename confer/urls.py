@@ -40,6 +40,7 @@ PAGES: dict[str, str] = {
     "create_conference": "/admin/conferences",
     "conference": "/c/{slug}",
     "programme": "/c/{slug}/programme",
+    "happening_now": "/c/{slug}/now",
     "speakers": "/c/{slug}/speakers",
     "join": "/c/{slug}/join",
     "manage": "/c/{slug}/manage",

@@ -131,9 +131,16 @@ function placeholderOf(post) {
   return post.placeholder;
 }
 
-function shortTime(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(i18n.lang || [], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+// When something was written, as the page shows it: in the conference's time zone, with the
+// zone named, in the page's language. The server writes it in every language
+// (`created_at_texts`, by the page's `lang`): never the browser's own time zone.
+function shortTime(item) {
+  return (item.created_at_texts || {})[i18n.lang] || item.created_at_text || "";
+}
+
+// A `<time datetime>` value: HTML allows at most three digits of a second's fractions.
+function htmlTime(iso) {
+  return (iso || "").replace(/(\.\d{3})\d+/, "$1");
 }
 
 function newKey() {
@@ -237,7 +244,7 @@ function threadPage() {
     const header = el("header", { class: "confer-post__header" }, heading);
     if (post.author.organisation) header.append(el("p", { class: "govuk-body-s confer-post__org" }, post.author.organisation));
     header.append(el("p", { class: "govuk-body-s confer-post__meta" },
-      el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: post.created_at }, post.created_at_text || shortTime(post.created_at))),
+      el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: htmlTime(post.created_at) }, shortTime(post))),
       " ", el("strong", { class: "govuk-tag govuk-tag--yellow" }, gettext("New"))));
     article.append(header);
     if (post.reply_to) {
@@ -680,8 +687,8 @@ function panelPage() {
         el("strong", { "data-vote-count": true, hidden: true }, String(q.vote_count)),
         el("strong", { "data-count-text": "votes" }, ngettext("%(num)d vote", "%(num)d votes", q.vote_count)), " — ",
         q.author.organisation
-          ? gettext("asked by %(name)s (%(organisation)s), %(time)s", { name: authorName(q.author), organisation: q.author.organisation, time: q.created_at_text || "" })
-          : gettext("asked by %(name)s, %(time)s", { name: authorName(q.author), time: q.created_at_text || "" })));
+          ? gettext("asked by %(name)s (%(organisation)s), %(time)s", { name: authorName(q.author), organisation: q.author.organisation, time: shortTime(q) })
+          : gettext("asked by %(name)s, %(time)s", { name: authorName(q.author), time: shortTime(q) })));
     const prose = el("div", { class: "confer-prose confer-question__body" });
     prose.innerHTML = q.html; // sanitised on the server
     const open = q.status === "open" || q.status === "answering";

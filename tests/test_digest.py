@@ -177,7 +177,9 @@ async def test_the_digest_has_followed_threads_new_posts_mentions_and_tomorrows_
     assert f"Carol White in “Libraries”: {settings.base_url}/c/digest-day/posts/{mention}" in text
     tomorrow = d.day + timedelta(days=1)
     zone = local(tomorrow, "09:30").tzname()  # GMT or BST
-    assert f"The programme for {tomorrow:%A} {tomorrow.day} {tomorrow:%B} (times in UK time):" in text
+    assert (
+        f"The programme for {tomorrow:%A} {tomorrow.day} {tomorrow:%B} (times in UK time):" in text
+    )
     assert f"09:30–10:30 {zone}: Opening plenary" in text
     assert f"14:00–15:30 {zone}: Housing panel" in text
     assert "Closing words" not in text

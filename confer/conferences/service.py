@@ -6,7 +6,7 @@ Every function checks permission through confer.policy; times come from the data
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -543,6 +543,34 @@ async def programme(ctx: Ctx, place: Place) -> list[dict]:
     return [
         places.for_reader(s, place.conference) for s in await q.list_sessions(ctx.pool, place.id)
     ]
+
+
+def by_day(sessions: list[dict], tz: str) -> list[dict]:
+    """The programme by the days of the conference's calendar: each session under every day it
+    is open, from the day it starts to the day it ends (an end at midnight is the day before's),
+    `continuing` on the days after its first: a café from Sunday to Tuesday is listed under
+    Sunday, then under Monday and Tuesday as continuing."""
+    days: dict[date, list[dict]] = {}
+    for s in sessions:
+        first = timefmt.local(s["starts_at"], tz).date()
+        last = timefmt.local(max(s["ends_at"] - timedelta(microseconds=1), s["starts_at"]), tz)
+        d = first
+        while d <= last.date():
+            days.setdefault(d, []).append({"s": s, "continuing": d != first})
+            d += timedelta(days=1)
+    return [
+        {"date": d, "key": d.isoformat(), "items": days[d]}
+        for d in sorted(days)  # within a day, in the order of their starts
+    ]
+
+
+def happening_now(sessions: list[dict]) -> tuple[list[dict], list[dict]]:
+    """What is open now, whatever day it started, and what opens next (every session that
+    opens at the next start): by the database clock (each session's `state`)."""
+    now = [s for s in sessions if s["state"] == "open"]
+    upcoming = [s for s in sessions if s["state"] == "upcoming"]
+    first = min((s["starts_at"] for s in upcoming), default=None)
+    return now, [s for s in upcoming if s["starts_at"] == first]
 
 
 async def speakers_by_session(ctx: Ctx, place: Place) -> dict[int, list[asyncpg.Record]]:

@@ -60,9 +60,22 @@ async def show_programme(request: web.Request) -> dict:
         "place": place,
         "c": place.conference,
         "sessions": sessions,
+        "days": service.by_day(sessions, place.tz),
         "speakers": speakers,
         "starred": starred,
     }
+
+
+@aiohttp_jinja2.template("conferences/now.html")
+async def show_happening_now(request: web.Request) -> dict:
+    """What is open now, whatever day it started, and what opens next."""
+    ctx = request.app[ctx_key]
+    place = await _place(request)
+    sessions = await service.programme(ctx, place)
+    now, upcoming = service.happening_now(sessions)
+    speakers = await service.speakers_by_session(ctx, place)
+    return {"place": place, "c": place.conference, "now": now, "next": upcoming,
+            "speakers": speakers}  # fmt: skip
 
 
 @aiohttp_jinja2.template("conferences/speakers.html")
@@ -294,6 +307,7 @@ def setup(app: web.Application) -> None:
     page(app, "POST", "create_conference", create_conference)
     page(app, "GET", "conference", show_conference)
     page(app, "GET", "programme", show_programme)
+    page(app, "GET", "happening_now", show_happening_now)
     page(app, "GET", "speakers", show_speakers)
     page(app, "GET", "join", show_join)
     page(app, "POST", "join", join, limit="register")

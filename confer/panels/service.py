@@ -89,6 +89,7 @@ def payload(panel: Panel, question: asyncpg.Record | dict, answers: list | None 
         },
         "created_at": timefmt.iso(question["created_at"]),
         "created_at_text": timefmt.short(question["created_at"], tz),
+        "created_at_texts": timefmt.short_texts(question["created_at"], tz),
         "change_seq": question["change_seq"],
         "url": f"{url('panel', slug=slug, session_id=question['session_id'])}"
         f"#question-{question['id']}",
@@ -111,6 +112,7 @@ def answer_payload(panel: Panel, a: asyncpg.Record | dict) -> dict:
         },
         "created_at": timefmt.iso(a["created_at"]),
         "created_at_text": timefmt.short(a["created_at"], panel.place.tz),
+        "created_at_texts": timefmt.short_texts(a["created_at"], panel.place.tz),
     }
 
 

@@ -150,6 +150,8 @@ def payload(place: Place, post: dict | asyncpg.Record) -> dict:
         "hidden_reason": post["hidden_reason"] if post["status"] == "hidden" else None,
         "created_at": timefmt.iso(post["created_at"]),
         "created_at_text": timefmt.short(post["created_at"], place.tz),
+        # The same in each language: a live event reaches readers of every language.
+        "created_at_texts": timefmt.short_texts(post["created_at"], place.tz),
         "edited_at": timefmt.iso(post["edited_at"]),
         "pinned": post["pinned_at"] is not None,
         "change_seq": post["change_seq"],
