@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from confer import i18n
 from confer.i18n import _, ngettext
@@ -46,6 +46,4 @@ def character_count_i18n() -> Markup:
     attrs += [(f"characters-under-limit.{tag}", text) for tag, text in under.items()]
     attrs.append(("characters-at-limit", _("You have 0 characters remaining")))
     attrs += [(f"characters-over-limit.{tag}", text) for tag, text in over.items()]
-    return Markup(" ").join(
-        Markup('data-i18n.{}="{}"').format(Markup(name), escape(text)) for name, text in attrs
-    )
+    return Markup(" ").join(Markup('data-i18n.{}="{}"').format(name, text) for name, text in attrs)

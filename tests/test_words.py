@@ -27,7 +27,9 @@ async def test_the_post_box_offers_formatting_help_and_its_limit(world, browser_
     b = await browser_factory(u["email"])
     _, text = await b.get(f"/c/{c['slug']}/threads/{t['id']}")
     assert "Markdown" not in text
-    help_ = re.search(r'<details class="govuk-details confer-formatting-help">.*?</details>', text, re.S)
+    help_ = re.search(
+        r'<details class="govuk-details confer-formatting-help">.*?</details>', text, re.S
+    )
     assert help_ and "Formatting help" in help_.group(0)
     assert "<code>**bold text**</code>" in help_.group(0)
     assert "<code>[council website](https://www.example.gov.uk)</code>" in help_.group(0)
@@ -60,7 +62,9 @@ async def test_the_character_count_speaks_welsh_with_its_six_plural_forms(world,
     assert "Gallwch roi hyd at 20,000 nod" in text
     for tag in ("zero", "one", "two", "few", "many", "other"):
         assert f'data-i18n.characters-under-limit.{tag}="Mae gennych %{{count}} nod ar ôl"' in text
-        assert f'data-i18n.characters-over-limit.{tag}="Mae gennych %{{count}} nod yn ormod"' in text
+        assert (
+            f'data-i18n.characters-over-limit.{tag}="Mae gennych %{{count}} nod yn ormod"' in text
+        )
     assert "Help gyda fformatio" in text
 
 
