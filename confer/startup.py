@@ -15,7 +15,7 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import banners, i18n, resources, timefmt, urls
+from confer import banners, charcount, durations, i18n, resources, timefmt, urls, validate
 from confer.fragments import PostFragments
 from confer.keys import actor_key, csrf_key, heap_frozen_key, precompiled_key, settings_key
 from confer.notifications.views import header_context
@@ -95,6 +95,9 @@ def setup_templates(app: web.Application) -> None:
     env.filters["day_name"] = timefmt.day_name
     env.filters["html_span"] = timefmt.html_span
     env.filters["zone_name"] = timefmt.zone_name
+    env.filters["number"] = validate.number
+    env.filters["duration"] = durations.duration
+    env.globals["character_count_i18n"] = charcount.character_count_i18n
     env.globals["static"] = lambda path: f"/static/{path}"
     env.globals["url"] = urls.url  # a page's address by its name (confer.urls.PAGES)
     env.globals["posts_html"] = PostFragments()

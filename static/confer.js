@@ -233,7 +233,7 @@ function threadPage() {
 
   function render(post) {
     const article = el("article", {
-      class: "confer-post confer-post--new" + (post.placeholder ? " confer-post--placeholder" : ""),
+      class: "confer-post" + (mine(post) ? "" : " confer-post--new") + (post.placeholder ? " confer-post--placeholder" : ""),
       id: `post-${post.id}`, "data-seq": post.seq, "data-post-id": post.id, "data-status": post.status, "data-pinned": post.pinned ? "yes" : "no",
       "aria-labelledby": `post-${post.id}-author`,
     });
@@ -245,7 +245,8 @@ function threadPage() {
     if (post.author.organisation) header.append(el("p", { class: "govuk-body-s confer-post__org" }, post.author.organisation));
     header.append(el("p", { class: "govuk-body-s confer-post__meta" },
       el("a", { class: "govuk-link govuk-link--no-visited-state", href: post.url }, el("time", { datetime: htmlTime(post.created_at) }, shortTime(post))),
-      " ", el("strong", { class: "govuk-tag govuk-tag--yellow" }, gettext("New"))));
+      // Your own post is not new to you.
+      mine(post) ? null : " ", mine(post) ? null : el("strong", { class: "govuk-tag govuk-tag--yellow" }, gettext("New"))));
     article.append(header);
     if (post.reply_to) {
       // "In reply to <a>name</a>": the sentence is one message, the link put in its place.
@@ -262,6 +263,7 @@ function threadPage() {
 
   const myId = Number(body.dataset.userId || 0);
   const canReply = list.dataset.canReply === "yes";
+  function mine(post) { return Boolean(myId) && post.author.id === myId; }
 
   // The notes above a post's text, as templates/_partials/post.html writes them.
   function statusNotes(post) {
@@ -530,9 +532,24 @@ function composer() {
       keyInput.value = newKey();
       if (replyInput) replyInput.value = "";
       document.querySelector("[data-replying]")?.remove();
+      followedByPosting();
       announce(gettext("Your post has been added."));
     });
   });
+}
+
+// Posting in a thread makes its author follow it, unless they chose before (the follow form
+// says which: data-follow-on-post): the Follow box says so once the post is added.
+function followedByPosting() {
+  const form = document.querySelector("form[data-follow-on-post]");
+  if (!form) return;
+  form.removeAttribute("data-follow-on-post");
+  const choice = form.querySelector("input[name=following]");
+  if (choice) choice.value = "no";
+  const text = form.querySelector("[data-follow-text]");
+  if (text) text.textContent = gettext("You are following this thread: you are told about new posts in it.");
+  const label = form.querySelector("[data-follow-label]");
+  if (label) label.textContent = gettext("Unfollow");
 }
 
 // --- a session page: thread counts ---------------------------------------------------------
@@ -562,9 +579,13 @@ function sessionPage() {
 function conferenceHome() {
   const feed = document.querySelector("[data-activity-feed]");
   if (!feed || !conferenceId) return;
+  // The aside is hidden in the page (without this code it would stay empty).
+  const aside = feed.closest("[data-activity]");
+  if (aside) aside.hidden = false;
   room(`conference:${conferenceId}`);
   socket.on("post:new", (post) => {
     if (!post.thread_title) return;
+    document.querySelector("[data-activity-empty]")?.remove();
     const item = el("li", {},
       el("a", { class: "govuk-link", href: post.url }, post.thread_title), " — ",
       authorOrFormer(post.author));

@@ -9,7 +9,7 @@ for pkg in $(grep -v '^#' "$list"); do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
     || missing="$missing $pkg"
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "The tests need these Debian packages:$missing. This is not a Debian machine:" \
        "install their equivalents yourself." >&2
@@ -21,3 +21,18 @@ echo "Installing the Debian packages the tests need:$missing"
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
+# The W3C Nu HTML checker (tests/test_html_valid.py), from npm at a pinned version into
+# tests/.vnu (git-ignored); it runs with the Java installed above.
+VNU_VERSION=26.9.27
+vnu="$(dirname "$0")/.vnu"
+if [ ! -f "$vnu/node_modules/vnu-jar/build/dist/vnu.jar" ] \
+   || ! grep -q "\"version\": \"$VNU_VERSION\"" "$vnu/node_modules/vnu-jar/package.json" 2>/dev/null; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "The tests need npm (Node.js) to install the Nu HTML checker: install Node.js." >&2
+    exit 1
+  fi
+  echo "Installing the Nu HTML checker (vnu-jar $VNU_VERSION) into $vnu"
+  npm install --prefix "$vnu" --no-save --no-audit --no-fund "vnu-jar@$VNU_VERSION" >/dev/null
+fi

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from confer import i18n, markup, places, timebox, timefmt
+from confer import durations, i18n, markup, places, timebox, timefmt
 from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import (
@@ -34,7 +34,7 @@ from confer.places import Place
 from confer.policy import ANONYMOUS, Actor
 from confer.posts import queries as q
 from confer.urls import url
-from confer.validate import Fields, parse_id
+from confer.validate import Fields, number, parse_id
 
 REMOVED_BY_AUTHOR = N_("This post was deleted by its author.")
 # The reason a post hidden by members' reports carries (stored as written here, and compared:
@@ -43,7 +43,7 @@ AUTO_HIDE_REASON = N_("Hidden while facilitators review reports from members")
 
 
 def check_body(f: Fields, value: object, max_chars: int) -> str:
-    return f.text(
+    body = f.text(
         "body",
         value,
         required=N_("Enter your post"),
@@ -51,6 +51,15 @@ def check_body(f: Fields, value: object, max_chars: int) -> str:
         max_len=max_chars,
         too_large_is_413=True,
     )
+    if "body" in f.errors and len(body) > max_chars and "\x00" not in body:
+        # Say how much to cut, not only the limit.
+        over = len(body) - max_chars
+        f.errors["body"] = ngettext(
+            "Your post is %(num)s character too long. It must be %(max)s characters or fewer.",
+            "Your post is %(num)s characters too long. It must be %(max)s characters or fewer.",
+            over,
+        ) % {"num": number(over), "max": number(max_chars)}
+    return body
 
 
 def check_key(f: Fields, value: object) -> str | None:
@@ -440,14 +449,11 @@ def check_posting(
     wait = gate["slow_mode_wait"]
     if wait is not None and wait > 0:
         raise TooManyRequests(
-            ngettext(
-                "Slow mode is on in this thread: you can post again in %(num)d second. "
-                "Your text has been kept.",
-                "Slow mode is on in this thread: you can post again in %(num)d seconds. "
-                "Your text has been kept.",
-                wait,
+            _(
+                "Slow mode is on in this thread: you can post again in %(duration)s. "
+                "Your text has been kept."
             )
-            % {"num": wait},
+            % {"duration": durations.wait(wait)},
             retry_after=wait,
         )
     if gate["premoderated"]:

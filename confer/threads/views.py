@@ -13,6 +13,7 @@ from confer import places
 from confer.calendars import service as calendars
 from confer.conferences import service as conferences
 from confer.errors import Closed, ConferError, Invalid, TooManyRequests
+from confer.i18n import gettext
 from confer.keys import actor_key, ctx_key
 from confer.moderation import queries as moderation_q
 from confer.moderation.service import hide_reasons
@@ -113,6 +114,10 @@ async def _thread_page(
             "move_targets": await moderation_q.list_move_targets(ctx.pool, place.id, thread["id"]),
             "summaries": await moderation_q.list_summaries(ctx.pool, thread["id"]),
         }
+    values = values or {
+        "idempotency_key": str(uuid.uuid4()),
+        "reply_to": reply_to if parse_id(reply_to) is not None else "",
+    }
     return aiohttp_jinja2.render_template(
         "threads/show.html",
         request,
@@ -124,11 +129,8 @@ async def _thread_page(
             "can_post": place.can("post.create"),
             "errors": errors or {},
             "message": message,
-            "values": values
-            or {
-                "idempotency_key": str(uuid.uuid4()),
-                "reply_to": reply_to if parse_id(reply_to) is not None else "",
-            },
+            "values": values,
+            "reply_to_name": await _reply_to_name(ctx.pool, place, thread, values.get("reply_to")),
             "per_page": ctx.settings.posts_per_page,
             "can_moderate": can_moderate,
             "pinned": pinned,
@@ -138,6 +140,25 @@ async def _thread_page(
         },
         status=status,
     )
+
+
+async def _reply_to_name(
+    pool: asyncpg.Pool, place: Place, thread: asyncpg.Record, reply_to: object
+) -> str | None:
+    """Whose post the composer replies to ("Replying to Pat Jones"), when this reader may see
+    that post in this thread; None otherwise (the page then says "an earlier post")."""
+    post_id = parse_id(str(reply_to or ""))
+    if post_id is None:
+        return None
+    row = await posts_q.fetch_post(pool, post_id)
+    if row is None or row["thread_id"] != thread["id"]:
+        return None
+    post = posts.present(place, row)
+    if post is None:
+        return None
+    if not post["author_name"]:
+        return gettext("Former participant")
+    return " ".join(filter(None, (post["author_title"], post["author_name"])))
 
 
 def _header_state(place: Place, thread: asyncpg.Record) -> dict[str, object]:
