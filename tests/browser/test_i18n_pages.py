@@ -256,6 +256,8 @@ USER_WORD = re.compile(rf"\S*{re.escape(MARK)}\S*")
 # words: all the marker's letter.
 INITIALS = re.compile(rf"(?<!\S){re.escape(MARK[0])}+(?!\S)")
 EMAIL = re.compile(r"\S+@\S+\.\S+")
+# A web address (the formatting help's example link) is not words to translate.
+WEB_ADDRESS = re.compile(r"https?://[^\s)\]]+")
 # Names that are the same in every language: the product, and each language's own name
 # in the switch (written in that language on purpose: "Cymraeg" on an English page).
 # And the calendar's names: dates come from Babel in the reader's language (CLDR, tested in
@@ -276,7 +278,8 @@ ZONE = re.compile(r"\b[A-Z][a-z]+/[A-Za-z_]+\b")  # Europe/London: a code, as wr
 def leftover(text: str) -> str:
     """What of `text` no one wrote (seeded user words, email addresses) and Confer did not
     translate: empty when nothing is left that has a letter in it."""
-    text = ZONE.sub(" ", EMAIL.sub(" ", INITIALS.sub(" ", USER_WORD.sub(" ", text))))
+    text = USER_WORD.sub(" ", WEB_ADDRESS.sub(" ", text))
+    text = ZONE.sub(" ", EMAIL.sub(" ", INITIALS.sub(" ", text)))
     words = [w for w in text.split() if WORD.search(w) and w.strip(".,:;!?()[]") not in ALLOWED]
     return " ".join(words)
 
