@@ -787,7 +787,7 @@ function panelPage() {
     if (q.session_id !== panelId) return;
     for (const other of list.querySelectorAll('[data-status="answering"]')) if (Number(other.dataset.questionId) !== q.id) setStatus(other, "open");
     const item = document.getElementById(`question-${q.id}`);
-    if (item) setStatus(item, "answering");
+    if (item) { setStatus(item, "answering"); list.prepend(item); }
     announce(gettext("The panel is answering a question now."));
   });
 }
@@ -798,11 +798,30 @@ function notifications() {
   const count = document.querySelector("[data-unread-count]");
   if (!count || !body.dataset.userId) return;
   connect(); // the server puts every signed-in socket in its own user:<id> room
-  // Every `notification` (a mention, a reply, a followed thread's new post) carries the new
-  // unread count; what else is done about you arrives as a `notice` and changes no count.
+  // Every `notification` (a mention, a reply, a followed thread's new post, a reminder, and
+  // what was done about you: your question answered or dismissed, muted, unmuted, your post
+  // hidden or restored) carries the new unread count: the header shows it, and the text is
+  // announced politely. A `notice` (a decision on your registration, pre-moderation) changes
+  // no count: it is announced, and the count is left as it is.
+  const showCount = (n) => {
+    if (typeof n !== "number") return;
+    count.textContent = n ? ` (${n > 99 ? "99+" : n})` : "";
+  };
   socket.on("notification", (note) => {
-    count.textContent = note.unread ? ` (${note.unread > 99 ? "99+" : note.unread})` : "";
+    showCount(note.unread);
     if (note.text) announce(gettext("New notification: %(text)s", { text: note.text }));
+  });
+  const NOTICES = {
+    "registration.approved": () => gettext("Your request to join the conference has been approved."),
+    "registration.promoted": () => gettext("A place has come up and you now have it: you are a member of the conference."),
+    "registration.waitlisted": () => gettext("You are on the waiting list for the conference."),
+    "registration.declined": () => gettext("Your request to join the conference was declined."),
+    "member.premoderate": () => gettext("A facilitator now approves your posts before others see them."),
+    "member.unpremoderate": () => gettext("Your posts no longer need a facilitator's approval."),
+  };
+  socket.on("notice", (notice) => {
+    const text = NOTICES[notice.kind];
+    if (text) announce(text());
   });
 }
 

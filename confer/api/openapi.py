@@ -208,7 +208,21 @@ SCHEMAS["Notification"] = {
     "type": "object",
     "properties": {
         "id": INT,
-        "kind": {"enum": ["mention", "reply", "followed_post", "reminder"]},
+        "kind": {
+            "enum": [
+                "mention",
+                "reply",
+                "followed_post",
+                "reminder",
+                "question_answered",
+                "question_dismissed",
+                "muted",
+                "unmuted",
+                "removed",
+                "post_hidden",
+                "post_restored",
+            ]
+        },
         "text": STR,
         "read": {"type": "boolean"},
         "created_at": TIME,
@@ -222,8 +236,18 @@ SCHEMAS["Notification"] = {
         "actor": {"type": "object", "properties": {"name": STR}},
         "excerpt": {**STR, "description": "the start of the post, as written (Markdown)"},
         "newer_posts": {**INT, "description": "followed_post: later visible posts in the thread"},
-        "url": {**STR, "description": "the post's permalink; a reminder's session or panel"},
-        "open_url": {**STR, "description": "a page that marks it read, then goes to url"},
+        "question_id": {"type": ["integer", "null"], "description": "a question's notice"},
+        "answer_id": {"type": ["integer", "null"], "description": "question_answered: the answer"},
+        "reason": {"type": ["string", "null"], "description": "a notice's reason, as given"},
+        "until": {"type": ["string", "null"], "description": "muted: until when"},
+        "url": {
+            "type": ["string", "null"],
+            "description": "the post's permalink; a reminder's session or panel; null: removed",
+        },
+        "open_url": {
+            "type": ["string", "null"],
+            "description": "a page that marks it read, then goes to url",
+        },
     },
 }
 

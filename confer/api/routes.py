@@ -132,7 +132,11 @@ async def show_conference(call: Call) -> dict:
 
 async def join(call: Call) -> dict:
     member = await conferences.join(
-        call.ctx, call.actor, call.slug, call.body.get("accept_code_of_conduct")
+        call.ctx,
+        call.actor,
+        call.slug,
+        call.body.get("accept_code_of_conduct"),
+        call.body.get("email"),
     )
     return {"role": member.role, "status": member.status}
 

@@ -20,6 +20,7 @@ from confer.errors import Forbidden, Invalid, NotFound
 from confer.i18n import LANGUAGES, N_, _
 from confer.live import evict
 from confer.live.events import conference_updated_event
+from confer.notifications import service as notifications
 from confer.places import Place
 from confer.policy import Actor, Membership
 from confer.registration import invitations
@@ -703,12 +704,29 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
     return "assigned"
 
 
-async def join(ctx: Ctx, actor: Actor, slug: str, accept_code_of_conduct: object) -> Membership:
+async def join(
+    ctx: Ctx, actor: Actor, slug: str, accept_code_of_conduct: object, email: object = None
+) -> Membership:
     """Register for a conference, accepting its code of conduct: a place, the waitlist or a
-    request to the organisers, by its registration mode (confer.registration.service)."""
+    request to the organisers, by its registration mode (confer.registration.service).
+    `email`, when given, is how the member wants email of replies and other notifications
+    ('each', 'digest' or 'none'), saved once they have a place (issue #23)."""
+    if email not in (None, ""):
+        f = Fields()
+        f.choice(
+            "email",
+            email,
+            notifications.EMAIL_CHOICES,
+            required=N_("Select how you want to hear by email"),
+        )
+        if f.errors and not f.boolean(accept_code_of_conduct):
+            f.add("accept_code_of_conduct", _("Confirm that you accept the code of conduct"))
+        f.raise_if_any()
     done = await registration.register(ctx, actor, slug, accept_code_of_conduct)
     member = await places.membership_of(ctx.pool, actor, done.conference_id)
     assert member is not None
+    if email not in (None, "") and member.active:
+        await notifications.set_email_preference(ctx, actor, slug, email)
     return member
 
 

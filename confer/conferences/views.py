@@ -106,7 +106,11 @@ async def join(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     try:
         await service.join(
-            ctx, request[actor_key], _slug(request), form.get("accept_code_of_conduct")
+            ctx,
+            request[actor_key],
+            _slug(request),
+            form.get("accept_code_of_conduct"),
+            form.get("email"),
         )
     except Invalid as e:
         place = await _place(request)
@@ -114,7 +118,13 @@ async def join(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template(
             "conferences/join.html",
             request,
-            {"place": place, "c": place.conference, "errors": e.fields, "reg": reg},
+            {
+                "place": place,
+                "c": place.conference,
+                "errors": e.fields,
+                "reg": reg,
+                "email": form.get("email"),
+            },
             status=e.status,
         )
     raise redirect(f"{url('conference', slug=_slug(request))}?joined=1")

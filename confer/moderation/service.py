@@ -297,6 +297,12 @@ async def moderate_post(
             reason,
             details,
         )
+        if action in ("hide", "restore"):
+            told = await _tell_author(
+                con, ctx, row, actor, "post_hidden" if action == "hide" else "post_restored",
+                reason,
+            )  # fmt: skip
+            notices += told
     fresh = await posts_q.fetch_post(ctx.pool, post_id)
     assert fresh is not None
     if action == "approve":
@@ -320,6 +326,34 @@ async def moderate_post(
         events += post_change_events(place, fresh)
     await ctx.hub.publish([*events, *notices])
     return full_view(place, fresh)
+
+
+async def _tell_author(
+    con: asyncpg.Connection,
+    ctx: Ctx,
+    row: asyncpg.Record,
+    actor: Actor | None,
+    kind: str,
+    reason: str | None,
+) -> list[Event]:
+    """Tell a post's author that it was hidden (with the public reason) or restored, in the
+    action's transaction; the live event to publish after commit. Nobody is told of their
+    own action, nor is an erased author."""
+    author_id = row["author_id"]
+    by = actor.user_id if actor is not None else None
+    if author_id is None or author_id == by:
+        return []
+    told = await notifications.tell_member(
+        con,
+        ctx.settings,
+        author_id,
+        kind,
+        conference_id=row["conference_id"],
+        actor_id=by,
+        about_post_id=row["id"],
+        reason=reason or None,
+    )
+    return [told] if told is not None else []
 
 
 # --- flags ------------------------------------------------------------------------------
@@ -346,6 +380,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     f.raise_if_any()
     assert actor.user_id is not None
     hidden = False
+    told: list[Event] = []
     async with ctx.pool.acquire() as con, con.transaction():
         flag_id = await q.insert_flag(con, post_id, place.id, actor.user_id, str(reason), note)
         if flag_id is None:
@@ -367,6 +402,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
                 {"flags": count},
             )
             hidden = True
+            told = await _tell_author(con, ctx, row, None, "post_hidden", AUTO_HIDE_REASON)
     fresh = await posts_q.fetch_post(ctx.pool, post_id)
     assert fresh is not None
     events = flag_new_events(
@@ -381,7 +417,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
     )
     if hidden:
         events += post_change_events(place, fresh)
-    await ctx.hub.publish(events)
+    await ctx.hub.publish([*events, *told])
     return {"post_id": post_id, "flags": count, "hidden": hidden}
 
 
@@ -395,6 +431,7 @@ async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, An
         f.add("outcome", _("Choose whether to keep or hide the post"))
     reason = await _reason(f, data, required=outcome == "hide")
     f.raise_if_any()
+    told: list[Event] = []
     async with ctx.pool.acquire() as con, con.transaction():
         resolved = await q.resolve_flags(
             con, post_id, actor.user_id, "kept" if outcome == "keep" else "hidden"
@@ -403,14 +440,18 @@ async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, An
             raise Conflict(_("There are no open reports on this post."))
         if outcome == "hide" and row["status"] != "hidden":
             await q.set_post_status(con, post_id, "hidden", reason)
+            told = await _tell_author(con, ctx, row, actor, "post_hidden", reason)
         elif outcome == "hide":
             await q.set_post_status(con, post_id, "hidden", reason)
+            if reason != row["hidden_reason"]:  # hidden for review, now for this reason
+                told = await _tell_author(con, ctx, row, actor, "post_hidden", reason)
         elif (
             outcome == "keep"
             and row["status"] == "hidden"
             and row["hidden_reason"] == AUTO_HIDE_REASON
         ):
             await q.set_post_status(con, post_id, "visible", None)
+            told = await _tell_author(con, ctx, row, actor, "post_restored", None)
         await q.insert_log(
             con,
             place.id,
@@ -426,7 +467,7 @@ async def resolve_flags(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, An
     assert fresh is not None
     events = post_change_events(place, fresh)
     events += flag_resolved_events(place.id, row["session_id"], post_id=post_id, outcome=outcome)
-    await ctx.hub.publish(events)
+    await ctx.hub.publish([*events, *told])
     return full_view(place, fresh)
 
 
@@ -480,11 +521,25 @@ async def moderate_member(
         )
         if action == "remove":
             promoted = await registration.settle(con, ctx.settings, conference)
+        told = None
+        if action in ("mute", "unmute", "remove"):
+            # The member is told, and keeps the notice (a removed member still reads theirs).
+            told = await notifications.tell_member(
+                con,
+                ctx.settings,
+                user_id,
+                {"mute": "muted", "unmute": "unmuted", "remove": "removed"}[action],
+                conference_id=place.id,
+                actor_id=actor.user_id,
+                reason=reason or None,
+                until=until,
+            )
     if action == "remove":
         await ctx.hub.disconnect_user(user_id)
     await ctx.hub.publish(
         [
             notice_event(user_id, f"member.{action}", conference_id=place.id, reason=reason),
+            *([told] if told is not None and action != "remove" else []),
             *registration.promotion_events(place.id, promoted),
         ]
     )

@@ -80,6 +80,40 @@ def notification_email(
     )
 
 
+def notice_email(
+    settings: Settings, note_id: int, user_id: int, recipient: Mapping[str, Any], note: dict
+) -> tuple:
+    """A notice (confer.notifications.notices) as a row for queries.insert_emails, in the
+    current language: its sentence, and a link unless it has none (a removal)."""
+    conference = note["conference"]["title"]
+    email = render.compose(
+        settings,
+        subject=note["text"],
+        to_name=recipient["name"],
+        paragraphs=[
+            note["text"],
+            _("Conference: %(conference)s") % {"conference": conference},
+        ],
+        action=render.Action(_("See it in Confer"), settings.base_url + note["url"])
+        if note["url"]
+        else None,
+        reason=_(
+            "You get an email for each notification in %(conference)s. "
+            "Choose a daily digest or no emails instead: %(url)s"
+        )
+        % {"conference": conference, "url": settings_url(settings)},
+    )
+    return (
+        f"notification:{note_id}",
+        user_id,
+        recipient["email"],
+        recipient["name"],
+        email.subject[:300],
+        email.text,
+        email.html,
+    )
+
+
 # --- the daily digest -------------------------------------------------------------------------
 
 

@@ -17,9 +17,11 @@ import asyncpg
 
 Con = asyncpg.Connection | asyncpg.Pool
 
-# Aliases: n notifications, p its post (visible only), s its session (a reminder's; a
-# deleted session takes its reminders with it), with the recipient still a member. A
-# notification is shown when what it points at is there: `SHOWN` goes in every WHERE.
+# Aliases: n notifications, p its post (visible only), s its session (a reminder's, or a
+# question notice's; a deleted session takes them with it), hp the post a notice is about (a
+# post hidden or restored; deleted by its author: the notice goes), with the recipient still a
+# member. A notification is shown when what it points at is there: `SHOWN` goes in every
+# WHERE. A removal is shown to the member removed, who is no longer one (it carries no link).
 SHOWN_FROM = """
 FROM notifications n
 LEFT JOIN LATERAL (
@@ -34,14 +36,22 @@ LEFT JOIN LATERAL (
     WHERE s.id = n.session_id
     LIMIT 1
 ) s ON true
-JOIN LATERAL (
-    SELECT 1
+LEFT JOIN LATERAL (
+    SELECT hp.thread_id, hp.body_md
+    FROM posts hp
+    WHERE hp.id = n.about_post_id AND hp.status <> 'deleted'
+    LIMIT 1
+) hp ON true
+LEFT JOIN LATERAL (
+    SELECT 1 AS active
     FROM memberships m
     WHERE m.conference_id = n.conference_id AND m.user_id = n.user_id AND m.status = 'active'
     LIMIT 1
 ) member ON true
 """
-SHOWN = "(p.thread_id IS NOT NULL OR (n.kind = 'reminder' AND s.id IS NOT NULL))"
+SHOWN = """(n.kind = 'removed' OR (member.active IS NOT NULL AND (
+    p.thread_id IS NOT NULL OR s.id IS NOT NULL OR hp.thread_id IS NOT NULL
+    OR n.kind IN ('muted', 'unmuted'))))"""
 
 UNREAD_CAP = 99  # the header shows "99+" beyond this
 
@@ -229,7 +239,8 @@ n.id, n.user_id, n.kind, n.post_id, p.thread_id, n.conference_id, n.created_at, 
 n.session_id, s.kind AS session_kind, s.title AS session_title,
 s.translations AS session_translations, s.starts_at AS session_starts_at,
 n.read_at IS NOT NULL AS is_read,
-p.seq, left(p.body_md, 400) AS excerpt,
+n.question_id, n.answer_id, n.about_post_id, n.reason, n.until, hp.thread_id AS about_thread_id,
+p.seq, left(coalesce(p.body_md, hp.body_md), 400) AS excerpt,
 th.title AS thread_title, c.slug, c.title AS conference_title, c.timezone,
 c.language AS conference_language, c.bilingual AS conference_bilingual,
 c.translations AS conference_translations,
@@ -243,7 +254,7 @@ CASE WHEN n.kind = 'followed_post' AND n.read_at IS NULL THEN (
 
 NOTIFICATION_FROM = f"""
 {SHOWN_FROM}
-LEFT JOIN threads th ON th.id = p.thread_id
+LEFT JOIN threads th ON th.id = coalesce(p.thread_id, hp.thread_id)
 JOIN conferences c ON c.id = n.conference_id
 LEFT JOIN users a ON a.id = n.actor_id
 """
@@ -310,6 +321,37 @@ SET email_notifications = $3
 WHERE conference_id = $1 AND user_id = $2 AND status = 'active'
 RETURNING email_notifications
 """
+
+
+# A notice of what was done about a member (confer.notifications.notices), in the action's
+# transaction.
+INSERT_NOTICE = """
+INSERT INTO notifications (user_id, kind, conference_id, actor_id, session_id, question_id,
+                           answer_id, about_post_id, reason, until)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id
+"""
+
+# Whom a notice goes to: their address, language and email choice for the conference (a
+# removed member's choice too: they are told of their removal as they chose).
+NOTICE_RECIPIENT = """
+SELECT u.email, u.name, u.language, c.language AS conference_language,
+       m.email_notifications
+FROM users u
+JOIN conferences c ON c.id = $2
+LEFT JOIN memberships m ON m.conference_id = c.id AND m.user_id = u.id
+WHERE u.id = $1
+"""
+
+
+async def insert_notice(con: asyncpg.Connection, *args: object) -> int:
+    return await con.fetchval(INSERT_NOTICE, *args)
+
+
+async def notice_recipient(
+    con: asyncpg.Connection, user_id: int, conference_id: int
+) -> asyncpg.Record | None:
+    return await con.fetchrow(NOTICE_RECIPIENT, user_id, conference_id)
 
 
 async def count_unread(con: Con, user_id: int) -> int:

@@ -16,7 +16,7 @@ from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
 from confer.i18n import N_, _
 from confer.live.events import Event, notification_event
-from confer.notifications import emails
+from confer.notifications import emails, notices
 from confer.notifications import queries as q
 from confer.policy import Actor
 from confer.settings import Settings
@@ -126,6 +126,8 @@ def payload(row: asyncpg.Record | dict) -> dict:
             created_at=row["created_at"],
             read=bool(row["is_read"]),
         )
+    if row["kind"] in notices.KINDS:
+        return notices.payload(row)
     who = actor_label(row["actor_name"], row["actor_title"])
     return {
         "id": row["id"],
@@ -221,6 +223,46 @@ async def tell_notified(con: asyncpg.Connection, post_id: int, settings: Setting
     if mail:
         await q.insert_emails(con, "notification", mail)
     return events
+
+
+async def tell_member(
+    con: asyncpg.Connection,
+    settings: Settings,
+    user_id: int,
+    kind: str,
+    *,
+    conference_id: int,
+    actor_id: int | None = None,
+    session_id: int | None = None,
+    question_id: int | None = None,
+    answer_id: int | None = None,
+    about_post_id: int | None = None,
+    reason: str | None = None,
+    until: object = None,
+) -> Event | None:
+    """Inside the transaction of an action done about member `user_id` (confer.notifications
+    .notices): store the notice, queue its email when they chose "each", and return the live
+    `notification` event (with their new unread count) to publish after commit. Someone who is
+    no longer a member (but for a removal) is not told: None."""
+    note_id = await q.insert_notice(
+        con, user_id, kind, conference_id, actor_id, session_id, question_id, answer_id,
+        about_post_id, reason, until,
+    )  # fmt: skip
+    row = await con.fetchrow(q.FETCH_NOTIFICATION, note_id, user_id)
+    if row is None:
+        return None
+    who = await q.notice_recipient(con, user_id, conference_id)
+    assert who is not None
+    with i18n.using(recipient_language(who)):
+        data = payload(row)
+        data["unread"] = await q.count_unread(con, user_id)
+        if who["email_notifications"] == "each" and emails.deliverable(who["email"]):
+            await q.insert_emails(
+                con,
+                "notification",
+                [emails.notice_email(settings, row["id"], user_id, who, data)],
+            )
+    return notification_event(user_id, data)
 
 
 # --- the reader's side ---------------------------------------------------------------------

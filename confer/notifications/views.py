@@ -57,7 +57,7 @@ async def open_notification(request: web.Request) -> web.StreamResponse:
     _require_signed_in(request)
     ctx = request.app[ctx_key]
     row = await service.mark_read(ctx, request[actor_key], int_param(request, "notification_id"))
-    raise redirect(service.payload(row)["url"])
+    raise redirect(service.payload(row)["url"] or url("notifications"))
 
 
 async def mark_all_read(request: web.Request) -> web.StreamResponse:

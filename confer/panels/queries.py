@@ -45,9 +45,11 @@ LEFT JOIN users u ON u.id = q.author_id
 WHERE q.session_id = $1
 """
 
+# The question being answered now comes first, whatever the order chosen.
 LIST_QUESTIONS = f"""
 {_QUESTIONS_FOR_READER}
-ORDER BY CASE WHEN $3 = 'new' THEN 0 ELSE -q.vote_count END, q.created_at DESC, q.id DESC
+ORDER BY q.status = 'answering' DESC,
+         CASE WHEN $3 = 'new' THEN 0 ELSE -q.vote_count END, q.created_at DESC, q.id DESC
 """
 
 # The questions changed after change number $3 (migrations/0014), for a panel page catching up.

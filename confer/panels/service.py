@@ -16,6 +16,7 @@ from confer.errors import Conflict, NotFound
 from confer.i18n import N_, _
 from confer.live.events import Event, moderation_rooms, notice_event, panel_room, user_room
 from confer.moderation import queries as moderation_q
+from confer.notifications import service as notifications
 from confer.panels import queries as q
 from confer.places import Place
 from confer.policy import Actor
@@ -348,6 +349,23 @@ async def change_state(
             reason,
             {"into": into["id"]} if into else {},
         )
+        # Its asker is told (in this transaction; live after commit) when it is answered or
+        # dismissed: merged, they are told why.
+        author_id = question["author_id"]
+        if action in ("answered", "dismiss", "merge") and author_id not in (None, actor.user_id):
+            told = await notifications.tell_member(
+                con,
+                ctx.settings,
+                author_id,
+                "question_answered" if action == "answered" else "question_dismissed",
+                conference_id=panel.place.id,
+                actor_id=actor.user_id,
+                session_id=question["session_id"],
+                question_id=question_id,
+                reason={"dismiss": reason, "merge": MERGED_REASON}.get(action),
+            )
+            if told is not None:
+                events_extra.append(told)
     fresh = await q.fetch_question(ctx.pool, question_id)
     assert fresh is not None
     answers = await q.list_answers(ctx.pool, [question_id])
@@ -390,11 +408,31 @@ async def answer(ctx: Ctx, actor: Actor, question_id: int, data: dict[str, Any])
     )
     f.raise_if_any()
     html = await markup.render(body)
-    answer_id = await q.insert_answer(ctx.pool, question_id, actor.user_id, body, html)
+    told = None
+    async with ctx.pool.acquire() as con, con.transaction():
+        status = (await q.lock_question(con, question_id))["status"]
+        answer_id = await q.insert_answer(con, question_id, actor.user_id, body, html)
+        # Answered now: it no longer says "answering now" (nor waits as open).
+        if status in ("open", "answering"):
+            await q.set_status(con, question_id, "answered")
+        if question["author_id"] not in (None, actor.user_id):
+            told = await notifications.tell_member(
+                con,
+                ctx.settings,
+                question["author_id"],
+                "question_answered",
+                conference_id=panel.place.id,
+                actor_id=actor.user_id,
+                session_id=question["session_id"],
+                question_id=question_id,
+                answer_id=answer_id,
+            )
     rows = await q.list_answers(ctx.pool, [question_id])
     fresh = await q.fetch_question(ctx.pool, question_id)
     assert fresh is not None
     data_out = payload(panel, fresh, rows)
     data_out["answer_id"] = answer_id
-    await ctx.hub.publish(question_updated_events(panel, fresh, data_out))
+    await ctx.hub.publish(
+        question_updated_events(panel, fresh, data_out) + ([told] if told is not None else [])
+    )
     return data_out
