@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Browser, World
+from tests.sockets import Listener, session_cookie
 from tests.test_live import Client, _cookie
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -281,3 +282,41 @@ async def test_after_an_answer_the_question_reads_answered_and_the_answering_one
     item = page[page.index(f'id="question-{first}"') :].split("</li>", 1)[0]
     assert 'data-status="answered"' in item and "Answered" in item
     assert "Answering now" not in page
+
+
+class _Removed(Listener):
+    NAMES = ("notification", "error", "disconnect")
+
+
+async def test_a_removed_member_hears_of_it_live_before_the_sockets_close(
+    world, browser_factory, server
+):
+    p = await _people(world, browser_factory)
+    c, alice = p["c"], p["alice"]
+    sock = _Removed()
+    await sock.sio.connect(
+        str(server.make_url("/")),
+        headers={"Cookie": f"confer_session={session_cookie(p['alice_b'])}"},
+        transports=["websocket"],
+        wait_timeout=10,
+    )
+    try:
+        status, _ = await p["fac_b"].api(
+            "POST",
+            f"/api/v1/conferences/{c['slug']}/members/{alice['id']}/moderation",
+            {"action": "remove", "reason": "Repeated abuse"},
+        )
+        assert status == 200
+        await sock.until("disconnect")
+        assert not sock.sio.connected
+        names = [name for name, _data in sock.events]
+        assert names == ["notification", "error", "disconnect"], names
+        note = sock.names("notification")[0]
+        assert note["kind"] == "removed" and note["unread"] == 1
+        assert note["text"] == (
+            f"You were removed from “Conference {c['slug']}”. The reason: Repeated abuse"
+        )
+        assert sock.names("error")[0]["code"] == "signed_out"
+    finally:
+        if sock.sio.connected:
+            await sock.sio.disconnect()

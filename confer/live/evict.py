@@ -22,10 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from confer.context import Ctx
+from confer.live.events import Event
 
 
-async def user(ctx: Ctx, user_id: int) -> None:
-    """Close every socket of the account, on every process."""
+async def user(ctx: Ctx, user_id: int, *, last_words: Iterable[Event] = ()) -> None:
+    """Close every socket of the account, on every process. `last_words` (the notice of a
+    removal) are published first, so that they reach the account's sockets before they
+    close: events to one socket keep their order, and the eviction travels after them."""
+    await ctx.hub.publish(last_words)
     await ctx.hub.evict({"user": user_id})
 
 

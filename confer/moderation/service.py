@@ -18,6 +18,7 @@ from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound
 from confer.i18n import N_, _
+from confer.live import evict
 from confer.live.events import (
     Event,
     flag_new_events,
@@ -534,15 +535,15 @@ async def moderate_member(
                 reason=reason or None,
                 until=until,
             )
+    about = [
+        notice_event(user_id, f"member.{action}", conference_id=place.id, reason=reason),
+        *([told] if told is not None else []),
+    ]
     if action == "remove":
-        await ctx.hub.disconnect_user(user_id)
-    await ctx.hub.publish(
-        [
-            notice_event(user_id, f"member.{action}", conference_id=place.id, reason=reason),
-            *([told] if told is not None and action != "remove" else []),
-            *registration.promotion_events(place.id, promoted),
-        ]
-    )
+        # The removed member hears of it on their open pages, then their sockets close.
+        await evict.user(ctx, user_id, last_words=about)
+        about = []
+    await ctx.hub.publish([*about, *registration.promotion_events(place.id, promoted)])
     return {"user_id": user_id, "action": action, "reason": reason}
 
 
