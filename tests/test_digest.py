@@ -331,3 +331,101 @@ async def test_confer_digest_runs_a_day_by_hand_and_is_idempotent(
     assert wrong.returncode == 1 and "is not a day of digest-day" in wrong.stderr
     missing = await asyncio.to_thread(_cli, "--conference", "nope", database_url=database_url)
     assert missing.returncode == 1
+
+
+async def test_the_days_notices_are_in_the_digest_in_the_members_language(
+    world, server, browser_factory, mailbox, pool, settings
+):
+    """Notices (issue #23) go in the digest of those who chose it, in their language; "each"
+    members had theirs one by one (and not again), "none" members hear nothing, and a member
+    removed that day gets a digest with the notice of their removal alone."""
+    c = await world.conference()
+    panel = await world.session(c, kind="panel", title="Ask the panel", lasts=timedelta(hours=4))
+    talk = await world.session(c, open_threads=True, title="Roads", lasts=timedelta(hours=4))
+    people: dict = {}
+    for key, role, pref in (
+        ("fac", "facilitator", "none"),
+        ("alice", "participant", "digest"),
+        ("bob", "participant", "none"),
+        ("dan", "participant", "each"),
+        ("eve", "participant", "digest"),
+    ):
+        u = await world.user(name=key.title(), email=f"{key}@example.org")
+        await world.member(c, u, role)
+        await pool.execute(
+            "UPDATE memberships SET email_notifications = $3 WHERE conference_id = $1 "
+            "AND user_id = $2",
+            c["id"],
+            u["id"],
+            pref,
+        )
+        people[key] = (u, await browser_factory(u["email"]))
+    await pool.execute("UPDATE users SET language = 'cy' WHERE id = $1", people["alice"][0]["id"])
+    fac_b = people["fac"][1]
+
+    async def dismissed(key: str) -> None:
+        status, q = await people[key][1].api(
+            "POST", f"/api/v1/panels/{panel['id']}/questions", {"body": f"A question by {key}"}
+        )
+        assert status == 201, q
+        status, _ = await fac_b.api(
+            "POST",
+            f"/api/v1/questions/{q['id']}/state",
+            {"action": "dismiss", "reason": "Off topic"},
+        )
+        assert status == 200
+
+    def members(key: str) -> str:
+        return f"/api/v1/conferences/{c['slug']}/members/{people[key][0]['id']}/moderation"
+
+    for key in ("alice", "bob", "dan"):
+        await dismissed(key)
+    status, thread = await people["alice"][1].api(
+        "POST", f"/api/v1/sessions/{talk['id']}/threads", {"title": "Potholes", "body": "Rude."}
+    )
+    assert status == 201, thread
+    post_id = await pool.fetchval("SELECT id FROM posts WHERE thread_id = $1", thread["id"])
+    status, _ = await fac_b.api(
+        "POST", f"/api/v1/posts/{post_id}/moderation", {"action": "hide", "reason": "Spam"}
+    )
+    assert status == 200
+    status, _ = await fac_b.api(
+        "POST", members("alice"), {"action": "mute", "minutes": "30", "reason": "Calm"}
+    )
+    assert status == 200
+    status, _ = await fac_b.api(
+        "POST", members("eve"), {"action": "remove", "reason": "Repeated abuse"}
+    )
+    assert status == 200
+
+    today = await pool.fetchval(
+        "SELECT (now() AT TIME ZONE timezone)::date FROM conferences WHERE id = $1", c["id"]
+    )
+    result = await digest.run_digest(pool, settings, c["id"], today)
+    assert result.finished and result.emails == 2  # Alice's and Eve's
+
+    [alice_mail] = await mailbox.wait_for("alice@example.org", 1, within=15)
+    text = " ".join(plain(alice_mail).split())  # unwrapped
+    assert "Amdanoch chi a’ch negeseuon:" in text
+    assert "Cafodd eich cwestiwn yn “Ask the panel” ei ddiystyru. Y rheswm: Off topic" in text
+    assert "Mae hwylusydd wedi cuddio eich neges yn “Potholes”. Y rheswm: Spam" in text
+    assert f"{settings.base_url}/c/{c['slug']}/posts/{post_id}" in text
+    assert "Mae hwylusydd wedi eich tawelu yn" in text
+    assert "Your question" not in text and "A facilitator" not in text
+
+    [eve_mail] = await mailbox.wait_for("eve@example.org", 1, within=15)
+    text = " ".join(plain(eve_mail).split())
+    assert f"You were removed from “Conference {c['slug']}”. The reason: Repeated abuse" in text
+    assert "A question by eve" not in text and "Go to the conference" not in text
+    assert "threads you follow" not in text
+
+    # Dan chose "each": his one email is the notice itself, not a digest.
+    [dan_mail] = await mailbox.wait_for("dan@example.org", 1, within=15)
+    assert (
+        dan_mail["Subject"]
+        == "Your question in “Ask the panel” was dismissed. The reason: Off topic"
+    )
+    await asyncio.sleep(1.0)
+    assert len(mailbox.to("dan@example.org")) == 1
+    assert mailbox.to("bob@example.org") == [] and mailbox.to("fac@example.org") == []
+    assert len(mailbox.to("alice@example.org")) == 1 and len(mailbox.to("eve@example.org")) == 1

@@ -1,7 +1,10 @@
 """The daily digest: one email a conference day to each member who chose it.
 
-A digest holds the new posts in the threads the member follows (since the last digest, or
-that day), the posts that mentioned them elsewhere, and the next day's programme. It is
+A digest holds what was done about the member that day (confer.notifications.notices: their
+question answered or dismissed, being muted or unmuted, their post hidden or restored), the new
+posts in the threads they follow (since the last digest, or that day), the posts that
+mentioned them elsewhere, and the next day's programme. A member removed that day who had
+chosen the digest gets one with the notice of their removal alone. It is
 written in batches of members, each batch in one transaction with its outbox rows and the
 run's progress, and every email carries `dedupe_key = digest:<conference>:<user>:<day>`:
 running a day twice, or again after a crash or a restart mid-run, queues each email once.
@@ -30,7 +33,7 @@ from confer.errors import Invalid, NotFound
 from confer.i18n import _
 from confer.keys import pool_key, settings_key
 from confer.notifications import digest_queries as q
-from confer.notifications import emails
+from confer.notifications import emails, notices
 from confer.notifications import queries as notification_q
 from confer.notifications.service import actor_label
 from confer.settings import Settings
@@ -74,9 +77,14 @@ def _digest_for(
     news: _DayNews,
     followed: set[int],
     mentions: list[asyncpg.Record],
+    notes: list[asyncpg.Record],
 ) -> emails.Digest:
+    """One member's digest, in the current language (their own)."""
     uid = member["user_id"]
-    digest = emails.Digest(uid, member["email"], member["name"])
+    digest = emails.Digest(uid, member["email"], member["name"], member=member["active"])
+    digest.notices = [(notices.text(n), notices.link(n)) for n in notes]
+    if not digest.member:
+        return digest  # removed: the notice of it, and nothing of the conference
     items = []
     for thread_id in followed:
         groups = [g for g in news.by_thread.get(thread_id, ()) if g["author_id"] != uid]
@@ -165,8 +173,9 @@ async def run_digest(
             if news is None:
                 news = await _read_news(pool, conference_id, run, day)
             members = await q.list_digest_members(
-                con, conference_id, run["done_upto_user_id"], batch_size
-            )
+                con, conference_id, run["done_upto_user_id"], batch_size,
+                run["window_start"], run["window_end"],
+            )  # fmt: skip
             if not members:
                 await q.advance_digest_run(
                     con, conference_id, day, run["done_upto_user_id"], 0, True
@@ -182,6 +191,13 @@ async def run_digest(
                 con, ids, conference_id, run["window_start"], run["window_end"]
             ):
                 mentions.setdefault(m["user_id"], []).append(m)
+            # What was done about them that day (each chose the digest for these too).
+            notes: dict[int, list[asyncpg.Record]] = {}
+            for n in await q.list_batch_notices(
+                con, ids, conference_id, list(notices.KINDS),
+                run["window_start"], run["window_end"],
+            ):  # fmt: skip
+                notes.setdefault(n["user_id"], []).append(n)
             rows = []
             for member in members:
                 if not emails.deliverable(member["email"]):
@@ -191,9 +207,9 @@ async def run_digest(
                 with i18n.using(member["language"] or info.language or i18n.DEFAULT):
                     digest = _digest_for(
                         member, news, follows.get(member["user_id"], set()),
-                        mentions.get(member["user_id"], []),
+                        mentions.get(member["user_id"], []), notes.get(member["user_id"], []),
                     )  # fmt: skip
-                    if not digest.has_news and not news.programme:
+                    if not digest.has_news and not (digest.member and news.programme):
                         continue  # nothing to say: no email
                     email = emails.digest_email(settings, info, day, digest, news.programme)
                 rows.append(

@@ -10,6 +10,8 @@ from datetime import date, datetime
 
 import asyncpg
 
+from confer.notifications import queries as notification_q
+
 Con = asyncpg.Connection | asyncpg.Pool
 
 START_DIGEST_RUN = """
@@ -50,12 +52,19 @@ SET done_upto_user_id = $3, emails = emails + $4,
 WHERE conference_id = $1 AND day = $2
 """
 
+# Active members who chose the digest, and those removed in the window ($4, $5) who had
+# chosen it: their digest is the notice of their removal.
 LIST_DIGEST_MEMBERS = """
-SELECT m.user_id, u.email, u.name, u.language
+SELECT m.user_id, u.email, u.name, u.language, m.status = 'active' AS active
 FROM memberships m
 JOIN users u ON u.id = m.user_id
-WHERE m.conference_id = $1 AND m.status = 'active' AND m.email_notifications = 'digest'
-  AND m.user_id > $2
+WHERE m.conference_id = $1 AND m.email_notifications = 'digest' AND m.user_id > $2
+  AND (m.status = 'active' OR EXISTS (
+        SELECT 1
+        FROM notifications n
+        WHERE n.user_id = m.user_id AND n.conference_id = $1 AND n.kind = 'removed'
+          AND n.created_at > $4 AND n.created_at <= $5
+  ))
 ORDER BY m.user_id
 LIMIT $3
 """
@@ -103,6 +112,16 @@ JOIN threads th ON th.id = p.thread_id
 LEFT JOIN users a ON a.id = n.actor_id
 WHERE n.user_id = ANY($1::bigint[]) AND n.conference_id = $2 AND n.kind = 'mention'
   AND n.created_at > $3 AND n.created_at <= $4
+ORDER BY n.user_id, n.id
+"""
+
+# The notices (confer.notifications.notices) made in the window for a batch of members, as
+# the notifications page reads them (those whose subject is gone are left out).
+LIST_BATCH_NOTICES = f"""
+SELECT {notification_q.NOTIFICATION_COLUMNS}
+{notification_q.NOTIFICATION_FROM}
+WHERE n.user_id = ANY($1::bigint[]) AND n.conference_id = $2 AND n.kind = ANY($3::text[])
+  AND n.created_at > $4 AND n.created_at <= $5 AND {notification_q.SHOWN}
 ORDER BY n.user_id, n.id
 """
 
@@ -161,9 +180,25 @@ async def advance_digest_run(
 
 
 async def list_digest_members(
-    con: Con, conference_id: int, after_user_id: int, limit: int
+    con: Con,
+    conference_id: int,
+    after_user_id: int,
+    limit: int,
+    start: datetime,
+    end: datetime,
 ) -> list[asyncpg.Record]:
-    return await con.fetch(LIST_DIGEST_MEMBERS, conference_id, after_user_id, limit)
+    return await con.fetch(LIST_DIGEST_MEMBERS, conference_id, after_user_id, limit, start, end)
+
+
+async def list_batch_notices(
+    con: Con,
+    user_ids: list[int],
+    conference_id: int,
+    kinds: list[str],
+    start: datetime,
+    end: datetime,
+) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_BATCH_NOTICES, user_ids, conference_id, kinds, start, end)
 
 
 async def list_digest_news(

@@ -136,10 +136,13 @@ class Digest:
     threads: list[ThreadNews] = field(default_factory=list)
     more_threads: int = 0
     mentions: list[tuple[str, str, int]] = field(default_factory=list)  # (who, thread, post id)
+    # What was done about them (confer.notifications.notices): (sentence, link or None).
+    notices: list[tuple[str, str | None]] = field(default_factory=list)
+    member: bool = True  # False: removed from the conference (the digest is its notice)
 
     @property
     def has_news(self) -> bool:
-        return bool(self.threads or self.mentions)
+        return bool(self.threads or self.mentions or self.notices)
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,15 @@ def digest_email(
         _("Here is what happened in %(conference)s on %(day)s.")
         % {"conference": title, "day": day_text}
     ]
-    if digest.threads:
+    if digest.notices:
+        paragraphs.append(_("About you and your posts:"))
+        paragraphs += [
+            f"{text}\n{base}{target}" if target else text for text, target in digest.notices
+        ]
+    # A removed member reads the notice of their removal, and nothing else.
+    if not digest.member:
+        pass
+    elif digest.threads:
         paragraphs.append(_("New posts in threads you follow:"))
         for t in digest.threads:
             lines = [
@@ -224,7 +235,7 @@ def digest_email(
             )
     elif not digest.mentions:
         paragraphs.append(_("There were no new posts in the threads you follow."))
-    if digest.mentions:
+    if digest.mentions and digest.member:
         paragraphs.append(_("You were mentioned:"))
         paragraphs.append(
             "\n".join(
@@ -237,7 +248,7 @@ def digest_email(
                 for who, thread, post_id in digest.mentions
             )
         )
-    if programme:
+    if programme and digest.member:
         paragraphs.append(
             _("The programme for %(day)s (times in %(timezone)s):")
             % {
@@ -254,7 +265,9 @@ def digest_email(
         paragraphs=paragraphs,
         action=render.Action(
             _("Go to the conference"), base + url("conference", slug=conference.slug)
-        ),
+        )
+        if digest.member
+        else None,
         reason=_("You chose a daily digest of %(conference)s. Change how you hear from it: %(url)s")
         % {"conference": title, "url": settings_url(settings)},
     )
