@@ -278,7 +278,7 @@ function threadPage() {
     const items = el("ul", { class: "govuk-list govuk-body-s confer-post__actions" });
     const who = authorOrFormer(post.author);
     if (canReply) {
-      const reply = el("a", { class: "govuk-link", href: `?page=${body.dataset.page}&reply_to=${post.id}#composer`, "data-reply-to": post.id },
+      const reply = el("a", { class: "govuk-link", href: `?page=${body.dataset.page}&reply_to=${post.id}#body`, "data-reply-to": post.id },
         gettext("Reply"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("to %(name)s", { name: who })));
       items.append(el("li", {}, reply));
     }
@@ -526,6 +526,13 @@ function composer() {
       announce(gettext("Your post has been added."));
     });
   });
+
+  // "Reply" (…&reply_to=<id>#body) and the skip link land on the text box: the browser focuses
+  // the fragment's textarea itself; make sure of it, unless an error summary took the focus.
+  const replying = new URLSearchParams(location.search).has("reply_to") || location.hash === "#body";
+  if (replying && !textarea.closest("[hidden]") && !document.querySelector(".govuk-error-summary")) {
+    if (document.activeElement !== textarea) textarea.focus();
+  }
 }
 
 // --- a session page: thread counts ---------------------------------------------------------
@@ -766,6 +773,15 @@ function panelPage() {
 
 // --- notifications: the header's unread count, on every page for a signed-in member -------
 
+// The Menu button's count (base.html [data-unread-badge]): a phone sees it with the menu shut.
+function menuCount(unread) {
+  const badge = document.querySelector("[data-unread-badge]");
+  if (!badge) return;
+  badge.hidden = !unread;
+  badge.querySelector("[data-unread-number]").textContent = unread > 99 ? "99+" : String(unread || 0);
+  badge.querySelector("[data-unread-words]").textContent = ngettext("%(num)d unread notification", "%(num)d unread notifications", unread || 0);
+}
+
 function notifications() {
   const count = document.querySelector("[data-unread-count]");
   if (!count || !body.dataset.userId) return;
@@ -774,6 +790,7 @@ function notifications() {
   // unread count; what else is done about you arrives as a `notice` and changes no count.
   socket.on("notification", (note) => {
     count.textContent = note.unread ? ` (${note.unread > 99 ? "99+" : note.unread})` : "";
+    menuCount(note.unread);
     if (note.text) announce(gettext("New notification: %(text)s", { text: note.text }));
   });
 }
