@@ -773,15 +773,6 @@ function panelPage() {
 
 // --- notifications: the header's unread count, on every page for a signed-in member -------
 
-// The Menu button's count (base.html [data-unread-badge]): a phone sees it with the menu shut.
-function menuCount(unread) {
-  const badge = document.querySelector("[data-unread-badge]");
-  if (!badge) return;
-  badge.hidden = !unread;
-  badge.querySelector("[data-unread-number]").textContent = unread > 99 ? "99+" : String(unread || 0);
-  badge.querySelector("[data-unread-words]").textContent = ngettext("%(num)d unread notification", "%(num)d unread notifications", unread || 0);
-}
-
 function notifications() {
   const count = document.querySelector("[data-unread-count]");
   if (!count || !body.dataset.userId) return;
@@ -790,7 +781,6 @@ function notifications() {
   // unread count; what else is done about you arrives as a `notice` and changes no count.
   socket.on("notification", (note) => {
     count.textContent = note.unread ? ` (${note.unread > 99 ? "99+" : note.unread})` : "";
-    menuCount(note.unread);
     if (note.text) announce(gettext("New notification: %(text)s", { text: note.text }));
   });
 }
@@ -801,3 +791,19 @@ else if (threadId) threadPage();
 else if (body.dataset.sessionId) sessionPage();
 else conferenceHome();
 notifications();
+menuBadge();
+
+// --- the Menu button's unread count (base.html [data-unread-badge]), for phones (#23) ------
+// A phone shows the Menu button with the list shut: its count follows every `notification`.
+
+function menuBadge() {
+  const badge = document.querySelector("[data-unread-badge]");
+  if (!badge || !body.dataset.userId) return;
+  connect();
+  socket.on("notification", (note) => {
+    if (typeof note.unread !== "number") return;
+    badge.hidden = !note.unread;
+    badge.querySelector("[data-unread-number]").textContent = note.unread > 99 ? "99+" : String(note.unread);
+    badge.querySelector("[data-unread-words]").textContent = ngettext("%(num)d unread notification", "%(num)d unread notifications", note.unread);
+  });
+}
