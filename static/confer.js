@@ -287,7 +287,7 @@ function threadPage() {
     const items = el("ul", { class: "govuk-list govuk-body-s confer-post__actions" });
     const who = authorOrFormer(post.author);
     if (canReply) {
-      const reply = el("a", { class: "govuk-link", href: `?page=${body.dataset.page}&reply_to=${post.id}#composer`, "data-reply-to": post.id },
+      const reply = el("a", { class: "govuk-link", href: `?page=${body.dataset.page}&reply_to=${post.id}#body`, "data-reply-to": post.id },
         gettext("Reply"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("to %(name)s", { name: who })));
       items.append(el("li", {}, reply));
     }
@@ -536,6 +536,13 @@ function composer() {
       announce(gettext("Your post has been added."));
     });
   });
+
+  // "Reply" (…&reply_to=<id>#body) and the skip link land on the text box: the browser focuses
+  // the fragment's textarea itself; make sure of it, unless an error summary took the focus.
+  const replying = new URLSearchParams(location.search).has("reply_to") || location.hash === "#body";
+  if (replying && !textarea.closest("[hidden]") && !document.querySelector(".govuk-error-summary")) {
+    if (document.activeElement !== textarea) textarea.focus();
+  }
 }
 
 // Posting in a thread makes its author follow it, unless they chose before (the follow form
@@ -831,3 +838,19 @@ else if (threadId) threadPage();
 else if (body.dataset.sessionId) sessionPage();
 else conferenceHome();
 notifications();
+menuBadge();
+
+// --- the Menu button's unread count (base.html [data-unread-badge]), for phones (#23) ------
+// A phone shows the Menu button with the list shut: its count follows every `notification`.
+
+function menuBadge() {
+  const badge = document.querySelector("[data-unread-badge]");
+  if (!badge || !body.dataset.userId) return;
+  connect();
+  socket.on("notification", (note) => {
+    if (typeof note.unread !== "number") return;
+    badge.hidden = !note.unread;
+    badge.querySelector("[data-unread-number]").textContent = note.unread > 99 ? "99+" : String(note.unread);
+    badge.querySelector("[data-unread-words]").textContent = ngettext("%(num)d unread notification", "%(num)d unread notifications", note.unread);
+  });
+}
