@@ -645,7 +645,7 @@ async def undo_delete(ctx: Ctx, actor: Actor, post_id: int) -> dict:
             raise Conflict(_("This post is not deleted."))
         kept = await q.take_for_undo(con, post_id)
         if kept is None:
-            raise Closed(_undo_window_text(ctx.settings.undo_delete_seconds))
+            raise Conflict(_undo_window_text(ctx.settings.undo_delete_seconds))
         await q.undelete(
             con, post_id, kept["was_status"], kept["body_md"], kept["body_html"], kept["edited_at"]
         )
