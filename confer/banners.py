@@ -15,7 +15,7 @@ from confer.i18n import N_, _, ngettext
 from confer.validate import number
 
 # The address's parameters that belong to the banner (not to the page).
-QUERY_KEYS = frozenset({"done", "count"})
+QUERY_KEYS = frozenset({"done", "count", "post"})
 
 DONE: dict[str, dict[str, str]] = {
     "account": {
@@ -59,6 +59,40 @@ DONE: dict[str, dict[str, str]] = {
         "revoked": N_("The invitation was withdrawn. Its link no longer works."),
     },
     "notifications": {"read": "Your notifications are marked as read."},
+    # After a facilitator's action (confer.moderation.views): shown on the page they came
+    # from, beside what they acted on.
+    "moderation": {
+        "thread-pin": N_("The thread is pinned to the top of its session."),
+        "thread-unpin": N_("The thread is no longer pinned."),
+        "thread-lock": N_("The thread is locked. Members can read it but not post."),
+        "thread-unlock": N_("The thread is unlocked. Members can post again."),
+        "thread-close": N_("The thread is closed."),
+        "thread-reopen": N_("The thread is open again."),
+        "thread-premoderate": N_("Each new post in this thread now waits for approval."),
+        "thread-unpremoderate": N_("New posts in this thread now show without approval."),
+        "thread-slow_mode": N_("Slow mode has been set."),
+        "thread-summarise": N_("The summary has been saved."),
+        "post-hide": N_("The post is hidden. Members see the reason instead of its text."),
+        "post-restore": N_("The post is shown again."),
+        "post-approve": N_("The post is approved and shows in the thread."),
+        "post-reject": N_("The post was not approved. Its author can see why."),
+        "post-pin": N_("The post is pinned to the top of the thread."),
+        "post-unpin": N_("The post is no longer pinned."),
+        "post-move": N_("The post has been moved to the other thread."),
+        "flags-keep": N_("The reports are closed and the post is kept."),
+        "flags-hide": N_("The reports are closed and the post is hidden."),
+        "member-mute": N_("The member is muted."),
+        "member-unmute": N_("The member can post again."),
+        "member-premoderate": N_("The member’s posts now wait for approval."),
+        "member-unpremoderate": N_("The member’s posts now show without approval."),
+        "member-remove": N_("The member has been removed from the conference."),
+    },
+    # A member's own post (confer.threads.views): deleted (with "Undo" while it can be) and
+    # brought back.
+    "thread": {
+        "post-deleted": N_("Your post has been deleted."),
+        "post-restored": N_("Your post is back."),
+    },
     # The conference's home page words these by where the visitor now stands
     # (templates/registration/_status.html).
     "conference": {"left": "", "joined": "", "invited": ""},

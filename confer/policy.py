@@ -162,6 +162,18 @@ def can(
         if action == "post.edit":
             return mine and active and member is not None and not member.muted
         return mine
+    if action == "post.undelete":
+        # Taking back one's own deletion within its window (confer.posts.service.undo_delete):
+        # the words show again, so only a member who may speak now.
+        return (
+            post is not None
+            and actor.user_id is not None
+            and post["author_id"] == actor.user_id
+            and post["status"] == "deleted"
+            and active
+            and member is not None
+            and not member.muted
+        )
     return False
 
 

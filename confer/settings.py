@@ -30,6 +30,8 @@ class Settings:
     request_max_bytes: int = 1024 * 1024
     posts_per_page: int = 50
     edit_window_seconds: int = 15 * 60
+    # How long the author of a deleted post can undo the deletion (issue #23).
+    undo_delete_seconds: int = 10 * 60
     # Failed sign-ins per account *from one address* (a stranger elsewhere cannot use them to
     # lock the owner out of their own device), per address for any account, and the number of
     # different addresses failing for one account (one address alone can never trip it).

@@ -58,6 +58,7 @@ PAGES: dict[str, str] = {
     "post": "/c/{slug}/posts/{post_id}",
     "edit_post": "/c/{slug}/posts/{post_id}/edit",
     "delete_post": "/c/{slug}/posts/{post_id}/delete",
+    "undelete_post": "/c/{slug}/posts/{post_id}/undelete",
     # Moderation.
     "moderation": "/c/{slug}/moderation",
     "flag_post": "/c/{slug}/posts/{post_id}/flag",

@@ -294,10 +294,9 @@ function threadPage() {
     if (myId && post.author.id === myId && post.status !== "deleted") {
       items.append(el("li", {}, el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.id}/edit` },
         gettext("Edit"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("your post")))));
-      const form = el("form", { method: "post", action: `/c/${slug}/posts/${post.id}/delete`, class: "confer-inline-form" },
-        csrfField(),
-        el("button", { type: "submit", class: "confer-link-button" }, gettext("Delete"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("your post"))));
-      items.append(el("li", {}, form));
+      // Deleting asks first (the confirmation page, which offers Undo afterwards).
+      items.append(el("li", {}, el("a", { class: "govuk-link", href: `/c/${slug}/posts/${post.id}/delete` },
+        gettext("Delete"), el("span", { class: "govuk-visually-hidden" }, " " + gettext("your post")))));
     }
     return items;
   }

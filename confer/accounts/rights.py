@@ -94,6 +94,8 @@ ERASE = [
     "DELETE FROM read_state WHERE user_id = $1",
     "UPDATE flags SET note = '' WHERE flagger_id = $1",
     "DELETE FROM post_revisions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",
+    # The text of a post deleted moments ago, kept for its undo window (issue #23).
+    "DELETE FROM post_deletions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",
 ]
 
 
@@ -178,6 +180,8 @@ async def delete_account(ctx: Ctx, actor: Actor, data: dict[str, object]) -> Non
 # stand-in.) The moderation and audit logs are append-only and hold ids, never names.
 ANONYMISE_IN_CONFERENCE = [
     """DELETE FROM post_revisions
+       WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1 AND conference_id = $2)""",
+    """DELETE FROM post_deletions
        WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1 AND conference_id = $2)""",
     "UPDATE posts SET author_id = $3 WHERE author_id = $1 AND conference_id = $2",
     "UPDATE threads SET author_id = $3 WHERE author_id = $1 AND conference_id = $2",

@@ -210,6 +210,10 @@ async def delete_post(call: Call) -> dict:
     return await posts.delete_post(call.ctx, call.actor, call.id("post_id"))
 
 
+async def undelete_post(call: Call) -> dict:
+    return await posts.undo_delete(call.ctx, call.actor, call.id("post_id"))
+
+
 # --- notifications, follows and email preferences (confer.notifications) -----------------
 
 
@@ -443,9 +447,13 @@ def setup(app: web.Application) -> None:
             {"type": "object", "required": ["body"], "properties": {"body": STR}}),
         "responses": {"200": returns(ref("Post")), "409": ERROR, "429": ERROR, **ERRORS}})
     api(app, "DELETE", "/posts/{post_id}", delete_post, doc={
-        "summary": "Delete your post (a placeholder stays)",
+        "summary": "Delete your post (a placeholder stays; undo within the undo window)",
         "parameters": [id_param("post_id")],
         "responses": {"200": returns(ref("Post")), **ERRORS}})
+    api(app, "POST", "/posts/{post_id}/undelete", undelete_post, doc={
+        "summary": "Undo the deletion of your post, within the undo window (10 minutes)",
+        "parameters": [id_param("post_id")],
+        "responses": {"200": returns(ref("Post")), "409": ERROR, **ERRORS}})
     api(app, "GET", "/notifications", list_notifications, doc={
         "summary": "Your notifications, newest first (only ever your own)",
         "parameters": [

@@ -21,6 +21,7 @@ from confer.errors import Closed
 from confer.keys import hub_key, pool_key
 from confer.live.events import Event, conference_updated_event, thread_updated_events
 from confer.live.hub import Hub
+from confer.posts.queries import PURGE_DELETIONS
 from confer.threads.queries import THREAD_COLUMNS, THREAD_FROM
 from confer.timebox import check_open
 
@@ -162,6 +163,8 @@ async def _tick(
         clock["since"] = since
         if events:
             await hub.publish(events)
+        # Deleted posts whose undo window has passed: their kept text goes (issue #23).
+        await con.execute(PURGE_DELETIONS)
         wait = await con.fetchval(NEXT_BOUNDARY)
         # Wake just after the next boundary (so that now() has passed it), or when one moves.
         timeout = min(MAX_SLEEP, float(wait) + 0.01) if wait is not None else MAX_SLEEP

@@ -19,12 +19,25 @@ INSERT INTO moderation_log (conference_id, session_id, actor_id, action, target_
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
 """
 
+# With what the log's sentences name (confer.reports.service.log_sentence): whose post,
+# question or membership it was (target_name) and the thread it is in (thread_title).
 LIST_LOG = """
 SELECT l.id, l.session_id, l.action, l.target_type, l.target_id, l.reason, l.details,
-       l.created_at, u.name AS actor_name, s.title AS session_title
+       l.created_at, u.name AS actor_name, s.title AS session_title,
+       CASE l.target_type WHEN 'post' THEN pu.name
+                          WHEN 'member' THEN mu.name
+                          WHEN 'question' THEN qu.name END AS target_name,
+       coalesce(pt.title, th.title) AS thread_title
 FROM moderation_log l
 LEFT JOIN users u ON u.id = l.actor_id
 LEFT JOIN sessions s ON s.id = l.session_id
+LEFT JOIN posts p ON l.target_type = 'post' AND p.id = l.target_id
+LEFT JOIN users pu ON pu.id = p.author_id
+LEFT JOIN threads pt ON pt.id = p.thread_id
+LEFT JOIN threads th ON l.target_type = 'thread' AND th.id = l.target_id
+LEFT JOIN users mu ON l.target_type = 'member' AND mu.id = l.target_id
+LEFT JOIN questions qq ON l.target_type = 'question' AND qq.id = l.target_id
+LEFT JOIN users qu ON qu.id = qq.author_id
 WHERE l.conference_id = $1 AND ($2::bigint[] IS NULL OR l.session_id = ANY($2))
 ORDER BY l.created_at DESC, l.id DESC
 LIMIT $3
@@ -223,6 +236,18 @@ SET_MEMBER = {
     ),
 }
 
+# The moderation page's members, with their state, so that each row offers only what applies.
+LIST_MEMBERS = """
+SELECT u.id AS user_id, u.name, u.title, u.organisation, m.role, m.status, m.premoderated,
+       m.muted_until, coalesce(m.muted_until > now(), false) AS muted
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.conference_id = $1
+ORDER BY array_position(
+    ARRAY['organiser', 'facilitator', 'speaker', 'participant', 'observer'], m.role
+), u.name
+"""
+
 FETCH_MEMBER = """
 SELECT m.user_id, m.role, m.status, m.premoderated, m.muted_until, u.name
 FROM memberships m
@@ -342,6 +367,10 @@ async def set_member(
         await con.execute(SET_MEMBER[change], conference_id, user_id, until)
     else:
         await con.execute(SET_MEMBER[change], conference_id, user_id)
+
+
+async def list_members(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_MEMBERS, conference_id)
 
 
 async def fetch_member(con: Con, conference_id: int, user_id: int) -> asyncpg.Record | None:

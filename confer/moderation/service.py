@@ -8,10 +8,12 @@ full_view, post_change_events).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from markupsafe import Markup
 
 from confer import markup, places, timefmt
 from confer.conferences import queries as conferences_q
@@ -85,6 +87,41 @@ STATUS_NAMES = {
     "declined": N_("declined"),
     "removed": N_("removed"),
 }
+
+
+# What members reported, as the reason a facilitator most likely hides for (the hide form's
+# default on the moderation page). "other" has no counterpart: the facilitator writes one.
+REPORT_TO_HIDE = {
+    "off_topic": HIDE_REASONS[3],
+    "disrespectful": HIDE_REASONS[1],
+    "personal_information": HIDE_REASONS[2],
+    "spam": HIDE_REASONS[4],
+}
+
+# A reported or queued post longer than this (in characters of text) is shown cut short on
+# the moderation page, with the whole of it behind "Show all", so Keep and Hide stay near.
+PREVIEW_CHARS = 600
+
+
+def default_hide_reason(reasons: list[str]) -> str | None:
+    """The hide reason (in the reader's language) matching what most reports said (the
+    latest of equals first; `reasons` come newest first), or None when only "other" was said."""
+    counts = Counter(r for r in reasons if r in REPORT_TO_HIDE)
+    if not counts:
+        return None
+    return _(REPORT_TO_HIDE[counts.most_common(1)[0][0]])
+
+
+def preview(body_html: str, limit: int = PREVIEW_CHARS) -> str | None:
+    """The start of a long post as plain text (cut at a word), or None when it is short."""
+    # body_html is Confer's own sanitised rendering (confer.markup); the text is escaped again
+    # where it is shown.
+    text = " ".join(Markup(body_html).striptags().split())  # noqa: S704
+    if len(text) <= limit + limit // 5:  # not worth folding away a few words
+        return None
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,.;:") + "…"
 
 
 def flag_reasons() -> dict[str, str]:
@@ -568,7 +605,7 @@ async def queue(ctx: Ctx, actor: Actor, slug: str) -> dict[str, Any]:
         "pending": await q.list_pending(ctx.pool, place.id, scope),
         "flagged": await q.list_flagged_posts(ctx.pool, place.id, scope),
         "log": await q.list_log(ctx.pool, place.id, scope),
-        "members": await conferences_q.list_members(ctx.pool, place.id)
+        "members": await q.list_members(ctx.pool, place.id)
         if place.can("moderate.members")
         else [],
     }

@@ -5,11 +5,15 @@ Every handler calls one function of confer.moderation.service.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode
+
 import aiohttp_jinja2
+import asyncpg
 from aiohttp import web
 
-from confer import timefmt
+from confer import banners, timefmt
 from confer.api.openapi import ACTION_BODY, ERRORS, SLUG, STR, id_param, ref, request_body, returns
+from confer.banners import QUERY_KEYS
 from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
 from confer.keys import actor_key, ctx_key
@@ -18,8 +22,9 @@ from confer.moderation.service import flag_reasons, hide_reasons
 from confer.posts import queries as posts_q
 from confer.posts import service as posts
 from confer.posts.service import hidden_reason_text
-from confer.reports.service import action_label
+from confer.reports.service import log_sentence
 from confer.routing import Call, Reply, api, created, page
+from confer.threads.service import page_of
 from confer.urls import url
 from confer.web import int_param, read_form, redirect
 
@@ -38,6 +43,20 @@ def _back(request: web.Request, fallback: str) -> str:
     return fallback
 
 
+def _done(back: str, key: str, *, post_id: int | None = None) -> str:
+    """`back` with the green banner's key (confer.banners, "moderation") and the place to
+    land: beside the post on a thread page, at the banner otherwise."""
+    path, _sep, query = back.partition("?")
+    query = query.partition("#")[0]
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in QUERY_KEYS]
+    kept.append(("done", key))
+    anchor = "done"
+    if post_id is not None and not path.endswith("/moderation"):
+        kept.append(("post", str(post_id)))
+        anchor = f"post-{post_id}"
+    return f"{path}?{urlencode(kept)}#{anchor}"
+
+
 async def _error_page(request: web.Request, e: ConferError, back: str) -> web.Response:
     return aiohttp_jinja2.render_template(
         "moderation/problem.html",
@@ -47,7 +66,7 @@ async def _error_page(request: web.Request, e: ConferError, back: str) -> web.Re
     )
 
 
-async def _post_here(request: web.Request, post_id: int) -> None:
+async def _post_here(request: web.Request, post_id: int) -> asyncpg.Record:
     """The post must belong to the conference named in the address (else 404)."""
     row = await posts_q.fetch_post(request.app[ctx_key].pool, post_id)
     if row is None:
@@ -57,6 +76,13 @@ async def _post_here(request: web.Request, post_id: int) -> None:
     )
     if conference is None or conference["slug"] != _slug(request):
         raise NotFound()
+    return row
+
+
+def _thread_of(request: web.Request, row: asyncpg.Record) -> str:
+    """The page of its thread a post is on (where a form without a Referer returns)."""
+    page = page_of(row["seq"], request.app[ctx_key].settings.posts_per_page)
+    return f"{url('thread', slug=_slug(request), thread_id=row['thread_id'])}?page={page}"
 
 
 async def _thread_here(request: web.Request, thread_id: int) -> None:
@@ -84,7 +110,10 @@ async def show_moderation(request: web.Request) -> web.Response:
             "role_names": service.ROLE_NAMES,
             "status_names": service.STATUS_NAMES,
             "hidden_reason_text": hidden_reason_text,
-            "action_label": action_label,
+            "log_sentence": log_sentence,
+            "default_hide_reason": service.default_hide_reason,
+            "preview": service.preview,
+            "done_message": banners.done_message(request, "moderation"),
         },
     )
 
@@ -140,15 +169,19 @@ async def moderate_post_form(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     post_id = int_param(request, "post_id")
-    back = _back(request, url("post", slug=_slug(request), post_id=post_id))
-    await _post_here(request, post_id)
+    row = await _post_here(request, post_id)
+    back = _back(request, _thread_of(request, row))
+    action = form.get("action", "")
     try:
-        await service.moderate_post(ctx, request[actor_key], post_id, form.get("action", ""), form)
+        post = await service.moderate_post(ctx, request[actor_key], post_id, action, form)
     except ConferError as e:
         if e.status not in (409, 422):
             raise
         return await _error_page(request, e, back)
-    raise redirect(back)
+    if action == "move":  # it left this thread: the banner says where it went
+        raise redirect(_done(back, "post-move"))
+    moved_on = post["thread_id"] != row["thread_id"]
+    raise redirect(_done(back, f"post-{action}", post_id=None if moved_on else post_id))
 
 
 async def resolve_flags_form(request: web.Request) -> web.StreamResponse:
@@ -163,7 +196,7 @@ async def resolve_flags_form(request: web.Request) -> web.StreamResponse:
         if e.status not in (409, 422):
             raise
         return await _error_page(request, e, back)
-    raise redirect(back)
+    raise redirect(_done(back, f"flags-{form.get('outcome')}", post_id=post_id))
 
 
 async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
@@ -180,7 +213,7 @@ async def moderate_thread_form(request: web.Request) -> web.StreamResponse:
         if e.status not in (409, 422):
             raise
         return await _error_page(request, e, back)
-    raise redirect(back)
+    raise redirect(_done(back, f"thread-{form.get('action', '')}"))
 
 
 async def moderate_member_form(request: web.Request) -> web.StreamResponse:
@@ -200,7 +233,7 @@ async def moderate_member_form(request: web.Request) -> web.StreamResponse:
         if e.status not in (409, 422):
             raise
         return await _error_page(request, e, back)
-    raise redirect(back)
+    raise redirect(_done(back, f"member-{form.get('action', '')}"))
 
 
 # --- JSON API ---------------------------------------------------------------------------

@@ -404,6 +404,66 @@ async def mark_deleted(con: Con, post_id: int) -> None:
     await con.execute(MARK_DELETED, post_id)
 
 
+# The deleted post's text, kept for the undo window ($2 seconds, by the database clock).
+KEEP_FOR_UNDO = """
+INSERT INTO post_deletions (post_id, body_md, body_html, was_status, edited_at, undo_until)
+SELECT id, body_md, body_html, status, edited_at, now() + make_interval(secs => $2)
+FROM posts WHERE id = $1
+ON CONFLICT (post_id) DO UPDATE
+SET body_md = EXCLUDED.body_md, body_html = EXCLUDED.body_html,
+    was_status = EXCLUDED.was_status, edited_at = EXCLUDED.edited_at,
+    deleted_at = now(), undo_until = EXCLUDED.undo_until
+"""
+
+# The kept text while the window is open (taken: the row goes as it is read).
+TAKE_FOR_UNDO = """
+DELETE FROM post_deletions
+WHERE post_id = $1 AND now() < undo_until
+RETURNING body_md, body_html, was_status, edited_at
+"""
+
+UNDO_OPEN = "SELECT undo_until FROM post_deletions WHERE post_id = $1 AND now() < undo_until"
+
+PURGE_DELETIONS = "DELETE FROM post_deletions WHERE undo_until <= now()"
+
+UNDELETE = f"""
+{_NEXT_CHANGE}
+UPDATE posts
+SET status = $2, body_md = $3, body_html = $4, edited_at = $5, change_seq = t.last_change_seq
+FROM t
+WHERE id = $1
+"""
+
+INCREMENT_POST_COUNT = "UPDATE threads SET post_count = post_count + 1 WHERE id = $1"
+
+
+async def keep_for_undo(con: Con, post_id: int, window_seconds: int) -> None:
+    await con.execute(KEEP_FOR_UNDO, post_id, float(window_seconds))
+
+
+async def take_for_undo(con: Con, post_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(TAKE_FOR_UNDO, post_id)
+
+
+async def undo_open_until(con: Con, post_id: int) -> object | None:
+    return await con.fetchval(UNDO_OPEN, post_id)
+
+
+async def purge_deletions(con: Con) -> None:
+    """The deletions whose undo window has passed become final: their text goes."""
+    await con.execute(PURGE_DELETIONS)
+
+
+async def undelete(
+    con: Con, post_id: int, status: str, body_md: str, body_html: str, edited_at: object
+) -> None:
+    await con.execute(UNDELETE, post_id, status, body_md, body_html, edited_at)
+
+
+async def increment_post_count(con: Con, thread_id: int) -> None:
+    await con.execute(INCREMENT_POST_COUNT, thread_id)
+
+
 async def decrement_post_count(con: Con, thread_id: int) -> None:
     await con.execute(DECREMENT_POST_COUNT, thread_id)
 

@@ -605,6 +605,9 @@ async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
         if locked["status"] == "deleted":
             return payload(place, post)
         was_counted = locked["status"] == "visible"
+        await q.purge_deletions(con)
+        if locked["status"] in ("visible", "pending"):  # a hidden post's text is not offered back
+            await q.keep_for_undo(con, post_id, ctx.settings.undo_delete_seconds)
         await q.mark_deleted(con, post_id)
         await q.delete_revisions(con, post_id)
         if was_counted:
@@ -612,4 +615,51 @@ async def delete_post(ctx: Ctx, actor: Actor, post_id: int) -> dict:
     row = await q.fetch_post(ctx.pool, post_id)
     assert row is not None
     await ctx.hub.publish(_change_events(place, row, was=locked["status"]))
+    return payload(place, present(place, row) or dict(row))
+
+
+def _undo_window_text(seconds: int) -> str:
+    minutes = max(seconds // 60, 1)
+    return ngettext(
+        "A deleted post can be restored for %(num)d minute after deleting it.",
+        "A deleted post can be restored for %(num)d minutes after deleting it.",
+        minutes,
+    ) % {"num": minutes}
+
+
+async def can_undo_delete(ctx: Ctx, place: Place, post: dict) -> bool:
+    """Whether this reader may undo the deletion of `post` now (theirs, deleted, in the
+    window): the thread page offers "Undo" only then."""
+    if not place.can("post.undelete", post=post):
+        return False
+    return await q.undo_open_until(ctx.pool, post["id"]) is not None
+
+
+async def undo_delete(ctx: Ctx, actor: Actor, post_id: int) -> dict:
+    """The author takes back the deletion of their post within the undo window
+    (settings.undo_delete_seconds): its text and status come back as they were. After the
+    window the deletion is final. One path for the form and the JSON API."""
+    place, post = await load_post(ctx, actor, post_id)
+    if not place.can("post.undelete", post=post):
+        if not actor.authenticated:
+            raise Unauthorized(_("Sign in to do that."))
+        if post["status"] != "deleted":
+            raise Conflict(_("This post is not deleted."))
+        raise Forbidden(_("You can only restore your own posts."))
+    async with ctx.pool.acquire() as con, con.transaction():
+        locked = await q.fetch_post_for_change(con, post_id, ctx.settings.edit_window_seconds)
+        assert locked is not None
+        if locked["status"] != "deleted":
+            raise Conflict(_("This post is not deleted."))
+        kept = await q.take_for_undo(con, post_id)
+        if kept is None:
+            raise Conflict(_undo_window_text(ctx.settings.undo_delete_seconds))
+        await q.undelete(
+            con, post_id, kept["was_status"], kept["body_md"], kept["body_html"], kept["edited_at"]
+        )
+        if kept["was_status"] == "visible":
+            await q.increment_post_count(con, locked["thread_id"])
+    row = await q.fetch_post(ctx.pool, post_id)
+    assert row is not None
+    await ctx.hub.publish(_change_events(place, row, was=kept["was_status"]))
     return payload(place, present(place, row) or dict(row))

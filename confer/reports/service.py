@@ -8,9 +8,11 @@ read-only transaction, so the tables agree with each other even while people are
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from babel.dates import format_date
@@ -18,9 +20,9 @@ from babel.dates import format_date
 from confer import i18n, places
 from confer.conferences.service import ROLES
 from confer.context import Ctx
-from confer.i18n import N_, _
+from confer.i18n import N_, _, ngettext
 from confer.places import Place
-from confer.policy import Actor
+from confer.policy import FORMER_NAME, Actor
 from confer.reports import queries as q
 
 STATUSES = ("active", "pending", "waitlisted", "declined", "removed")
@@ -110,56 +112,146 @@ def hour_label(hour: int) -> str:
     return _("%(start)s to %(end)s") % {"start": f"{hour:02d}:00", "end": f"{hour:02d}:59"}
 
 
+class ActionWords(NamedTuple):
+    """An action of the moderation log in words: its `label` (the report's table) and the
+    `sentence` the moderation page's log reads, whole, with named placeholders: %(actor)s
+    (who did it), %(name)s (whose post or question, or the member), %(thread)s, %(session)s.
+    A sentence of None is written by `log_sentence` itself (it needs a plural)."""
+
+    label: str
+    sentence: str | None
+
+
 # Every action the moderation log records (confer.moderation, confer.panels,
 # confer.calendars), in words: the report's table and the moderation page's log.
 ACTION_NAMES = {
-    "thread.pin": N_("Thread: pin"),
-    "thread.unpin": N_("Thread: unpin"),
-    "thread.lock": N_("Thread: lock"),
-    "thread.unlock": N_("Thread: unlock"),
-    "thread.close": N_("Thread: close"),
-    "thread.reopen": N_("Thread: reopen"),
-    "thread.premoderate": N_("Thread: premoderate"),
-    "thread.unpremoderate": N_("Thread: unpremoderate"),
-    "thread.slow_mode": N_("Thread: slow mode"),
-    "thread.summarise": N_("Thread: summarise"),
-    "post.hide": N_("Post: hide"),
-    "post.restore": N_("Post: restore"),
-    "post.approve": N_("Post: approve"),
-    "post.reject": N_("Post: reject"),
-    "post.pin": N_("Post: pin"),
-    "post.unpin": N_("Post: unpin"),
-    "post.move": N_("Post: move"),
-    "post.auto_hide": N_("Post: auto hide"),
-    "flags.keep": N_("Flags: keep"),
-    "flags.hide": N_("Flags: hide"),
-    "member.mute": N_("Member: mute"),
-    "member.unmute": N_("Member: unmute"),
-    "member.premoderate": N_("Member: premoderate"),
-    "member.unpremoderate": N_("Member: unpremoderate"),
-    "member.remove": N_("Member: remove"),
-    "question.approve": N_("Question: approve"),
-    "question.answering": N_("Question: answering"),
-    "question.answered": N_("Question: answered"),
-    "question.dismiss": N_("Question: dismiss"),
-    "question.merge": N_("Question: merge"),
-    "question.reopen": N_("Question: reopen"),
+    "thread.pin": ActionWords(
+        N_("Thread: pin"), N_("%(actor)s pinned the thread “%(thread)s”")),
+    "thread.unpin": ActionWords(
+        N_("Thread: unpin"), N_("%(actor)s unpinned the thread “%(thread)s”")),
+    "thread.lock": ActionWords(
+        N_("Thread: lock"), N_("%(actor)s locked the thread “%(thread)s”")),
+    "thread.unlock": ActionWords(
+        N_("Thread: unlock"), N_("%(actor)s unlocked the thread “%(thread)s”")),
+    "thread.close": ActionWords(
+        N_("Thread: close"), N_("%(actor)s closed the thread “%(thread)s” early")),
+    "thread.reopen": ActionWords(
+        N_("Thread: reopen"), N_("%(actor)s reopened the thread “%(thread)s”")),
+    "thread.premoderate": ActionWords(
+        N_("Thread: premoderate"),
+        N_("%(actor)s asked for every post in “%(thread)s” to be approved before it shows")),
+    "thread.unpremoderate": ActionWords(
+        N_("Thread: unpremoderate"),
+        N_("%(actor)s let posts in “%(thread)s” show without approval")),
+    "thread.slow_mode": ActionWords(
+        N_("Thread: slow mode"), N_("%(actor)s set slow mode in “%(thread)s”")),
+    "thread.summarise": ActionWords(
+        N_("Thread: summarise"), N_("%(actor)s updated the summary of “%(thread)s”")),
+    "post.hide": ActionWords(
+        N_("Post: hide"), N_("%(actor)s hid a post by %(name)s in “%(thread)s”")),
+    "post.restore": ActionWords(
+        N_("Post: restore"), N_("%(actor)s restored a post by %(name)s in “%(thread)s”")),
+    "post.approve": ActionWords(
+        N_("Post: approve"), N_("%(actor)s approved a post by %(name)s in “%(thread)s”")),
+    "post.reject": ActionWords(
+        N_("Post: reject"), N_("%(actor)s did not approve a post by %(name)s in “%(thread)s”")),
+    "post.pin": ActionWords(
+        N_("Post: pin"), N_("%(actor)s pinned a post by %(name)s in “%(thread)s”")),
+    "post.unpin": ActionWords(
+        N_("Post: unpin"), N_("%(actor)s unpinned a post by %(name)s in “%(thread)s”")),
+    "post.move": ActionWords(
+        N_("Post: move"), N_("%(actor)s moved a post by %(name)s to “%(thread)s”")),
+    "post.auto_hide": ActionWords(
+        N_("Post: auto hide"),
+        N_("Members’ reports hid a post by %(name)s in “%(thread)s” until a facilitator "
+           "reviews it")),
+    "flags.keep": ActionWords(
+        N_("Flags: keep"),
+        N_("%(actor)s kept a reported post by %(name)s in “%(thread)s”")),
+    "flags.hide": ActionWords(
+        N_("Flags: hide"),
+        N_("%(actor)s hid a reported post by %(name)s in “%(thread)s”")),
+    "member.mute": ActionWords(N_("Member: mute"), None),
+    "member.unmute": ActionWords(N_("Member: unmute"), N_("%(actor)s unmuted %(name)s")),
+    "member.premoderate": ActionWords(
+        N_("Member: premoderate"),
+        N_("%(actor)s asked for %(name)s’s posts to be approved before they show")),
+    "member.unpremoderate": ActionWords(
+        N_("Member: unpremoderate"),
+        N_("%(actor)s let %(name)s’s posts show without approval")),
+    "member.remove": ActionWords(
+        N_("Member: remove"), N_("%(actor)s removed %(name)s from the conference")),
+    "question.approve": ActionWords(
+        N_("Question: approve"),
+        N_("%(actor)s approved a question by %(name)s in “%(session)s”")),
+    "question.answering": ActionWords(
+        N_("Question: answering"),
+        N_("%(actor)s put a question by %(name)s to the panel in “%(session)s”")),
+    "question.answered": ActionWords(
+        N_("Question: answered"),
+        N_("%(actor)s marked a question by %(name)s as answered in “%(session)s”")),
+    "question.dismiss": ActionWords(
+        N_("Question: dismiss"),
+        N_("%(actor)s dismissed a question by %(name)s in “%(session)s”")),
+    "question.merge": ActionWords(
+        N_("Question: merge"),
+        N_("%(actor)s merged a question by %(name)s into another in “%(session)s”")),
+    "question.reopen": ActionWords(
+        N_("Question: reopen"),
+        N_("%(actor)s reopened a question by %(name)s in “%(session)s”")),
     # A session's joining link, set on the session form (confer.calendars.service).
-    "session.joining_link_added": N_("Session: joining link added"),
-    "session.joining_link_changed": N_("Session: joining link changed"),
-    "session.joining_link_removed": N_("Session: joining link removed"),
-}
+    "session.joining_link_added": ActionWords(
+        N_("Session: joining link added"),
+        N_("%(actor)s added a joining link to “%(session)s”")),
+    "session.joining_link_changed": ActionWords(
+        N_("Session: joining link changed"),
+        N_("%(actor)s changed the joining link of “%(session)s”")),
+    "session.joining_link_removed": ActionWords(
+        N_("Session: joining link removed"),
+        N_("%(actor)s removed the joining link from “%(session)s”")),
+}  # fmt: skip
 
 
 def action_label(action: str) -> str:
     """'post.auto_hide' -> 'Post: auto hide' (an action the table does not know is written
     from its code; the page shows the code beside it)."""
     if action in ACTION_NAMES:
-        return _(ACTION_NAMES[action])
+        return _(ACTION_NAMES[action].label)
     target, _sep, verb = action.partition(".")
     if not verb:
         return action.replace("_", " ").capitalize()
     return f"{target.capitalize()}: {verb.replace('_', ' ')}"
+
+
+def log_sentence(row: Mapping[str, Any]) -> str:
+    """One row of the moderation log as a sentence in the reader's language: "Sam Smith hid
+    a post by Pat Jones in “Budgets”". `row` is moderation.queries.LIST_LOG's."""
+    action = row["action"]
+    former = _(FORMER_NAME)
+    values = {
+        "actor": row["actor_name"] or former,
+        "name": row["target_name"] or former,
+        "thread": row["thread_title"] or "",
+        "session": row["session_title"] or "",
+    }
+    details = row["details"]
+    if isinstance(details, str):
+        details = json.loads(details or "{}")
+    details = details or {}
+    if action == "member.mute":
+        minutes = int(details.get("minutes") or 0)
+        return ngettext(
+            "%(actor)s muted %(name)s for %(num)d minute",
+            "%(actor)s muted %(name)s for %(num)d minutes",
+            minutes,
+        ) % {**values, "num": minutes}
+    if action == "thread.slow_mode" and not details.get("seconds"):
+        return _("%(actor)s turned off slow mode in “%(thread)s”") % values
+    words = ACTION_NAMES.get(action)
+    if words is None or words.sentence is None:
+        label = action_label(action)
+        return _("%(actor)s: %(action)s") % {"actor": values["actor"], "action": label}
+    return _(words.sentence) % values
 
 
 async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:

@@ -9,10 +9,10 @@ import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 
-from confer import places
+from confer import banners, places
 from confer.calendars import service as calendars
 from confer.conferences import service as conferences
-from confer.errors import Closed, ConferError, Invalid, TooManyRequests
+from confer.errors import Closed, ConferError, Conflict, Invalid, TooManyRequests
 from confer.i18n import gettext
 from confer.keys import actor_key, ctx_key
 from confer.moderation import queries as moderation_q
@@ -107,6 +107,19 @@ async def _thread_page(
         for r in (await posts_q.list_pinned(ctx.pool, thread["id"]) if thread["has_pinned"] else [])
         if (p := posts.present(place, r)) is not None
     ]
+    # The green banner after an action here (confer.banners): the member's own deletion (with
+    # "Undo" while it can be undone) or a facilitator's action, beside the post it was on.
+    done_message = banners.done_message(request, "thread") or (
+        banners.done_message(request, "moderation") if can_moderate else None
+    )
+    done_post_id = parse_id(request.query.get("post", "")) if done_message else None
+    undo_post_id = None
+    if done_post_id is not None and banners.done_key(request, "thread") == "post-deleted":
+        row = await posts_q.fetch_post(ctx.pool, done_post_id)
+        if row is not None and row["thread_id"] == thread["id"]:
+            mine = posts.present(place, row)
+            if mine is not None and await posts.can_undo_delete(ctx, place, mine):
+                undo_post_id = done_post_id
     tools = {}
     if can_moderate:
         tools = {
@@ -136,6 +149,9 @@ async def _thread_page(
             "pinned": pinned,
             "tools": tools,
             "flagged": request.query.get("flagged"),
+            "done_message": done_message,
+            "done_post_id": done_post_id,
+            "undo_post_id": undo_post_id,
             **_header_state(place, thread),
         },
         status=status,
@@ -264,10 +280,56 @@ async def edit_post(request: web.Request) -> web.StreamResponse:
     raise redirect(post["url"])
 
 
+async def show_delete_post(request: web.Request) -> web.Response:
+    """ "Delete this post?": the post and a button (no JavaScript needed). POST deletes."""
+    ctx = request.app[ctx_key]
+    place, post = await posts.load_post(ctx, request[actor_key], int_param(request, "post_id"))
+    if place.conference["slug"] != _slug(request):
+        raise web.HTTPNotFound()
+    place.require("post.delete", post=post)
+    return aiohttp_jinja2.render_template(
+        "threads/delete_post.html",
+        request,
+        {
+            "place": place,
+            "c": place.conference,
+            "post": post,
+            "undo_minutes": max(ctx.settings.undo_delete_seconds // 60, 1),
+        },
+    )
+
+
+def _done_at_post(request: web.Request, post: dict, key: str) -> str:
+    """The post's place in its thread, with the thread page's banner `key` beside it."""
+    ctx = request.app[ctx_key]
+    page = page_of(post["seq"], ctx.settings.posts_per_page)
+    thread = url("thread", slug=_slug(request), thread_id=post["thread_id"])
+    return f"{thread}?page={page}&done={key}&post={post['id']}#post-{post['id']}"
+
+
 async def delete_post(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     post = await posts.delete_post(ctx, request[actor_key], int_param(request, "post_id"))
-    raise redirect(post["url"])
+    raise redirect(_done_at_post(request, post, "post-deleted"))
+
+
+async def undelete_post(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    post_id = int_param(request, "post_id")
+    try:
+        post = await posts.undo_delete(ctx, request[actor_key], post_id)
+    except (Closed, Conflict) as e:
+        return aiohttp_jinja2.render_template(
+            "moderation/problem.html",
+            request,
+            {
+                "message": e.message,
+                "errors": {},
+                "back": url("post", slug=_slug(request), post_id=post_id),
+            },
+            status=e.status,
+        )
+    raise redirect(_done_at_post(request, post, "post-restored"))
 
 
 def setup(app: web.Application) -> None:
@@ -278,4 +340,6 @@ def setup(app: web.Application) -> None:
     page(app, "GET", "post", show_post)
     page(app, "GET", "edit_post", show_edit_post)
     page(app, "POST", "edit_post", edit_post, limit="edit")
+    page(app, "GET", "delete_post", show_delete_post)
     page(app, "POST", "delete_post", delete_post)
+    page(app, "POST", "undelete_post", undelete_post)
