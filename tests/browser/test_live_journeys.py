@@ -524,7 +524,11 @@ async def test_a_panel_question_is_asked_voted_answered_live(world, new_page, po
         await expect(item.get_by_text(answer)).to_be_visible(timeout=LIVE_MS)
         await expect(item).to_contain_text("Answer from Dr Sam Speaker, Bristol City Council")
         await assert_stayed(page)
-    await expect(announcer(asker)).to_have_text("New answer from Dr Sam Speaker")
+    # The voter hears of the answer; the asker is told it answers their question (#23).
+    await expect(announcer(voter)).to_have_text("New answer from Dr Sam Speaker")
+    await expect(announcer(asker)).to_have_text(
+        "New notification: Dr Sam Speaker answered your question in “Paying for care”"
+    )
 
 
 async def test_a_panel_page_catches_up_after_its_connection_drops(world, new_page, server, pool):
@@ -616,7 +620,9 @@ async def test_a_panel_page_catches_up_after_its_connection_drops(world, new_pag
     await expect(questions.filter(has_text=second)).to_have_count(1, timeout=LIVE_MS)
     await expect(on_page.locator("[data-vote-count]")).to_have_text("1")
     await expect(on_page).to_contain_text("1 vote —")
-    await expect(on_page.get_by_text("Answering now", exact=True)).to_be_visible()
+    # A written answer marks the question answered (#23): no longer "Answering now".
+    await expect(on_page.get_by_text("Answered", exact=True)).to_be_visible()
+    await expect(on_page.get_by_text("Answering now", exact=True)).to_have_count(0)
     await expect(on_page.get_by_text(answer)).to_be_visible()
     await expect(on_page).to_contain_text("Answer from Dr Sam Speaker, Bristol City Council")
     await expect(announcer(watcher)).to_have_text(
