@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.helpers import BLOCKING_IMPACTS, SESSION_LOOP, audit
+from tests.browser.helpers import SESSION_LOOP
 from tests.conftest import insert_post
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
-
-
-def _blocking(violations: list[dict]) -> list[str]:
-    return [v["id"] for v in violations if v["impact"] in BLOCKING_IMPACTS]
 
 
 async def test_a_long_reported_post_opens_with_show_all_and_keep_stays_near(world, new_page, pool):
@@ -49,7 +45,6 @@ async def test_a_long_reported_post_opens_with_show_all_and_keep_stays_near(worl
     assert keep_box["y"] - item_box["y"] < 1200
     await item.get_by_text("Show all of this post").click()
     await expect(tail).to_be_visible()
-    assert _blocking(await audit(page, "moderation, long report open")) == []
     # The suggested reason follows the report (spam).
     await expect(item.get_by_label("Reason for hiding (shown to everyone)")).to_have_value(
         "Spam or advertising"
@@ -74,11 +69,9 @@ async def test_deleting_your_post_asks_first_and_undo_brings_it_back(world, new_
     await post.get_by_role("link", name="Delete your post").click()
     await expect(page.get_by_role("heading", level=1, name="Delete this post?")).to_be_visible()
     await expect(page.get_by_text("Post number 2")).to_be_visible()
-    assert _blocking(await audit(page, "delete confirmation")) == []
     await page.get_by_role("button", name="Yes, delete this post").click()
 
     await expect(page.get_by_text("Your post has been deleted.")).to_be_visible()
-    assert _blocking(await audit(page, "thread, deleted with undo")) == []
     await expect(page.get_by_text("Post number 2")).to_have_count(0)
     await page.get_by_role("button", name="Undo the deletion of your post").click()
     await expect(page.get_by_text("Your post is back.")).to_be_visible()
