@@ -97,6 +97,13 @@ function setCount(node, n) {
   }
   const word = node.nextSibling;
   if (word && word.nodeType === Node.TEXT_NODE) {
+    if (node.hasAttribute("data-vote-count")) {
+      // A server-drawn "<strong>6</strong> phleidlais": the noun after the number takes the
+      // form the reader's language gives that number (Welsh has six).
+      const noun = ngettext("%(num)d vote", "%(num)d votes", n).replace(String(n), "").trim();
+      word.textContent = word.textContent.replace(/^(\s*)[^\s—]+/, (_, space) => space + noun);
+      return;
+    }
     word.textContent = word.textContent.replace(/^(\s*)(post|vote)s?(?![a-z])/, (_, space, noun) => space + noun + (n === 1 ? "" : "s"));
   }
 }

@@ -59,3 +59,47 @@ async def test_a_live_post_is_drawn_in_welsh_on_a_welsh_page(world, new_page, se
     assert await reader.evaluate("window.__stayed === true")  # drawn live, not reloaded
     # The English poster's page went on in English.
     await expect(poster.get_by_text(re.compile(r"^41 posts\."))).to_be_visible()
+
+
+async def test_a_live_vote_gives_the_welsh_noun_its_form_for_the_new_count(
+    world, new_page, server, pool
+):
+    """A question drawn by the server reads "<strong>1</strong> bleidlais"; when votes arrive
+    live, confer.js writes the noun the number takes in Welsh (2 bleidlais, 3 pleidlais), not
+    only the number."""
+    from tests.browser.test_live_journeys import HttpClient, care_panel, token_of
+
+    conf, panel, asker_user, voter_user, _fay, _sam = await care_panel(world, pool)
+    api = HttpClient(server)
+    try:
+        status, asked = await api.api(
+            "POST",
+            f"/api/v1/panels/{panel['id']}/questions",
+            {"body": "Pwy sy'n talu?"},
+            token=await token_of(pool, asker_user),
+        )
+        assert status == 201, asked
+        status, reply = await api.api(
+            "POST", f"/api/v1/questions/{asked['id']}/vote", token=await token_of(pool, voter_user)
+        )
+        assert status == 200, reply
+        reader_user = await world.user("Rhian Reader")
+        await world.member(conf, reader_user)
+        reader = await new_page(user=reader_user)
+        await _welsh(reader, server)
+        await reader.goto(f"/c/{conf['slug']}/panels/{panel['id']}")
+        await expect(reader.get_by_text(re.compile(r"^\d+ yma nawr$"))).to_be_visible(
+            timeout=LIVE_MS
+        )
+        item = reader.locator(f"#question-{asked['id']}")
+        await expect(item).to_contain_text("1 bleidlais")
+        for n, noun in ((2, "bleidlais"), (3, "pleidlais")):
+            voter = await world.user(f"Voter {n}")
+            await world.member(conf, voter)
+            status, reply = await api.api(
+                "POST", f"/api/v1/questions/{asked['id']}/vote", token=await token_of(pool, voter)
+            )
+            assert status == 200, reply
+            await expect(item).to_contain_text(f"{n} {noun}", timeout=LIVE_MS)
+    finally:
+        await api.close()
