@@ -143,7 +143,7 @@ async def test_the_digest_is_written_in_each_members_language(
         assert "Negeseuon newydd yn y trafodaethau rydych chi’n eu dilyn:" in text
         assert "“Biniau”: 2 neges newydd" in text
         assert "Dan Green: Casgliadau ar ddydd Mawrth." in text
-        assert f"Y rhaglen ar gyfer {welsh_day(tomorrow)} (amseroedd yn ôl {TZ}):" in text
+        assert f"Y rhaglen ar gyfer {welsh_day(tomorrow)} (amser y DU):" in text
         assert "Prif anerchiad y bore" in text
         for english in ("daily digest", "New posts", "new posts", "Read them", "programme"):
             assert english not in text, english
