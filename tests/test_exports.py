@@ -183,7 +183,7 @@ async def record(world, pool, settings) -> Record:
     await panels.answer(
         ctx, _actor(speaker), q1["id"], {"body": "Through a shared services model."}
     )
-    await panels.change_state(ctx, _actor(org), q1["id"], "answered", {})
+    # The written answer marks q1 answered (#23): no separate step.
     await panels.change_state(ctx, _actor(org), q2["id"], "dismiss", {"reason": "Off topic"})
 
     return Record(

@@ -170,7 +170,7 @@ async def test_followed_posts_notify_once_until_read_and_unfollow_stops_them(sce
     # Unfollow with the button on the thread page (a plain form, no JavaScript).
     a = scene.b("alice")
     _, page = await a.get(f"/c/{scene.c['slug']}/threads/{scene.thread_id}")
-    assert "Unfollow<span" in page and "You are following this thread" in page
+    assert ">Unfollow</span>" in page and "You are following this thread" in page
     r, _ = await a.post(
         f"/c/{scene.c['slug']}/threads/{scene.thread_id}/follow", {"following": "no", "page": "1"}
     )
