@@ -7,39 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from tests import test_notifications
 from tests.conftest import Browser, World
 from tests.sockets import Listener, session_cookie
-from tests.test_live import Client, _cookie
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
-
-@pytest.fixture
-async def sockets(server) -> AsyncIterator[Any]:
-    made: list[Client] = []
-
-    async def connect(browser: Browser) -> Client:
-        c = Client()
-        c.sio.on("notification", c._recorder("notification"))
-        await c.sio.connect(
-            str(server.make_url("/")),
-            headers={"Cookie": f"confer_session={_cookie(browser)}"},
-            transports=["websocket"],
-            wait_timeout=10,
-        )
-        made.append(c)
-        return c
-
-    yield connect
-    for c in made:
-        if c.sio.connected:
-            await c.sio.disconnect()
+# The socket.io clients of test_notifications.py, one per signed-in browser.
+sockets = test_notifications.sockets
 
 
 async def _people(world: World, browser_factory) -> dict[str, Any]:

@@ -316,20 +316,7 @@ def _check_conference(
         max_len=20_000,
     )
     tz = f.timezone("timezone", data.get("timezone") or "Europe/London")
-    starts = f.local_datetime(
-        "starts_at",
-        data.get("starts_at"),
-        tz,
-        required=N_("Enter start"),
-        invalid=N_("Start must be a real date and time"),
-    )
-    ends = f.local_datetime(
-        "ends_at",
-        data.get("ends_at"),
-        tz,
-        required=N_("Enter end"),
-        invalid=N_("End must be a real date and time"),
-    )
+    starts, ends = _start_end(f, data, tz)
     if starts and ends and ends <= starts:
         f.add("ends_at", _("End must be after the start"))
     visibility = f.choice(
@@ -455,6 +442,27 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
             con, ctx.settings, conference_id, c.registration, c.capacity
         )
     return slug
+
+
+def _start_end(
+    f: Fields, data: dict[str, object], tz: str
+) -> tuple[datetime | None, datetime | None]:
+    """`starts_at` and `ends_at` of a conference's or a session's form, read in `tz`."""
+    starts = f.local_datetime(
+        "starts_at",
+        data.get("starts_at"),
+        tz,
+        required=N_("Enter start"),
+        invalid=N_("Start must be a real date and time"),
+    )
+    ends = f.local_datetime(
+        "ends_at",
+        data.get("ends_at"),
+        tz,
+        required=N_("Enter end"),
+        invalid=N_("End must be a real date and time"),
+    )
+    return starts, ends
 
 
 def _emails(f: Fields, name: str, value: object) -> list[str]:
@@ -603,20 +611,7 @@ async def save_session(
         too_long=N_("Description must be %(max)s characters or fewer"),
         max_len=20_000,
     )
-    starts = f.local_datetime(
-        "starts_at",
-        data.get("starts_at"),
-        tz,
-        required=N_("Enter start"),
-        invalid=N_("Start must be a real date and time"),
-    )
-    ends = f.local_datetime(
-        "ends_at",
-        data.get("ends_at"),
-        tz,
-        required=N_("Enter end"),
-        invalid=N_("End must be a real date and time"),
-    )
+    starts, ends = _start_end(f, data, tz)
     window = f.choice(
         "posting_window",
         data.get("posting_window") or "session",
