@@ -44,6 +44,7 @@ from confer.registration import views as registration_views
 from confer.reports import views as report_views
 from confer.search import views as search_views
 from confer.settings import Settings, is_loopback_url
+from confer.site import views as site_views
 from confer.threads import views as thread_views
 
 log = logging.getLogger(__name__)
@@ -151,5 +152,6 @@ def _add_pages_and_api(app: web.Application) -> None:
     reminder_views.setup(app)
     search_views.setup(app)
     calendar_views.setup(app)
+    site_views.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.
     api_routes.setup(app)

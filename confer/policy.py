@@ -26,6 +26,8 @@ class Actor:
     name: str = ""
     is_admin: bool = False
     email: str = ""
+    # Allowed by a site administrator to create conferences (issue #22); admins always may.
+    can_create_conferences: bool = False
     via: Literal["cookie", "token", "none", "cli"] = "none"
     language: str | None = None  # their chosen language (confer.i18n); None: not chosen
 
@@ -175,6 +177,25 @@ def can(
             and not member.muted
         )
     return False
+
+
+def site_can(actor: Actor, action: str) -> bool:
+    """Actions on the site rather than one conference. Unknown actions are refused."""
+    if action == "conference.create":
+        return actor.is_admin or (actor.authenticated and actor.can_create_conferences)
+    if action == "site.people":  # choose who may create conferences
+        return actor.is_admin
+    return False
+
+
+def site_require(actor: Actor, action: str, refusal: str | None = None) -> None:
+    """Raise when `site_can()` says no: 401 for the anonymous, else 403 with `refusal` (the
+    caller's sentence, which may say who can allow them)."""
+    if site_can(actor, action):
+        return
+    if not actor.authenticated:
+        raise Unauthorized(_("Sign in to do that."))
+    raise Forbidden(refusal or "")
 
 
 def require(

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from confer.errors import StartupError
 
-NAMES = ("templates", "static", "migrations")
+# docs/: the accessibility statement is served as a page (confer.site.views).
+NAMES = ("templates", "static", "migrations", "docs")
 
 
 class MissingResource(StartupError):

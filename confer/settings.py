@@ -67,6 +67,12 @@ class Settings:
     # PSEUDO_LOCALE=1 offers the pseudo-locale (confer.i18n.PSEUDO) at /language/qps: every
     # message accented and marked, so that text that missed the catalogues stands out.
     pseudo_locale: bool = False
+    # The footer's links (issue #22): ACCESSIBILITY_URL (empty: /accessibility, the statement
+    # in docs/accessibility.md), PRIVACY_URL and CONTACT (an email address or a web address;
+    # empty: no link).
+    accessibility_url: str = ""
+    privacy_url: str = ""
+    contact: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -102,6 +108,9 @@ class Settings:
             data_dir=data_dir,
             port=port,
             pseudo_locale=env.get("PSEUDO_LOCALE", "").strip().lower() in ("1", "true", "yes"),
+            accessibility_url=_link("ACCESSIBILITY_URL", env.get("ACCESSIBILITY_URL", "")),
+            privacy_url=_link("PRIVACY_URL", env.get("PRIVACY_URL", "")),
+            contact=_contact(env.get("CONTACT", "")),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -121,6 +130,22 @@ class SettingError(ValueError):
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _link(name: str, raw: str) -> str:
+    """A footer link: an https:// or http:// address, or a path on this site ("/privacy")."""
+    value = raw.strip()
+    if value and not (value.startswith(("https://", "http://")) or value.startswith("/")):
+        raise SettingError(f"{name} must be a web address (https://...) or a path (/...)")
+    return value
+
+
+def _contact(raw: str) -> str:
+    """CONTACT: an email address (the footer links to mailto:) or a web address."""
+    value = raw.strip()
+    if value and "@" not in value:
+        return _link("CONTACT", value)
+    return value
 
 
 def _log_level(raw: str) -> str:

@@ -15,7 +15,17 @@ import asyncpg
 import jinja2
 from aiohttp import web
 
-from confer import banners, charcount, durations, i18n, resources, timefmt, urls, validate
+from confer import (
+    banners,
+    charcount,
+    durations,
+    i18n,
+    resources,
+    statics,
+    timefmt,
+    urls,
+    validate,
+)
 from confer.fragments import PostFragments
 from confer.keys import actor_key, csrf_key, heap_frozen_key, precompiled_key, settings_key
 from confer.notifications.views import header_context
@@ -98,7 +108,7 @@ def setup_templates(app: web.Application) -> None:
     env.filters["number"] = validate.number
     env.filters["duration"] = durations.duration
     env.globals["character_count_i18n"] = charcount.character_count_i18n
-    env.globals["static"] = lambda path: f"/static/{path}"
+    env.globals["static"] = statics.static_url  # versioned: /static/confer.css?v=<hash>
     env.globals["url"] = urls.url  # a page's address by its name (confer.urls.PAGES)
     env.globals["posts_html"] = PostFragments()
 

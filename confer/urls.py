@@ -93,6 +93,7 @@ PAGES: dict[str, str] = {
     "search": "/c/{slug}/search",
     "export": "/c/{slug}/export",
     "report": "/c/{slug}/report",
+    "report_register": "/c/{slug}/report/register.csv",
     # Calendars: .ics files, stars, "My programme" and the personal feed (secret address).
     "programme_ics": "/c/{slug}/programme.ics",
     "session_ics": "/c/{slug}/sessions/{session_id}/calendar.ics",
@@ -103,6 +104,9 @@ PAGES: dict[str, str] = {
     "calendar_scope": "/account/calendar/scope",
     "calendar_revoke": "/account/calendar/revoke",
     "calendar_feed": "/calendar/{token}.ics",
+    # The site's administration and the operator's pages (issue #22).
+    "site_people": "/admin/people",
+    "accessibility": "/accessibility",
     # The JSON API's description, linked from the pages.
     "openapi": API + "/openapi.json",
 }

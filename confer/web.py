@@ -18,7 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from confer import i18n, observe
+from confer import i18n, observe, statics
 from confer.accounts import service as accounts
 from confer.db import is_unavailable, note_unavailable
 from confer.errors import BadRequest, ConferError, TooManyRequests, Unavailable
@@ -577,5 +577,25 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if response.content_type == "text/html" and not request.path.startswith("/static/"):
+    if request.path.startswith("/static/"):
+        static_cache_headers(request, response)
+    elif response.content_type == "text/html":
         h.setdefault("Cache-Control", "no-store")
+
+
+# A year: the longest lifetime caches honour (RFC 9111 advises no more).
+STATIC_MAX_AGE = 365 * 24 * 3600
+
+
+def static_cache_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """A static file asked for at its versioned address (`?v=` its content's hash, as
+    confer.startup.static_url writes it) is cached for a year and never revalidated; at any
+    other address (a stale or missing version: an old page, confer.js's imports) caches
+    revalidate it each time (ETag, Last-Modified), so nothing is served stale."""
+    if response.status not in (200, 304):
+        return
+    version = request.query.get("v")
+    if version is not None and version == statics.static_version(request.path[len("/static/") :]):
+        response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-cache"

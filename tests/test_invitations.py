@@ -131,20 +131,36 @@ async def test_one_invitation_email_then_a_new_account_joins_in_one_step(
     assert "Accepted" in page
 
 
-async def test_pasted_addresses_name_each_malformed_one_and_keep_the_text(
+async def test_one_bad_address_never_refuses_the_good_ones_and_comes_back_to_correct(
     world, pool, browser_factory, mailbox
 ):
     c = await make_conference(world, pool)
     o = await organiser_of(world, c)
     ob = await browser_factory(o["email"])
-    typed = "ann@example.org, not-an-email\nbob@example, Cat Jones <cat@example.org>"
-    r, page = await invite(ob, c, emails=typed)
-    assert r.status == 422
-    assert "These are not email addresses: “not-an-email”, “bob@example”" in page
-    assert "ann@example.org, not-an-email\nbob@example, Cat Jones &lt;cat@example.org&gt;" in page
-    assert await pool.fetchval("SELECT count(*) FROM invitations") == 0
+    typed = "ann@example.org, not-an-email\nbob@example, Cat Jones <cat@example.org>; a@b..cd"
+    r, page = await invite(ob, c, emails=typed, role="speaker")
+    # The good are invited at once; the bad are listed with their reasons and put back in the
+    # box (and nowhere else), with the role kept, for the organiser to correct.
+    assert r.status == 200
+    assert "2 invitations sent." in page and "3 addresses could not be read" in page
+    assert "“not-an-email” has no @" in page
+    assert "“bob@example” has a mistake after the @" in page
+    assert "“a@b..cd” has a mistake after the @" in page
+    assert '<a href="#emails">Correct the 3 addresses below' in page
+    assert ">not-an-email\nbob@example\na@b..cd</textarea>" in page
+    assert '<option value="speaker" selected>' in page
+    rows = await pool.fetch("SELECT email, name, role FROM invitations ORDER BY email")
+    assert [tuple(r) for r in rows] == [
+        ("ann@example.org", "", "speaker"), ("cat@example.org", "Cat Jones", "speaker"),
+    ]  # fmt: skip
+    # Nothing good at all: 422, nothing sent.
+    r, page = await invite(ob, c, emails="a<b>@x.org")
+    assert r.status == 422 and "“a&lt;b&gt;@x.org” has a mistake before the @" in page
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 2
     r, page = await invite(ob, c, emails="")
     assert r.status == 422 and "Enter at least one email address, or choose a CSV file" in page
+    await pool.execute("DELETE FROM invitations")
+    await mailbox.wait_for("cat@example.org")
 
     # Corrected: duplicates (any case) are invited once, names kept, the rest reported.
     member = await world.user(email="member@example.org")
@@ -161,9 +177,44 @@ async def test_pasted_addresses_name_each_malformed_one_and_keep_the_text(
     assert [tuple(r) for r in rows] == [
         ("ann@example.org", "", "observer"), ("cat@example.org", "Cat Jones", "observer"),
     ]  # fmt: skip
-    [message] = await mailbox.wait_for("cat@example.org")
+    message = (await mailbox.wait_for("cat@example.org", count=2))[-1]
     assert body_of(message).startswith("Hello Cat Jones,")
-    assert len(await mailbox.wait_for("ann@example.org")) == 1
+    assert len(await mailbox.wait_for("ann@example.org", count=2)) == 2
+
+
+def test_outlook_and_quoted_lists_paste_as_the_standard_library_reads_them():
+    outlook = (
+        "Surname, Forename <forename.surname@x.gov.uk>; Other, Name <name.other@x.gov.uk>"
+    )
+    found, bad = addresses.parse_pasted(outlook)
+    assert bad == [] and [(i.name, i.email) for i in found] == [
+        ("Surname, Forename", "forename.surname@x.gov.uk"),
+        ("Other, Name", "name.other@x.gov.uk"),
+    ]
+    quoted = '"Surname, Forename" <forename.surname@x.gov.uk>, "Other, Name" <name.other@x.gov.uk>'
+    again, bad = addresses.parse_pasted(quoted)
+    assert bad == [] and [(i.name, i.email) for i in again] == [(i.name, i.email) for i in found]
+    found, bad = addresses.parse_pasted(
+        "'Smith, Jane' <jane.smith@kent.gov.uk>\nb@x.org;c@x.org,d@x.org\r\n\te@x.org"
+    )
+    assert bad == [] and [(i.name, i.email) for i in found] == [
+        ("Smith, Jane", "jane.smith@kent.gov.uk"),
+        ("", "b@x.org"), ("", "c@x.org"), ("", "d@x.org"), ("", "e@x.org"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("address", ["a@b..cd", "a<b>@x.org", "a,b@x.org", "bob@example"])
+def test_the_email_check_refuses_what_a_regular_expression_let_through(address):
+    from confer.validate import Fields
+
+    f = Fields()
+    f.email("email", address)
+    assert f.errors == {
+        "email": "Enter an email address in the correct format, like name@example.org"
+    }
+    f = Fields()
+    assert f.email("email", "Jane.Smith@Kent.gov.uk") == "Jane.Smith@Kent.gov.uk"
+    assert f.errors == {}
 
 
 CSV = (
@@ -344,9 +395,13 @@ async def test_inviting_and_managing_invitations_over_the_api(
     assert await pool.fetchval("SELECT count(*) FROM invitations") == 0
 
     status, body = await b.api(
-        "POST", base, {"emails": ["a@example.org", "bad address"]}, token=organiser["token"]
+        "POST", base, {"emails": ["bad address"]}, token=organiser["token"]
     )
-    assert status == 422 and "“bad”" in body["error"]["fields"]["emails"]
+    assert status == 200 and body["invited"] == []
+    assert body["refused"] == [
+        {"where": "bad", "text": "bad", "reason": "has no @"},
+        {"where": "address", "text": "address", "reason": "has no @"},
+    ]
     status, body = await b.api(
         "POST", base,
         {"emails": ["a@example.org"], "role": "speaker",

@@ -75,7 +75,8 @@ WITH hit AS (
     UPDATE logins SET last_seen_at = now()
     WHERE id IN (SELECT login_id FROM hit) AND last_seen_at < now() - interval '1 minute'
 )
-SELECT hit.token_hash, hit.login_id, u.id, u.name, u.email, u.is_admin, u.language
+SELECT hit.token_hash, hit.login_id, u.id, u.name, u.email, u.is_admin, u.language,
+       u.can_create_conferences
 FROM hit
 JOIN users u ON u.id = hit.user_id
 """
@@ -154,7 +155,8 @@ WITH hit AS (
     WHERE id IN (SELECT id FROM hit)
       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 )
-SELECT hit.token_hash, hit.id AS token_id, u.id, u.name, u.email, u.is_admin, u.language
+SELECT hit.token_hash, hit.id AS token_id, u.id, u.name, u.email, u.is_admin, u.language,
+       u.can_create_conferences
 FROM hit
 JOIN users u ON u.id = hit.user_id
 """
@@ -394,3 +396,39 @@ async def fetch_valid_link_token(
 
 async def use_link_token(con: Con, token_hash: bytes, purpose: str) -> asyncpg.Record | None:
     return await con.fetchrow(USE_LINK_TOKEN, token_hash, purpose)
+
+
+# Who may create conferences besides site administrators (issue #22).
+LIST_CONFERENCE_CREATORS = """
+SELECT id, name, email
+FROM users
+WHERE can_create_conferences
+ORDER BY lower(name), id
+"""
+
+LIST_ADMIN_NAMES = """
+SELECT name
+FROM users
+WHERE is_admin
+ORDER BY lower(name), id
+LIMIT 5
+"""
+
+SET_CAN_CREATE_CONFERENCES = """
+UPDATE users
+SET can_create_conferences = $2
+WHERE lower(email) = lower($1)
+RETURNING id, name, email
+"""
+
+
+async def list_conference_creators(con: Con) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_CONFERENCE_CREATORS)
+
+
+async def list_admin_names(con: Con) -> list[str]:
+    return [r["name"] for r in await con.fetch(LIST_ADMIN_NAMES)]
+
+
+async def set_can_create_conferences(con: Con, email: str, allowed: bool) -> asyncpg.Record | None:
+    return await con.fetchrow(SET_CAN_CREATE_CONFERENCES, email, allowed)

@@ -214,6 +214,7 @@ async def actor_from_login(pool: asyncpg.Pool, token: str) -> tuple[Actor, int] 
         name=row["name"],
         email=row["email"],
         is_admin=row["is_admin"],
+        can_create_conferences=row["can_create_conferences"],
         via="cookie",
         language=row["language"],
     )
@@ -238,6 +239,7 @@ async def actor_and_token_id(pool: asyncpg.Pool, token: str) -> tuple[Actor, int
         name=row["name"],
         email=row["email"],
         is_admin=row["is_admin"],
+        can_create_conferences=row["can_create_conferences"],
         via="token",
         language=row["language"],
     )
@@ -258,6 +260,7 @@ async def actor_of_credential(pool: asyncpg.Pool, kind: str, token_hash: bytes) 
         name=row["name"],
         email=row["email"],
         is_admin=row["is_admin"],
+        can_create_conferences=row["can_create_conferences"],
         via="cookie" if kind == "login" else "token",
         language=row["language"],
     )

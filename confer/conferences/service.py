@@ -10,13 +10,13 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from confer import markup, places, timefmt
+from confer import markup, places, policy, timefmt
 from confer.accounts import queries as accounts_q
 from confer.calendars import queries as calendars_q
 from confer.calendars import service as calendars
 from confer.conferences import queries as q
 from confer.context import Ctx
-from confer.errors import Forbidden, Invalid, NotFound
+from confer.errors import Invalid, NotFound
 from confer.i18n import LANGUAGES, N_, _
 from confer.live import evict
 from confer.live.events import conference_updated_event
@@ -24,6 +24,7 @@ from confer.notifications import service as notifications
 from confer.places import Place
 from confer.policy import Actor, Membership
 from confer.registration import invitations
+from confer.registration import queries as registration_q
 from confer.registration import service as registration
 from confer.validate import Fields, parse_id
 
@@ -401,16 +402,18 @@ def _check_slug(f: Fields, value: object) -> str:
 
 
 async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> str:
-    """A site admin creates a draft conference and names its organisers (emails)."""
-    if not actor.is_admin:
-        raise Forbidden(_("Only site administrators can create conferences."))
+    """A site admin, or someone an admin allowed (policy "conference.create"), creates a draft
+    conference and names its organisers (emails; none: the creator)."""
+    await require_create(ctx, actor)
     f = Fields()
     slug = _check_slug(f, data.get("slug"))
     c = _check_conference(f, data)
     organiser_emails = _emails(f, "organisers", data.get("organisers"))
     f.raise_if_any()
-    organiser_ids = await _user_ids(ctx.pool, f, "organisers", organiser_emails)
-    f.raise_if_any()
+    # Organisers with an account get the role now; any other address an invitation to be one.
+    organiser_ids, to_invite = await _user_ids(ctx.pool, organiser_emails)
+    if not actor.is_admin and actor.user_id not in organiser_ids:
+        organiser_ids.append(actor.user_id)  # whoever an admin allowed organises their own
     summary_html = await markup.render(c.summary_md)
     coc_html = await markup.render(c.code_of_conduct_md)
     translations = await _render_translations(c.translations or {})
@@ -441,7 +444,31 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
         await registration.change_settings(
             con, ctx.settings, conference_id, c.registration, c.capacity
         )
+        if to_invite:
+            conference = await registration_q.fetch_conference(con, conference_id)
+            for email in to_invite:
+                await invitations.send_role_invitation(
+                    ctx, con, conference, actor, email, "organiser", []
+                )
     return slug
+
+
+async def require_create(ctx: Ctx, actor: Actor) -> None:
+    """Refuse someone who may not create conferences, saying who can allow them."""
+    if policy.site_can(actor, "conference.create"):
+        return
+    admins = await accounts_q.list_admin_names(ctx.pool)
+    if admins:
+        refusal = _(
+            "Only site administrators, and the people they allow, can create conferences. "
+            "To be allowed, ask a site administrator: %(names)s."
+        ) % {"names": ", ".join(admins)}
+    else:
+        refusal = _(
+            "Only site administrators, and the people they allow, can create conferences. "
+            "To be allowed, ask whoever runs this site."
+        )
+    policy.site_require(actor, "conference.create", refusal)
 
 
 def _start_end(
@@ -482,19 +509,17 @@ def _emails(f: Fields, name: str, value: object) -> list[str]:
     return emails
 
 
-async def _user_ids(pool: asyncpg.Pool, f: Fields, name: str, emails: list[str]) -> list[int]:
-    ids = []
+async def _user_ids(pool: asyncpg.Pool, emails: list[str]) -> tuple[list[int], list[str]]:
+    """The accounts of `emails`, and the addresses that have none."""
+    ids: list[int] = []
+    missing: list[str] = []
     for email in emails:
         row = await accounts_q.fetch_user_by_email(pool, email)
         if row is None:
-            f.add(
-                name,
-                _("There is no account for %(email)s: ask them to register first")
-                % {"email": email},
-            )
-        else:
+            missing.append(email)
+        elif row["id"] not in ids:
             ids.append(row["id"])
-    return ids
+    return ids, missing
 
 
 async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> None:
@@ -689,12 +714,12 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
             else None
         )
         if status != "active":
-            await invitations.invite_with_role(ctx, con, place, actor, email, role, session_ids)
+            await invitations.invite_with_role(
+                ctx, con, place, actor, email, role, session_ids, data
+            )
             return "invited"
         assert user is not None
-        facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
-        await q.upsert_membership(con, place.id, user["id"], role, facilitates)
-        await q.apply_role_sessions(con, place.id, user["id"], role, session_ids)
+        await registration.grant_role(con, place.id, user["id"], role, session_ids)
     await evict.member(ctx, user["id"], place.id)  # a demoted facilitator leaves moderation
     return "assigned"
 

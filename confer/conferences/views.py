@@ -11,8 +11,7 @@ from confer.accounts import rights
 from confer.calendars import service as calendars
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES
-from confer.errors import Forbidden, Invalid
-from confer.i18n import _
+from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
 from confer.registration import views as registration_views
@@ -134,8 +133,7 @@ async def join(request: web.Request) -> web.StreamResponse:
 
 
 async def show_new_conference(request: web.Request) -> web.Response:
-    if not request[actor_key].is_admin:
-        raise Forbidden(_("Only site administrators can create conferences."))
+    await service.require_create(request.app[ctx_key], request[actor_key])
     return aiohttp_jinja2.render_template(
         "manage/new_conference.html",
         request,

@@ -11,9 +11,10 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from email.utils import getaddresses
 
-from confer.i18n import _
-from confer.validate import EMAIL_RE
+from confer.i18n import N_, _
+from confer.validate import email_problem
 
 ROLES = ("participant", "speaker", "facilitator", "organiser", "observer")
 ROLE_WORDS = {
@@ -41,7 +42,8 @@ HEADER_WORDS = {
 MAX_NAME = 100
 # Invisible characters that copying from documents and spreadsheets brings along.
 INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None) | {0xA0: " "}
-NAMED_ADDRESS = re.compile(r"^(.*?)<([^<>]*)>$")
+ANGLE_ADDRESS = re.compile(r"^([^<>]*)<([^<>]*)>$")
+SEPARATORS = ",;\n\r\t"
 
 
 @dataclass(frozen=True)
@@ -80,28 +82,95 @@ def _unquote_cell(value: str) -> str:
 
 
 def valid_email(value: str) -> bool:
-    return len(value) <= 254 and EMAIL_RE.match(value) is not None
+    return email_problem(value) is None
+
+
+def _entries(text: str) -> list[str]:
+    """Split pasted text into entries at commas, semicolons, tabs and line ends, but not
+    inside "quoted names" or <addresses>; then join a piece with no @ to the <address>
+    after it: Outlook writes `Surname, Forename <forename.surname@x.gov.uk>` unquoted."""
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = angle = False
+    for ch in text:
+        if ch == '"' and not angle:
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            angle = True
+        elif ch == ">" and not quoted:
+            angle = False
+        elif ch in SEPARATORS and not quoted and not angle:
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    pieces.append("".join(current))
+    entries: list[str] = []
+    pending = ""
+    for piece in (clean(p) for p in pieces):
+        if not piece:
+            continue
+        if pending:
+            if "<" in piece and "@" not in piece.split("<", 1)[0]:
+                piece = f"{pending}, {piece}"
+            else:
+                entries.append(pending)
+            pending = ""
+        if "@" not in piece and "<" not in piece and '"' not in piece:
+            pending = piece  # a name whose <address> may follow
+            continue
+        entries.append(piece)
+    if pending:
+        entries.append(pending)
+    return entries
+
+
+def _read_entry(entry: str) -> list[tuple[str, str, str]] | None:
+    """(name, address, as typed) for each address in one entry, by the standard library's
+    parser (email.utils.getaddresses); None when it cannot be read as addresses."""
+    m = ANGLE_ADDRESS.match(entry)
+    if m is not None:
+        parsed = getaddresses([entry])
+        if len(parsed) == 1 and parsed[0][1]:
+            name, address = parsed[0]
+        else:  # a display name with unquoted commas: everything before the <address>
+            name, address = m.group(1), m.group(2)
+        name = clean(name).strip("\"'").strip()
+        return [(name, _unquote_cell(address), entry)]
+    if '"' in entry or "<" in entry or ">" in entry:
+        return None
+    # Addresses separated by spaces only: "x@y.org z@w.org".
+    out = []
+    for word in entry.split(" "):
+        parsed = getaddresses([word])
+        address = parsed[0][1] if len(parsed) == 1 and not parsed[0][0] else ""
+        out.append(("", _unquote_cell(address or word), word))
+    return out
 
 
 def parse_pasted(text: str) -> tuple[list[Invitee], list[Problem]]:
     """Addresses separated by commas, semicolons, new lines or spaces; each may be written
-    as `Jane Smith <jane@example.org>`, as email programs copy them."""
+    as `Jane Smith <jane@example.org>`, `"Smith, Jane" <jane@example.org>` or, as Outlook
+    copies them, `Smith, Jane <jane@example.org>; Jones, Bob <bob@example.org>`. Each
+    address is checked by email-validator; a bad one is a Problem with its reason (already
+    translated) and never stops the good ones."""
     found: list[Invitee] = []
     problems: list[Problem] = []
-    for chunk in re.split(r"[,;\n\r\t]+", text.translate(INVISIBLE)):
-        entry = clean(chunk)
-        if not entry:
+    for entry in _entries(text.translate(INVISIBLE)):
+        read = _read_entry(entry)
+        if read is None:
+            reason = email_problem(entry) or N_("is not an email address")
+            problems.append(Problem(entry, entry, _(reason), "format"))
             continue
-        m = NAMED_ADDRESS.match(entry)
-        if m:
-            pieces = [(clean(m.group(1)).strip("\"'"), _unquote_cell(m.group(2)), entry)]
-        else:
-            pieces = [("", _unquote_cell(word), word) for word in entry.split(" ")]
-        for name, email, typed in pieces:
-            if valid_email(email) and len(name) <= MAX_NAME:
-                found.append(Invitee(email, name, None, typed))
+        for name, email, typed in read:
+            problem = email_problem(email)
+            if problem is not None:
+                problems.append(Problem(typed, typed, _(problem), "format"))
+            elif len(name) > MAX_NAME:
+                reason = _("the name is longer than %(max)d characters") % {"max": MAX_NAME}
+                problems.append(Problem(typed, typed, reason, "name"))
             else:
-                problems.append(Problem(typed, typed, _("is not an email address")))
+                found.append(Invitee(email, name, None, typed))
     return found, problems
 
 

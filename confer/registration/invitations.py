@@ -2,24 +2,27 @@
 them join in one step, with the account they have or a new one.
 
 A token is random (128 bits) and only its SHA-256 is stored; a resend replaces it, so the old
-link stops working. An invitation is single use and expires (INVITATION_DAYS). Accepting
-admits the person whatever the capacity: an invitation is the organisers' explicit choice.
+link stops working. An invitation is single use and lasts until the conference ends, or the
+date the organiser chose (queries.DEFAULT_EXPIRY: INVITATION_DAYS after sending for a
+conference already over). Sending for a draft conference asks for a confirmation first
+(check_draft). Accepting admits the person whatever the capacity: an invitation is the
+organisers' explicit choice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from confer.accounts import passwords
 from confer.accounts import queries as accounts_q
 from confer.accounts.service import hash_token, new_token
-from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Invalid, NotFound
-from confer.i18n import N_, _, ngettext
+from confer.i18n import N_, _
 from confer.places import Place
 from confer.policy import Actor
 from confer.registration import addresses, emails
@@ -29,8 +32,7 @@ from confer.registration.addresses import Invitee, Problem
 from confer.urls import url
 from confer.validate import Fields
 
-INVITATION_DAYS = 14
-VALID_FOR = timedelta(days=INVITATION_DAYS)
+INVITATION_DAYS = 14  # after sending, for a conference that has already ended
 MAX_PER_BATCH = 2000
 MAX_PASTED_CHARS = 200_000
 LIST_LIMIT = 2000
@@ -42,7 +44,8 @@ class InviteResult:
 
     invited: list[dict] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # CSV rows that could not be read
+    refused: list[Problem] = field(default_factory=list)  # pasted text that is no address
 
     def json(self) -> dict[str, object]:
         def rows(items: list[Problem]) -> list[dict[str, str]]:
@@ -52,7 +55,12 @@ class InviteResult:
             "invited": self.invited,
             "skipped": rows(self.skipped),
             "problems": rows(self.problems),
+            "refused": rows(self.refused),
         }
+
+    def refused_text(self) -> str:
+        """The refused entries, one a line: what goes back in the box to correct."""
+        return "\n".join(p.text for p in self.refused)
 
 
 async def invite(
@@ -64,10 +72,11 @@ async def invite(
 ) -> InviteResult:
     """Invite the addresses in `data["emails"]` (pasted) and the rows of a CSV file.
 
-    A malformed pasted address refuses the whole submission, naming each one (the form
-    keeps the text); a bad CSV row is reported with its line number and the good rows are
-    invited. An address listed twice is invited once; an active member is skipped; an
-    address with an unused invitation gets a fresh one (the old link stops working).
+    A malformed pasted address is listed back in `refused` with its reason (the page puts
+    those back in the box to correct) and the good ones are invited; a bad CSV row is
+    reported with its line number and the good rows are invited. An address listed twice is
+    invited once; an active member is skipped; an address with an unused invitation gets a
+    fresh one (the old link stops working).
     """
     place = await registration.manage_place(ctx, actor, slug, "invite people")
     f = Fields()
@@ -84,24 +93,13 @@ async def invite(
         too_long=N_("Email addresses must be %(max)s characters or fewer"),
         max_len=MAX_PASTED_CHARS,
     )
+    expires_at = await check_expiry(ctx, f, data, place)
+    check_draft(f, data, place)
     f.raise_if_any()
     people, bad = addresses.parse_pasted(pasted)
-    if bad:
-        names = ", ".join(f"“{p.text}”" for p in bad[:20])
-        if len(bad) == 1:
-            message = _("This is not an email address: %(addresses)s. Correct or remove them")
-        elif len(bad) <= 20:
-            message = _("These are not email addresses: %(addresses)s. Correct or remove them")
-        else:
-            message = ngettext(
-                "These are not email addresses: %(addresses)s and %(num)d more. Correct or "
-                "remove them",
-                "These are not email addresses: %(addresses)s and %(num)d more. Correct or "
-                "remove them",
-                len(bad) - 20,
-            )
-        f.add("emails", message % {"addresses": names, "num": len(bad) - 20})
-    result = InviteResult()
+    # A bad pasted address never refuses the good ones: they are invited and the bad are
+    # listed back, with their reasons, for the organiser to correct (InviteResult.refused).
+    result = InviteResult(refused=bad)
     if csv_data:
         rows, result.problems = addresses.parse_csv(csv_data)
         people += rows
@@ -144,7 +142,9 @@ async def invite(
                     )
                 )
                 continue
-            row, token = await _issue(con, place, actor, person, person.role or role)
+            row, token = await _issue(
+                con, place.id, actor, person, person.role or role, expires_at=expires_at
+            )
             await emails.invitation(
                 con, ctx.settings, conference=place.conference, invitation=row, token=token,
                 inviter_name=actor.name,
@@ -155,18 +155,61 @@ async def invite(
 
 async def _issue(
     con: asyncpg.Connection,
-    place: Place,
+    conference_id: int,
     actor: Actor,
     person: Invitee,
     role: str,
     session_ids: list[int] | None = None,
+    *,
+    expires_at: datetime | None = None,
 ) -> tuple[asyncpg.Record, str]:
     token = new_token()
     row = await q.upsert_invitation(
-        con, place.id, person.email, person.name, role, hash_token(token), actor.user_id,
-        VALID_FOR, session_ids,
+        con, conference_id, person.email, person.name, role, hash_token(token), actor.user_id,
+        expires_at, session_ids,
     )  # fmt: skip
     return row, token
+
+
+def check_draft(f: Fields, data: dict[str, object], place: Place) -> None:
+    """Sending invitations for a conference still in draft asks first: the invited can
+    accept, but see nothing until it is published. `confirm_draft` on the form (a tick
+    box) or in the JSON body says to send anyway."""
+    if place.conference["published_at"] is None and not f.boolean(data.get("confirm_draft")):
+        f.add(
+            "confirm_draft",
+            _(
+                "This conference is still a draft: the people you invite can accept, but "
+                "cannot see it until you publish it. Tick the box to send the invitations "
+                "anyway, or publish the conference first"
+            ),
+        )
+
+
+async def check_expiry(
+    ctx: Ctx, f: Fields, data: dict[str, object], place: Place
+) -> datetime | None:
+    """The date chosen on the form (`expires_on`, YYYY-MM-DD): the link works until the end
+    of that day in the conference's timezone. None (no date): until the conference ends."""
+    raw = f.text(
+        "expires_on",
+        data.get("expires_on"),
+        required=None,
+        too_long=N_("Enter a real date, like 2027-03-31"),
+        max_len=10,
+    )
+    if not raw or "expires_on" in f.errors:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        f.add("expires_on", _("Enter a real date, like 2027-03-31"))
+        return None
+    ends = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(place.tz))
+    if ends <= await ctx.pool.fetchval("SELECT now()"):
+        f.add("expires_on", _("The date the invitations expire must be today or later"))
+        return None
+    return ends
 
 
 async def invite_with_role(
@@ -177,15 +220,35 @@ async def invite_with_role(
     email: str,
     role: str,
     session_ids: list[int],
+    data: dict[str, object],
 ) -> None:
     """The role form, for an address that is not a member yet: an invitation carrying the role
-    (and a facilitator's or speaker's sessions), which takes effect when they accept it.
-    Nobody is enrolled without their consent, and the organiser is not told whether the
-    address has an account."""
+    (and a facilitator's or speaker's sessions), which takes effect when they accept it
+    (accept() grants it through registration.service.grant_role, as the form does for a
+    member). Nobody is enrolled without their consent, and the organiser is not told whether
+    the address has an account. For a draft conference `data` must confirm (check_draft)."""
+    f = Fields()
+    if role != "organiser":  # organisers see a draft: nothing to warn about
+        check_draft(f, data, place)
+    f.raise_if_any()
+    await send_role_invitation(ctx, con, place.conference, actor, email, role, session_ids)
+
+
+async def send_role_invitation(
+    ctx: Ctx,
+    con: asyncpg.Connection,
+    conference: asyncpg.Record,
+    actor: Actor,
+    email: str,
+    role: str,
+    session_ids: list[int],
+) -> None:
+    """Write and send one invitation with its role, in the caller's transaction (the role
+    form; a new conference's organisers without an account)."""
     person = Invitee(email=email, name="", role=role, where=email)
-    row, token = await _issue(con, place, actor, person, role, session_ids)
+    row, token = await _issue(con, conference["id"], actor, person, role, session_ids)
     await emails.invitation(
-        con, ctx.settings, conference=place.conference, invitation=row, token=token,
+        con, ctx.settings, conference=conference, invitation=row, token=token,
         inviter_name=actor.name,
     )  # fmt: skip
 
@@ -230,7 +293,7 @@ async def resend(ctx: Ctx, actor: Actor, slug: str, invitation_id: int) -> async
                 % {"email": row["email"]}
             )
         token = new_token()
-        row = await q.renew_invitation(con, row["id"], hash_token(token), VALID_FOR)
+        row = await q.renew_invitation(con, row["id"], hash_token(token))
         await emails.invitation(
             con, ctx.settings, conference=place.conference, invitation=row, token=token,
             inviter_name=actor.name,
@@ -355,11 +418,11 @@ async def accept(ctx: Ctx, actor: Actor, token: str, data: dict[str, object]) ->
         role, promoted = await registration.admit(
             con, ctx.settings, row["conference_id"], user_id, row["role"]
         )
-        if role == row["role"] and row["session_ids"]:
-            # The role form's sessions: only a facilitator's or speaker's, only this
-            # conference's (conferences_q.apply_role_sessions checks both).
-            await conferences_q.apply_role_sessions(
-                con, row["conference_id"], user_id, role, list(row["session_ids"])
+        if role == row["role"]:
+            # The invited role, with the role form's sessions, by the one path that gives a
+            # role (a member who already held a higher one keeps it, as admit decided).
+            await registration.grant_role(
+                con, row["conference_id"], user_id, role, list(row["session_ids"] or [])
             )
         await q.accept_invitation(con, row["id"], user_id)
     assert opened.conference is not None

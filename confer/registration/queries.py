@@ -188,10 +188,19 @@ i.invited_by, i.accepted_by, i.session_ids
 
 # Inviting an address that already has a live (or expired) pending invitation renews it: a
 # new token (the old link stops working), role, name and expiry.
+# An invitation lasts until its conference ends (issue #22), or 14 days from sending when
+# the conference has already ended (an organiser inviting to read the archive); a date the
+# organiser chose replaces either.
+DEFAULT_EXPIRY = """
+SELECT CASE WHEN c.ends_at > now() THEN c.ends_at ELSE now() + interval '14 days' END
+FROM conferences c
+"""
+
 UPSERT_INVITATION = f"""
 INSERT INTO invitations AS i (conference_id, email, name, role, token_hash, invited_by,
                               expires_at, session_ids)
-VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval, $8)
+VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, ({DEFAULT_EXPIRY} WHERE c.id = $1)),
+        $8)
 ON CONFLICT (conference_id, lower(email)) WHERE status = 'pending'
 DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, token_hash = EXCLUDED.token_hash,
               session_ids = EXCLUDED.session_ids,
@@ -227,7 +236,9 @@ FETCH_INVITATION_BY_TOKEN_FOR_UPDATE = FETCH_INVITATION_BY_TOKEN + "FOR UPDATE"
 
 RENEW_INVITATION = f"""
 UPDATE invitations i
-SET token_hash = $2, expires_at = now() + $3::interval, sent_at = now(),
+SET token_hash = $2,
+    expires_at = coalesce($3::timestamptz, ({DEFAULT_EXPIRY} WHERE c.id = i.conference_id)),
+    sent_at = now(),
     send_count = send_count + 1
 WHERE id = $1
 RETURNING {INVITATION_COLUMNS}
@@ -358,11 +369,12 @@ async def upsert_invitation(
     role: str,
     token_hash: bytes,
     invited_by: int | None,
-    valid_for: object,
+    expires_at: datetime | None,
     session_ids: list[int] | None = None,
 ) -> asyncpg.Record:
+    """`expires_at` None: until the conference ends (DEFAULT_EXPIRY)."""
     return await con.fetchrow(
-        UPSERT_INVITATION, conference_id, email, name, role, token_hash, invited_by, valid_for,
+        UPSERT_INVITATION, conference_id, email, name, role, token_hash, invited_by, expires_at,
         session_ids or [],
     )  # fmt: skip
 
@@ -385,9 +397,9 @@ async def fetch_invitation_by_token(
 
 
 async def renew_invitation(
-    con: Con, invitation_id: int, token_hash: bytes, valid_for: object
+    con: Con, invitation_id: int, token_hash: bytes, expires_at: datetime | None = None
 ) -> asyncpg.Record:
-    return await con.fetchrow(RENEW_INVITATION, invitation_id, token_hash, valid_for)
+    return await con.fetchrow(RENEW_INVITATION, invitation_id, token_hash, expires_at)
 
 
 async def revoke_invitation(con: Con, invitation_id: int) -> asyncpg.Record:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from confer import places
+from confer.conferences import queries as conferences_q
 from confer.context import Ctx
 from confer.errors import Conflict, Forbidden, NotFound, Unauthorized
 from confer.i18n import N_, _
@@ -193,6 +194,17 @@ async def admit(
     await q.upsert_registration(con, conference_id, user_id, role, "active", None)
     promoted = await settle(con, settings, conference)
     return role, promoted
+
+
+async def grant_role(
+    con: asyncpg.Connection, conference_id: int, user_id: int, role: str, session_ids: list[int]
+) -> None:
+    """The one way a role is given, with a facilitator's sessions (none: the whole conference)
+    or a speaker's panels: the role form for a member (conferences.service.assign_role) and
+    an accepted invitation that carries the role (invitations.accept) both end here."""
+    facilitates = "sessions" if role == "facilitator" and session_ids else "conference"
+    await conferences_q.upsert_membership(con, conference_id, user_id, role, facilitates)
+    await conferences_q.apply_role_sessions(con, conference_id, user_id, role, session_ids)
 
 
 async def change_settings(

@@ -10,7 +10,7 @@ from aiohttp import web
 from confer import banners, places
 from confer.accounts import service as accounts
 from confer.errors import ConferError, Invalid
-from confer.i18n import _
+from confer.i18n import _, ngettext
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
 from confer.registration import api, invitations
@@ -133,7 +133,6 @@ async def _invitations_page(
             "result": result,
             "message": message,
             "done_message": banners.done_message(request, "invitations"),
-            "days": invitations.INVITATION_DAYS,
         },
         status=status,
     )
@@ -169,6 +168,22 @@ async def create_invitations(request: web.Request) -> web.StreamResponse:
         result = await invitations.invite(ctx, request[actor_key], _slug(request), form, csv_data)
     except Invalid as e:
         return await _invitations_page(request, errors=e.fields, values=form, status=e.status)
+    if result.refused:
+        # The bad addresses go back in the box, with their reasons, to be corrected; the
+        # good ones have been invited.
+        errors = {
+            "emails": ngettext(
+                "Correct the address below: it could not be read as an email address",
+                "Correct the %(num)d addresses below: they could not be read as email addresses",
+                len(result.refused),
+            )
+            % {"num": len(result.refused)}
+        }
+        values = {**form, "emails": result.refused_text()}
+        return await _invitations_page(
+            request, errors=errors, values=values, result=result,
+            status=200 if result.invited else 422,
+        )  # fmt: skip
     if result.skipped or result.problems:
         # Show what could not be done now: it is not kept anywhere to show after a redirect.
         return await _invitations_page(request, result=result)

@@ -30,7 +30,8 @@ GROUP BY m.role, m.status
 """
 
 # Attendance by role, among active members: who visited a thread (read_state), posted
-# (a counted post), asked a question (any state but awaiting approval) or voted on one.
+# (a counted post), asked a question (any state but awaiting approval), voted on one, or
+# answered one (a speaker's written answer: a speaker who answered has attended).
 ATTENDANCE = f"""
 WITH members AS (
     SELECT m.user_id, m.role
@@ -48,7 +49,9 @@ activity AS (
                    WHERE q.author_id = mb.user_id AND q.conference_id = $1
                      AND q.status <> 'pending') AS asked,
            EXISTS (SELECT 1 FROM question_votes v JOIN questions q ON q.id = v.question_id
-                   WHERE v.user_id = mb.user_id AND q.conference_id = $1) AS voted
+                   WHERE v.user_id = mb.user_id AND q.conference_id = $1) AS voted,
+           EXISTS (SELECT 1 FROM answers a JOIN questions q ON q.id = a.question_id
+                   WHERE a.speaker_id = mb.user_id AND q.conference_id = $1) AS answered
     FROM members mb
 )
 SELECT role,
@@ -57,7 +60,8 @@ SELECT role,
        count(*) FILTER (WHERE posted) AS posted,
        count(*) FILTER (WHERE asked) AS asked,
        count(*) FILTER (WHERE voted) AS voted,
-       count(*) FILTER (WHERE visited OR posted OR asked OR voted) AS attended
+       count(*) FILTER (WHERE answered) AS answered,
+       count(*) FILTER (WHERE visited OR posted OR asked OR voted OR answered) AS attended
 FROM activity
 GROUP BY role
 """
@@ -183,6 +187,72 @@ WHERE id = $1
 
 # The database clock, for "figures as of" (inside the report's transaction: its start).
 AS_OF = "SELECT now()"
+
+
+# The attendance register: one row per active member, with what they did and in how many
+# sessions (a session counts when they read or posted in one of its threads, or asked,
+# voted on or answered one of its questions). Counted as the figures above count.
+REGISTER = f"""
+WITH members AS (
+    SELECT m.user_id, m.role
+    FROM memberships m
+    WHERE m.conference_id = $1 AND m.status = 'active'
+),
+took_part AS (
+    SELECT p.author_id AS user_id, t.session_id, 'post' AS what
+    FROM posts p JOIN threads t ON t.id = p.thread_id
+    WHERE p.conference_id = $1 AND {COUNTED_POST}
+    UNION ALL
+    SELECT q.author_id, q.session_id, 'question'
+    FROM questions q
+    WHERE q.conference_id = $1 AND q.status <> 'pending'
+    UNION ALL
+    SELECT v.user_id, q.session_id, 'vote'
+    FROM question_votes v JOIN questions q ON q.id = v.question_id
+    WHERE q.conference_id = $1
+    UNION ALL
+    SELECT a.speaker_id, q.session_id, 'answer'
+    FROM answers a JOIN questions q ON q.id = a.question_id
+    WHERE q.conference_id = $1
+    UNION ALL
+    SELECT r.user_id, t.session_id, 'read'
+    FROM read_state r JOIN threads t ON t.id = r.thread_id
+    WHERE t.conference_id = $1
+)
+SELECT mb.user_id, u.name, u.title, u.organisation, mb.role,
+       count(*) FILTER (WHERE tp.what = 'post') AS posts,
+       count(*) FILTER (WHERE tp.what = 'question') AS questions,
+       count(*) FILTER (WHERE tp.what = 'vote') AS votes,
+       count(*) FILTER (WHERE tp.what = 'answer') AS answers,
+       count(*) FILTER (WHERE tp.what = 'read') AS threads_read,
+       count(DISTINCT tp.session_id) AS sessions,
+       coalesce(array_agg(DISTINCT s.title ORDER BY s.title)
+                FILTER (WHERE s.title IS NOT NULL), '{{}}') AS session_titles
+FROM members mb
+JOIN users u ON u.id = mb.user_id
+LEFT JOIN took_part tp ON tp.user_id = mb.user_id
+LEFT JOIN sessions s ON s.id = tp.session_id
+GROUP BY mb.user_id, u.name, u.title, u.organisation, mb.role
+ORDER BY lower(u.name), mb.user_id
+"""
+
+# Facilitators' summaries: every thread that has one, by session in programme order.
+SUMMARIES = """
+SELECT s.id AS session_id, s.title AS session_title, s.translations AS session_translations,
+       s.starts_at, t.id AS thread_id, t.title, t.summary_html, t.summary_updated_at
+FROM threads t
+JOIN sessions s ON s.id = t.session_id
+WHERE t.conference_id = $1 AND btrim(t.summary_md) <> ''
+ORDER BY s.starts_at, s.id, t.id
+"""
+
+
+async def register(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(REGISTER, conference_id)
+
+
+async def summaries(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(SUMMARIES, conference_id)
 
 
 async def languages(con: Con, conference_id: int) -> asyncpg.Record | None:

@@ -26,7 +26,7 @@ from confer.policy import FORMER_NAME, Actor
 from confer.reports import queries as q
 
 STATUSES = ("active", "pending", "waitlisted", "declined", "removed")
-ACTIVITIES = ("visited", "posted", "asked", "voted", "attended")
+ACTIVITIES = ("visited", "posted", "asked", "voted", "answered", "attended")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class AttendanceRow:
     posted: int
     asked: int
     voted: int
+    answered: int
     attended: int
 
 
@@ -63,6 +64,8 @@ class Report:
     moderation: list[asyncpg.Record]
     as_of: datetime
     totals: dict[str, int] = field(default_factory=dict)
+    register: list[asyncpg.Record] = field(default_factory=list)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
     # The conference with its languages (`language`, `bilingual`, `translations`), for its
     # and its sessions' texts in the reader's language (i18n.localized).
     conference: dict[str, Any] = field(default_factory=dict)
@@ -85,7 +88,7 @@ def _attendance(rows: list[asyncpg.Record]) -> tuple[list[AttendanceRow], Attend
     for role in ROLES:
         r = by_role.get(role)
         if r is None:
-            table.append(AttendanceRow(role, 0, 0, 0, 0, 0, 0))
+            table.append(AttendanceRow(role, 0, 0, 0, 0, 0, 0, 0))
         else:
             table.append(AttendanceRow(role, r["members"], *(r[a] for a in ACTIVITIES)))
     total = AttendanceRow(
@@ -270,6 +273,8 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         threads = await q.active_threads(con, cid)
         questions = await q.questions_per_panel(con, cid)
         moderation = await q.moderation(con, cid)
+        register = await q.register(con, cid)
+        summaries = await q.summaries(con, cid)
         as_of = await q.as_of(con)
         languages = await q.languages(con, cid)
     conference = dict(place.conference)
@@ -301,4 +306,74 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         as_of=as_of,
         totals=totals,
         conference=conference,
+        register=register,
+        summaries=_by_session(summaries),
     )
+
+
+def _by_session(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    """Facilitators' summaries grouped under their sessions, in programme order."""
+    sessions: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        s = sessions.setdefault(
+            r["session_id"],
+            {
+                "title": r["session_title"],
+                "translations": r["session_translations"],
+                "starts_at": r["starts_at"],
+                "threads": [],
+            },
+        )
+        s["threads"].append(r)
+    return list(sessions.values())
+
+
+REGISTER_COLUMNS = (
+    N_("Name"),
+    N_("Organisation"),
+    N_("Role"),
+    N_("Attended"),
+    N_("Posts"),
+    N_("Questions asked"),
+    N_("Votes"),
+    N_("Answers"),
+    N_("Threads read"),
+    N_("Sessions attended"),
+    N_("Sessions"),
+)
+ROLE_NAMES = {
+    "organiser": N_("Organiser"),
+    "facilitator": N_("Facilitator"),
+    "speaker": N_("Speaker"),
+    "participant": N_("Participant"),
+    "observer": N_("Observer"),
+}
+
+
+def attended(row: Mapping[str, Any]) -> bool:
+    """Took part in any way: read a thread, posted, asked, voted or answered."""
+    return any(row[k] for k in ("posts", "questions", "votes", "answers", "threads_read"))
+
+
+def person_name(row: Mapping[str, Any]) -> str:
+    name = row["name"] if row["name"] != FORMER_NAME else _(FORMER_NAME)
+    return f"{row['title']} {name}" if row["title"] else name
+
+
+def register_rows(report: Report) -> list[list[str]]:
+    """The attendance register as rows of text, header first, in the reader's language (the
+    CSV download)."""
+    out = [[_(c) for c in REGISTER_COLUMNS]]
+    for r in report.register:
+        out.append(
+            [
+                person_name(r),
+                r["organisation"] or "",
+                _(ROLE_NAMES[r["role"]]),
+                _("Yes") if attended(r) else _("No"),
+                *(str(r[k]) for k in ("posts", "questions", "votes", "answers", "threads_read")),
+                str(r["sessions"]),
+                "; ".join(r["session_titles"]),
+            ]
+        )
+    return out

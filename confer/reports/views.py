@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import aiohttp_jinja2
 from aiohttp import web
 
+from confer.exports.writers import csv_safe
 from confer.i18n import N_, _, localized, ngettext
 from confer.keys import actor_key, ctx_key
 from confer.reports import service
@@ -110,8 +114,33 @@ async def show_report(request: web.Request) -> dict:
         "day_label": service.day_label,
         "hour_label": service.hour_label,
         "action_label": service.action_label,
+        "attended": service.attended,
+        "person_name": service.person_name,
+        "register_role": lambda role: _(service.ROLE_NAMES[role]),
     }
+
+
+async def download_register(request: web.Request) -> web.Response:
+    """The attendance register as CSV (UTF-8 with a byte-order mark, so that Excel reads
+    Welsh names right; cells that a spreadsheet would run as formulas are defused)."""
+    ctx = request.app[ctx_key]
+    slug = request.match_info["slug"]
+    report = await service.participation(ctx, request[actor_key], slug)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in service.register_rows(report):
+        writer.writerow([csv_safe(v) for v in row])
+    return web.Response(
+        body=("\ufeff" + buf.getvalue()).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{slug}-attendance-register.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def setup(app: web.Application) -> None:
     page(app, "GET", "report", show_report)
+    page(app, "GET", "report_register", download_register)
