@@ -49,6 +49,61 @@ async def test_admin_creates_a_draft_conference_and_names_its_organisers(
     assert [(r["user_id"], r["role"]) for r in roles] == [(organiser["id"], "organiser")]
 
 
+async def test_a_site_admin_lets_a_chosen_organiser_create_conferences(
+    world, browser_factory, pool
+):
+    admin = await world.user("Ada Admin", admin=True)
+    olive = await world.user("Olive Organiser")
+    ob = await browser_factory(olive["email"])
+    # Refused at first, with a message that says who can allow her.
+    r, page = await ob.get("/admin/conferences/new")
+    assert r.status == 403
+    assert "To be allowed, ask a site administrator: Ada Admin." in page
+    r, page = await ob.get("/admin/people")
+    assert r.status == 403
+    # The admin allows her on the people page (an address with no account is refused).
+    ab = await browser_factory(admin["email"])
+    r, page = await ab.post("/admin/people", {"email": "nobody@example.org", "allowed": "yes"})
+    assert r.status == 422 and "There is no account with the address nobody@example.org" in page
+    r, _ = await ab.post("/admin/people", {"email": olive["email"].upper(), "allowed": "yes"})
+    assert r.status == 303 and "done=allowed" in r.headers["Location"]
+    _, page = await ab.get(r.headers["Location"])
+    assert "They can now create conferences." in page and olive["email"] in page
+    # Now she can: she is the organiser of what she creates, with an invitation sent to a
+    # co-organiser who has no account yet (not "ask them to register").
+    _, page = await ob.get("/")
+    assert 'href="/admin/conferences/new"' in page and 'href="/admin/people"' not in page
+    r, page = await ob.post(
+        "/admin/conferences",
+        {"slug": "olives-conference", "title": "Olive's", "timezone": "Europe/London",
+         "starts_at": _dt(0), "ends_at": _dt(3), "visibility": "public",
+         "organisers": "co.organiser@example.org"},
+    )  # fmt: skip
+    assert r.status == 303, page
+    cid = await pool.fetchval("SELECT id FROM conferences WHERE slug = 'olives-conference'")
+    assert (
+        await pool.fetchval(
+            "SELECT role FROM memberships WHERE conference_id = $1 AND user_id = $2",
+            cid,
+            olive["id"],
+        )
+        == "organiser"
+    )
+    assert await pool.fetchval(
+        "SELECT role FROM invitations WHERE conference_id = $1 AND email = $2",
+        cid, "co.organiser@example.org",
+    ) == "organiser"  # fmt: skip
+    assert (
+        await pool.fetchval("SELECT kind FROM outbox WHERE to_address = 'co.organiser@example.org'")
+        == "invitation"
+    )
+    # Taken back: refused again.
+    r, _ = await ab.post("/admin/people", {"email": olive["email"], "allowed": "no"})
+    assert r.status == 303
+    r, _ = await ob.get("/admin/conferences/new")
+    assert r.status == 403
+
+
 async def test_only_admins_create_conferences(world, browser_factory):
     u = await world.user()
     b = await browser_factory(u["email"])

@@ -183,9 +183,7 @@ async def test_one_bad_address_never_refuses_the_good_ones_and_comes_back_to_cor
 
 
 def test_outlook_and_quoted_lists_paste_as_the_standard_library_reads_them():
-    outlook = (
-        "Surname, Forename <forename.surname@x.gov.uk>; Other, Name <name.other@x.gov.uk>"
-    )
+    outlook = "Surname, Forename <forename.surname@x.gov.uk>; Other, Name <name.other@x.gov.uk>"
     found, bad = addresses.parse_pasted(outlook)
     assert bad == [] and [(i.name, i.email) for i in found] == [
         ("Surname, Forename", "forename.surname@x.gov.uk"),
@@ -394,9 +392,7 @@ async def test_inviting_and_managing_invitations_over_the_api(
     assert r.status == 403 and "can invite people" in page
     assert await pool.fetchval("SELECT count(*) FROM invitations") == 0
 
-    status, body = await b.api(
-        "POST", base, {"emails": ["bad address"]}, token=organiser["token"]
-    )
+    status, body = await b.api("POST", base, {"emails": ["bad address"]}, token=organiser["token"])
     assert status == 200 and body["invited"] == []
     assert body["refused"] == [
         {"where": "bad", "text": "bad", "reason": "has no @"},
@@ -433,3 +429,119 @@ async def test_inviting_and_managing_invitations_over_the_api(
     )
     status, body = await b.api("GET", base, token=participant["token"])
     assert status == 403
+
+
+# --- issue #22: how long an invitation lasts, drafts, roles ------------------------------
+
+
+async def _march_2027(world, pool, **kw: Any) -> dict:
+    """A conference from Tuesday 23 to Thursday 25 March 2027 (GMT: the clocks go forward on
+    the 28th), whatever today is."""
+    c = await make_conference(world, pool, **kw)
+    await pool.execute(
+        "UPDATE conferences SET starts_at = '2027-03-23 09:00+00', ends_at = '2027-03-25 17:00+00' "
+        "WHERE id = $1",
+        c["id"],
+    )
+    return c
+
+
+async def test_an_invitation_lasts_until_the_conference_ends_and_the_email_says_so(
+    world, pool, browser_factory, mailbox
+):
+    c = await _march_2027(world, pool)
+    o = await organiser_of(world, c)
+    ob = await browser_factory(o["email"])
+    r, _ = await invite(ob, c, emails="ann@example.org")
+    assert r.status == 303
+    [message] = await mailbox.wait_for("ann@example.org")
+    assert "The link works once and expires on Thursday 25 March 2027, 17:00 GMT." in body_of(
+        message
+    )
+    assert await pool.fetchval(
+        "SELECT expires_at = '2027-03-25 17:00+00' FROM invitations WHERE email = 'ann@example.org'"
+    )
+    _, page = await ob.get(f"/c/{c['slug']}/invitations")
+    assert "lasts until the conference ends, Thursday 25 March 2027, 17:00 GMT" in page
+    # A chosen date: the link works to the end of that day, in the conference's timezone.
+    r, _ = await invite(ob, c, emails="bob@example.org", expires_on="2027-03-31")
+    assert r.status == 303
+    [message] = await mailbox.wait_for("bob@example.org")
+    assert "expires on Thursday 1 April 2027, 00:00 BST" in body_of(message)
+    # A resend lasts until the conference ends again.
+    bob = await pool.fetchval("SELECT id FROM invitations WHERE email = 'bob@example.org'")
+    await ob.post(f"/c/{c['slug']}/invitations/{bob}/resend", {})
+    messages = await mailbox.wait_for("bob@example.org", count=2)
+    assert "expires on Thursday 25 March 2027, 17:00 GMT" in body_of(messages[-1])
+    # A date that is not one, or is past, comes back with what was typed.
+    for typed, error in (
+        ("31/03/2027", "Enter a real date, like 2027-03-31"),
+        ("2020-01-01", "The date the invitations expire must be today or later"),
+    ):
+        r, page = await invite(ob, c, emails="cat@example.org", expires_on=typed)
+        assert r.status == 422 and error in page and f'value="{typed}"' in page
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 2
+
+
+async def test_inviting_to_a_draft_conference_asks_first(world, pool, browser_factory, mailbox):
+    c = await _march_2027(world, pool, published=False)
+    o = await organiser_of(world, c)
+    ob = await browser_factory(o["email"])
+    _, page = await ob.get(f"/c/{c['slug']}/invitations")
+    assert "This conference is still a draft" in page
+    r, page = await invite(ob, c, emails="ann@example.org, bob@example.org")
+    assert r.status == 422
+    assert "Tick the box to send the invitations anyway, or publish the conference first" in page
+    assert "ann@example.org, bob@example.org</textarea>" in page
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 0
+    r, _ = await invite(ob, c, emails="ann@example.org, bob@example.org", confirm_draft="on")
+    assert r.status == 303 and r.headers["Location"].endswith("?done=sent&count=2")
+    # The role form asks too, for someone who is not a member; not for an organiser.
+    r, page = await ob.post(
+        f"/c/{c['slug']}/manage/roles", {"role_email": "cat@example.org", "role_role": "speaker"}
+    )
+    assert r.status == 422 and 'href="#role_confirm_draft"' in page
+    assert 'value="cat@example.org"' in page
+    r, _ = await ob.post(
+        f"/c/{c['slug']}/manage/roles",
+        {"role_email": "cat@example.org", "role_role": "speaker", "role_confirm_draft": "on"},
+    )
+    assert r.status == 303 and "done=role-invited" in r.headers["Location"]
+    r, _ = await ob.post(
+        f"/c/{c['slug']}/manage/roles", {"role_email": "dan@example.org", "role_role": "organiser"}
+    )
+    assert r.status == 303
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 4
+
+
+async def test_a_role_invitation_accepted_grants_the_role_with_its_sessions(
+    world, pool, browser_factory, mailbox
+):
+    c = await make_conference(world, pool)
+    one = await world.session(c, title="One")
+    two = await world.session(c, title="Two")
+    o = await organiser_of(world, c)
+    ob = await browser_factory(o["email"])
+    r, _ = await ob.post(
+        f"/c/{c['slug']}/manage/roles",
+        {"role_email": "fay@example.org", "role_role": "facilitator", "sessions": str(two["id"])},
+    )
+    assert r.status == 303 and "done=role-invited" in r.headers["Location"]
+    [message] = await mailbox.wait_for("fay@example.org")
+    assert "as a facilitator" in body_of(message)
+    link = await link_in_email(mailbox, "fay@example.org")
+    fay = await browser_factory()
+    r, _ = await fay.post(
+        link,
+        {"name": "Fay", "password": "a long passphrase about rivers", "accept_code_of_conduct": "on"},
+    )  # fmt: skip
+    assert r.status == 303
+    user_id = await pool.fetchval("SELECT id FROM users WHERE email = 'fay@example.org'")
+    row = await pool.fetchrow(
+        "SELECT role, status, facilitates FROM memberships WHERE user_id = $1", user_id
+    )
+    assert tuple(row) == ("facilitator", "active", "sessions")
+    assert await pool.fetchval(
+        "SELECT array_agg(session_id) FROM session_facilitators WHERE user_id = $1", user_id
+    ) == [two["id"]]
+    assert one["id"] != two["id"]

@@ -926,6 +926,21 @@ RIGHTS_TABLE: list[RightsRow] = [
                  shows="{opening_text}"),
         done="SELECT EXISTS (SELECT 1 FROM audit_log WHERE conference_id = {conference}"
              " AND actor_id = {actor} AND action = 'transcript.export')"),
+    # Issue #22: a site admin lets chosen users create conferences; nobody else may, and an
+    # organiser may not create one until allowed.
+    RightsRow("allow-conference-creator", "403 403 ok  403 403 403 401",
+        html=Http("POST", "/admin/people", {"email": "{holder_email}", "allowed": "yes"}),
+        done="SELECT can_create_conferences FROM users WHERE id = {bystander}"),
+    RightsRow("see-conference-creators", "403 403 ok  403 403 403 401",
+        html=Http("GET", "/admin/people", shows="Who can create conferences")),
+    RightsRow("create-conference",       "403 403 ok  403 403 403 401",
+        html=Http("POST", "/admin/conferences",
+                  {"slug": "perm-{conference}", "title": "Made here",
+                   "timezone": "Europe/London", "starts_at": "2030-06-01T09:00",
+                   "ends_at": "2030-06-03T17:00", "visibility": "public"}),
+        done="SELECT EXISTS (SELECT 1 FROM conferences WHERE slug = 'perm-{conference}')"),
+    RightsRow("attendance-register-csv", "ok  403 ok  403 403 403 401",
+        html=Http("GET", "/c/{slug}/report/register.csv", shows="Sessions attended")),
     RightsRow("download-own-data",       "ok  ok  ok  ok  ok  ok  401",
         html=Http("POST", "/account/data", {}, ok=200, shows="confer-personal-data"),
         done="SELECT EXISTS (SELECT 1 FROM audit_log WHERE subject_user_id = {actor}"
@@ -974,6 +989,9 @@ async def build_rights_scene(env: Env, actor: str, password: bool) -> Scene:
     )
     ids = dict(scene.ids)
     ids["actor"] = users.get(actor)
+    ids["holder_email"] = await env.pool.fetchval(
+        "SELECT email FROM users WHERE id = $1", users["bystander"]
+    )
     token = None
     if actor != "anonymous":
         if password:
