@@ -272,14 +272,94 @@ async def test_attendance_counts_visits_posts_questions_and_votes_of_active_memb
 ):
     page = await _report(browser_factory, fx)
     t = tables(page)["table-attendance"]
-    # Columns: members, visited, posted, asked, voted, attended, share
-    assert t["Organisers"] == ["1", "0", "1", "0", "0", "1", "100%"]
-    assert t["Facilitators"] == ["1", "0", "1", "0", "0", "1", "100%"]
-    assert t["Speakers"] == ["1", "0", "0", "0", "1", "1", "100%"]  # only deleted a post; voted
-    assert t["Participants"] == ["4", "1", "2", "3", "0", "3", "75%"]  # p3's post is pending
-    assert t["Observers"] == ["1", "1", "0", "0", "0", "1", "100%"]
-    assert t["All roles"] == ["8", "2", "4", "3", "1", "7", "88%"]
+    # Columns: members, visited, posted, asked, voted, answered, attended, share
+    assert t["Organisers"] == ["1", "0", "1", "0", "0", "0", "1", "100%"]
+    assert t["Facilitators"] == ["1", "0", "1", "0", "0", "0", "1", "100%"]
+    # The speaker only deleted a post; voted, and answered a question.
+    assert t["Speakers"] == ["1", "0", "0", "0", "1", "1", "1", "100%"]
+    assert t["Participants"] == ["4", "1", "2", "3", "0", "0", "3", "75%"]  # p3's is pending
+    assert t["Observers"] == ["1", "1", "0", "0", "0", "0", "1", "100%"]
+    assert t["All roles"] == ["8", "2", "4", "3", "1", "1", "7", "88%"]
     assert "Members who posted" in page
+
+
+async def test_a_speaker_who_only_answered_a_question_has_attended(world, browser_factory, fx):
+    c = fx["c"]
+    panel = await world.pool.fetchval(
+        "SELECT id FROM sessions WHERE conference_id = $1 AND kind = 'panel'", c["id"]
+    )
+    quiet = await world.user("Quiet Speaker")
+    await world.member(c, quiet, "speaker")
+    q = await world.pool.fetchval(
+        "SELECT id FROM questions WHERE session_id = $1 AND status = 'answered'", panel
+    )
+    await world.pool.execute(
+        "INSERT INTO answers (question_id, speaker_id, body_md, body_html) "
+        "VALUES ($1, $2, 'Yes.', '<p>Yes.</p>')",
+        q,
+        quiet["id"],
+    )
+    t = tables(await _report(browser_factory, fx))
+    assert t["table-attendance"]["Speakers"] == ["2", "0", "0", "0", "1", "2", "2", "100%"]
+    assert t["table-register"]["Quiet Speaker"] == [
+        "Speaker", "Yes", "0", "0", "0", "1", "0", "1",
+    ]  # fmt: skip
+
+
+async def test_the_attendance_register_lists_each_member_on_the_page_and_in_csv(
+    browser_factory, fx
+):
+    page = await _report(browser_factory, fx)
+    t = tables(page)["table-register"]
+    # Columns: role, attended, posts, questions, votes, answers, threads read, sessions.
+    # Active members only (PEND awaits approval, GONE was removed), by name.
+    assert list(t) == [
+        "FAC Leeds City Council", "OBS York Council", "ORG Leeds City Council",
+        "P1 York Council", "P2 leeds city council", "P3", "P4",
+        "SPK Local Government Association",
+    ]  # fmt: skip
+    # P1: two visible posts and one a facilitator hid (counted, as everywhere in the report).
+    assert t["P1 York Council"] == ["Participant", "Yes", "3", "1", "0", "0", "0", "3"]
+    assert t["P3"] == ["Participant", "Yes", "0", "1", "0", "0", "1", "2"]
+    assert t["P4"] == ["Participant", "No", "0", "0", "0", "0", "0", "0"]
+    assert t["SPK Local Government Association"] == [
+        "Speaker", "Yes", "0", "0", "1", "1", "0", "1",
+    ]  # fmt: skip
+    assert f'href="/c/{fx["c"]["slug"]}/report/register.csv"' in page
+
+    b = await browser_factory(fx["people"]["org"]["email"])
+    r, text = await b.get(f"/c/{fx['c']['slug']}/report/register.csv")
+    assert r.status == 200 and r.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attendance-register.csv" in r.headers["Content-Disposition"]
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == [
+        "Name", "Organisation", "Role", "Attended", "Posts", "Questions asked", "Votes",
+        "Answers", "Threads read", "Sessions attended", "Sessions",
+    ]  # fmt: skip
+    by_name = {row[0]: row[1:] for row in rows[1:]}
+    assert len(by_name) == 8
+    assert by_name["P1"] == [
+        "York Council", "Participant", "Yes", "3", "1", "0", "0", "0", "3",
+        "Ask the panel; Housing; Transport",
+    ]  # fmt: skip
+    assert by_name["P4"] == ["", "Participant", "No", "0", "0", "0", "0", "0", "0", ""]
+
+
+async def test_facilitators_summaries_are_listed_under_their_sessions(world, browser_factory, fx):
+    rents, _repairs, buses = fx["threads"]
+    await world.pool.execute(
+        "UPDATE threads SET summary_md = 'Rents **rose**', "
+        "summary_html = '<p>Rents <strong>rose</strong></p>' WHERE id = $1",
+        rents["id"],
+    )
+    page = await _report(browser_factory, fx)
+    section = page[page.index('id="summaries"') : page.index('id="moderation"')]
+    assert "Housing" in section and "<p>Rents <strong>rose</strong></p>" in section
+    assert "Transport" not in section  # no summary there yet
+    assert f'/threads/{rents["id"]}"' in section and f'/threads/{buses["id"]}"' not in section
 
 
 async def test_organisations_are_distinct_non_empty_and_of_active_members(browser_factory, fx):
