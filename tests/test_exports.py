@@ -726,3 +726,33 @@ async def test_a_two_thousand_post_thread_streams_in_order(world, browser_factor
     assert [p["text"] for p in got] == [f"Bulk post {i}" for i in range(1, 2001)]
     times = [datetime.fromisoformat(p["created_at"]) for p in got]
     assert times == sorted(times)
+
+
+def test_the_markdown_moderation_table_survives_a_pipe_in_a_name_and_a_line_break_in_a_reason():
+    """Issue #22: `|` in a name or a line break in a reason must not break the table."""
+    from datetime import UTC, datetime
+
+    from markdown_it import MarkdownIt
+
+    from confer.exports.writers import MarkdownWriter
+
+    conference = {
+        "title": "C", "timezone": "Europe/London", "language": "en", "bilingual": False,
+        "translations": {}, "slug": "c",
+    }  # fmt: skip
+    writer = MarkdownWriter(conference, include_hidden=True)
+    row = {
+        "created_at": datetime(2027, 3, 23, 10, tzinfo=UTC),
+        "actor_name": "Sam | Smith",
+        "action": "post.hide",
+        "target_type": "post",
+        "target_id": 7,
+        "reason": "Off topic\n| Name | not a row |\r\nsecond line",
+    }
+    md = writer.appendix([row])
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert body.count("<tr>") == 1 and body.count("<td>") == 4, md
+    cells = [c.split("</td>")[0] for c in body.split("<td>")[1:]]
+    assert cells[1] == "Sam | Smith"
+    assert cells[3] == "Off topic | Name | not a row | second line"
