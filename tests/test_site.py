@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from confer.settings import Settings, SettingError
+from confer.settings import SettingError, Settings
 
 
 async def test_the_footer_links_the_accessibility_statement_by_default(browser_factory):
