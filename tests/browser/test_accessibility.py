@@ -168,6 +168,7 @@ async def test_staying_in_touch_and_organiser_pages_have_no_serious_axe_violatio
         ("email sign-in request", "/login/email"),
         ("search results", f"{c}/search?q=Post"),
         ("search, nothing found", f"{c}/search?q=zebra"),
+        ("accessibility statement", "/accessibility"),
     ):
         response = await anonymous.goto(path)
         assert response is not None and response.status == 200, (label, response)
@@ -190,6 +191,7 @@ async def test_staying_in_touch_and_organiser_pages_have_no_serious_axe_violatio
         ("moderation", f"{c}/moderation"),
         ("export", f"{c}/export"),
         ("report", f"{c}/report"),
+        ("who can create conferences", "/admin/people"),
     ):
         response = await organiser.goto(path)
         assert response is not None and response.status == 200, (label, response)

@@ -198,6 +198,7 @@ async def seed(world: Any) -> dict[str, Any]:
     ]
     organising = [
         ("new conference", "/admin/conferences/new", 200),
+        ("who can create conferences", "/admin/people", 200),
         ("manage", f"{c}/manage", 200),
         ("members and requests", f"{c}/members", 200),
         ("invitations", f"{c}/invitations", 200),
