@@ -146,7 +146,7 @@ async def test_one_bad_address_never_refuses_the_good_ones_and_comes_back_to_cor
     assert "“not-an-email” has no @" in page
     assert "“bob@example” has a mistake after the @" in page
     assert "“a@b..cd” has a mistake after the @" in page
-    assert '<a href="#emails">Correct the 3 addresses below' in page
+    assert '<a href="#emails">3 addresses could not be read as email addresses: correct' in page
     assert ">not-an-email\nbob@example\na@b..cd</textarea>" in page
     assert '<option value="speaker" selected>' in page
     rows = await pool.fetch("SELECT email, name, role FROM invitations ORDER BY email")

@@ -173,8 +173,8 @@ async def create_invitations(request: web.Request) -> web.StreamResponse:
         # good ones have been invited.
         errors = {
             "emails": ngettext(
-                "Correct the address below: it could not be read as an email address",
-                "Correct the %(num)d addresses below: they could not be read as email addresses",
+                "%(num)d address could not be read as an email address: correct it below",
+                "%(num)d addresses could not be read as email addresses: correct them below",
                 len(result.refused),
             )
             % {"num": len(result.refused)}
