@@ -552,10 +552,12 @@ async def test_the_proxy_redirects_sets_hsts_and_hides_the_dev_outbox(
         page = await r.text()
         assert r.status == 200
         assert not [c for c in r.headers.getall("Set-Cookie", []) if c.startswith("confer_lb=")]
-    css = re.search(r'href="(/static/[^"]+\.css)"', page)
+    css = re.search(r'href="(/static/[^"?]+\.css(?:\?v=[0-9a-f]+)?)"', page)
     assert css, "the sign-in page links no stylesheet"
     async with http.get(d.base_url + css.group(1)) as r:
         assert r.status == 200 and len(await r.read()) > 1000
+        # Versioned (?v=hash): kept by caches for a year, through the proxy too.
+        assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
     # /dev/outbox never answers through the proxy (no SMTP_URL here: email is only logged).
     async with http.get(d.base_url + "/dev/outbox") as r:

@@ -177,19 +177,26 @@ def setup(app: web.Application) -> None:
     api(app, "POST", f"{base}/invitations", create_invitations, limit="invite", doc={
         "summary": "Organisers: invite by email. `emails`: addresses (a string "
                    "separated by commas or new lines, or a list); `csv`: the text of "
-                   "a CSV file (name, email, role); `role` for the rest. A malformed "
-                   "address in `emails` refuses the request (422, naming it); bad "
-                   "CSV rows are reported in `problems` and the others invited.",
+                   "a CSV file (name, email, role); `role` for the rest. Pasted "
+                   "entries that are not addresses (`Name <address>` and Outlook's "
+                   "`Surname, Forename <address>; ...` are read) are listed in "
+                   "`refused` with a reason and the others invited; bad CSV rows are "
+                   "reported in `problems`. Links last until the conference ends, or "
+                   "to the end of `expires_on` (YYYY-MM-DD, the conference's "
+                   "timezone). For a draft conference `confirm_draft: true` is "
+                   "required (422 on `confirm_draft` without it).",
         "parameters": [SLUG],
         "requestBody": request_body({
             "type": "object", "properties": {
                 "emails": {"type": ["string", "array"]}, "csv": STR,
+                "expires_on": STR, "confirm_draft": {"type": "boolean"},
                 "role": {"enum": ["participant", "speaker", "facilitator",
                                   "organiser", "observer"]}}}),
         "responses": {
             "201": returns({"type": "object", "properties": {
                 "invited": {"type": "array", "items": _INVITATION},
-                "skipped": _PROBLEMS, "problems": _PROBLEMS}}, "Invitations sent"),
+                "skipped": _PROBLEMS, "problems": _PROBLEMS, "refused": _PROBLEMS}},
+                "Invitations sent"),
             "200": returns({"type": "object"}, "Nobody could be invited"),
             **ERRORS}})
     api(app, "POST", f"{base}/invitations/{{invitation_id}}/resend", resend, limit="invite",
