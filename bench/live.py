@@ -401,7 +401,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
 
             cpu0 = {
                 "machine": common.machine_busy_seconds(),
-                "server": common.proc_cpu_seconds(server.pid) or 0.0,
+                "server": common.cpu_sample(server.pid),
                 "bench": common.self_cpu_seconds(),
                 **common.proc_status(server.pid, *CTX),
             }
@@ -439,7 +439,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
             t_end = time.monotonic()
             cpu1 = {
                 "machine": common.machine_busy_seconds(),
-                "server": common.proc_cpu_seconds(server.pid) or 0.0,
+                "server": common.cpu_sample(server.pid),
                 "bench": common.self_cpu_seconds(),
                 **common.proc_status(server.pid, *CTX),
             }
@@ -501,10 +501,10 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         len(v) for r in results for k, v in r["posts"].items() if k not in created_keys
     )
     duplicates = sum(r["duplicates"] for r in results)
-    ours = (cpu1["server"] - cpu0["server"]) + (cpu1["bench"] - cpu0["bench"])
+    server_cpu = common.cpu_between(cpu0["server"], cpu1["server"])  # with its render workers
+    ours = server_cpu + (cpu1["bench"] - cpu0["bench"])
     ours += sum(r["cpuSeconds"] for r in results)
     busy = cpu1["machine"] - cpu0["machine"]
-    server_cpu = cpu1["server"] - cpu0["server"]
     window = t_end - t0
     record["results"] = {
         "clients_joined": joined,
@@ -559,7 +559,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
             "loadavg_after": load1,
             "cpu_seconds": {
                 "machine_busy": round(busy, 1),
-                "server": round(cpu1["server"] - cpu0["server"], 1),
+                "server": round(server_cpu, 1),
                 "node_workers": round(sum(r["cpuSeconds"] for r in results), 1),
                 "bench_process": round(cpu1["bench"] - cpu0["bench"], 1),
                 "other_incl_postgres": round(busy - ours, 1),
