@@ -22,6 +22,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -224,6 +225,14 @@ def stop_group(pid: int, first: signal.Signals = signal.SIGTERM, wait: float = 5
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def insecure_tls() -> ssl.SSLContext:
+    """TLS to the benchmark's own nginx, whose certificate is self-signed for 127.0.0.1."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def free_port() -> int:
@@ -886,14 +895,17 @@ class _Conn:
     are written as bytes and responses read by Content-Length (or chunks). aiohttp's client
     cost ~0.8 ms of CPU a request here, taken from the two cores the server is measured on."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, tls: bool = False) -> None:
         self.host, self.port = host, port
+        self.tls: ssl.SSLContext | None = insecure_tls() if tls else None
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, head: bytes, body: bytes) -> tuple[int, bytes]:
         if self.writer is None or self.writer.is_closing():
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls
+            )
         assert self.reader is not None
         self.writer.write(head + body)
         try:
@@ -947,14 +959,15 @@ async def _http_worker(cfg: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, int] = {}
     samples: dict[str, list[str]] = {}  # a few bodies of responses with a status not in ok
     base = urllib.parse.urlsplit(cfg["base"])
-    host, port = base.hostname or "127.0.0.1", base.port or 80
+    tls = base.scheme == "https"
+    host, port = base.hostname or "127.0.0.1", base.port or (443 if tls else 80)
 
     async def client(c: int, spec: dict[str, Any]) -> None:
         n = 0
         method, capture = spec.get("method", "GET"), spec.get("capture")
         ok = spec.get("ok", [200])
         interval = spec.get("interval")
-        conn = _Conn(host, port)
+        conn = _Conn(host, port, tls)
         try:
             while True:
                 if interval:
