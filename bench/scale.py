@@ -188,8 +188,8 @@ async def run_fanout(
                     await asyncio.sleep(0.5)  # let late duplicates show
                     break
                 await asyncio.sleep(0.1)
-            node_cpu_guess = 0.0  # the workers report theirs below
-            cpu = target.meter.end(node_cpu_guess)
+            # The Node workers report their CPU only when they finish: "other" includes it.
+            cpu = target.meter.end(0.0)
         for w in workers:
             w.send("finish")
         for w in workers:
