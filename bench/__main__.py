@@ -9,6 +9,8 @@ Benchmarks:
   search  searches of 100,000 posts (rare, common, phrase, filtered) by page and API: latency
   memory  the server's memory with 1,000 socket.io clients connected to one thread
   startup `confer serve` on an existing embedded data folder: exec to the first 200 on /
+  redis   socket.io events through Confer's Redis manager as processes are added: Redis's
+          CPU per event, each process's, and the ceilings they imply
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import export, live, memory, pages, search, startup, writes
+from bench import export, live, memory, pages, redis_ceiling, search, startup, writes
 
 BENCHMARKS = {
     "live": live,
@@ -27,6 +29,7 @@ BENCHMARKS = {
     "search": search,
     "memory": memory,
     "startup": startup,
+    "redis": redis_ceiling,
 }
 
 

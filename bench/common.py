@@ -22,6 +22,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -224,6 +225,14 @@ def stop_group(pid: int, first: signal.Signals = signal.SIGTERM, wait: float = 5
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def insecure_tls() -> ssl.SSLContext:
+    """TLS to the benchmark's own nginx, whose certificate is self-signed for 127.0.0.1."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def free_port() -> int:
@@ -743,7 +752,61 @@ def tree_memory(root: int | None, exclude: Sequence[int] = ()) -> dict[str, Any]
     return {"processes": len(pids), "rss_mb": round(sum(rss), 1), "pss_mb": round(sum(pss), 1)}
 
 
+# CPU of process trees over a window. Processes come and go during a run (PostgreSQL's
+# backends and parallel workers, Confer's render workers, nginx's workers): summing the CPU of
+# the processes alive at the end and subtracting the sum of those alive at the start loses the
+# CPU of every process that ended in between, and came out negative (`bench search` printed
+# -11.1 ms a request). Instead each process is sampled by (pid, start time) with its own CPU
+# and the CPU of the children it has reaped (Linux adds a child's whole CPU to its parent's
+# when the parent waits for it): the window's CPU is the growth of each process seen at both
+# ends, the whole CPU of each one that started in the window, and the growth of the reaped
+# CPU less what the ended processes had already used at the start. Every term is >= 0, so
+# the figure cannot be negative; a process that ends without being reaped by one of the
+# trees (an orphan) loses only its own share of the window.
+
+CpuKey = tuple[int, float]  # (pid, create time): a pid reused in the window is another process
+
+
+def cpu_sample(*roots: int | None) -> dict[CpuKey, tuple[float, float]]:
+    """(own CPU s, reaped children's CPU s) of every process in the trees under `roots`."""
+    import psutil
+
+    out: dict[CpuKey, tuple[float, float]] = {}
+    for root in roots:
+        if root is None:
+            continue
+        try:
+            top = psutil.Process(root)
+            procs = [top, *top.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for p in procs:
+            try:
+                with p.oneshot():
+                    t = p.cpu_times()
+                    key = (p.pid, p.create_time())
+            except psutil.Error:
+                continue  # gone between the listing and the reading
+            out[key] = (t.user + t.system, t.children_user + t.children_system)
+    return out
+
+
+def cpu_between(
+    before: dict[CpuKey, tuple[float, float]], after: dict[CpuKey, tuple[float, float]]
+) -> float:
+    """CPU seconds the sampled trees used between two cpu_sample()s; never negative."""
+    own = reaped = 0.0
+    for key, (own1, reaped1) in after.items():
+        own0, reaped0 = before.get(key, (0.0, 0.0))
+        own += max(0.0, own1 - own0)
+        reaped += max(0.0, reaped1 - reaped0)
+    ended = sum(o + r for key, (o, r) in before.items() if key not in after)
+    return own + max(0.0, reaped - ended)
+
+
 def tree_cpu_seconds(root: int | None) -> float:
+    """Cumulative CPU of the processes alive now in a tree (for a moment's reading, not a
+    window: use cpu_sample and cpu_between for that)."""
     if root is None:
         return 0.0
     return sum(proc_cpu_seconds(p) or 0.0 for p in process_tree(root))
@@ -753,20 +816,35 @@ def tree_cpu_seconds(root: int | None) -> float:
 class CpuMeter:
     """CPU seconds of the server, its PostgreSQL, the load workers and everything else, over
     a window: on a 2-core machine the load tool and the database compete with the server.
-    "server" is the Confer process and its children (e.g. Markdown render workers);
-    "server_process" the Confer process alone."""
+    "server" is the Confer process(es) and their children (e.g. Markdown render workers);
+    "server_process" the Confer process(es) alone; "postgres" the postmaster and its backends.
+    `extra` names more process trees to account for (e.g. {"nginx": pid, "redis": pid});
+    `server_pids`, when given, replaces the one server (several Confer processes)."""
 
-    server: Server
-    start: dict[str, float] = field(default_factory=dict)
+    server: Server | None = None
+    postgres_pid: int | None = None
+    extra: dict[str, int | None] = field(default_factory=dict)
+    server_pids: list[int] = field(default_factory=list)
+    start: dict[str, Any] = field(default_factory=dict)
 
-    def _now(self) -> dict[str, float]:
+    def _trees(self) -> dict[str, list[int | None]]:
+        servers: list[int | None] = list(self.server_pids)
+        postgres = self.postgres_pid
+        if self.server is not None and not servers:
+            servers = [self.server.pid]
+            postgres = postgres or self.server.postmaster_pid()
+        trees: dict[str, list[int | None]] = {"server": servers, "postgres": [postgres]}
+        trees.update({name: [pid] for name, pid in self.extra.items()})
+        return trees
+
+    def _now(self) -> dict[str, Any]:
+        trees = self._trees()
         return {
             "t": time.monotonic(),
             "machine": machine_busy_seconds(),
-            "server": tree_cpu_seconds(self.server.pid),
-            "server_process": proc_cpu_seconds(self.server.pid) or 0.0,
-            "postgres": tree_cpu_seconds(self.server.postmaster_pid()),
             "bench": self_cpu_seconds(),
+            "server_process": sum(proc_cpu_seconds(p) or 0.0 for p in trees["server"] if p),
+            "trees": {name: cpu_sample(*pids) for name, pids in trees.items()},
         }
 
     def begin(self) -> None:
@@ -774,12 +852,20 @@ class CpuMeter:
 
     def end(self, load_workers: float) -> dict[str, float]:
         now = self._now()
-        d = {k: now[k] - self.start[k] for k in now}
-        window = max(d.pop("t"), 1e-6)
+        window = max(now["t"] - self.start["t"], 1e-6)
+        d = {
+            "machine": max(0.0, now["machine"] - self.start["machine"]),
+            "bench": max(0.0, now["bench"] - self.start["bench"]),
+            "server_process": max(0.0, now["server_process"] - self.start["server_process"]),
+        }
+        for name, after in now["trees"].items():
+            d[name] = cpu_between(self.start["trees"].get(name, {}), after)
         d["load_workers"] = load_workers
-        d["other"] = d["machine"] - d["server"] - d["postgres"] - d["bench"] - load_workers
+        named = sum(v for k, v in d.items() if k not in ("machine", "server_process"))
+        d["other"] = max(0.0, d["machine"] - named)
         out = {f"{k}_cores": round(v / window, 2) for k, v in d.items()}
         out["window_seconds"] = round(window, 1)
+        out.update({f"{k}_cpu_seconds": round(v, 3) for k, v in d.items()})
         return out
 
 
@@ -809,14 +895,17 @@ class _Conn:
     are written as bytes and responses read by Content-Length (or chunks). aiohttp's client
     cost ~0.8 ms of CPU a request here, taken from the two cores the server is measured on."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, tls: bool = False) -> None:
         self.host, self.port = host, port
+        self.tls: ssl.SSLContext | None = insecure_tls() if tls else None
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, head: bytes, body: bytes) -> tuple[int, bytes]:
         if self.writer is None or self.writer.is_closing():
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls
+            )
         assert self.reader is not None
         self.writer.write(head + body)
         try:
@@ -870,14 +959,15 @@ async def _http_worker(cfg: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, int] = {}
     samples: dict[str, list[str]] = {}  # a few bodies of responses with a status not in ok
     base = urllib.parse.urlsplit(cfg["base"])
-    host, port = base.hostname or "127.0.0.1", base.port or 80
+    tls = base.scheme == "https"
+    host, port = base.hostname or "127.0.0.1", base.port or (443 if tls else 80)
 
     async def client(c: int, spec: dict[str, Any]) -> None:
         n = 0
         method, capture = spec.get("method", "GET"), spec.get("capture")
         ok = spec.get("ok", [200])
         interval = spec.get("interval")
-        conn = _Conn(host, port)
+        conn = _Conn(host, port, tls)
         try:
             while True:
                 if interval:
@@ -998,10 +1088,9 @@ def cpu_ms_per(cpu: dict[str, float], count: int) -> dict[str, float | None]:
     steadier than rates or latencies on a shared machine, though contention inflates it too."""
     if count <= 0:
         return {"server": None, "postgres": None}
-    w = cpu["window_seconds"]
     return {
-        "server": round(1000 * cpu["server_cores"] * w / count, 2),
-        "postgres": round(1000 * cpu["postgres_cores"] * w / count, 2),
+        "server": round(1000 * cpu["server_cpu_seconds"] / count, 2),
+        "postgres": round(1000 * cpu["postgres_cpu_seconds"] / count, 2),
     }
 
 

@@ -145,8 +145,9 @@ class Worker:
 
 async def start_worker(
     index: int, clients: int, cfg: LiveConfig, url: str, token: str | None, room: str,
-    modules: Path, tmp: Path, max_seconds: float,
+    modules: Path, tmp: Path, max_seconds: float, extra: dict[str, Any] | None = None,
 ) -> Worker:  # fmt: skip
+    """extra: more of the worker's config (lbCookie, insecure: see live_client.cjs)."""
     results = tmp / f"worker{index}.json"
     err = tmp / f"worker{index}.err"
     config = {
@@ -162,6 +163,7 @@ async def start_worker(
         "resultsPath": str(results),
         "maxSeconds": max_seconds,
         "timeoutMs": int(1000 * min(max_seconds, 600)),  # to connect, and for the join's ack
+        **(extra or {}),
     }
     node = shutil.which("node") or "node"
     err_fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -229,13 +231,20 @@ async def list_thread(
         after = page["last_seq"]
 
 
-async def settle(server_pid: int, workers: list[Worker], within: float) -> tuple[float, bool]:
+async def settle(
+    server_pid: int | list[int], workers: list[Worker], within: float
+) -> tuple[float, bool]:
     """Wait until the join storm is over: server CPU under 10% and no presence for 1 s."""
+    pids = server_pid if isinstance(server_pid, list) else [server_pid]
+
+    def cpu_now() -> float:
+        return sum(common.proc_cpu_seconds(p) or 0.0 for p in pids)
+
     t0 = time.monotonic()
-    prev_cpu, prev_t = common.proc_cpu_seconds(server_pid) or 0.0, time.monotonic()
+    prev_cpu, prev_t = cpu_now(), time.monotonic()
     while time.monotonic() - t0 < within:
         await asyncio.sleep(1.0)
-        cpu, t = common.proc_cpu_seconds(server_pid) or 0.0, time.monotonic()
+        cpu, t = cpu_now(), time.monotonic()
         busy = (cpu - prev_cpu) / (t - prev_t)
         prev_cpu, prev_t = cpu, t
         for w in workers:
@@ -401,7 +410,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
 
             cpu0 = {
                 "machine": common.machine_busy_seconds(),
-                "server": common.proc_cpu_seconds(server.pid) or 0.0,
+                "server": common.cpu_sample(server.pid),
                 "bench": common.self_cpu_seconds(),
                 **common.proc_status(server.pid, *CTX),
             }
@@ -439,7 +448,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
             t_end = time.monotonic()
             cpu1 = {
                 "machine": common.machine_busy_seconds(),
-                "server": common.proc_cpu_seconds(server.pid) or 0.0,
+                "server": common.cpu_sample(server.pid),
                 "bench": common.self_cpu_seconds(),
                 **common.proc_status(server.pid, *CTX),
             }
@@ -501,10 +510,10 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
         len(v) for r in results for k, v in r["posts"].items() if k not in created_keys
     )
     duplicates = sum(r["duplicates"] for r in results)
-    ours = (cpu1["server"] - cpu0["server"]) + (cpu1["bench"] - cpu0["bench"])
+    server_cpu = common.cpu_between(cpu0["server"], cpu1["server"])  # with its render workers
+    ours = server_cpu + (cpu1["bench"] - cpu0["bench"])
     ours += sum(r["cpuSeconds"] for r in results)
     busy = cpu1["machine"] - cpu0["machine"]
-    server_cpu = cpu1["server"] - cpu0["server"]
     window = t_end - t0
     record["results"] = {
         "clients_joined": joined,
@@ -559,7 +568,7 @@ async def run_live(cfg: LiveConfig, *, quiet: bool = False) -> dict[str, Any]:
             "loadavg_after": load1,
             "cpu_seconds": {
                 "machine_busy": round(busy, 1),
-                "server": round(cpu1["server"] - cpu0["server"], 1),
+                "server": round(server_cpu, 1),
                 "node_workers": round(sum(r["cpuSeconds"] for r in results), 1),
                 "bench_process": round(cpu1["bench"] - cpu0["bench"], 1),
                 "other_incl_postgres": round(busy - ours, 1),
@@ -866,6 +875,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     arg("--label", default="", help="name of this run in the chart's legend")
     arg("--compare", metavar="RECORD", help="also draw a live-curve-*.json record, in green")
     arg("--compare-label", default="", help="name of the --compare run in the legend")
+    arg(
+        "--reference",
+        action="store_true",
+        help="also run a bare python-socketio server in the same run; print Confer's ratios to it",
+    )
+    arg(
+        "--processes",
+        metavar="N[,M]",
+        help="also run through nginx + Redis + N Confer processes (e.g. 2,3) on an "
+        "operator-style PostgreSQL, beside one process direct; print the ratios",
+    )
     arg("--smoke", action="store_true", help="a few seconds, 20 clients, 5 posts (for CI)")
 
 
@@ -906,6 +926,16 @@ async def _stoppable(coro: Any) -> Any:
 
 def main(args: argparse.Namespace) -> int:
     cfg = config_from(args)
+    processes = scale.parse_processes(getattr(args, "processes", None))
+    if getattr(args, "reference", False) or processes:
+        if processes and (missing := scale.have_programs()):
+            raise SystemExit(f"--processes needs {', '.join(missing)} (apt-get install them)")
+        record = asyncio.run(
+            _stoppable(scale.run_live_scale(cfg, reference=args.reference, processes=processes))
+        )
+        scale.print_live(record)
+        scale.write("live-smoke" if args.smoke else "live-scale", record)
+        return 0
     if args.curve:
         clients = [int(c) for c in args.curve_clients.split(",") if c.strip()]
         svg = Path(args.chart) if args.chart else CURVE_SVG
@@ -921,6 +951,9 @@ def main(args: argparse.Namespace) -> int:
         path = common.write_record(name, record)
     print(f"record: {path.relative_to(common.ROOT)}")
     return 0
+
+
+from bench import scale  # noqa: E402  (it imports this module's pieces)
 
 
 def defaults() -> argparse.Namespace:

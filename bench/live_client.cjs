@@ -72,6 +72,11 @@ function connectOne(i) {
       reconnection: false, // a drop is counted, not hidden
       timeout: cfg.timeoutMs,
       auth: cfg.token ? { token: cfg.token } : undefined,
+      // Through nginx (bench/deployment.py): its self-signed certificate, and a sticky-session
+      // cookie of the client's own, as a browser gets from nginx, so clients spread over the
+      // processes instead of all following the one address they share.
+      rejectUnauthorized: !cfg.insecure,
+      extraHeaders: cfg.lbCookie ? { Cookie: `confer_lb=${cfg.lbCookie}-${i}` } : undefined,
       perMessageDeflate: cfg.deflate ? { threshold: 1024 } : false,
     });
     sockets[i] = socket;

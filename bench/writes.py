@@ -24,7 +24,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench import common
+from bench import common, scale
+from bench.live import _stoppable
 
 SLUG = "bench-writes"
 TARGET_POSTS_PER_SECOND = 1000
@@ -53,7 +54,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--writers", type=int, default=d.writers, help="concurrent writers (members)")
     p.add_argument("--threads", type=int, default=d.threads, help="open threads written into")
     p.add_argument("--seconds", type=float, default=d.seconds, help="how long they write")
-    p.add_argument("--processes", type=int, default=d.processes, help="load-worker processes")
+    p.add_argument("--load-processes", type=int, default=d.processes, help="load-worker processes")
+    p.add_argument(
+        "--processes",
+        metavar="N[,M]",
+        help="also write through nginx + Redis + N Confer processes (and x1) on an "
+        "operator-style PostgreSQL, beside one process direct; print the ratios",
+    )
     p.add_argument("--profile", action="store_true", help="py-spy the server (pip install py-spy)")
     p.add_argument("--server-root", help="run `python -m confer` from this checkout")
     p.add_argument("--smoke", action="store_true", help="4 writers for 2 s (CI)")
@@ -253,11 +260,19 @@ def main(args: argparse.Namespace) -> int:
             writers=args.writers,
             threads=args.threads,
             seconds=args.seconds,
-            processes=args.processes,
+            processes=args.load_processes,
         )
     )
     root = os.path.abspath(args.server_root) if getattr(args, "server_root", None) else None
     cfg = replace(cfg, profile=args.profile, server_root=root)
+    processes = scale.parse_processes(getattr(args, "processes", None))
+    if processes:
+        if missing := scale.have_programs():
+            raise SystemExit(f"--processes needs {', '.join(missing)} (apt-get install them)")
+        record = asyncio.run(_stoppable(scale.run_writes_scale(cfg, processes)))
+        scale.print_writes(record)
+        scale.write("writes-smoke" if args.smoke else "writes-scale", record)
+        return 0 if record["results"]["verify"]["ok"] else 1
     record = asyncio.run(run(cfg))
     print_record(record)
     path = common.write_record("writes-smoke" if args.smoke else "writes", record)

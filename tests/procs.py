@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,6 +18,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX_SITE = ROOT / "docs" / "deploy" / "nginx-site.conf"
 
 
 def free_port() -> int:
@@ -116,11 +120,13 @@ class Postgres:
         except OSError:
             return ""
 
-    def start(self) -> None:
+    def start(self, extra: str = "") -> None:
+        """extra: more `-c name=value` options (later ones win: the benchmarks' deployment
+        turns fsync back on and allows more connections)."""
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off "
-            "-c max_connections=60"
-        )
+            f"-c max_connections=60 {extra}"
+        ).strip()
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30",
             "-o", options, "start",
@@ -269,3 +275,118 @@ class Confer:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.log.unlink(missing_ok=True)
+
+
+# --- nginx with the repository's site file ------------------------------------------------
+# (tests/test_deployment.py and the benchmarks' deployment, bench/deployment.py)
+
+
+def _run_checked(cmd: list[str]) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, f"{cmd} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def site_conf(
+    *, https_port: int, http_port: int, cert: Path, key: Path, upstreams: list[int]
+) -> str:
+    """docs/deploy/nginx-site.conf with the site's own values changed, and nothing else
+    (the upstream gets one `server` line per port of `upstreams`, as the file's first is written).
+
+        Each change must apply exactly as often as the file has the value (so a file rewritten in
+        another shape fails here, loudly, rather than being tested half-changed)."""
+    text = NGINX_SITE.read_text()
+
+    def sub(pattern: str, repl: str, count: int) -> None:
+        nonlocal text
+        text, n = re.subn(pattern, repl, text, flags=re.M)
+        assert n == count, f"nginx-site.conf: expected {count} of {pattern!r}, found {n}"
+
+    sub(r"^(\s*)ssl_certificate(\s+)\S+;", rf"\1ssl_certificate\g<2>{cert};", 1)
+    sub(r"^(\s*)ssl_certificate_key(\s+)\S+;", rf"\1ssl_certificate_key\g<2>{key};", 1)
+    sub(r"^(\s*)listen 443\b", rf"\1listen 127.0.0.1:{https_port}", 1)
+    sub(r"^(\s*)listen 80\b", rf"\1listen 127.0.0.1:{http_port}", 1)
+    sub(r"^(\s*)server_name \S+;", r"\1server_name 127.0.0.1;", 2)
+    # The upstream's `server` lines: one per process, each written as the file writes its first.
+    lines = re.findall(r"^(\s*)server 127\.0\.0\.1:\d+(.*)$", text, flags=re.M)
+    assert lines, "nginx-site.conf: no upstream `server 127.0.0.1:PORT` lines"
+    indent, rest = lines[0]
+    block = "\n".join(f"{indent}server 127.0.0.1:{port}{rest}" for port in upstreams)
+    first = True
+
+    def upstream(m: re.Match[str]) -> str:
+        nonlocal first
+        keep, first = first, False
+        return block if keep else "\x00"
+
+    text = re.sub(r"^\s*server 127\.0\.0\.1:\d+.*$", upstream, text, flags=re.M)
+    text = text.replace("\x00\n", "")
+    return text
+
+
+# How the test watches nginx: which process answered (upstream), with which sticky cookie.
+NGINX_MAIN = """\
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    log_format confer_test '$status "$request" up=$upstream_addr lb=$cookie_confer_lb';
+    access_log {prefix}/access.log confer_test;
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    include {prefix}/sites-enabled/confer;
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, prefix: Path) -> None:
+        self.prefix = prefix
+        self.binary = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
+        self.proc: subprocess.Popen | None = None
+        self.args = ["-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
+
+    def test_config(self) -> None:
+        done = subprocess.run(
+            [self.binary, "-t", *self.args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, f"nginx -t refused the configuration:\n{done.stderr}"
+
+    def start(self, port: int) -> None:
+        with open(self.prefix / "stderr.log", "wb") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, *self.args], stdout=subprocess.DEVNULL, stderr=out
+            )
+        wait_for_port(port, self.proc)
+
+    def access_log(self) -> list[str]:
+        try:
+            return (self.prefix / "access.log").read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: nginx's fast shutdown
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    _run_checked(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ]
+    )  # fmt: skip
+    key.chmod(0o600)
+    return cert, key

@@ -70,11 +70,20 @@ from tests.browser.test_live_journeys import (
     post_button,
 )
 from tests.conftest import PASSWORD, World
-from tests.procs import Confer, Postgres, Redis, free_port, wait_for_port
+from tests.procs import (
+    NGINX_MAIN,
+    Confer,
+    Nginx,
+    Postgres,
+    Redis,
+    free_port,
+    make_certificate,
+    site_conf,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
-NGINX_SITE = ROOT / "docs" / "deploy" / "nginx-site.conf"
 UNITS = ROOT / "docs" / "deploy"
 
 pytestmark = [
@@ -135,55 +144,6 @@ def env_file_values(block: str) -> dict[str, str]:
     return values
 
 
-def site_conf(
-    *, https_port: int, http_port: int, cert: Path, key: Path, upstreams: list[int]
-) -> str:
-    """docs/deploy/nginx-site.conf with the site's own values changed, and nothing else.
-
-    Each change must apply exactly as often as the file has the value (so a file rewritten in
-    another shape fails here, loudly, rather than being tested half-changed)."""
-    text = NGINX_SITE.read_text()
-
-    def sub(pattern: str, repl: str, count: int) -> None:
-        nonlocal text
-        text, n = re.subn(pattern, repl, text, flags=re.M)
-        assert n == count, f"nginx-site.conf: expected {count} of {pattern!r}, found {n}"
-
-    sub(r"^(\s*)ssl_certificate(\s+)\S+;", rf"\1ssl_certificate\g<2>{cert};", 1)
-    sub(r"^(\s*)ssl_certificate_key(\s+)\S+;", rf"\1ssl_certificate_key\g<2>{key};", 1)
-    sub(r"^(\s*)listen 443\b", rf"\1listen 127.0.0.1:{https_port}", 1)
-    sub(r"^(\s*)listen 80\b", rf"\1listen 127.0.0.1:{http_port}", 1)
-    sub(r"^(\s*)server_name \S+;", r"\1server_name 127.0.0.1;", 2)
-    servers = iter(upstreams)
-    text, n = re.subn(
-        r"^(\s*)server 127\.0\.0\.1:\d+",
-        lambda m: f"{m.group(1)}server 127.0.0.1:{next(servers)}",
-        text,
-        flags=re.M,
-    )
-    assert n == len(upstreams), f"nginx-site.conf: expected {len(upstreams)} upstream servers"
-    return text
-
-
-# How the test watches nginx: which process answered (upstream), with which sticky cookie.
-NGINX_MAIN = """\
-daemon off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    log_format confer_test '$status "$request" up=$upstream_addr lb=$cookie_confer_lb';
-    access_log {prefix}/access.log confer_test;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    include {prefix}/sites-enabled/confer;
-}}
-"""
-
-
 # --- the deployment ----------------------------------------------------------------------
 
 
@@ -196,42 +156,6 @@ def debian_postgres_bin() -> Path:
             pytrace=False,
         )
     return found[-1].parent
-
-
-class Nginx:
-    def __init__(self, prefix: Path) -> None:
-        self.prefix = prefix
-        self.binary = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
-        self.proc: subprocess.Popen | None = None
-        self.args = ["-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
-
-    def test_config(self) -> None:
-        done = subprocess.run(
-            [self.binary, "-t", *self.args], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, f"nginx -t refused the configuration:\n{done.stderr}"
-
-    def start(self, port: int) -> None:
-        with open(self.prefix / "stderr.log", "wb") as out:
-            self.proc = subprocess.Popen(
-                [self.binary, *self.args], stdout=subprocess.DEVNULL, stderr=out
-            )
-        wait_for_port(port, self.proc)
-
-    def access_log(self) -> list[str]:
-        try:
-            return (self.prefix / "access.log").read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: nginx's fast shutdown
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 @dataclass
@@ -323,19 +247,6 @@ def build_and_install(tmp: Path) -> Path:
     )
     assert str(venv) in where, f"the venv imports confer from elsewhere: {where}"
     return venv
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ]
-    )  # fmt: skip
-    key.chmod(0o600)
-    return cert, key
 
 
 @pytest.fixture(scope="module")
