@@ -200,3 +200,25 @@ async def test_other_zones_are_named_by_their_abbreviation(world, pool, browser_
     text = text_of(page)
     assert "Sun 6 Dec, 12:00 EST to Mon 7 Dec, 01:00 EST" in text
     assert "Times are shown in E" in text and "America/New_York" not in text
+
+
+def test_the_digest_email_gives_a_session_across_midnight_its_end_date():
+    """Emails too (item 1): the digest's programme for tomorrow (confer.notifications.emails,
+    what run_digest sends) keeps "09:30–10:30 GMT" within a day and names the end's date when
+    the session runs past midnight, in English and in Welsh."""
+    from confer.notifications.emails import programme_lines
+
+    h = timedelta(hours=1)
+    sessions = [
+        {"title": "Opening plenary", "starts_at": SUN + 9.5 * h, "ends_at": SUN + 10.5 * h},
+        {"title": "Late night", "starts_at": SUN + 22 * h, "ends_at": SUN + 25 * h},
+    ]
+    lines = programme_lines(sessions, "Europe/London")
+    assert lines == [
+        "09:30–10:30 GMT: Opening plenary",
+        "Sun 6 Dec, 22:00 GMT to Mon 7 Dec, 01:00 GMT: Late night",
+    ]
+    with i18n.using("cy"):
+        welsh = programme_lines(sessions, "Europe/London")
+    assert welsh[0] == "09:30–10:30 GMT: Opening plenary"
+    assert "7" in welsh[1] and "01:00 GMT" in welsh[1] and welsh[1] != lines[1], welsh

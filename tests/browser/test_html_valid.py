@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from confer.keys import ctx_key
+from confer.posts import service as posts
 from tests.browser.helpers import SESSION_LOOP
 from tests.browser.test_i18n_pages import seed
+from tests.browser.test_notices_pages import ALL_KINDS, actor, every_notice
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
 
@@ -53,6 +56,15 @@ async def test_the_checker_finds_an_error():
     assert any("datetime" in e["message"] for e in errors), errors
 
 
+def report_of(files: dict[str, str], tmp_path: Path) -> list[str]:
+    errors = nu_errors(sorted(tmp_path.glob("*.html")))
+    return [
+        f"{files.get(Path(e['url']).name, e['url'])}: line {e.get('lastLine')}: {e['message']}"
+        f"\n    {e.get('extract', '').strip()}"
+        for e in errors
+    ]
+
+
 async def test_every_page_type_is_valid_html(world, new_page, server, tmp_path):
     s = await seed(world)
     files: dict[str, str] = {}
@@ -69,10 +81,71 @@ async def test_every_page_type_is_valid_html(world, new_page, server, tmp_path):
             name = f"{len(files):02d}.html"
             (tmp_path / name).write_text(await response.text(), encoding="utf-8")
             files[name] = f"{label} ({path}, as {who})"
-    errors = nu_errors(sorted(tmp_path.glob("*.html")))
-    report = [
-        f"{files.get(Path(e['url']).name, e['url'])}: line {e.get('lastLine')}: {e['message']}"
-        f"\n    {e.get('extract', '').strip()}"
-        for e in errors
-    ]
+    report = report_of(files, tmp_path)
+    assert not report, f"{len(report)} HTML errors:\n" + "\n".join(report)
+
+
+async def test_notices_confirmations_and_error_summaries_are_valid_html(
+    world, new_page, server, tmp_path
+):
+    """The states #23 added: notifications of every kind, "Delete this post?", the banner with
+    "Undo" and the one after it, the green banners after a facilitator's action and after
+    saving, and error summaries, all now first in <main> (base.html's `notices` block)."""
+    s = await every_notice(world, server)
+    ctx = server.app[ctx_key]
+    c = f"/c/{s['slug']}"
+    thread = f"{c}/threads/{s['thread']['id']}"
+    bobs = s["bobs_post"]
+    hers = await world.pool.fetchval(
+        "SELECT id FROM posts WHERE thread_id = $1 AND author_id = $2",
+        s["thread"]["id"], s["alice"]["id"],
+    )  # fmt: skip
+    files: dict[str, str] = {}
+
+    def keep(label: str, html: str) -> None:
+        name = f"{len(files):02d}.html"
+        (tmp_path / name).write_text(html, encoding="utf-8")
+        files[name] = label
+
+    async def get(page, label: str, path: str, status: int = 200) -> str:
+        response = await page.goto(path)
+        assert response is not None and response.status == status, (label, path, response)
+        html = await response.text()
+        keep(f"{label} ({path})", html)
+        return html
+
+    async def posted(page, label: str, button: str, status: int) -> None:
+        """The page the server sends back for a form sent with a mistake."""
+        async with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            await page.get_by_role("button", name=button, exact=True).click()
+        response = await sent.value
+        assert response.status == status, (label, response.status)
+        keep(f"{label} (POST {response.url})", await response.text())
+
+    alice = await new_page(js=False, user=s["alice"])
+    html = await get(alice, "notifications of every kind", "/notifications")
+    assert html.count('class="confer-notification ') == len(ALL_KINDS), html
+    await get(alice, "notifications, marked read", "/notifications?done=read")
+
+    bob = await new_page(js=False, user=s["bob"])
+    await get(bob, "delete this post?", f"{c}/posts/{bobs}/delete")
+    await posts.delete_post(ctx, actor(s["bob"]), bobs)
+    html = await get(bob, "undo banner", f"{thread}?page=1&done=post-deleted&post={bobs}")
+    assert "Undo" in html
+    await posts.undo_delete(ctx, actor(s["bob"]), bobs)
+    await get(bob, "post brought back", f"{thread}?page=1&done=post-restored&post={bobs}")
+    await get(bob, "profile saved", "/account?done=profile-saved")
+    await get(bob, "thread, report sent", f"{thread}?flagged=1")
+    await bob.goto(thread)
+    await posted(bob, "thread, empty post", "Post", 422)
+    await bob.goto("/account")
+    await bob.get_by_label("Display name").fill("")
+    await posted(bob, "account, no name", "Save profile", 422)
+
+    fac = await new_page(js=False, user=s["fac"])
+    await get(fac, "thread pinned", f"{thread}?done=thread-pin")
+    await get(fac, "post hidden", f"{thread}?page=1&done=post-hide&post={hers}")
+    await get(fac, "moderation, reports closed", f"{c}/moderation?done=flags-keep")
+
+    report = report_of(files, tmp_path)
     assert not report, f"{len(report)} HTML errors:\n" + "\n".join(report)
