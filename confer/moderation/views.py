@@ -45,16 +45,14 @@ def _back(request: web.Request, fallback: str) -> str:
 
 def _done(back: str, key: str, *, post_id: int | None = None) -> str:
     """`back` with the green banner's key (confer.banners, "moderation") and the place to
-    land: beside the post on a thread page, at the banner otherwise."""
+    land: the banner (`#done`), drawn beside the post on a thread page, which takes the focus."""
     path, _sep, query = back.partition("?")
     query = query.partition("#")[0]
     kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in QUERY_KEYS]
     kept.append(("done", key))
-    anchor = "done"
     if post_id is not None and not path.endswith("/moderation"):
         kept.append(("post", str(post_id)))
-        anchor = f"post-{post_id}"
-    return f"{path}?{urlencode(kept)}#{anchor}"
+    return f"{path}?{urlencode(kept)}#done"
 
 
 async def _error_page(request: web.Request, e: ConferError, back: str) -> web.Response:

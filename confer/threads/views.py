@@ -300,11 +300,12 @@ async def show_delete_post(request: web.Request) -> web.Response:
 
 
 def _done_at_post(request: web.Request, post: dict, key: str) -> str:
-    """The post's place in its thread, with the thread page's banner `key` beside it."""
+    """The post's place in its thread, with the thread page's banner `key` beside it: the
+    address lands on that banner (`#done`, drawn inside the post), which takes the focus."""
     ctx = request.app[ctx_key]
     page = page_of(post["seq"], ctx.settings.posts_per_page)
     thread = url("thread", slug=_slug(request), thread_id=post["thread_id"])
-    return f"{thread}?page={page}&done={key}&post={post['id']}#post-{post['id']}"
+    return f"{thread}?page={page}&done={key}&post={post['id']}#done"
 
 
 async def delete_post(request: web.Request) -> web.StreamResponse:

@@ -82,3 +82,25 @@ async def test_deleting_your_post_asks_first_and_undo_brings_it_back(world, new_
     await post.get_by_role("link", name="Delete your post").click()
     await page.get_by_role("link", name="No, keep it").click()
     await expect(page.locator("article", has_text="Post number 2")).to_be_visible()
+
+
+async def test_after_deleting_with_javascript_the_undo_banner_holds_the_focus(world, new_page):
+    """The address lands on the banner drawn inside the post (`#done`), so with JavaScript on
+    the focus stays on it and the next Tab reaches "Undo" (it used to land on the post, and
+    the browser's scroll to the post took the focus from the banner)."""
+    c = await world.conference()
+    s = await world.session(c)
+    author = await world.user("Pat Jones")
+    await world.member(c, author)
+    t = await world.thread(s, author, title="Budgets", posts=2)
+
+    page = await new_page(js=True, user=author)
+    await page.goto(f"/c/{c['slug']}/threads/{t['id']}")
+    post = page.locator("article", has_text="Post number 2")
+    await post.get_by_role("link", name="Delete your post").click()
+    await page.get_by_role("button", name="Yes, delete this post").click()
+    banner = page.locator("#done")
+    await expect(banner).to_contain_text("Your post has been deleted.")
+    await expect(banner).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Undo the deletion of your post")).to_be_focused()

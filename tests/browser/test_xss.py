@@ -205,7 +205,9 @@ class Tripwire:
         page.on("console", on_console)
         page.on("pageerror", on_error)
         if not live:
-            await page.route("**/socket.io/**", lambda route: route.abort())
+            # Only the live connection's own requests (`/socket.io/?EIO=…`), not the socket.io
+            # client's file under /static/vendor/socket.io/: confer.js loads and finds no server.
+            await page.route(re.compile(r"/socket\.io/\?"), lambda route: route.abort())
         return page
 
     @staticmethod
