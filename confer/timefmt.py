@@ -164,7 +164,8 @@ def skipped_message(naive: datetime, instead: datetime, tz: str) -> str:
         )
     return (
         _(
-            "%(time)s does not exist on %(date)s in %(zone)s because the clocks go forward: use %(instead)s"
+            "%(time)s does not exist on %(date)s in %(zone)s because the clocks go forward: "
+            "use %(instead)s"
         )
         % values
     )
