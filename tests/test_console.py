@@ -392,7 +392,7 @@ async def test_the_add_form_answers_a_script_with_the_new_list(world, browser_fa
     async with b.session.post(url, data=form, headers={"Accept": "application/json"}) as r:
         assert r.status == 422
         data = await r.json()
-    assert "Enter title" in data["html"] and "There is a problem" not in data["html"]
+    assert "Enter title" in data["html"] and "There is a problem" in data["html"]
 
 
 async def test_a_session_and_a_day_are_copied_at_the_same_wall_times(world, browser_factory, pool):

@@ -213,6 +213,8 @@ async def _programme_json(
         "c": place.conference,
         "errors": errors or {},
         "session_values": session_values or {},
+        "day_values": {},
+        "fragment": True,
         **await _programme_context(request, place),
     }
     page_html = aiohttp_jinja2.render_string("manage/_programme_parts.html", request, context)
