@@ -199,6 +199,16 @@ async def seed(world: Any) -> dict[str, Any]:
     organising = [
         ("new conference", "/admin/conferences/new", 200),
         ("manage", f"{c}/manage", 200),
+        # The organiser's console (issue #22).
+        ("console: programme", f"{c}/manage/programme", 200),
+        ("console: people and roles", f"{c}/manage/people", 200),
+        ("console: registration", f"{c}/manage/registration", 200),
+        ("console: moderation", f"{c}/manage/moderation", 200),
+        ("console: panels", f"{c}/manage/panels", 200),
+        ("console: a panel's questions", f"{c}/manage/panels/{panel['id']}", 200),
+        ("console: emails", f"{c}/manage/emails", 200),
+        ("console: exports", f"{c}/manage/exports", 200),
+        ("edit a session", f"{c}/manage/sessions/{discussion['id']}", 200),
         ("members and requests", f"{c}/members", 200),
         ("invitations", f"{c}/invitations", 200),
         ("moderation queue", f"{c}/moderation", 200),
