@@ -53,6 +53,7 @@ PAGES: dict[str, str] = {
     "manage_programme": "/c/{slug}/manage/programme",
     "duplicate_session": "/c/{slug}/manage/sessions/{session_id}/duplicate",
     "duplicate_day": "/c/{slug}/manage/programme/duplicate-day",
+    "add_sessions": "/c/{slug}/manage/programme/sessions",
     "manage_people": "/c/{slug}/manage/people",
     "manage_registration": "/c/{slug}/manage/registration",
     "manage_moderation": "/c/{slug}/manage/moderation",

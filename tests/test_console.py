@@ -447,3 +447,40 @@ async def test_a_session_and_a_day_are_copied_at_the_same_wall_times(world, brow
     )
     r, text = await b.post(f"/c/{c['slug']}/manage/sessions/{sid}/duplicate", {"date": "soon"})
     assert r.status == 422 and "Enter a real date" in text
+
+
+async def test_several_sessions_are_added_from_lines_all_or_none(world, browser_factory, pool):
+    c, _org, b = await _organiser(world, browser_factory, pool)
+    path = f"/c/{c['slug']}/manage/programme/sessions"
+    lines = (
+        "Day 1 | 09:30-10:00 | Keynote | Opening keynote\n"
+        "Day 3 | 01:30-02:30 | Discussion | Night shift\n"
+        "Day 2 | 11:00-10:00 | Panel | Backwards\n"
+        "Day 2 | 10:00 | Break | No end\n"
+        "2027-03-27 | 13:00-14:00 | Egwyl | Cinio\n"
+    )
+    r, text = await b.post(path, {"lines": lines})
+    assert r.status == 422, text[:2000]
+    # Day 3 is Sunday 28 March: its 01:30 does not exist.
+    assert "Line 2: 01:30 does not exist on 28 March 2027 because UK clocks go forward" in text
+    assert "Line 3: End must be after the start" in text
+    assert "Line 4: write it as: Day 1 | 09:30-10:00 | Discussion | Title" in text
+    assert "Opening keynote\nDay 3 | 01:30-02:30" in text  # what was typed, kept
+    assert not await pool.fetchval(
+        "SELECT count(*) FROM sessions WHERE conference_id = $1", c["id"]
+    )
+    good = (
+        "\n".join(lines.splitlines()[i] for i in (0, 4))
+        + "\nDay 2 | 9.00 to 17:00 | discussion | Café"
+    )
+    r, text = await b.post(path, {"lines": good}, follow=True)
+    assert "3 sessions have been added." in text
+    rows = await pool.fetch(
+        "SELECT kind, title, starts_at FROM sessions WHERE conference_id = $1 ORDER BY starts_at",
+        c["id"],
+    )
+    assert [(r["kind"], r["title"], r["starts_at"]) for r in rows] == [
+        ("keynote", "Opening keynote", datetime(2027, 3, 26, 9, 30, tzinfo=UTC)),
+        ("discussion", "Café", datetime(2027, 3, 27, 9, 0, tzinfo=UTC)),
+        ("break", "Cinio", datetime(2027, 3, 27, 13, 0, tzinfo=UTC)),
+    ]

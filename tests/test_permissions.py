@@ -338,6 +338,11 @@ TABLE: list[Row] = [
     Row("export-settings",     "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/manage/exports", {"facilitators_may_export": "on"}),
         done="SELECT facilitators_may_export FROM conferences WHERE id = {conference}"),
+    Row("add-several-sessions", "ok 403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/programme/sessions",
+                  {"lines": "{day1_date} | 23:58-23:59 | Break | Pasted break"}),
+        done="SELECT EXISTS (SELECT 1 FROM sessions WHERE conference_id = {conference}"
+             " AND title = 'Pasted break')"),
     Row("duplicate-session",   "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/manage/sessions/{session}/duplicate", {}),
         done="SELECT count(*) = 2 FROM sessions WHERE conference_id = {conference}"

@@ -11,6 +11,7 @@ a 09:30 session copied across a clock change still starts at 09:30.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -191,3 +192,92 @@ def days_of(place: Place) -> list[date]:
         out.append(d)
         d += timedelta(days=1)
     return out
+
+
+# --- several sessions at once ---------------------------------------------------------------
+
+MAX_LINES = 100
+# "Day 1 | 09:30-10:00 | Keynote | Opening keynote" or "2027-03-29 | 09:30 to 10:00 | …".
+LINE = re.compile(
+    r"^\s*(?P<day>(?:day|diwrnod)\s*\d{1,3}|\d{4}-\d{2}-\d{2})\s*\|"
+    r"\s*(?P<start>\d{1,2}[:.]\d{2})\s*(?:-|–|to|i)\s*(?P<end>\d{1,2}[:.]\d{2})\s*\|"
+    r"\s*(?P<kind>[^|]+?)\s*\|\s*(?P<title>.*?)\s*$",
+    re.IGNORECASE,
+)
+# A session's kind as people write it, in either language.
+KIND_WORDS = {
+    "discussion": "discussion", "trafodaeth": "discussion",
+    "panel": "panel",
+    "keynote": "keynote", "prif anerchiad": "keynote", "anerchiad": "keynote",
+    "break": "break", "egwyl": "break",
+}  # fmt: skip
+
+
+def _line_values(place: Place, days: list[date], line: str) -> dict[str, object] | str:
+    """One line's session fields, as the add form gives them, or what is wrong with it."""
+    m = LINE.match(line)
+    if m is None:
+        return _("write it as: Day 1 | 09:30-10:00 | Discussion | Title")
+    day_text = m["day"].lower()
+    if day_text[0].isdigit():
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            return _("Enter a real date, like 2027-03-29")
+    else:
+        number = int(re.sub(r"\D", "", day_text))
+        if not 1 <= number <= len(days):
+            return _("the conference has days 1 to %(last)s") % {"last": len(days)}
+        day = days[number - 1]
+    kind = KIND_WORDS.get(" ".join(m["kind"].lower().split()))
+    if kind is None:
+        return _("the kind must be Discussion, Panel, Keynote or Break")
+
+    def at(text: str) -> str:
+        hours, minutes = re.split(r"[:.]", text)
+        return f"{day.isoformat()}T{int(hours):02d}:{minutes}"
+
+    return {"kind": kind, "title": m["title"], "starts_at": at(m["start"]), "ends_at": at(m["end"])}
+
+
+async def add_sessions(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> list[int]:
+    """Several sessions from lines of text (`lines`), one a line: each is checked as the add
+    form's session is (service.check_session: the same messages, clock changes included),
+    then all are written in one transaction, or none when any line is wrong."""
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
+    f = Fields()
+    text = f.text(
+        "lines",
+        data.get("lines"),
+        required=N_("Enter the sessions, one a line"),
+        too_long=N_("The sessions must be %(max)s characters or fewer"),
+        max_len=20_000,
+    )
+    f.raise_if_any()
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(lines) > MAX_LINES:
+        f.add("lines", _("Enter %(max)s sessions or fewer at once") % {"max": MAX_LINES})
+        f.raise_if_any()
+    days = days_of(place)
+    checked: list[service.SessionInput] = []
+    problems: list[str] = []
+    for n, line in lines:
+        values = _line_values(place, days, line)
+        if isinstance(values, str):
+            problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": values})
+            continue
+        try:
+            checked.append(await service.check_session(ctx, actor, slug, values))
+        except Invalid as e:
+            for message in dict.fromkeys(e.fields.values()):
+                problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": message})
+    if problems:
+        f.add("lines", " ".join(problems[:10]))
+        f.raise_if_any()
+    rendered = [await service.render_session(c) for c in checked]
+    made: list[int] = []
+    async with ctx.pool.acquire() as con, con.transaction():
+        for c, r in zip(checked, rendered, strict=True):
+            made.append(await service.write_session(con, c, r, None, {}))
+    await ctx.hub.publish([conference_updated_event(place.id)])
+    return made

@@ -231,6 +231,17 @@ async def _programme_json(
     return json_response(data, status=status)
 
 
+async def add_sessions(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    form = await read_form(request)
+    try:
+        made = await builder.add_sessions(ctx, request[actor_key], _slug(request), form)
+    except Invalid as e:
+        return await show_programme(request, errors=e.fields, day_values=form, status=e.status)
+    programme = url("manage_programme", slug=_slug(request))
+    raise redirect(f"{programme}?done=sessions-added&count={len(made)}#programme")
+
+
 async def duplicate_session(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
@@ -412,6 +423,7 @@ def setup(app: web.Application) -> None:
     page(app, "POST", "publish", publish)
     page(app, "GET", "manage_programme", show_programme)
     page(app, "POST", "add_session", add_session)
+    page(app, "POST", "add_sessions", add_sessions)
     page(app, "POST", "duplicate_session", duplicate_session)
     page(app, "POST", "duplicate_day", duplicate_day)
     page(app, "GET", "manage_people", show_people)
