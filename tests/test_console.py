@@ -471,7 +471,7 @@ async def test_several_sessions_are_added_from_lines_all_or_none(world, browser_
     )
     good = (
         "\n".join(lines.splitlines()[i] for i in (0, 4))
-        + "\nDay 2 | 9.00 to 17:00 | discussion | Café"
+        + "\nDay 2 | 9.00 to Day 4 17:00 | discussion | Café"
     )
     r, text = await b.post(path, {"lines": good}, follow=True)
     assert "3 sessions have been added." in text
@@ -484,3 +484,7 @@ async def test_several_sessions_are_added_from_lines_all_or_none(world, browser_
         ("discussion", "Café", datetime(2027, 3, 27, 9, 0, tzinfo=UTC)),
         ("break", "Cinio", datetime(2027, 3, 27, 13, 0, tzinfo=UTC)),
     ]
+    # The café runs from Saturday 09:00 GMT to Monday 17:00 BST.
+    assert await pool.fetchval(
+        "SELECT ends_at FROM sessions WHERE conference_id = $1 AND title = 'Café'", c["id"]
+    ) == datetime(2027, 3, 29, 16, 0, tzinfo=UTC)

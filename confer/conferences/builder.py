@@ -198,9 +198,11 @@ def days_of(place: Place) -> list[date]:
 
 MAX_LINES = 100
 # "Day 1 | 09:30-10:00 | Keynote | Opening keynote" or "2027-03-29 | 09:30 to 10:00 | …".
+DAY = r"(?:day|diwrnod)\s*\d{1,3}|\d{4}-\d{2}-\d{2}"
 LINE = re.compile(
-    r"^\s*(?P<day>(?:day|diwrnod)\s*\d{1,3}|\d{4}-\d{2}-\d{2})\s*\|"
-    r"\s*(?P<start>\d{1,2}[:.]\d{2})\s*(?:-|–|to|i)\s*(?P<end>\d{1,2}[:.]\d{2})\s*\|"
+    rf"^\s*(?P<day>{DAY})\s*\|"
+    r"\s*(?P<start>\d{1,2}[:.]\d{2})\s*(?:-|–|to|i)\s*"
+    rf"(?:(?P<end_day>{DAY})\s+)?(?P<end>\d{{1,2}}[:.]\d{{2}})\s*\|"
     r"\s*(?P<kind>[^|]+?)\s*\|\s*(?P<title>.*?)\s*$",
     re.IGNORECASE,
 )
@@ -218,26 +220,40 @@ def _line_values(place: Place, days: list[date], line: str) -> dict[str, object]
     m = LINE.match(line)
     if m is None:
         return _("write it as: Day 1 | 09:30-10:00 | Discussion | Title")
-    day_text = m["day"].lower()
-    if day_text[0].isdigit():
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
-            return _("Enter a real date, like 2027-03-29")
-    else:
-        number = int(re.sub(r"\D", "", day_text))
-        if not 1 <= number <= len(days):
-            return _("the conference has days 1 to %(last)s") % {"last": len(days)}
-        day = days[number - 1]
+    day = _line_day(days, m["day"])
+    end_day = _line_day(days, m["end_day"]) if m["end_day"] else day
+    for d in (day, end_day):
+        if isinstance(d, str):
+            return d
     kind = KIND_WORDS.get(" ".join(m["kind"].lower().split()))
     if kind is None:
         return _("the kind must be Discussion, Panel, Keynote or Break")
 
-    def at(text: str) -> str:
+    def at(d: date, text: str) -> str:
         hours, minutes = re.split(r"[:.]", text)
-        return f"{day.isoformat()}T{int(hours):02d}:{minutes}"
+        return f"{d.isoformat()}T{int(hours):02d}:{minutes}"
 
-    return {"kind": kind, "title": m["title"], "starts_at": at(m["start"]), "ends_at": at(m["end"])}
+    assert isinstance(day, date) and isinstance(end_day, date)
+    return {
+        "kind": kind,
+        "title": m["title"],
+        "starts_at": at(day, m["start"]),
+        "ends_at": at(end_day, m["end"]),
+    }
+
+
+def _line_day(days: list[date], text: str) -> date | str:
+    """ "Day 2" (the conference's second day) or "2027-03-29"; or what is wrong with it."""
+    text = text.lower()
+    if text[0].isdigit():
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return _("Enter a real date, like 2027-03-29")
+    number = int(re.sub(r"\D", "", text))
+    if not 1 <= number <= len(days):
+        return _("the conference has days 1 to %(last)s") % {"last": len(days)}
+    return days[number - 1]
 
 
 async def add_sessions(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> list[int]:
