@@ -488,3 +488,61 @@ async def test_several_sessions_are_added_from_lines_all_or_none(world, browser_
     assert await pool.fetchval(
         "SELECT ends_at FROM sessions WHERE conference_id = $1 AND title = 'Café'", c["id"]
     ) == datetime(2027, 3, 29, 16, 0, tzinfo=UTC)
+
+
+DEMO_LINES = """\
+Day 1 | 09:00-09:30 | Keynote | Opening keynote: why social media matters for local democracy
+Day 1 | 09:30-10:30 | Discussion | What councils and councillors are doing with social media
+Day 1 | 10:00-Day 2 09:00 | Discussion | Connecting communities to local public services
+Day 1 | 10:00-Day 3 09:00 | Discussion | Empowerment, engagement and improvement
+Day 1 | 10:30-Day 2 09:00 | Panel | Ask the panel: social media for councillors
+Day 2 | 09:00-Day 3 09:00 | Discussion | The risks of these new ways of communicating
+Day 3 | 09:00-Day 4 08:00 | Discussion | How councils and councillors can get started
+Day 2 | 12:00-13:00 | Break | Lunch"""
+
+
+async def test_the_demo_programme_with_roles_and_invitations_from_an_empty_site(
+    world, browser_factory, pool
+):
+    """confer/demo.py's three-day programme, set up through the console: the submissions and
+    typed fields it takes (the issue counted about 17 and 60 before)."""
+    admin = await world.user(admin=True)
+    b = await browser_factory(admin["email"])
+    submissions, typed = 0, 0
+
+    async def submit(path: str, data: dict, fields: int) -> str:
+        nonlocal submissions, typed
+        submissions += 1
+        typed += fields
+        r, text = await b.post(path, data, follow=True)
+        assert r.status == 200 and "There is a problem" not in text, text[:3000]
+        return text
+
+    await submit("/admin/conferences", {
+        "slug": "connected-2027", "title": "Councillors connected", "timezone": "Europe/London",
+        "starts_at": "2027-05-11T09:00", "ends_at": "2027-05-14T09:00", "visibility": "public",
+    }, 4)  # fmt: skip
+    c = "/c/connected-2027"
+    await submit(f"{c}/manage/programme/sessions", {"lines": DEMO_LINES}, 1)
+    await submit(f"{c}/manage/sessions", {
+        "session_kind": "discussion", "session_title": "Conference café",
+        "session_starts_at": "2027-05-11T09:00", "session_ends_at": "2027-05-14T09:00",
+        "session_posting_window": "conference", "session_participants_start_threads": "on",
+        "session_thread_body": "Start your own thread on anything related to the conference.",
+    }, 4)  # fmt: skip
+    panel = await pool.fetchval("SELECT id FROM sessions WHERE kind = 'panel'")
+    await submit(f"{c}/manage/roles", {"role_email": "faisal@example.org",
+                                       "role_role": "facilitator"}, 1)  # fmt: skip
+    for who in ("jane", "priya", "tom"):
+        await submit(f"{c}/manage/roles", {"role_email": f"{who}@example.org",
+                                           "role_role": "speaker", "sessions": str(panel)}, 1)  # fmt: skip
+    await submit(f"{c}/invitations", {
+        "emails": "sam@example.org\nalex@example.org", "role": "participant"}, 1)  # fmt: skip
+    await submit(f"{c}/manage/publish", {"published": "yes"}, 0)
+
+    assert await pool.fetchval("SELECT count(*) FROM sessions") == 9
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 6
+    assert await pool.fetchval("SELECT published_at IS NOT NULL FROM conferences")
+    # The figures for the issue's closing note: 9 submissions and 14 typed fields (the
+    # programme's eight lines in one of them), against about 17 and 60 before.
+    assert (submissions, typed) == (9, 14)
