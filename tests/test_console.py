@@ -546,3 +546,31 @@ async def test_the_demo_programme_with_roles_and_invitations_from_an_empty_site(
     # The figures for the issue's closing note: 9 submissions and 14 typed fields (the
     # programme's eight lines in one of them), against about 17 and 60 before.
     assert (submissions, typed) == (9, 14)
+
+
+async def test_a_thread_that_cannot_start_leaves_the_session_and_a_prompt(
+    world, browser_factory, pool
+):
+    """After the conference has closed nobody posts, organisers included: the session is still
+    added, and the programme says its thread is missing."""
+    c, _org, b = await _organiser(world, browser_factory, pool)
+    await pool.execute(
+        "UPDATE conferences SET starts_at = now() - interval '3 days',"
+        " ends_at = now() - interval '1 day' WHERE id = $1",
+        c["id"],
+    )
+    day = await pool.fetchval(
+        "SELECT to_char((now() - interval '2 days') AT TIME ZONE 'Europe/London', 'YYYY-MM-DD')"
+    )
+    r, text = await b.post(
+        f"/c/{c['slug']}/manage/sessions",
+        _session("Looking back", f"{day}T10:00", f"{day}T11:00", thread_body="How did it go?"),
+        follow=True,
+    )
+    assert r.status == 200, text[:2000]
+    assert "its opening thread could not be started" in text
+    assert "This session has no thread yet:" in text
+    assert (
+        await pool.fetchval("SELECT count(*) FROM sessions WHERE conference_id = $1", c["id"]) == 1
+    )
+    assert not await pool.fetchval("SELECT count(*) FROM threads WHERE conference_id = $1", c["id"])
