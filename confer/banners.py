@@ -32,6 +32,13 @@ DONE: dict[str, dict[str, str]] = {
         "session-added": N_("The session has been added."),
         "session-saved": N_("The session has been saved."),
         "session-deleted": N_("The session has been deleted."),
+        "session-added-no-thread": N_(
+            "The session has been added, but its opening thread could not be started: "
+            "open one from the programme below."
+        ),
+        "session-copied": N_("The session has been copied."),
+        "day-copied": N_("The day’s sessions have been copied."),
+        "sessions-added": N_("The sessions have been added."),
         "role-assigned": N_("The role has been given."),
         "role-invited": N_(
             "If the address can be reached, an invitation with that role is on "
@@ -118,5 +125,21 @@ def done_message(request: web.Request, page: str) -> str | None:
             return ngettext("%(num)s invitation sent.", "%(num)s invitations sent.", n) % {
                 "num": number(n)
             }
+    if page == "manage" and key == "day-copied":
+        raw = request.query.get("count", "")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 6:
+            n = int(raw)
+            return ngettext(
+                "%(num)s session has been copied to the new day.",
+                "%(num)s sessions have been copied to the new day.",
+                n,
+            ) % {"num": number(n)}
+    if page == "manage" and key == "sessions-added":
+        raw = request.query.get("count", "")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 6:
+            n = int(raw)
+            return ngettext(
+                "%(num)s session has been added.", "%(num)s sessions have been added.", n
+            ) % {"num": number(n)}
     text = DONE[page][key]
     return _(text) if text else text  # "" is the catalogue's header, not a message

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
 from markupsafe import Markup, escape
@@ -104,8 +105,70 @@ def zone_name(tz: str, at: datetime | None = None) -> str:
     default: 'CET', 'EST'), or its name where it has none ('Asia/Dubai' rather than '+04')."""
     if tz in ZONE_NAMES:
         return _(ZONE_NAMES[tz])
-    abbreviation = (at or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz)).tzname() or ""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):  # a form's timezone field as typed
+        return str(tz)
+    abbreviation = (at or datetime.now(zone)).astimezone(zone).tzname() or ""
     return abbreviation if abbreviation.isalpha() else tz
+
+
+# --- wall times across clock changes ---------------------------------------------------
+#
+# A form's `datetime-local` is a wall time in the conference's zone. Twice a year it may not
+# name one instant: when clocks go forward an hour is skipped (01:30 on 28 March 2027 does not
+# happen in the UK), and when they go back an hour happens twice (01:30 on 31 October 2027 is
+# first BST, then GMT). The rule (docs/architecture.md, "Times"): a skipped time is refused,
+# naming the time to use instead; a repeated one is its FIRST occurrence (summer time), and
+# pages show every time with its zone's abbreviation, so the choice is visible after saving.
+
+
+@dataclass(frozen=True)
+class Resolved:
+    at: datetime  # in UTC
+    skipped: datetime | None = None  # the wall time to use instead, when this one is skipped
+    repeated: bool = False  # the wall time happens twice: `at` is the first
+
+
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def resolve_local(naive: datetime, tz: str) -> Resolved:
+    """The instant a wall time names in `tz` (see above)."""
+    zone = _zone(tz)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    at = first.astimezone(UTC)
+    back = at.astimezone(zone).replace(tzinfo=None)
+    if back != naive:  # skipped: fold=0 reads it with the offset before the change
+        return Resolved(at, skipped=back)
+    return Resolved(at, repeated=first.utcoffset() != second.utcoffset())
+
+
+def skipped_message(naive: datetime, instead: datetime, tz: str) -> str:
+    """'01:30 does not exist on 28 March 2027 because UK clocks go forward: use 02:30'."""
+    values = {
+        "time": f"{naive:%H:%M}",
+        "date": format_date(naive.date(), "d MMMM y", locale=i18n.babel_locale()),
+        "instead": f"{instead:%H:%M}",
+        "zone": tz,
+    }
+    if tz in ZONE_NAMES:
+        return (
+            _("%(time)s does not exist on %(date)s because UK clocks go forward: use %(instead)s")
+            % values
+        )
+    return (
+        _(
+            "%(time)s does not exist on %(date)s in %(zone)s because the clocks go forward: "
+            "use %(instead)s"
+        )
+        % values
+    )
 
 
 # --- a start and an end -----------------------------------------------------------------

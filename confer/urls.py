@@ -49,6 +49,18 @@ PAGES: dict[str, str] = {
     "edit_session": "/c/{slug}/manage/sessions/{session_id}",
     "delete_session": "/c/{slug}/manage/sessions/{session_id}/delete",
     "assign_role": "/c/{slug}/manage/roles",
+    # The organiser's console (confer.conferences.console): one page per group of settings.
+    "manage_programme": "/c/{slug}/manage/programme",
+    "duplicate_session": "/c/{slug}/manage/sessions/{session_id}/duplicate",
+    "duplicate_day": "/c/{slug}/manage/programme/duplicate-day",
+    "add_sessions": "/c/{slug}/manage/programme/sessions",
+    "manage_people": "/c/{slug}/manage/people",
+    "manage_registration": "/c/{slug}/manage/registration",
+    "manage_moderation": "/c/{slug}/manage/moderation",
+    "manage_panels": "/c/{slug}/manage/panels",
+    "manage_panel": "/c/{slug}/manage/panels/{session_id}",
+    "manage_emails": "/c/{slug}/manage/emails",
+    "manage_exports": "/c/{slug}/manage/exports",
     "anonymise": "/c/{slug}/members/{user_id}/anonymise",
     # Threads and posts.
     "session": "/c/{slug}/sessions/{session_id}",

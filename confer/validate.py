@@ -20,17 +20,21 @@ language. Messages that name no field ("Remove the NUL character") are generic.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_decimal
 from email_validator import EmailNotValidError, validate_email
 
-from confer import i18n
+from confer import i18n, timefmt
 from confer.errors import Invalid, TooLarge
 from confer.i18n import N_, _
 
 MAX_EMAIL = 254
+
+# The years a form may name: a conference is planned this century, and a year far from it
+# (0001, 9999) would overflow when converted between zones.
+YEARS = (1970, 2999)
 
 NOT_TEXT = N_("Enter text")
 HAS_NUL = N_("Remove the NUL character")
@@ -147,8 +151,14 @@ class Fields:
     def local_datetime(
         self, name: str, value: object, tz: str, *, required: str | None, invalid: str
     ) -> datetime | None:
-        """A `datetime-local` value read in the conference's timezone. `invalid`: the message
-        for a value that is not a date and time ("Start must be a real date and time")."""
+        """A `datetime-local` value read in the conference's timezone, returned in UTC (so that
+        two times compare by the instant they name, not by their wall clocks). `invalid`: the
+        message for a value that is not a date and time ("Start must be a real date and time").
+
+        Clock changes (confer.timefmt.resolve_local): a wall time that does not exist (skipped
+        when clocks go forward) is refused with a message that says why and the time to use; a
+        wall time that happens twice (clocks go back) is taken as its first occurrence, in
+        summer time, as the forms' hints say."""
         raw = self.text(name, value, required=required, too_long=invalid, max_len=32)
         if not raw or name in self.errors:
             return None
@@ -157,12 +167,20 @@ class Fields:
         except ValueError:
             self.errors[name] = _(invalid)
             return None
+        if not YEARS[0] <= naive.year <= YEARS[1]:
+            self.errors[name] = _(invalid)
+            return None
         if naive.tzinfo is not None:
-            return naive
-        try:
-            return naive.replace(tzinfo=ZoneInfo(tz))
-        except (ZoneInfoNotFoundError, ValueError):
-            return naive.replace(tzinfo=ZoneInfo("UTC"))
+            try:
+                return naive.astimezone(UTC)
+            except (OverflowError, ValueError):
+                self.errors[name] = _(invalid)
+                return None
+        resolved = timefmt.resolve_local(naive, tz)
+        if resolved.skipped is not None:
+            self.errors[name] = timefmt.skipped_message(naive, resolved.skipped, tz)
+            return None
+        return resolved.at
 
     def boolean(self, value: object) -> bool:
         return value in (True, "true", "on", "1", "yes", 1)

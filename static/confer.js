@@ -805,6 +805,59 @@ function panelPage() {
   });
 }
 
+// --- the programme builder (templates/manage/_programme_parts.html) -----------------------
+// The add-session form posts with fetch and receives the programme's list and forms as the
+// page renders them: several sessions are added without a reload. That HTML is Confer's own
+// template output (Jinja escapes every user text in it), the second exception to the rule at
+// the top, like a post's sanitised `html`. Focus goes back to the title for the next session,
+// or to the error summary; the outcome is announced. Without a script the form posts and the
+// page comes back with a banner.
+function programmeBuilder() {
+  const parts = document.querySelector("[data-programme-parts]");
+  if (!parts) return;
+  let sending = false;
+  parts.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-add-session]");
+    if (!form) return;
+    event.preventDefault();
+    if (sending) return;
+    sending = true;
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    let data = null;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    sending = false;
+    button.disabled = false;
+    if (!data || typeof data.html !== "string") {
+      form.submit(); // the ordinary way: the page comes back with what happened
+      return;
+    }
+    const fresh = new DOMParser().parseFromString(data.html, "text/html").querySelector("[data-programme-parts]");
+    if (!fresh) { form.submit(); return; }
+    parts.replaceChildren(...fresh.childNodes);
+    // Earlier errors at the top of the page (a plain post's) no longer apply.
+    for (const old of document.querySelectorAll(".govuk-error-summary")) if (!parts.contains(old)) old.remove();
+    const summary = parts.querySelector(".govuk-error-summary");
+    if (summary) {
+      summary.setAttribute("tabindex", "-1");
+      summary.focus();
+      return;
+    }
+    const added = data.session_id ? document.getElementById(`session-${data.session_id}`) : null;
+    if (added) added.classList.add("confer-just-added");
+    document.getElementById("session_title")?.focus();
+    if (data.message) announce(data.message);
+  });
+}
+
 // --- notifications: the header's unread count, on every page for a signed-in member -------
 
 function notifications() {
@@ -843,6 +896,7 @@ else if (body.dataset.panelId) panelPage();
 else if (threadId) threadPage();
 else if (body.dataset.sessionId) sessionPage();
 else conferenceHome();
+programmeBuilder();
 notifications();
 menuBadge();
 

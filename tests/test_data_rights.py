@@ -435,7 +435,7 @@ async def test_an_organiser_anonymises_a_member_in_their_conference_only(
 
         status, text, headers = await _post_form(org, path, {"requested": "on"})
         assert status == 303, text[:1000]
-        assert headers["Location"].startswith(f"/c/{slug}/manage?done=anonymised")
+        assert headers["Location"].startswith(f"/c/{slug}/manage/people?done=anonymised")
         await _wait_disconnected(sock)
     finally:
         await sock.disconnect()
@@ -492,7 +492,7 @@ async def test_a_site_admin_erases_a_whole_account(world, server, browser_factor
             a, f"/c/{slug}/members/{uid}/anonymise", {"requested": "on", "scope": "account"}
         )
         assert status == 303, text[:1000]
-        assert headers["Location"].startswith(f"/c/{slug}/manage?done=erased")
+        assert headers["Location"].startswith(f"/c/{slug}/manage/people?done=erased")
         await _wait_disconnected(sock)
     finally:
         await sock.disconnect()

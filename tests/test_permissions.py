@@ -316,7 +316,41 @@ TABLE: list[Row] = [
         done="SELECT status = 'answering' FROM questions WHERE id = {question}"),
     # --- organisers -------------------------------------------------------------------------------
     Row("manage-page",         "ok  403 403 403 403 403 403 403 401 403",
-        html=Http("GET", "/c/{slug}/manage", shows="{bystander_email}")),
+        html=Http("GET", "/c/{slug}/manage", shows="Details and dates")),
+    # The organiser's console (issue #22): its pages and the settings they save.
+    Row("console-people",      "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("GET", "/c/{slug}/manage/people", shows="{bystander_email}")),
+    Row("console-programme",   "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("GET", "/c/{slug}/manage/programme", shows="Add a session")),
+    Row("console-panels",      "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("GET", "/c/{slug}/manage/panels/{panel}", shows="Approve questions first")),
+    Row("moderation-settings", "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/moderation",
+                  {"flag_threshold": "7", "premoderate_first_posts": "2"}),
+        done="SELECT flag_threshold = 7 AND premoderate_first_posts = 2 FROM conferences"
+             " WHERE id = {conference}"),
+    Row("panel-settings",      "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/panels/{panel}", {"questions_premoderated": "on"}),
+        done="SELECT questions_premoderated FROM sessions WHERE id = {panel}"),
+    Row("registration-settings", "ok 403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/registration", {"registration": "approval"}),
+        done="SELECT registration = 'approval' FROM conferences WHERE id = {conference}"),
+    Row("export-settings",     "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/exports", {"facilitators_may_export": "on"}),
+        done="SELECT facilitators_may_export FROM conferences WHERE id = {conference}"),
+    Row("add-several-sessions", "ok 403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/programme/sessions",
+                  {"lines": "{day1_date} | 23:58-23:59 | Break | Pasted break"}),
+        done="SELECT EXISTS (SELECT 1 FROM sessions WHERE conference_id = {conference}"
+             " AND title = 'Pasted break')"),
+    Row("duplicate-session",   "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/sessions/{session}/duplicate", {}),
+        done="SELECT count(*) = 2 FROM sessions WHERE conference_id = {conference}"
+             " AND title = (SELECT title FROM sessions WHERE id = {session})"),
+    Row("duplicate-day",       "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/programme/duplicate-day",
+                  {"from_date": "{day1_date}", "to_date": "{day2_date}"}),
+        done="SELECT count(*) = 6 FROM sessions WHERE conference_id = {conference}"),
     Row("edit-conference",     "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/manage",
                   {"title": "Renamed", "summary": "", "code_of_conduct": "",
@@ -620,6 +654,8 @@ async def build_scene(env: Env, actor: str, setup: str | None) -> Scene:
             ends_local=times["e"],
             day2_local=times["d2"],
             day2_end_local=times["d2e"],
+            day1_date=times["s"][:10],
+            day2_date=times["d2"][:10],
         )
         if setup == "members_only":
             await con.execute("UPDATE conferences SET visibility = 'members' WHERE id = $1", cid)

@@ -270,26 +270,15 @@ async def test_raising_the_capacity_promotes_as_many_as_fit(world, pool, browser
     for p in people:
         await join(await browser_factory(p["email"]), c)
     o = await browser_factory(organiser["email"])
-    _, page = await o.get(f"/c/{c['slug']}/manage")
+    _, page = await o.get(f"/c/{c['slug']}/manage/registration")
     assert 'name="capacity"' in page and 'value="1"' in page
-    form = await pool.fetchrow(
-        "SELECT title, timezone, visibility, starts_at, ends_at FROM conferences WHERE id = $1",
-        c["id"],
-    )
-    fmt = "%Y-%m-%dT%H:%M"
-    data = {
-        "title": form["title"],
-        "timezone": "UTC",
-        "starts_at": form["starts_at"].strftime(fmt),
-        "ends_at": (form["ends_at"] + timedelta(minutes=1)).strftime(fmt),
-        "visibility": "public",
-        "registration": "open",
-        "capacity": "ten",
-    }
-    r, page = await o.post(f"/c/{c['slug']}/manage", data)
+    # The console's registration page (issue #22).
+    path = f"/c/{c['slug']}/manage/registration"
+    data = {"registration": "open", "capacity": "ten"}
+    r, page = await o.post(path, data)
     assert r.status == 422 and "Capacity must be a whole number" in page and 'value="ten"' in page
     data["capacity"] = "3"
-    r, _ = await o.post(f"/c/{c['slug']}/manage", data)
+    r, _ = await o.post(path, data)
     assert r.status == 303
     assert [(await membership(pool, c, p))["status"] for p in people] == [
         "active", "active", "active", "waitlisted",
@@ -300,7 +289,7 @@ async def test_raising_the_capacity_promotes_as_many_as_fit(world, pool, browser
         assert "A place has come up" in message["Subject"]
     # Emptying the capacity means no limit: everyone waiting gets a place.
     data["capacity"] = ""
-    assert (await o.post(f"/c/{c['slug']}/manage", data))[0].status == 303
+    assert (await o.post(path, data))[0].status == 303
     assert (await membership(pool, c, people[3]))["status"] == "active"
     assert await pool.fetchval("SELECT capacity FROM conferences WHERE id = $1", c["id"]) is None
 

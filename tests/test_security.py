@@ -910,7 +910,7 @@ async def test_stored_xss_in_every_field_is_shown_as_text(scene, browser_factory
         check(f"speakers as {name!r}", page, shown)
         r, page = await b.get(f"/c/{slug}/programme")
         check(f"programme as {name!r}", page, [])
-        r, page = await b.get(f"/c/{slug}/manage")
+        r, page = await b.get(f"/c/{slug}/manage/people")
         check(f"manage as {name!r}", page, [name.strip()])
         r, page = await p.get("/account")
         check(f"account as {name!r}", page, shown)

@@ -5,6 +5,8 @@ A conference's and a session's state come from the database clock, here and nowh
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from confer.db import split_row
@@ -376,3 +378,117 @@ async def fetch_slug_of_session(con: Con, session_id: int) -> str | None:
 
 async def fetch_slug_of_thread(con: Con, thread_id: int) -> str | None:
     return await con.fetchval(FETCH_SLUG_OF_THREAD, thread_id)
+
+
+# --- the organiser's console (confer.conferences.settings, confer.conferences.builder) ------
+
+FETCH_SETTINGS = """
+SELECT c.flag_threshold, c.premoderate_first_posts, c.facilitators_may_export
+FROM conferences c
+WHERE c.id = $1
+FOR UPDATE
+"""
+
+UPDATE_MODERATION_SETTINGS = """
+UPDATE conferences
+SET flag_threshold = $2, premoderate_first_posts = $3, updated_at = now()
+WHERE id = $1
+"""
+
+UPDATE_EXPORT_SETTINGS = """
+UPDATE conferences
+SET facilitators_may_export = $2, updated_at = now()
+WHERE id = $1
+"""
+
+LIST_PANELS = """
+SELECT s.id, s.title, s.starts_at, s.ends_at, s.questions_in_advance, s.questions_premoderated,
+       s.answers_until, s.translations
+FROM sessions s
+WHERE s.conference_id = $1 AND s.kind = 'panel'
+ORDER BY s.starts_at, s.id
+"""
+
+FETCH_PANEL = """
+SELECT s.id, s.title, s.starts_at, s.ends_at, s.questions_in_advance, s.questions_premoderated,
+       s.answers_until
+FROM sessions s
+WHERE s.id = $1 AND s.conference_id = $2 AND s.kind = 'panel'
+"""
+
+FETCH_PANEL_FOR_UPDATE = """
+SELECT s.id, s.title, s.starts_at, s.ends_at, s.questions_in_advance, s.questions_premoderated,
+       s.answers_until
+FROM sessions s
+WHERE s.id = $1 AND s.conference_id = $2 AND s.kind = 'panel'
+FOR UPDATE
+"""
+
+UPDATE_PANEL_SETTINGS = """
+UPDATE sessions
+SET questions_in_advance = $3, questions_premoderated = $4, answers_until = $5
+WHERE id = $1 AND conference_id = $2
+"""
+
+# A copy of a session at another time: its texts and settings, not its threads, speakers,
+# facilitators or joining link (those belong to the occasion).
+COPY_SESSION = """
+INSERT INTO sessions (conference_id, kind, title, description_md, description_html, starts_at,
+                      ends_at, posting_window, participants_start_threads, translations,
+                      questions_in_advance, questions_premoderated)
+SELECT conference_id, kind, title, description_md, description_html, $3, $4, posting_window,
+       participants_start_threads, translations, questions_in_advance, questions_premoderated
+FROM sessions
+WHERE id = $1 AND conference_id = $2
+RETURNING id
+"""
+
+
+async def fetch_settings(con: Con, conference_id: int) -> asyncpg.Record | None:
+    """The console's settings of a conference, its row locked (call inside a transaction)."""
+    return await con.fetchrow(FETCH_SETTINGS, conference_id)
+
+
+async def update_moderation_settings(
+    con: Con, conference_id: int, flag_threshold: int, premoderate_first_posts: int
+) -> None:
+    await con.execute(
+        UPDATE_MODERATION_SETTINGS, conference_id, flag_threshold, premoderate_first_posts
+    )
+
+
+async def update_export_settings(con: Con, conference_id: int, facilitators: bool) -> None:
+    await con.execute(UPDATE_EXPORT_SETTINGS, conference_id, facilitators)
+
+
+async def list_panels(con: Con, conference_id: int) -> list[asyncpg.Record]:
+    return await con.fetch(LIST_PANELS, conference_id)
+
+
+async def fetch_panel(con: Con, session_id: int, conference_id: int) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_PANEL, session_id, conference_id)
+
+
+async def fetch_panel_for_update(
+    con: Con, session_id: int, conference_id: int
+) -> asyncpg.Record | None:
+    return await con.fetchrow(FETCH_PANEL_FOR_UPDATE, session_id, conference_id)
+
+
+async def update_panel_settings(
+    con: Con,
+    session_id: int,
+    conference_id: int,
+    in_advance: bool,
+    premoderated: bool,
+    answers_until: datetime | None,
+) -> None:
+    await con.execute(
+        UPDATE_PANEL_SETTINGS, session_id, conference_id, in_advance, premoderated, answers_until
+    )
+
+
+async def copy_session(
+    con: Con, session_id: int, conference_id: int, starts_at: datetime, ends_at: datetime
+) -> int | None:
+    return await con.fetchval(COPY_SESSION, session_id, conference_id, starts_at, ends_at)

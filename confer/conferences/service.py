@@ -614,10 +614,16 @@ async def speakers_by_session(ctx: Ctx, place: Place) -> dict[int, list[asyncpg.
     return out
 
 
-async def save_session(
-    ctx: Ctx, actor: Actor, slug: str, session_id: int | None, data: dict[str, object]
-) -> int:
-    """Add (session_id None) or edit a session of the programme."""
+@dataclass(frozen=True)
+class SessionInput:
+    place: Place
+    args: tuple  # queries.insert_session's / update_session's, after the ids
+    texts: dict[str, dict[str, str]]
+    joining_url: str | None
+
+
+async def check_session(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> SessionInput:
+    """A session's fields checked (Invalid names every bad one), nothing written."""
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     tz = place.tz
     f = Fields()
@@ -654,20 +660,50 @@ async def save_session(
         if starts < c["starts_at"] or ends > c["ends_at"]:
             f.add("starts_at", _("The session must be inside the conference's dates"))
     f.raise_if_any()
+    args = (kind, title, description, "", starts, ends, window, open_threads)
+    return SessionInput(place, args, texts, joining_url)
+
+
+async def save_session(
+    ctx: Ctx, actor: Actor, slug: str, session_id: int | None, data: dict[str, object]
+) -> int:
+    """Add (session_id None) or edit a session of the programme."""
+    checked = await check_session(ctx, actor, slug, data)
+    place = checked.place
+    rendered = await render_session(checked)
+    async with ctx.pool.acquire() as con, con.transaction():
+        session_id = await write_session(con, checked, rendered, session_id, data)
+    await ctx.hub.publish([conference_updated_event(place.id)])
+    return session_id
+
+
+async def render_session(checked: SessionInput) -> tuple[tuple, dict]:
+    """A checked session's query arguments with its description's HTML, and its rendered
+    translations: done before the transaction (rendering runs off the event loop)."""
+    kind, title, description, _html, starts, ends, window, open_threads = checked.args
     html = await markup.render(description)
     args = (kind, title, description, html, starts, ends, window, open_threads)
-    translations = await _render_translations(texts)
-    async with ctx.pool.acquire() as con, con.transaction():
-        if session_id is None:
-            session_id = await q.insert_session(con, place.id, *args, translations=translations)
-        elif (
-            await q.update_session(con, session_id, place.id, *args, translations=translations)
-            is None
-        ):
-            raise NotFound()
-        if "joining_url" in data:
-            await calendars.save_joining_url(con, place, session_id, joining_url)
-    await ctx.hub.publish([conference_updated_event(place.id)])
+    return args, await _render_translations(checked.texts)
+
+
+async def write_session(
+    con: asyncpg.Connection,
+    checked: SessionInput,
+    rendered: tuple[tuple, dict],
+    session_id: int | None,
+    data: dict[str, object],
+) -> int:
+    """The one write of a session (inside the caller's transaction): insert or update."""
+    place = checked.place
+    args, translations = rendered
+    if session_id is None:
+        session_id = await q.insert_session(con, place.id, *args, translations=translations)
+    elif (
+        await q.update_session(con, session_id, place.id, *args, translations=translations) is None
+    ):
+        raise NotFound()
+    if "joining_url" in data:
+        await calendars.save_joining_url(con, place, session_id, checked.joining_url)
     assert session_id is not None
     return session_id
 

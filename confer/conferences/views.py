@@ -6,11 +6,10 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer import banners, places
-from confer.accounts import rights
+from confer import places
 from confer.calendars import service as calendars
-from confer.conferences import service
-from confer.conferences.service import KINDS, ROLES
+from confer.conferences import console, service
+from confer.conferences.service import KINDS
 from confer.errors import Invalid
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
@@ -25,7 +24,7 @@ def _slug(request: web.Request) -> str:
 
 
 def _manage(request: web.Request) -> str:
-    return url("manage", slug=_slug(request))
+    return url("manage_programme", slug=_slug(request))
 
 
 async def _place(request: web.Request, action: str = "conference.see") -> Place:
@@ -156,78 +155,6 @@ async def create_conference(request: web.Request) -> web.StreamResponse:
     raise redirect(f"{url('manage', slug=slug)}?done=created")
 
 
-async def _manage_page(
-    request: web.Request,
-    *,
-    errors: dict | None = None,
-    values: dict | None = None,
-    session_values: dict | None = None,
-    role_values: dict | None = None,
-    status: int = 200,
-) -> web.Response:
-    ctx = request.app[ctx_key]
-    place = await _place(request, "conference.manage")
-    c = place.conference
-    sessions = await service.programme(ctx, place)
-    return aiohttp_jinja2.render_template(
-        "manage/conference.html",
-        request,
-        {
-            "place": place,
-            "c": c,
-            "sessions": sessions,
-            "members": await service.members(ctx, place),
-            "speakers": await service.speakers_by_session(ctx, place),
-            "errors": errors or {},
-            "kinds": KINDS,
-            "roles": ROLES,
-            "values": values if values is not None else _conference_values(c),
-            "session_values": session_values or {},
-            "role_values": role_values or {},
-            "done_message": banners.done_message(request, "manage"),
-        },
-        status=status,
-    )
-
-
-def _conference_values(c: object) -> dict:
-    return service.conference_form_values(c)
-
-
-async def show_manage(request: web.Request) -> web.Response:
-    return await _manage_page(request)
-
-
-async def update_conference(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[ctx_key]
-    form = await read_form(request)
-    try:
-        await service.update_conference(ctx, request[actor_key], _slug(request), form)
-    except Invalid as e:
-        return await _manage_page(request, errors=e.fields, values=form, status=e.status)
-    raise redirect(f"{_manage(request)}?done=saved")
-
-
-async def publish(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[ctx_key]
-    form = await read_form(request)
-    published = form.get("published") == "yes"
-    await service.set_published(ctx, request[actor_key], _slug(request), published)
-    raise redirect(f"{_manage(request)}?done={'published' if published else 'unpublished'}")
-
-
-async def add_session(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[ctx_key]
-    # The add form shares its page with other forms, so its fields carry a prefix.
-    form = {k.removeprefix("session_"): v for k, v in (await read_form(request)).items()}
-    try:
-        await service.save_session(ctx, request[actor_key], _slug(request), None, form)
-    except Invalid as e:
-        errors = {f"session_{k}": v for k, v in e.fields.items()}
-        return await _manage_page(request, errors=errors, session_values=form, status=e.status)
-    raise redirect(f"{_manage(request)}?done=session-added#programme")
-
-
 async def show_edit_session(request: web.Request) -> web.Response:
     ctx = request.app[ctx_key]
     place = await _place(request, "conference.manage")
@@ -281,34 +208,6 @@ async def delete_session(request: web.Request) -> web.StreamResponse:
     raise redirect(f"{_manage(request)}?done=session-deleted#programme")
 
 
-async def assign_role(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[ctx_key]
-    post = await request.post()
-    form = {k.removeprefix("role_"): v for k, v in (await read_form(request)).items()}
-    data: dict[str, object] = dict(form)
-    data["sessions"] = [v for v in post.getall("sessions", []) if isinstance(v, str)]
-    try:
-        outcome = await service.assign_role(ctx, request[actor_key], _slug(request), data)
-    except Invalid as e:
-        errors = {f"role_{k}": v for k, v in e.fields.items()}
-        return await _manage_page(request, errors=errors, role_values=form, status=e.status)
-    done = "role-assigned" if outcome == "assigned" else "role-invited"
-    raise redirect(f"{_manage(request)}?done={done}#people")
-
-
-async def anonymise_member(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[ctx_key]
-    form = await read_form(request)
-    try:
-        done = await rights.anonymise_member(
-            ctx, request[actor_key], _slug(request), int_param(request, "user_id"), form
-        )
-    except Invalid as e:
-        errors = {f"anonymise_{k}": v for k, v in e.fields.items()}
-        return await _manage_page(request, errors=errors, status=e.status)
-    raise redirect(f"{_manage(request)}?done={done}#people")
-
-
 def setup(app: web.Application) -> None:
     page(app, "GET", "home", list_conferences)
     page(app, "GET", "new_conference", show_new_conference)
@@ -319,13 +218,7 @@ def setup(app: web.Application) -> None:
     page(app, "GET", "speakers", show_speakers)
     page(app, "GET", "join", show_join)
     page(app, "POST", "join", join, limit="register")
-    page(app, "GET", "manage", show_manage)
-    page(app, "POST", "manage", update_conference)
-    page(app, "POST", "publish", publish)
-    page(app, "POST", "add_session", add_session)
     page(app, "GET", "edit_session", show_edit_session)
     page(app, "POST", "edit_session", update_session)
     page(app, "POST", "delete_session", delete_session)
-    # Assigning a role invites whoever is not a member yet: it spends from the invitations.
-    page(app, "POST", "assign_role", assign_role, limit="invite")
-    page(app, "POST", "anonymise", anonymise_member)
+    console.setup(app)

@@ -212,6 +212,13 @@ ACTION_NAMES = {
     "session.joining_link_removed": ActionWords(
         N_("Session: joining link removed"),
         N_("%(actor)s removed the joining link from “%(session)s”")),
+    # The organiser's console (confer.conferences.settings).
+    "session.panel_settings": ActionWords(
+        N_("Session: panel's question settings"),
+        N_("%(actor)s changed the question settings of the panel “%(session)s”")),
+    "conference.flag_threshold": ActionWords(N_("Conference: reports that hide a post"), None),
+    "conference.premoderate_first_posts": ActionWords(
+        N_("Conference: first posts that wait for approval"), None),
 }  # fmt: skip
 
 
@@ -248,6 +255,20 @@ def log_sentence(row: Mapping[str, Any]) -> str:
             "%(actor)s muted %(name)s for %(num)d minutes",
             minutes,
         ) % {**values, "num": minutes}
+    if action == "conference.flag_threshold":
+        return _("%(actor)s set the number of reports that hides a post to %(num)s") % {
+            **values,
+            "num": int(details.get("to") or 0),
+        }
+    if action == "conference.premoderate_first_posts":
+        first = int(details.get("to") or 0)
+        if not first:
+            return _("%(actor)s let members’ first posts show without approval") % values
+        return ngettext(
+            "%(actor)s asked for each member’s first %(num)d post to be approved before it shows",
+            "%(actor)s asked for each member’s first %(num)d posts to be approved before they show",
+            first,
+        ) % {**values, "num": first}
     if action == "thread.slow_mode" and not details.get("seconds"):
         return _("%(actor)s turned off slow mode in “%(thread)s”") % values
     words = ACTION_NAMES.get(action)

@@ -154,6 +154,24 @@ async def test_admin_pages_have_no_serious_axe_violations(world, new_page):
     await page.goto(f"/c/{s['slug']}/manage?done=saved")
     await expect(page.get_by_text("Your changes have been saved.")).to_be_visible()
     await audits.check(page, "manage")
+    # The organiser's console (issue #22): every page, and its forms with errors.
+    for path in ("programme", "people", "registration", "moderation", "panels", "emails",
+                 "exports"):  # fmt: skip
+        await page.goto(f"/c/{s['slug']}/manage/{path}")
+        await expect(page.get_by_role("navigation", name="Manage the conference")).to_be_visible()
+        await audits.check(page, f"console: {path}")
+    await page.goto(f"/c/{s['slug']}/manage/moderation")
+    await page.get_by_label("Reports that hide a post").fill("none")
+    await page.get_by_role("button", name="Save moderation settings").click()
+    await expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    await audits.check(page, "console: moderation with errors")
+    await page.goto(f"/c/{s['slug']}/manage/programme")
+    await page.get_by_label("Session title").fill("Late night")
+    await page.get_by_label("Session starts").fill("2027-03-28T01:30")
+    await page.get_by_label("Session ends").fill("2027-03-28T03:00")
+    await page.get_by_role("button", name="Add session").click()
+    await expect(page.get_by_text("does not exist on 28 March 2027").first).to_be_visible()
+    await audits.check(page, "console: programme with errors")
     audits.assert_clean()
 
 

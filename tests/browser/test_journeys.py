@@ -225,6 +225,9 @@ async def test_admin_creates_a_conference_adds_a_session_and_publishes_it(world,
     await visitor.goto("/")
     await expect(visitor.get_by_role("link", name="Digital Inclusion Summit")).to_have_count(0)
 
+    # The console (issue #22): the programme has its own page.
+    console = page.get_by_role("navigation", name="Manage the conference")
+    await console.get_by_role("link", name="Programme").click()
     s_start = start + timedelta(hours=1)
     await page.get_by_label("Kind").select_option(label="Discussion")
     await page.get_by_label("Session title").fill("Libraries as digital hubs")
@@ -233,9 +236,10 @@ async def test_admin_creates_a_conference_adds_a_session_and_publishes_it(world,
     await page.get_by_label("Session ends").fill(s_end.strftime("%Y-%m-%dT%H:%M"))
     await page.get_by_role("button", name="Add session").click()
     await expect(page.get_by_text("The session has been added.")).to_be_visible()
-    programme = page.get_by_role("table", name=re.compile("^Sessions"))
+    programme = page.locator("#programme-list")
     await expect(programme).to_contain_text("Libraries as digital hubs")
 
+    await console.get_by_role("link", name="Details and dates").click()
     await page.get_by_role("button", name="Publish the conference").click()
     await expect(page.get_by_text("The conference is published.")).to_be_visible()
 
