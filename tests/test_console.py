@@ -532,12 +532,14 @@ async def test_the_demo_programme_with_roles_and_invitations_from_an_empty_site(
     }, 4)  # fmt: skip
     panel = await pool.fetchval("SELECT id FROM sessions WHERE kind = 'panel'")
     await submit(f"{c}/manage/roles", {"role_email": "faisal@example.org",
-                                       "role_role": "facilitator"}, 1)  # fmt: skip
+                                       "role_role": "facilitator", "role_confirm_draft": "yes"}, 1)  # fmt: skip
     for who in ("jane", "priya", "tom"):
         await submit(f"{c}/manage/roles", {"role_email": f"{who}@example.org",
-                                           "role_role": "speaker", "sessions": str(panel)}, 1)  # fmt: skip
+                                           "role_role": "speaker", "sessions": str(panel),
+                                           "role_confirm_draft": "yes"}, 1)  # fmt: skip
     await submit(f"{c}/invitations", {
-        "emails": "sam@example.org\nalex@example.org", "role": "participant"}, 1)  # fmt: skip
+        "emails": "sam@example.org\nalex@example.org", "role": "participant",
+        "confirm_draft": "yes"}, 1)  # fmt: skip
     await submit(f"{c}/manage/publish", {"published": "yes"}, 0)
 
     assert await pool.fetchval("SELECT count(*) FROM sessions") == 9
