@@ -44,6 +44,7 @@ from confer.registration import views as registration_views
 from confer.reports import views as report_views
 from confer.search import views as search_views
 from confer.settings import Settings, is_loopback_url
+from confer.sso import views as sso_views
 from confer.threads import views as thread_views
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ def create_app(settings: Settings) -> web.Application:
 def _add_pages_and_api(app: web.Application) -> None:
     """Every capability's routes: pages and forms, then the JSON API."""
     accounts_views.setup(app)
+    sso_views.setup(app)
     conference_views.setup(app)
     thread_views.setup(app)
     moderation_views.setup(app)
