@@ -23,7 +23,6 @@ import pytest
 
 from confer.settings import Settings
 from confer.sso.config import Provider
-from tests.procs import free_port
 
 HERE = Path(__file__).parent
 NODE_MODULES = HERE / ".oidc" / "node_modules"
