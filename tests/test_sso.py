@@ -404,3 +404,110 @@ async def test_keys_rotated_by_the_provider_are_fetched_again(op, browser_factor
     again = await browser_factory()
     status, location, page = await sign_in_with(again, "council", "alice")
     assert (status, location) == (303, "/"), page[:1500]
+
+
+# --- organisers: joining without approval, invitations ----------------------------------
+
+
+async def test_a_conference_lets_people_vouched_for_join_without_approval(
+    world, browser_factory, pool
+):
+    c = await world.conference()
+    organiser = await world.user("Olive Organiser")
+    await world.member(c, organiser, "organiser")
+    o = await browser_factory(organiser["email"])
+    r, page = await o.get(f"/c/{c['slug']}/manage")
+    assert "Email domains that join without approval" in page
+    form = {
+        "title": "Council conference",
+        "timezone": "Europe/London",
+        "starts_at": "2030-06-01T09:00",
+        "ends_at": "2030-06-04T09:00",
+        "visibility": "public",
+        "registration": "approval",
+        "sso_join_domains": "somecouncil.gov.uk, not a domain",
+        "sso_join_tenants": "",
+    }
+    r, page = await o.post(f"/c/{c['slug']}/manage", form)
+    assert r.status == 422 and "is not an email domain" in page
+    assert 'value="somecouncil.gov.uk, not a domain"' in page  # what was typed comes back
+    r, _ = await o.post(
+        f"/c/{c['slug']}/manage", form | {"sso_join_domains": "@SomeCouncil.gov.uk"}
+    )
+    assert r.status == 303
+    row = await pool.fetchrow(
+        "SELECT registration, sso_join_domains FROM conferences WHERE id = $1", c["id"]
+    )
+    assert (row["registration"], row["sso_join_domains"]) == ("approval", ["somecouncil.gov.uk"])
+
+    async def join(b: Any) -> str:
+        r, page = await b.post(f"/c/{c['slug']}/join", {"accept_code_of_conduct": "on"})
+        assert r.status == 303, page[:1500]
+        member = await pool.fetchrow(
+            "SELECT m.status FROM memberships m JOIN users u ON u.id = m.user_id"
+            " WHERE m.conference_id = $1 AND u.email = $2",
+            c["id"],
+            b.email,
+        )
+        return member["status"]
+
+    alice = await browser_factory()
+    await sign_in_with(alice, "council", "alice")
+    alice.email = "alice@somecouncil.gov.uk"
+    assert await join(alice) == "active"
+    # The same domain typed at registration proves nothing: it waits for approval.
+    typed = await world.user("Tess Typed", email="tess@somecouncil.gov.uk")
+    t = await browser_factory(typed["email"])
+    t.email = typed["email"]
+    assert await join(t) == "pending"
+    # A provider's verified email elsewhere: approval too.
+    olly = await browser_factory()
+    await sign_in_with(olly, "council", "outsider")
+    olly.email = "olly@elsewhere.example"
+    assert await join(olly) == "pending"
+    # A tenant on the list lets them in, whatever the domain.
+    await pool.execute(
+        "UPDATE conferences SET sso_join_tenants = '{tenant-two}' WHERE id = $1", c["id"]
+    )
+    await pool.execute(
+        "DELETE FROM memberships WHERE conference_id = $1 AND status = 'pending'", c["id"]
+    )
+    assert await join(olly) == "active"
+
+
+async def test_an_invitation_is_accepted_by_signing_in_with_a_provider(
+    world, browser_factory, pool
+):
+    from confer.accounts.service import hash_token
+
+    c = await world.conference()
+    inviter = await world.user("Olive Organiser")
+    await world.member(c, inviter, "organiser")
+    token = "invitation-token-for-alice-0001"
+    await pool.execute(
+        """INSERT INTO invitations (conference_id, email, name, role, token_hash, invited_by,
+                                    expires_at)
+           VALUES ($1, 'alice@somecouncil.gov.uk', '', 'speaker', $2, $3,
+                   now() + interval '1 day')""",
+        c["id"],
+        hash_token(token),
+        inviter["id"],
+    )
+    b = await browser_factory()
+    r, page = await b.get(f"/invitations/{token}")
+    assert "Or accept with your organisation’s sign-in" in page
+    assert f'name="next" value="/invitations/{token}"' in page
+    status, location, _ = await sign_in_with(
+        b, "council", "alice", next_path=f"/invitations/{token}"
+    )
+    assert (status, location) == (303, f"/invitations/{token}")
+    r, page = await b.get(location)
+    assert "Accept invitation and join" in page
+    r, _ = await b.post(f"/invitations/{token}", {"accept_code_of_conduct": "on"})
+    assert r.status == 303
+    role = await pool.fetchval(
+        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id"
+        " WHERE u.email = 'alice@somecouncil.gov.uk' AND m.conference_id = $1",
+        c["id"],
+    )
+    assert role == "speaker"
