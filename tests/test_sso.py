@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.oidc import (
-    op,  # noqa: F401 (the fixture)
     provider,
     sign_in_with,
     start,
@@ -25,7 +24,7 @@ from tests.procs import free_port
 
 
 @pytest.fixture
-def settings(settings, op):  # noqa: F811
+def settings(settings, op):
     closed = free_port()  # nothing listens there: a provider that is down
     return with_providers(
         settings,
@@ -397,7 +396,7 @@ def web_response() -> Any:
     return web.Response(status=303)
 
 
-async def test_keys_rotated_by_the_provider_are_fetched_again(op, browser_factory, pool):  # noqa: F811
+async def test_keys_rotated_by_the_provider_are_fetched_again(op, browser_factory, pool):
     b = await browser_factory()
     await sign_in_with(b, "council", "alice")  # the keys are now kept by this process
     op.restart()  # same issuer, a new signing key with a new key id
