@@ -29,7 +29,7 @@ from confer.accounts import queries as accounts_q
 from confer.accounts.service import hash_token, new_token
 from confer.context import Ctx
 from confer.errors import Forbidden, NotFound, Unauthorized
-from confer.i18n import N_, _
+from confer.i18n import _
 from confer.policy import Actor
 from confer.sso import queries as q
 from confer.sso.client import Directory, new_secret
@@ -448,10 +448,3 @@ async def save_join_rules(
 async def vouched_for(con: asyncpg.Connection, conference_id: int, user_id: int) -> bool:
     """Whether the conference's join rules let this member in without approval."""
     return await q.member_vouched_for(con, conference_id, user_id)
-
-
-# The sentence shown for each outcome on the page the member lands on.
-DONE = {
-    "created": N_("Your account has been created. You signed in with %(provider)s."),
-    "linked": N_("You can now sign in with %(provider)s."),
-}

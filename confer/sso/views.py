@@ -9,12 +9,17 @@ provider sends the browser back with a top-level GET, which Lax allows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from confer.accounts.views import _safe_next
 from confer.keys import actor_key, ctx_key, settings_key, sso_directory_key
 from confer.routing import page
+from confer.settings import Settings
 from confer.sso import client, service
 from confer.sso.errors import SignInFailed
 from confer.urls import url
@@ -146,8 +151,35 @@ async def remove(request: web.Request) -> web.StreamResponse:
     raise redirect(f"{url('account')}?done=sso-removed")
 
 
+FORM_ACTION = "form-action 'self'"
+
+
+def form_action_hook(settings: Settings) -> Callable[[web.Request, web.StreamResponse], Any]:
+    """The CSP's form-action lets a provider's button reach the provider: a browser applies
+    form-action to the redirect that follows the form (to the provider's authorization
+    endpoint, on the issuer's origin for Entra ID, Google and the usual providers)."""
+    origins = sorted({_origin(p.issuer) for p in settings.oidc_providers})
+    widened = FORM_ACTION + "".join(f" {o}" for o in origins)
+
+    async def hook(request: web.Request, response: web.StreamResponse) -> None:
+        csp = response.headers.get("Content-Security-Policy")
+        if csp and FORM_ACTION in csp and response.content_type == "text/html":
+            response.headers["Content-Security-Policy"] = csp.replace(FORM_ACTION, widened)
+
+    return hook
+
+
+def _origin(address: str) -> str:
+    parts = urlsplit(address)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(client.directory_ctx)
+    settings = app[settings_key]
+    if settings.oidc_providers:
+        # After confer.web.security_headers (added before the routes), which sets the CSP.
+        app.on_response_prepare.append(form_action_hook(settings))
     page(app, "GET", "sso_link", show_link)
     page(app, "POST", "sso_link", confirm_link, limit="sign_in")
     page(app, "POST", "sso_start", start, limit="sign_in")
