@@ -510,3 +510,37 @@ async def test_an_invitation_is_accepted_by_signing_in_with_a_provider(
         c["id"],
     )
     assert role == "speaker"
+
+
+# --- the operator's settings ------------------------------------------------------------------
+
+
+def test_providers_are_read_from_the_environment_and_secrets_stay_out_of_repr():
+    from confer.settings import SettingError, Settings
+
+    raw = (
+        '[{"id": "microsoft", "name": "Microsoft 365", "client_id": "abc",'
+        ' "issuer": "https://login.microsoftonline.com/t1/v2.0",'
+        ' "domains": "SomeCouncil.gov.uk, other.gov.uk", "tenants": ["t1"]}]'
+    )
+    s = Settings.from_env(
+        {"SECRET_KEY": "x", "OIDC_PROVIDERS": raw, "OIDC_SECRET_MICROSOFT": "hush-hush"}
+    )
+    [p] = s.oidc_providers
+    assert (p.client_secret, p.domains, p.tenants) == (
+        "hush-hush",
+        ("somecouncil.gov.uk", "other.gov.uk"),
+        ("t1",),
+    )
+    assert "hush-hush" not in repr(s)
+    for bad, says in [
+        ("not json", "not valid JSON"),
+        ('[{"id": "Bad Id"}]', "id must be"),
+        ('[{"id": "x", "name": "X", "client_id": "c", "issuer": "http://idp.example"}]', "https"),
+        (
+            '[{"id": "x", "name": "X", "client_id": "c", "issuer": "https://idp.example"}]',
+            "OIDC_SECRET_X",
+        ),
+    ]:
+        with pytest.raises(SettingError, match=says):
+            Settings.from_env({"SECRET_KEY": "x", "OIDC_PROVIDERS": bad})
