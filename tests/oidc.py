@@ -80,7 +80,11 @@ class OpenIDProvider:
         if self.port:
             env["OP_PORT"] = str(self.port)
         self.proc = subprocess.Popen(
-            [node, str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            [node, str(SCRIPT)],
+            env=env,
+            stdin=subprocess.PIPE,  # closed when this process ends: the provider then exits
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()
@@ -104,8 +108,9 @@ class OpenIDProvider:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    pipe.close()
             self.proc = None
 
     def restart(self) -> None:

@@ -114,3 +114,7 @@ provider.use(async (ctx, next) => {
 server.on('request', provider.callback());
 process.stdout.write(`listening ${issuer}\n`);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// The test run holds our stdin open: when it ends (even killed), so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
