@@ -45,6 +45,7 @@ from confer.reports import views as report_views
 from confer.search import views as search_views
 from confer.settings import Settings, is_loopback_url
 from confer.site import views as site_views
+from confer.sso import views as sso_views
 from confer.threads import views as thread_views
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> web.Application:
 def _add_pages_and_api(app: web.Application) -> None:
     """Every capability's routes: pages and forms, then the JSON API."""
     accounts_views.setup(app)
+    sso_views.setup(app)
     conference_views.setup(app)
     thread_views.setup(app)
     moderation_views.setup(app)

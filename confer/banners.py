@@ -23,6 +23,13 @@ DONE: dict[str, dict[str, str]] = {
         "password-changed": N_("Your password has been changed."),
         "language-saved": N_("Your language has been saved."),
         "token-revoked": N_("The token has been revoked."),
+        # Sign-in with a provider (confer.sso).
+        "sso-created": N_(
+            "Your account has been created. Add your title and organisation below if you "
+            "would like them shown beside your posts."
+        ),
+        "sso-linked": N_("The sign-in has been linked: you can now use it to sign in here."),
+        "sso-removed": N_("The linked sign-in has been removed. It no longer signs you in here."),
     },
     "manage": {
         "created": N_("The conference has been created as a draft."),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from confer.metrics import Metrics
     from confer.ratelimit import Limiter
     from confer.routing import Route
+    from confer.sso.client import Directory
 
 settings_key = web.AppKey("settings", Settings)
 pool_key = web.AppKey("pool", asyncpg.Pool)
@@ -40,6 +41,8 @@ export_gate_key: web.AppKey[ExportGate] = web.AppKey("export_gate")
 # Start-up (confer.startup): templates compiling in a thread, then the heap freeze.
 precompiled_key = web.AppKey("precompiled", asyncio.Future)
 heap_frozen_key = web.AppKey("heap_frozen", asyncio.Task)
+# The sign-in providers' discovery documents and keys, per process (confer.sso.client).
+sso_directory_key: web.AppKey[Directory] = web.AppKey("sso_directory")
 
 actor_key = web.RequestKey("actor", Actor)
 csrf_key = web.RequestKey("csrf", str)

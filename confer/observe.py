@@ -42,7 +42,22 @@ if TYPE_CHECKING:
 REDACTED = "[redacted]"
 # Route parameters that carry a secret, and query parameters that do.
 SECRET_PARAMS = frozenset({"token"})
-SECRET_QUERY = frozenset({"token", "access_token", "auth", "key", "sid", "password", "secret"})
+# "code" and "state": an OpenID Connect provider's return (confer.sso) carries both.
+SECRET_QUERY = frozenset(
+    {
+        "token",
+        "access_token",
+        "auth",
+        "key",
+        "sid",
+        "password",
+        "secret",
+        "code",
+        "state",
+        "id_token",
+        "session_state",
+    }
+)
 # Query parameters whose value is a path of ours (it may be an emailed link).
 PATH_QUERY = frozenset({"next"})
 

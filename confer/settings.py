@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from confer.sso.config import Provider, ProviderConfigError, parse_providers
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -73,6 +75,18 @@ class Settings:
     accessibility_url: str = ""
     privacy_url: str = ""
     contact: str = ""
+    # OIDC_PROVIDERS (confer.sso.config): sign-in with OpenID Connect providers; how long a
+    # started sign-in may take, and how long an unproved account link waits for its account.
+    oidc_providers: tuple[Provider, ...] = ()
+    sso_flow_seconds: int = 10 * 60
+    sso_pending_link_seconds: int = 30 * 60
+    # How long a provider's discovery document and keys are kept before they are fetched
+    # again (an unknown key id fetches the keys at once: a provider rotating its keys).
+    sso_metadata_seconds: int = 60 * 60
+    sso_http_timeout_seconds: float = 10.0
+
+    def provider(self, provider_id: str) -> Provider | None:
+        return next((p for p in self.oidc_providers if p.id == provider_id), None)
 
     @property
     def secure_cookies(self) -> bool:
@@ -111,6 +125,7 @@ class Settings:
             accessibility_url=_link("ACCESSIBILITY_URL", env.get("ACCESSIBILITY_URL", "")),
             privacy_url=_link("PRIVACY_URL", env.get("PRIVACY_URL", "")),
             contact=_contact(env.get("CONTACT", "")),
+            oidc_providers=_providers(env),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -160,6 +175,13 @@ def _log_format(raw: str) -> str:
     if fmt not in ("text", "json"):
         raise SettingError(f"LOG_FORMAT must be text or json, not {raw!r}")
     return fmt
+
+
+def _providers(env: dict[str, str]) -> tuple[Provider, ...]:
+    try:
+        return parse_providers(env.get("OIDC_PROVIDERS"), env)
+    except ProviderConfigError as e:
+        raise SettingError(str(e)) from None
 
 
 def _networks(name: str, raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -34,6 +34,11 @@ PAGES: dict[str, str] = {
     "email_sign_in": "/login/email",
     "email_sign_in_link": "/login/email/{token}",
     "dev_outbox": "/dev/outbox",
+    # Sign-in with an OpenID Connect provider (confer.sso).
+    "sso_start": "/login/sso/{provider}",
+    "sso_callback": "/login/sso/{provider}/callback",
+    "sso_link": "/account/sso/link",
+    "sso_remove": "/account/sso/{identity_id}/remove",
     # Conferences and their programme.
     "home": "/",
     "new_conference": "/admin/conferences/new",

@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestServer
 from confer import db
 from confer.app import create_app
 from confer.settings import Settings
+from tests.oidc import op  # noqa: F401 (a fixture: a real OpenID provider, started on first use)
 
 TEMPLATE_DB = "confer_template"
 PASSWORD = "correct horse battery staple"

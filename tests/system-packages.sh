@@ -36,3 +36,18 @@ if [ ! -f "$vnu/node_modules/vnu-jar/build/dist/vnu.jar" ] \
   echo "Installing the Nu HTML checker (vnu-jar $VNU_VERSION) into $vnu"
   npm install --prefix "$vnu" --no-save --no-audit --no-fund "vnu-jar@$VNU_VERSION" >/dev/null
 fi
+
+# A real OpenID Connect provider for the sign-in tests (tests/oidc.py runs
+# tests/oidc_provider.mjs under Node): npm oidc-provider at a pinned version into tests/.oidc
+# (git-ignored). 9.x runs on Node 20 with a warning that it prefers Node 22.
+OIDC_PROVIDER_VERSION=9.13.3
+oidc="$(dirname "$0")/.oidc"
+if [ ! -f "$oidc/node_modules/oidc-provider/package.json" ] \
+   || ! grep -q "\"version\": \"$OIDC_PROVIDER_VERSION\"" "$oidc/node_modules/oidc-provider/package.json" 2>/dev/null; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "The tests need npm (Node.js) to install oidc-provider: install Node.js." >&2
+    exit 1
+  fi
+  echo "Installing oidc-provider $OIDC_PROVIDER_VERSION into $oidc"
+  npm install --prefix "$oidc" --no-save --no-audit --no-fund "oidc-provider@$OIDC_PROVIDER_VERSION" >/dev/null
+fi

@@ -35,6 +35,7 @@ lost a row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -54,6 +55,9 @@ from confer.app import create_app
 from confer.keys import sio_key
 from confer.settings import Settings
 from tests.conftest import CSRF_META, TEMPLATE_DB, _with_db, insert_post
+from tests.oidc import OpenIDProvider, walk_to_callback
+from tests.oidc import provider as oidc_provider
+from tests.procs import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -431,8 +435,12 @@ class Env:
         return str(self.server.make_url(path))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def env(pg_uri: str, template_uri: str) -> AsyncIterator[Env]:
+@contextlib.asynccontextmanager
+async def environment(
+    pg_uri: str, *, port: int | None = None, providers: tuple[Any, ...] = ()
+) -> AsyncIterator[Env]:
+    """One database and one server; `port` and `providers` for sign-in with a provider (its
+    redirect URI is built from BASE_URL, so the server's port must be known first)."""
     name = f"t_perm_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_uri)
     try:
@@ -443,9 +451,13 @@ async def env(pg_uri: str, template_uri: str) -> AsyncIterator[Env]:
     # The table is about permissions: rate limits would refuse some of ~800 requests from
     # one address within a minute.
     settings = Settings(
-        database_url=url, secret_key="test-secret", base_url="http://127.0.0.1", rate_limits="off"
+        database_url=url,
+        secret_key="test-secret",
+        base_url=f"http://127.0.0.1:{port}" if port else "http://127.0.0.1",
+        rate_limits="off",
+        oidc_providers=providers,
     )
-    server = TestServer(create_app(settings), host="127.0.0.1")
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     pool = await db.create_pool(url, max_size=5)
     http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
@@ -473,6 +485,12 @@ async def env(pg_uri: str, template_uri: str) -> AsyncIterator[Env]:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await admin.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(pg_uri: str, template_uri: str) -> AsyncIterator[Env]:
+    async with environment(pg_uri) as e:
+        yield e
 
 
 # --- the scene -----------------------------------------------------------------------------------
@@ -1056,3 +1074,80 @@ async def test_erase_and_export_rights(
     outcome = await run_http(env, scene, spec, transport == "api", expected)
     what = f"{actor} {row.action} over {transport}"
     await check_verdict(env, what, outcome, expected, done_sql, mark)
+
+
+# --- the same rights, however the account signed in (issue #26) ---------------------------------
+# A sign-in with an OpenID Connect provider (a real one: npm oidc-provider, tests/oidc.py) makes
+# the same kind of sign-in session as a password does. Every row of the table over HTML, for
+# actors whose session was made that way, must come out exactly as the table says.
+
+SSO_ACTORS = ("organiser", "facilitator", "participant", "observer", "removed", "outsider")
+SSO_CASES = [
+    pytest.param(row, actor, id=f"{row.action}-{actor}-html-sso")
+    for row in TABLE
+    if row.html is not None
+    for actor in SSO_ACTORS
+]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sso_env(pg_uri: str, template_uri: str, op: OpenIDProvider) -> AsyncIterator[Env]:
+    async with environment(
+        pg_uri, port=free_port(), providers=(oidc_provider(op, "council"),)
+    ) as e:
+        yield e
+
+
+class _Visitor:
+    """What tests.oidc's walk needs: a server and a session with cookies."""
+
+    def __init__(self, env: Env) -> None:
+        self.server = env.server
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def sign_in_with_provider(env: Env, op: OpenIDProvider, user_id: int) -> str:
+    """Link the provider's "alice" to the account, sign in through the provider in a fresh
+    browser, and return the sign-in session's token that Confer set."""
+    await env.pool.execute("DELETE FROM sso_identities")
+    await env.pool.execute(
+        "INSERT INTO sso_identities (user_id, provider, issuer, subject, email)"
+        " VALUES ($1, 'council', $2, 'alice', 'alice@somecouncil.gov.uk')",
+        user_id,
+        op.issuer,
+    )
+    v = _Visitor(env)
+    try:
+        async with v.session.get(env.url("/login")) as r:
+            m = CSRF_META.search(await r.text())
+            assert m is not None
+        form = {"csrf_token": m.group(1), "next": "/"}
+        async with v.session.post(
+            env.url("/login/sso/council"), data=form, allow_redirects=False
+        ) as r:
+            assert r.status == 303, await r.text()
+            location = r.headers["Location"]
+        callback = await walk_to_callback(v, location, "alice")
+        async with v.session.get(env.url(callback), allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/", await r.text()
+        token = next(c.value for c in v.session.cookie_jar if c.key == "confer_session")
+    finally:
+        await v.session.close()
+    assert await env.pool.fetchval("SELECT user_id FROM logins ORDER BY id DESC LIMIT 1") == user_id
+    return token
+
+
+@pytest.mark.parametrize(("row", "actor"), SSO_CASES)
+async def test_permission_signed_in_with_a_provider(
+    sso_env: Env, op: OpenIDProvider, row: Row, actor: str
+) -> None:
+    env = sso_env
+    scene = await build_scene(env, actor, row.setup)
+    scene.session_token = await sign_in_with_provider(env, op, scene.user_ids[actor])
+    expected = row.outcome(actor)
+    done_sql = scene.sql(row.done) if row.done else None
+    mark = await watermark(env)
+    assert row.html is not None
+    outcome = await run_http(env, scene, row.html, False, expected)
+    what = f"{actor} (signed in with a provider) {row.action} over html"
+    await check_verdict(env, what, outcome, expected, done_sql, mark, row.may_touch)

@@ -72,6 +72,10 @@ MY_DATA = {
         FROM calendar_feeds WHERE user_id = $1""",
     "api_tokens": """
         SELECT name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1""",
+    # Sign-ins with a provider linked to the account (confer.sso).
+    "linked_sign_ins": """
+        SELECT provider, issuer, subject, email, tenant, created_at, last_used_at
+        FROM sso_identities WHERE user_id = $1 ORDER BY created_at""",
 }
 
 ERASE = [
@@ -82,6 +86,10 @@ ERASE = [
        WHERE id = $1""",
     "DELETE FROM logins WHERE user_id = $1",
     "DELETE FROM api_tokens WHERE user_id = $1",
+    # Sign-ins with a provider: linked, waiting for the account, or started (confer.sso).
+    "DELETE FROM sso_identities WHERE user_id = $1",
+    "DELETE FROM sso_pending_links WHERE user_id = $1",
+    "DELETE FROM sso_flows WHERE link_user_id = $1",
     # The calendar feed's address stops working; their stars and time zone go.
     "DELETE FROM calendar_feeds WHERE user_id = $1",
     "DELETE FROM session_stars WHERE user_id = $1",
@@ -153,18 +161,32 @@ async def delete_account(ctx: Ctx, actor: Actor, data: dict[str, object]) -> Non
     if actor.user_id is None:
         raise Forbidden(_("Sign in to delete your account."))
     f = Fields()
-    password = f.text(
-        "password",
-        data.get("password"),
-        required=N_("Enter password"),
-        too_long=N_("Password must be %(max)s characters or fewer"),
-        strip=False,
-        max_len=1024,
-    )
-    f.raise_if_any()
     stored = await ctx.pool.fetchval("SELECT password_hash FROM users WHERE id = $1", actor.user_id)
-    if not await passwords.verify_password(stored, password):
-        raise Invalid(fields={"password": _("Your password is not right")})
+    if stored is None:
+        # An account made by signing in with a provider (confer.sso) has no password: it
+        # confirms with its email address instead (the session itself is the credential).
+        typed = f.text(
+            "confirm_email",
+            data.get("confirm_email"),
+            required=N_("Enter your email address"),
+            too_long=N_("Email address must be %(max)s characters or fewer"),
+            max_len=254,
+        )
+        f.raise_if_any()
+        if typed.lower() != actor.email.lower():
+            raise Invalid(fields={"confirm_email": _("That is not your account’s email address")})
+    else:
+        password = f.text(
+            "password",
+            data.get("password"),
+            required=N_("Enter password"),
+            too_long=N_("Password must be %(max)s characters or fewer"),
+            strip=False,
+            max_len=1024,
+        )
+        f.raise_if_any()
+        if not await passwords.verify_password(stored, password):
+            raise Invalid(fields={"password": _("Your password is not right")})
     async with ctx.pool.acquire() as con, con.transaction():
         await _erase(con, actor.user_id)
         await exports_q.insert_audit(

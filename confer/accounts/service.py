@@ -273,6 +273,12 @@ async def fetch_profile(pool: asyncpg.Pool, user_id: int) -> asyncpg.Record:
     return row
 
 
+async def has_password(pool: asyncpg.Pool, user_id: int) -> bool:
+    """False for an account made by signing in with a provider (confer.sso) that has not
+    chosen a password since."""
+    return await q.fetch_password_hash(pool, user_id) is not None
+
+
 async def set_language(pool: asyncpg.Pool, actor: Actor, language: str) -> None:
     """The member's language for pages and emails (the language switch, the account page)."""
     if actor.user_id is None:

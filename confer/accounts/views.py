@@ -16,6 +16,7 @@ from confer.keys import actor_key, ctx_key, settings_key
 from confer.mail import render
 from confer.mail import views as mail_views
 from confer.routing import page
+from confer.sso import service as sso_service
 from confer.urls import url
 from confer.web import (
     SESSION_COOKIE,
@@ -140,12 +141,15 @@ async def _account_page(
     user_id = _signed_in(request)
     profile = await service.fetch_profile(ctx.pool, user_id)
     tokens = await service.list_api_tokens(ctx.pool, request[actor_key])
+    identities = await sso_service.list_identities(ctx, request[actor_key])
     return aiohttp_jinja2.render_template(
         "accounts/account.html",
         request,
         {
             "profile": profile,
             "tokens": tokens,
+            "identities": identities,
+            "has_password": await service.has_password(ctx.pool, user_id),
             "errors": errors or {},
             "values": values or dict(profile),
             "new_token": new_token,

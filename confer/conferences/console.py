@@ -322,7 +322,12 @@ async def anonymise_member(request: web.Request) -> web.StreamResponse:
 
 
 def _registration_values(c: Any) -> dict[str, Any]:
-    return {"registration": c["registration"], "capacity": c["capacity"] or ""}
+    return {
+        "registration": c["registration"],
+        "capacity": c["capacity"] or "",
+        "sso_join_domains": ", ".join(c["sso_join_domains"] or ()),
+        "sso_join_tenants": ", ".join(c["sso_join_tenants"] or ()),
+    }
 
 
 async def show_registration(request: web.Request, **kw: Any) -> web.Response:

@@ -25,7 +25,7 @@ c.id, c.slug, c.title, c.summary_md, c.summary_html, c.code_of_conduct_md,
 c.code_of_conduct_html, c.timezone, c.starts_at, c.ends_at, c.visibility, c.registration,
 c.capacity, c.published_at, c.created_at, c.updated_at, c.flag_threshold,
 c.premoderate_first_posts, c.facilitators_may_export, c.language, c.bilingual, c.translations,
-c.joining_reveal_minutes,
+c.joining_reveal_minutes, c.sso_join_domains, c.sso_join_tenants,
 {CONFERENCE_STATE} AS state, now() AS now
 """
 

@@ -26,6 +26,7 @@ from confer.policy import Actor, Membership
 from confer.registration import invitations
 from confer.registration import queries as registration_q
 from confer.registration import service as registration
+from confer.sso import service as sso
 from confer.validate import Fields, parse_id
 
 ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
@@ -62,6 +63,8 @@ class ConferenceInput:
     translations: dict[str, dict[str, str]] | None = None
     # From how many minutes before a session its joining link is shown to members (#24).
     joining_reveal_minutes: int = REVEAL_DEFAULT
+    # Who may join without approval on a provider's word (confer.sso); None: unchanged.
+    join_rules: sso.JoinRules | None = None
 
 
 # --- bilingual conferences (migrations/0018_bilingual.sql, confer.i18n.localized) ----------
@@ -331,6 +334,7 @@ def _check_conference(
     bilingual = f.boolean(data.get("bilingual"))
     translations = _check_translations(f, data, language, bilingual, _TRANSLATED)
     reveal = _check_reveal_minutes(f, data, current)
+    join_rules = sso.check_join_rules(f, data, current)
     return ConferenceInput(
         title,
         summary,
@@ -345,6 +349,7 @@ def _check_conference(
         bilingual,
         translations,
         reveal,
+        join_rules,
     )
 
 
@@ -441,6 +446,7 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
             raise Invalid(fields={"slug": _("That web address is taken: choose another")}) from None
         for user_id in organiser_ids or [actor.user_id]:
             await q.upsert_membership(con, conference_id, user_id, "organiser", "conference")
+        await sso.save_join_rules(con, conference_id, c.join_rules)
         await registration.change_settings(
             con, ctx.settings, conference_id, c.registration, c.capacity
         )
@@ -548,6 +554,7 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
             translations=translations,
             joining_reveal_minutes=c.joining_reveal_minutes,
         )
+        await sso.save_join_rules(con, place.id, c.join_rules)
         promoted = await registration.change_settings(
             con, ctx.settings, place.id, c.registration, c.capacity
         )

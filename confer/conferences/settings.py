@@ -25,6 +25,7 @@ from confer.live.events import conference_updated_event
 from confer.moderation import queries as moderation_q
 from confer.policy import Actor
 from confer.registration import service as registration
+from confer.sso import service as sso
 from confer.validate import Fields
 
 FLAG_THRESHOLD = (1, 100)  # migrations/0003_moderation.sql's CHECK
@@ -216,13 +217,17 @@ async def save_registration(
 ) -> dict[str, Any]:
     """`registration` ("open", "approval", "invite") and `capacity` (places for participants
     and observers; "" or None: no limit). Raising the capacity gives places to the waitlist
-    (confer.registration.service.change_settings)."""
+    (confer.registration.service.change_settings). With sign-in providers, the email domains
+    and tenants whose people join without approval (`sso_join_domains`, `sso_join_tenants`;
+    absent: unchanged)."""
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
     mode, capacity = registration.check_settings(f, data, place.conference)
+    join_rules = sso.check_join_rules(f, data, place.conference)
     f.raise_if_any()
     async with ctx.pool.acquire() as con, con.transaction():
         promoted = await registration.change_settings(con, ctx.settings, place.id, mode, capacity)
+        await sso.save_join_rules(con, place.id, join_rules)
     await ctx.hub.publish(
         [
             conference_updated_event(place.id),

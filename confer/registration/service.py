@@ -28,6 +28,7 @@ from confer.policy import Actor
 from confer.registration import emails
 from confer.registration import queries as q
 from confer.settings import Settings
+from confer.sso import queries as sso_q
 from confer.urls import url
 from confer.validate import Fields
 
@@ -284,7 +285,11 @@ async def register(
         if member is not None and member["status"] in LIVE_STATUSES:
             return _registration(place, actor.user_id, member)  # a double submission
         _check_may_register(conference, member, closed=conference["closed"])
-        if conference["registration"] == "approval":
+        if conference["registration"] == "approval" and not await sso_q.member_vouched_for(
+            con, place.id, actor.user_id
+        ):
+            # Approval, unless a sign-in provider vouches for them under the conference's
+            # join rules (a verified email at a chosen domain, or a chosen tenant: confer.sso).
             status, position = "pending", None
         else:
             status, position = await _offer(con, conference)

@@ -173,6 +173,7 @@ async def seed(world: Any) -> dict[str, Any]:
         ("password reset, link not valid", "/account/reset/not-a-token", None),
         ("email sign-in request", "/login/email", 200),
         ("invitation, link not valid", "/invitations/not-a-token", None),
+        ("provider sign-in, none waiting to be linked", "/account/sso/link", 404),
         ("conference home", c, 200),
         ("programme", f"{c}/programme", 200),
         ("speakers", f"{c}/speakers", 200),
