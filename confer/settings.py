@@ -67,6 +67,19 @@ class Settings:
     # PSEUDO_LOCALE=1 offers the pseudo-locale (confer.i18n.PSEUDO) at /language/qps: every
     # message accented and marked, so that text that missed the catalogues stands out.
     pseudo_locale: bool = False
+    # Files (confer.files, issue #25). CLAMD_SOCKET: clamd's unix socket (/run/clamav/clamd.ctl)
+    # or host:port; unset, files are served unscanned with a note to organisers (the demo).
+    clamd_socket: str | None = None
+    clamd_timeout_seconds: float = 120.0
+    # How often files left waiting by an unreachable scanner are tried again.
+    files_scan_retry_seconds: float = 30.0
+    # FILE_MAX_MB: one file; IMAGE_MAX_MB: one image (re-encoded in memory, so smaller).
+    file_max_bytes: int = 50 * 1024 * 1024
+    image_max_bytes: int = 10 * 1024 * 1024
+    # FILES_MEMBER_QUOTA_MB and FILES_CONFERENCE_QUOTA_MB: all of one member's files in one
+    # conference, and all of a conference's files.
+    files_member_quota_bytes: int = 200 * 1024 * 1024
+    files_conference_quota_bytes: int = 5 * 1024 * 1024 * 1024
 
     @property
     def secure_cookies(self) -> bool:
@@ -102,6 +115,15 @@ class Settings:
             data_dir=data_dir,
             port=port,
             pseudo_locale=env.get("PSEUDO_LOCALE", "").strip().lower() in ("1", "true", "yes"),
+            clamd_socket=env.get("CLAMD_SOCKET", "").strip() or None,
+            file_max_bytes=_megabytes("FILE_MAX_MB", env, s.file_max_bytes),
+            image_max_bytes=_megabytes("IMAGE_MAX_MB", env, s.image_max_bytes),
+            files_member_quota_bytes=_megabytes(
+                "FILES_MEMBER_QUOTA_MB", env, s.files_member_quota_bytes
+            ),
+            files_conference_quota_bytes=_megabytes(
+                "FILES_CONFERENCE_QUOTA_MB", env, s.files_conference_quota_bytes
+            ),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -135,6 +157,16 @@ def _log_format(raw: str) -> str:
     if fmt not in ("text", "json"):
         raise SettingError(f"LOG_FORMAT must be text or json, not {raw!r}")
     return fmt
+
+
+def _megabytes(name: str, env: dict[str, str], default: int) -> int:
+    """A size in whole megabytes (MiB); unset keeps the default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingError(f"{name} must be a whole number of megabytes, at least 1, not {raw!r}")
+    return int(raw) * 1024 * 1024
 
 
 def _networks(name: str, raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

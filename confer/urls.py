@@ -59,6 +59,11 @@ PAGES: dict[str, str] = {
     "edit_post": "/c/{slug}/posts/{post_id}/edit",
     "delete_post": "/c/{slug}/posts/{post_id}/delete",
     "undelete_post": "/c/{slug}/posts/{post_id}/undelete",
+    # Files (confer.files): papers and slides on sessions, attachments on posts.
+    "file": "/c/{slug}/files/{file_id}/{filename}",
+    "delete_file": "/c/{slug}/files/{file_id}/delete",
+    "session_files": "/c/{slug}/sessions/{session_id}/files",
+    "post_files": "/c/{slug}/posts/{post_id}/files",
     # Moderation.
     "moderation": "/c/{slug}/moderation",
     "flag_post": "/c/{slug}/posts/{post_id}/flag",

@@ -12,6 +12,7 @@ from confer.calendars import service as calendars
 from confer.conferences import service
 from confer.conferences.service import KINDS, ROLES
 from confer.errors import Forbidden, Invalid
+from confer.files import service as files
 from confer.i18n import _
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
@@ -63,6 +64,7 @@ async def show_programme(request: web.Request) -> dict:
         "days": service.by_day(sessions, place.tz),
         "speakers": speakers,
         "starred": starred,
+        "session_files": await files.for_sessions(ctx, place, [s["id"] for s in sessions]),
     }
 
 

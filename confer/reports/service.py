@@ -125,6 +125,7 @@ class ActionWords(NamedTuple):
 # Every action the moderation log records (confer.moderation, confer.panels,
 # confer.calendars), in words: the report's table and the moderation page's log.
 ACTION_NAMES = {
+    "file.infected": ActionWords(N_("File: refused, a virus found"), None),
     "thread.pin": ActionWords(
         N_("Thread: pin"), N_("%(actor)s pinned the thread “%(thread)s”")),
     "thread.unpin": ActionWords(
@@ -245,6 +246,12 @@ def log_sentence(row: Mapping[str, Any]) -> str:
             "%(actor)s muted %(name)s for %(num)d minutes",
             minutes,
         ) % {**values, "num": minutes}
+    if action == "file.infected":  # confer.files.service: the scanner refused an upload
+        return _("The virus scanner refused a file from %(actor)s: “%(title)s” (%(signature)s)") % {
+            "actor": values["actor"],
+            "title": details.get("title", ""),
+            "signature": details.get("signature", ""),
+        }
     if action == "thread.slow_mode" and not details.get("seconds"):
         return _("%(actor)s turned off slow mode in “%(thread)s”") % values
     words = ACTION_NAMES.get(action)
