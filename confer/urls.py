@@ -64,6 +64,7 @@ PAGES: dict[str, str] = {
     "delete_file": "/c/{slug}/files/{file_id}/delete",
     "session_files": "/c/{slug}/sessions/{session_id}/files",
     "post_files": "/c/{slug}/posts/{post_id}/files",
+    "manage_files": "/c/{slug}/manage/files",
     # Moderation.
     "moderation": "/c/{slug}/moderation",
     "flag_post": "/c/{slug}/posts/{post_id}/flag",

@@ -438,3 +438,58 @@ async def test_the_api_uploads_and_lists_files_and_keeps_the_member_quota(
         async with http.delete(str(server.make_url(f"/api/v1/files/{made['id']}"))) as r:
             assert r.status == 200
     assert await pool.fetchval("SELECT count(*) FROM file_chunks") == 0
+
+
+async def test_files_in_posts_follow_the_conference_setting_and_hide_with_their_post(
+    world, pool, settings, aiohttp_server, clients
+):
+    w = await _setup(world)
+    s = await world.session(w["c"], kind="discussion", title="Talk")
+    author = await world.user("Ann Author")
+    reader_user = await world.user("Rita Reader")
+    await world.member(w["c"], author, "participant")
+    await world.member(w["c"], reader_user, "participant")
+    t = await world.thread(s, author)
+    post_id = await pool.fetchval("SELECT id FROM posts WHERE thread_id = $1", t["id"])
+    server = await _server(aiohttp_server, settings)
+    slug = w["c"]["slug"]
+    ann = await clients(server, author["email"])
+    path = f"/c/{slug}/posts/{post_id}/files"
+    r, _ = await ann.upload(path, PDF, "policy.pdf", title="Policy")
+    assert r.status == 403  # off by default
+
+    org = await clients(server, w["organiser"]["email"])
+    r, page = await org.get(f"/c/{slug}/manage")
+    assert b"Files in posts" in page
+    form = {"csrf_token": org.csrf, "post_files_enabled": "on", "post_file_max_mb": "abc",
+            "post_files_max": "1", "kind_pdf": "on"}  # fmt: skip
+    async with org.session.post(org.base + f"/c/{slug}/manage/files", data=form) as r:
+        assert r.status == 422 and "whole number of megabytes" in await r.text()
+    form["post_file_max_mb"] = "5"
+    async with org.session.post(
+        org.base + f"/c/{slug}/manage/files", data=form, allow_redirects=False
+    ) as r:
+        assert r.status == 303
+    row = await pool.fetchrow("SELECT * FROM conferences WHERE id = $1", w["c"]["id"])
+    assert row["post_files_enabled"] and row["post_file_kinds"] == ["pdf"]
+
+    await ann.get(path)
+    r, text = await ann.upload(path, _jpeg_with_gps(), "p.jpg", alt="A photo")
+    assert r.status == 422 and "PDF documents" in text  # pictures are not allowed here
+    r, text = await ann.upload(path, PDF, "policy.pdf", title="")
+    assert r.status == 303, text[:3000]
+    assert await pool.fetchval("SELECT title FROM files") == "policy.pdf"
+    r, text = await ann.upload(path, PDF, "second.pdf", title="Second")
+    assert r.status == 422 and "A post can have up to 1 file." in text
+
+    rita = await clients(server, reader_user["email"])
+    r, page = await rita.get(f"/c/{slug}/threads/{t['id']}")
+    assert b"policy.pdf" in page
+    file_id = await pool.fetchval("SELECT id FROM files")
+    r, body = await rita.get(f"/c/{slug}/files/{file_id}/policy.pdf")
+    assert r.status == 200 and body == PDF
+    await pool.execute("UPDATE posts SET status = 'hidden' WHERE id = $1", post_id)
+    r, page = await rita.get(f"/c/{slug}/threads/{t['id']}")
+    assert b"policy.pdf" not in page
+    r, body = await rita.get(f"/c/{slug}/files/{file_id}/policy.pdf")
+    assert r.status == 404

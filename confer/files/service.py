@@ -26,7 +26,7 @@ from confer.context import Ctx
 from confer.errors import ConferError, Conflict, Invalid, NotFound, TooLarge
 from confer.files import kinds, scan, storage
 from confer.files import queries as q
-from confer.i18n import N_, _
+from confer.i18n import N_, _, ngettext
 from confer.keys import ctx_key
 from confer.moderation import queries as moderation_q
 from confer.places import Place
@@ -210,7 +210,9 @@ async def upload(
         session_of_file = post["session_id"]
         if await q.count_for_post(pool, post_id) >= conference["post_files_max"]:
             n = conference["post_files_max"]
-            message = _("A post can have up to %(num)s files.") % {"num": number(n)}
+            message = ngettext(
+                "A post can have up to %(num)d file.", "A post can have up to %(num)d files.", n
+            ) % {"num": n}
             raise Invalid(message, fields={"file": message})
 
     f = Fields()
@@ -567,3 +569,60 @@ async def session_context(
         "file_max_text": megabytes(ctx.settings.file_max_bytes),
         "is_organiser": place.can("conference.manage"),
     }
+
+
+async def attach_to_posts(ctx: Ctx, place: Place, posts: list[dict[str, Any]]) -> None:
+    """Put each shown post's files on it (`files`, and `files_key` for confer.fragments' key).
+    A post whose text is not shown (hidden, deleted: its `placeholder`) shows no files."""
+    shown = [p for p in posts if not p.get("placeholder")]
+    by_post = await for_posts(ctx, place, [p["id"] for p in shown]) if shown else {}
+    for p in posts:
+        found = by_post.get(p["id"], []) if not p.get("placeholder") else []
+        p["files"] = found
+        p["files_key"] = tuple(
+            (f["id"], f["scan_state"], f["title"], f["alt"], f["size"]) for f in found
+        )
+
+
+async def update_settings(ctx: Ctx, actor: Actor, slug: str, data: Mapping[str, str]) -> None:
+    """The conference's setting for files in posts (organisers): on or off, the largest file,
+    how many on one post, and the kinds allowed."""
+    place = await places.load(ctx.pool, actor, slug, "conference.manage")
+    f = Fields()
+    enabled = f.boolean(data.get("post_files_enabled"))
+    top = max(1, min(1000, ctx.settings.file_max_bytes // (1024 * 1024)))
+    max_mb = _whole(
+        f, "post_file_max_mb", data.get("post_file_max_mb"), 1, top,
+        _("Enter the largest file size as a whole number of megabytes, from 1 to %(max)s")
+        % {"max": number(top)},
+    )  # fmt: skip
+    count = _whole(
+        f, "post_files_max", data.get("post_files_max"), 1, 20,
+        _("Enter how many files a post can have, from 1 to 20"),
+    )  # fmt: skip
+    chosen = [k for k in kinds.KINDS if f.boolean(data.get(f"kind_{k}"))]
+    if enabled and not chosen:
+        f.errors["kinds"] = _("Select at least one kind of file")
+    f.raise_if_any()
+    async with ctx.pool.acquire() as con, con.transaction():
+        await con.execute(
+            """
+            UPDATE conferences
+            SET post_files_enabled = $2, post_file_max_mb = $3, post_files_max = $4,
+                post_file_kinds = $5, updated_at = now()
+            WHERE id = $1
+            """,
+            place.id,
+            enabled,
+            max_mb,
+            count,
+            chosen or list(place.conference["post_file_kinds"]),
+        )
+
+
+def _whole(f: Fields, name: str, raw: object, lo: int, hi: int, message: str) -> int:
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()) or not lo <= int(text) <= hi:
+        f.errors[name] = message
+        return lo
+    return int(text)

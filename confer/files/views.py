@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
 
 from confer import places
-from confer.errors import BadRequest, ConferError
-from confer.files import service, storage
+from confer.errors import BadRequest, ConferError, Invalid
+from confer.files import kinds, service, storage
 from confer.i18n import _
 from confer.keys import actor_key, ctx_key
 from confer.routing import page
@@ -120,6 +121,8 @@ async def delete_file(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     row = await service.delete(ctx, request[actor_key], slug, int_param(request, "file_id"))
     back = form.get("back", "")
+    if row["post_id"] is not None and back == "post_files":
+        raise redirect(url("post_files", slug=slug, post_id=row["post_id"]))
     if row["session_id"] is not None and back != "panel":
         raise redirect(f"{url('session', slug=slug, session_id=row['session_id'])}#files")
     if row["session_id"] is not None:
@@ -198,7 +201,7 @@ async def _post_files_page(
             "c": c,
             "post": post,
             "files": files,
-            "kinds": [service.KIND_NAMES[k] for k in c["post_file_kinds"]],
+            "kinds": [_(service.KIND_NAMES[k]) for k in c["post_file_kinds"]],
             "max_text": service.megabytes(
                 min(ctx.settings.file_max_bytes, c["post_file_max_mb"] * 1024 * 1024)
             ),
@@ -240,9 +243,31 @@ async def upload_post_file(request: web.Request) -> web.StreamResponse:
 upload_post_file.streams_upload = True  # type: ignore[attr-defined]
 
 
+async def save_settings(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[ctx_key]
+    slug = request.match_info["slug"]
+    form = await read_form(request)
+    try:
+        await service.update_settings(ctx, request[actor_key], slug, form)
+    except Invalid as e:
+        place = await places.load(ctx.pool, request[actor_key], slug, "conference.manage")
+        values: dict[str, Any] = dict(form)
+        values["post_files_enabled"] = form.get("post_files_enabled") == "on"
+        values["kinds"] = [k for k in kinds.KINDS if form.get(f"kind_{k}") == "on"]
+        return aiohttp_jinja2.render_template(
+            "manage/files_settings.html",
+            request,
+            {"place": place, "c": place.conference, "files_errors": e.fields,
+             "files_values": values},
+            status=e.status,
+        )  # fmt: skip
+    raise redirect(f"{url('manage', slug=slug)}#files-settings")
+
+
 def setup(app: web.Application) -> None:
     page(app, "GET", "file", download_file)
     page(app, "POST", "session_files", upload_session_file, limit="post")
     page(app, "POST", "delete_file", delete_file)
     page(app, "GET", "post_files", show_post_files)
     page(app, "POST", "post_files", upload_post_file, limit="post")
+    page(app, "POST", "manage_files", save_settings)

@@ -128,6 +128,7 @@ async def _thread_page(
             mine = posts.present(place, row)
             if mine is not None and await posts.can_undo_delete(ctx, place, mine):
                 undo_post_id = done_post_id
+    await files.attach_to_posts(ctx, place, page.posts + pinned)
     tools = {}
     if can_moderate:
         tools = {
