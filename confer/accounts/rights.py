@@ -72,6 +72,16 @@ MY_DATA = {
         FROM calendar_feeds WHERE user_id = $1""",
     "api_tokens": """
         SELECT name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1""",
+    # Their files (confer.files), each with the address it is downloaded from.
+    "files": """
+        SELECT c.slug AS conference, f.title, f.alt, f.filename, f.content_type, f.size,
+               f.scan_state, f.session_id, f.post_id, f.created_at,
+               '/c/' || c.slug || '/files/' || f.id || '/' || replace(f.filename, ' ', '%20')
+                   AS url
+        FROM files f
+        JOIN conferences c ON c.id = f.conference_id
+        WHERE f.uploader_id = $1 AND f.scan_state <> 'infected'
+        ORDER BY f.id""",
 }
 
 ERASE = [
@@ -96,6 +106,8 @@ ERASE = [
     "DELETE FROM post_revisions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",
     # The text of a post deleted moments ago, kept for its undo window (issue #23).
     "DELETE FROM post_deletions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",
+    # Their files, and with them their bytes (file_chunks cascades).
+    "DELETE FROM files WHERE uploader_id = $1",
 ]
 
 

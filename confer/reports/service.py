@@ -20,6 +20,7 @@ from babel.dates import format_date
 from confer import i18n, places
 from confer.conferences.service import ROLES
 from confer.context import Ctx
+from confer.files import queries as files_q
 from confer.i18n import N_, _, ngettext
 from confer.places import Place
 from confer.policy import FORMER_NAME, Actor
@@ -279,6 +280,7 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         moderation = await q.moderation(con, cid)
         as_of = await q.as_of(con)
         languages = await q.languages(con, cid)
+        files = await files_q.count_for_conference(con, cid)
     conference = dict(place.conference)
     conference["language"] = languages["language"] if languages else i18n.DEFAULT
     conference["bilingual"] = bool(languages and languages["bilingual"])
@@ -291,6 +293,10 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         "answered": sum(r["answered"] for r in questions),
         "dismissed": sum(r["dismissed"] for r in questions),
         "moderation": sum(r["actions"] for r in moderation),
+        # Files (confer.files): papers and slides on sessions, files in posts, their size.
+        "session_files": files["session_files"],
+        "post_files": files["post_files"],
+        "file_bytes": files["bytes"],
     }
     return Report(
         place=place,
