@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,7 @@ from confer.policy import Actor
 from confer.settings import Settings
 from tests.clamd import EICAR, Clamd
 
+SCHEMA = Path(__file__).parent.parent / "docs" / "transcript.schema.json"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -493,3 +495,79 @@ async def test_files_in_posts_follow_the_conference_setting_and_hide_with_their_
     assert b"policy.pdf" not in page
     r, body = await rita.get(f"/c/{slug}/files/{file_id}/policy.pdf")
     assert r.status == 404
+
+
+async def test_transcripts_name_files_and_the_zip_bundles_them(world, pool, settings):
+    import zipfile
+
+    import jsonschema
+
+    from confer.context import Ctx
+    from confer.exports import service as exports
+    from confer.files import service as files
+    from confer.live.hub import Hub
+
+    w = await _setup(world)
+    ctx = Ctx(pool=pool, settings=settings, hub=Hub())
+    organiser = Actor(user_id=w["organiser"]["id"], name="Olive Organiser")
+    slug = w["c"]["slug"]
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    photo = _jpeg_with_gps()
+    await files.upload(ctx, organiser, slug, session_id=w["s"]["id"],
+                       fields={"title": "Paper"}, incoming=files.Incoming("paper.pdf", chunks(PDF)))  # fmt: skip
+    await files.upload(ctx, organiser, slug, session_id=w["s"]["id"],
+                       fields={"title": "Board", "alt": "A noticeboard"},
+                       incoming=files.Incoming("board.jpg", chunks(photo)))  # fmt: skip
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM files ORDER BY id")]
+
+    place, req = await exports.start(
+        pool, organiser, slug, {"format": "html", "bundle_files": "on"}
+    )
+    assert exports.filename(place, req).endswith(".zip")
+    with await exports.spool_zip(pool, place, req) as spooled, zipfile.ZipFile(spooled) as zf:
+        names = zf.namelist()
+        html = zf.read(names[0]).decode()
+        assert zf.read(f"files/{ids[0]}-paper.pdf") == PDF
+        assert zf.read(f"files/{ids[1]}-board.jpg").startswith(b"\xff\xd8")
+    assert names[0].endswith("-transcript.html")
+    assert f'<img src="files/{ids[1]}-board.jpg" alt="A noticeboard">' in html
+    assert f'<a href="files/{ids[0]}-paper.pdf">Paper</a>' in html
+
+    place, req = await exports.start(pool, organiser, slug, {"format": "json"})
+    text = "".join([chunk async for chunk in exports.stream(pool, place, req)])
+    data = json.loads(text)
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(data, schema)
+    assert [f["title"] for f in data["sessions"][0]["files"]] == ["Paper", "Board"]
+
+
+async def test_the_data_download_lists_a_members_files_erasure_deletes_them_and_the_report_counts_them(
+    world, pool, settings
+):
+    from confer.accounts import rights
+    from confer.context import Ctx
+    from confer.files import service as files
+    from confer.live.hub import Hub
+    from confer.reports import service as reports
+
+    w = await _setup(world)
+    ctx = Ctx(pool=pool, settings=settings, hub=Hub())
+    organiser = Actor(user_id=w["organiser"]["id"], name="Olive Organiser")
+    slug = w["c"]["slug"]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield PDF
+
+    await files.upload(ctx, organiser, slug, session_id=w["s"]["id"],
+                       fields={"title": "Paper"}, incoming=files.Incoming("paper.pdf", chunks()))  # fmt: skip
+    report = await reports.participation(ctx, organiser, slug)
+    assert report.totals["session_files"] == 1 and report.totals["file_bytes"] == len(PDF)
+    mine = await rights.my_data(ctx, organiser)
+    assert [f["title"] for f in mine["files"]] == ["Paper"]
+    assert mine["files"][0]["url"].endswith("/paper.pdf")
+    await rights.delete_account(ctx, organiser, {"password": "correct horse battery staple"})
+    assert await pool.fetchval("SELECT count(*) FROM files") == 0
+    assert await pool.fetchval("SELECT count(*) FROM file_chunks") == 0

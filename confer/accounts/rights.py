@@ -17,6 +17,7 @@ from confer.exports import queries as exports_q
 from confer.i18n import N_, _
 from confer.policy import FORMER_NAME, Actor
 from confer.registration import service as registration
+from confer.urls import url
 from confer.validate import Fields
 
 FORMER = FORMER_NAME
@@ -74,10 +75,8 @@ MY_DATA = {
         SELECT name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1""",
     # Their files (confer.files), each with the address it is downloaded from.
     "files": """
-        SELECT c.slug AS conference, f.title, f.alt, f.filename, f.content_type, f.size,
-               f.scan_state, f.session_id, f.post_id, f.created_at,
-               '/c/' || c.slug || '/files/' || f.id || '/' || replace(f.filename, ' ', '%20')
-                   AS url
+        SELECT f.id, c.slug AS conference, f.title, f.alt, f.filename, f.content_type, f.size,
+               f.scan_state, f.session_id, f.post_id, f.created_at
         FROM files f
         JOIN conferences c ON c.id = f.conference_id
         WHERE f.uploader_id = $1 AND f.scan_state <> 'infected'
@@ -131,6 +130,8 @@ async def my_data(ctx: Ctx, actor: Actor) -> dict[str, Any]:
         for name, sql in MY_DATA.items():
             data[name] = _jsonable(await con.fetch(sql, actor.user_id))
     data["profile"] = data["profile"][0] if data["profile"] else None
+    for f in data["files"]:  # each with the address it is downloaded from
+        f["url"] = url("file", slug=f["conference"], file_id=f["id"], filename=f["filename"])
     # By id only: a name in the append-only audit_log would outlive an erasure.
     await exports_q.insert_audit(
         ctx.pool, actor.user_id, "", None, actor.user_id, "data.download", {}
