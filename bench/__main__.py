@@ -9,6 +9,7 @@ Benchmarks:
   search  searches of 100,000 posts (rare, common, phrase, filtered) by page and API: latency
   memory  the server's memory with 1,000 socket.io clients connected to one thread
   startup `confer serve` on an existing embedded data folder: exec to the first 200 on /
+  files   a 50 MB file uploaded (multipart, streamed) and downloaded: MB/s, server peak memory
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import export, live, memory, pages, search, startup, writes
+from bench import export, files, live, memory, pages, search, startup, writes
 
 BENCHMARKS = {
     "live": live,
@@ -27,6 +28,7 @@ BENCHMARKS = {
     "search": search,
     "memory": memory,
     "startup": startup,
+    "files": files,
 }
 
 
