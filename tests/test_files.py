@@ -571,3 +571,32 @@ async def test_the_data_download_lists_a_members_files_erasure_deletes_them_and_
     await rights.delete_account(ctx, organiser, {"password": "correct horse battery staple"})
     assert await pool.fetchval("SELECT count(*) FROM files") == 0
     assert await pool.fetchval("SELECT count(*) FROM file_chunks") == 0
+
+
+async def test_a_moved_post_keeps_its_files(world, pool, settings):
+    from confer.context import Ctx
+    from confer.files import service as files
+    from confer.live.hub import Hub
+    from confer.moderation import service as moderation
+
+    w = await _setup(world)
+    s = await world.session(w["c"], kind="discussion", title="Talk")
+    author = await world.user("Ann Author")
+    await world.member(w["c"], author, "participant")
+    first, second = await world.thread(s, author), await world.thread(s, author, title="Other")
+    post_id = await pool.fetchval("SELECT id FROM posts WHERE thread_id = $1", first["id"])
+    await pool.execute(
+        "UPDATE conferences SET post_files_enabled = true WHERE id = $1", w["c"]["id"]
+    )
+    ctx = Ctx(pool=pool, settings=settings, hub=Hub())
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield PDF
+
+    await files.upload(ctx, Actor(user_id=author["id"], name="Ann Author"), w["c"]["slug"],
+                       post_id=post_id, fields={}, incoming=files.Incoming("a.pdf", chunks()))  # fmt: skip
+    organiser = Actor(user_id=w["organiser"]["id"], name="Olive Organiser")
+    await moderation.moderate_post(ctx, organiser, post_id, "move", {"to_thread_id": second["id"]})
+    assert await pool.fetchval("SELECT thread_id FROM posts WHERE id = $1", post_id) == second["id"]
+    place_files = await pool.fetch("SELECT post_id FROM files")
+    assert [r["post_id"] for r in place_files] == [post_id]
