@@ -28,6 +28,7 @@ PAGES: dict[str, str] = {
     "account_tokens": "/account/tokens",
     "account_token_revoke": "/account/tokens/{token_id}/revoke",
     "account_data": "/account/data",
+    "account_files": "/account/files",
     "account_delete": "/account/delete",
     "password_reset": "/account/reset",
     "password_reset_link": "/account/reset/{token}",

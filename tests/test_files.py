@@ -437,6 +437,9 @@ async def test_the_api_uploads_and_lists_files_and_keeps_the_member_quota(
             "multipart/form-data"
             in doc["paths"]["/api/v1/sessions/{session_id}/files"]["post"]["requestBody"]["content"]
         )
+        async with http.post(str(server.make_url("/account/files"))) as r:  # the member's own
+            assert r.status == 200 and r.headers["Content-Type"] == "application/zip"
+            assert b"workbook.pdf" in await r.read()
         async with http.delete(str(server.make_url(f"/api/v1/files/{made['id']}"))) as r:
             assert r.status == 200
     assert await pool.fetchval("SELECT count(*) FROM file_chunks") == 0
@@ -565,6 +568,11 @@ async def test_the_data_download_lists_a_members_files_erasure_deletes_them_and_
                        fields={"title": "Paper"}, incoming=files.Incoming("paper.pdf", chunks()))  # fmt: skip
     report = await reports.participation(ctx, organiser, slug)
     assert report.totals["session_files"] == 1 and report.totals["file_bytes"] == len(PDF)
+    import zipfile
+
+    with await files.my_files_zip(ctx, organiser) as spooled, zipfile.ZipFile(spooled) as zf:
+        file_id = await pool.fetchval("SELECT id FROM files")
+        assert zf.read(f"{slug}/{file_id}-paper.pdf") == PDF
     mine = await rights.my_data(ctx, organiser)
     assert [f["title"] for f in mine["files"]] == ["Paper"]
     assert mine["files"][0]["url"].endswith("/paper.pdf")

@@ -264,6 +264,29 @@ async def save_settings(request: web.Request) -> web.StreamResponse:
     raise redirect(f"{url('manage', slug=slug)}#files-settings")
 
 
+async def download_my_files(request: web.Request) -> web.StreamResponse:
+    """The member's own files, as a zip (the account page, beside the data download)."""
+    ctx = request.app[ctx_key]
+    spooled = await service.my_files_zip(ctx, request[actor_key])
+    with spooled:
+        spooled.seek(0, 2)
+        size = spooled.tell()
+        spooled.seek(0)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "application/zip",
+                "Content-Disposition": 'attachment; filename="my-confer-files.zip"',
+                "Cache-Control": "no-store",
+            }
+        )
+        response.content_length = size
+        await response.prepare(request)
+        while chunk := spooled.read(READ_BYTES):
+            await response.write(chunk)
+        await response.write_eof()
+    return response
+
+
 def setup(app: web.Application) -> None:
     page(app, "GET", "file", download_file)
     page(app, "POST", "session_files", upload_session_file, limit="post")
@@ -271,3 +294,4 @@ def setup(app: web.Application) -> None:
     page(app, "GET", "post_files", show_post_files)
     page(app, "POST", "post_files", upload_post_file, limit="post")
     page(app, "POST", "manage_files", save_settings)
+    page(app, "POST", "account_files", download_my_files, limit="export")
