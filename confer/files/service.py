@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import weakref
 import zipfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,15 @@ from aiohttp import web
 
 from confer import places
 from confer.context import Ctx
-from confer.errors import ConferError, Conflict, Forbidden, Invalid, NotFound, TooLarge
+from confer.errors import (
+    ConferError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unavailable,
+)
 from confer.files import kinds, scan, storage
 from confer.files import queries as q
 from confer.i18n import N_, _, ngettext
@@ -284,7 +293,15 @@ async def upload(
         del data
 
     state = "pending" if settings.clamd_socket else "unscanned"
-    async with pool.acquire() as con, con.transaction():
+    # An upload holds a pool connection while the rest of the file arrives: at most a quarter
+    # of the pool does at once, so slow uploads cannot take every connection (503 beyond).
+    gate = _upload_gate(pool, settings.pool_max_size)
+    if gate.locked():
+        raise Unavailable(
+            _("Several files are being uploaded right now. Try again in a moment."),
+            retry_after=10,
+        )
+    async with gate, pool.acquire() as con, con.transaction():
         file_id = await q.insert_file(
             con,
             place.id,
@@ -322,6 +339,16 @@ async def upload(
     row = await q.fetch_file(pool, file_id)
     assert row is not None
     return present(place, row)
+
+
+_gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _upload_gate(pool: Any, pool_size: int) -> asyncio.Semaphore:
+    gate = _gates.get(pool)
+    if gate is None:
+        gate = _gates[pool] = asyncio.Semaphore(max(1, pool_size // 4))
+    return gate
 
 
 def _kind_refused(head: bytes, allowed: tuple[str, ...]) -> str:
