@@ -11,6 +11,7 @@ Benchmarks:
   startup `confer serve` on an existing embedded data folder: exec to the first 200 on /
   redis   socket.io events through Confer's Redis manager as processes are added: Redis's
           CPU per event, each process's, and the ceilings they imply
+  files   a 50 MB file uploaded (multipart, streamed) and downloaded: MB/s, server peak memory
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import export, live, memory, pages, redis_ceiling, search, startup, writes
+from bench import export, files, live, memory, pages, redis_ceiling, search, startup, writes
 
 BENCHMARKS = {
     "live": live,
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "memory": memory,
     "startup": startup,
     "redis": redis_ceiling,
+    "files": files,
 }
 
 

@@ -22,6 +22,9 @@ from confer.conferences import views as conference_views
 from confer.context import Ctx
 from confer.errors import StartupError
 from confer.exports import views as export_views
+from confer.files import api as files_api
+from confer.files import views as files_views
+from confer.files.service import rescan_ctx
 from confer.keys import (
     ctx_key,
     hub_key,
@@ -133,6 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(sender_ctx)  # the outbox sender
     app.cleanup_ctx.append(digest_ctx)  # the daily digest
     app.cleanup_ctx.append(reminders_ctx)  # reminders of starred sessions
+    app.cleanup_ctx.append(rescan_ctx)  # files that waited for the virus scanner
     app.router.add_static("/static/", resources.path("static"), name="static", append_version=False)
     observe.register_routes(app.router)  # which paths carry a token, for the logs
     return app
@@ -155,5 +159,7 @@ def _add_pages_and_api(app: web.Application) -> None:
     search_views.setup(app)
     calendar_views.setup(app)
     site_views.setup(app)
+    files_views.setup(app)
+    files_api.setup(app)
     # The API's catch-all 404 comes last among /api/ routes.
     api_routes.setup(app)

@@ -75,7 +75,7 @@ class PostFragments:
             p["id"], p["thread_id"], p["seq"], p["status"], p["created_at"], p["edited_at"],
             p["pinned_at"], p["hidden_reason"], p["placeholder"], p["body_html"],
             p["author_name"], p["author_title"], p["author_role"], p["author_organisation"],
-            p["reply_to_id"], p["reply_to_name"], p.get("lang"),
+            p["reply_to_id"], p["reply_to_name"], p.get("lang"), p.get("files_key"),
             conference["slug"], conference["timezone"], page_no, new, can_reply, can_report,
             lang,
         )  # fmt: skip

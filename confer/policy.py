@@ -153,6 +153,25 @@ def can(
         return is_organiser or (
             member is not None and member.active and member.role == "facilitator"
         )
+    if action == "session.files":  # "Papers and slides"; `session` carries its speaker_ids
+        if is_organiser:
+            return True
+        if member is None or not active or member.muted or session is None:
+            return False
+        return member.facilitates_session(session["id"]) or (
+            actor.user_id in session.get("speaker_ids", ())
+        )
+    if action == "post.attach":  # a file on one's own post, where the organisers allow it
+        return (
+            bool(conference.get("post_files_enabled"))
+            and post is not None
+            and actor.user_id is not None
+            and post["author_id"] == actor.user_id
+            and post["status"] in ("visible", "pending")
+            and active
+            and member is not None
+            and not member.muted
+        )
     if action in ("post.edit", "post.delete"):
         mine = (
             post is not None
@@ -241,6 +260,12 @@ def require(
         raise Forbidden(_("Observers can read but not post."))
     if action == "thread.create":
         raise Forbidden(_("Only facilitators can start threads in this session."))
+    if action == "session.files":
+        raise Forbidden(
+            _("Only organisers and this session's speakers and facilitators can add files here.")
+        )
+    if action == "post.attach" and not conference.get("post_files_enabled"):
+        raise Forbidden(_("This conference does not allow files in posts."))
     if action.startswith("moderate"):
         raise Forbidden(_("Only facilitators and organisers can do that here."))
     if action == "question.vote" and post is not None and post["author_id"] == actor.user_id:

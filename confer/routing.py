@@ -157,8 +157,10 @@ def api(
     name: str | None = None,
 ) -> web.AbstractRoute:
     """A JSON API route at API + `path`, documented by the OpenAPI operation `doc`. The request's
-    JSON object is read (a 400 if it is not one) exactly when `doc` has a requestBody."""
-    wrapped = json_handler(handler, body="requestBody" in doc)
+    JSON object is read (a 400 if it is not one) exactly when `doc` has a JSON requestBody."""
+    # A multipart upload (confer.files.api) documents its body too, and reads it itself.
+    content = doc.get("requestBody", {}).get("content", {})
+    wrapped = json_handler(handler, body="application/json" in content)
     return add(app, method, API + path, wrapped, name=name, limit=limit, doc=doc)
 
 

@@ -88,6 +88,20 @@ class Settings:
     def provider(self, provider_id: str) -> Provider | None:
         return next((p for p in self.oidc_providers if p.id == provider_id), None)
 
+    # Files (confer.files, issue #25). CLAMD_SOCKET: clamd's unix socket (/run/clamav/clamd.ctl)
+    # or host:port; unset, files are served unscanned with a note to organisers (the demo).
+    clamd_socket: str | None = None
+    clamd_timeout_seconds: float = 120.0
+    # How often files left waiting by an unreachable scanner are tried again.
+    files_scan_retry_seconds: float = 30.0
+    # FILE_MAX_MB: one file; IMAGE_MAX_MB: one image (re-encoded in memory, so smaller).
+    file_max_bytes: int = 50 * 1024 * 1024
+    image_max_bytes: int = 10 * 1024 * 1024
+    # FILES_MEMBER_QUOTA_MB and FILES_CONFERENCE_QUOTA_MB: all of one member's files in one
+    # conference, and all of a conference's files.
+    files_member_quota_bytes: int = 200 * 1024 * 1024
+    files_conference_quota_bytes: int = 5 * 1024 * 1024 * 1024
+
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
@@ -126,6 +140,15 @@ class Settings:
             privacy_url=_link("PRIVACY_URL", env.get("PRIVACY_URL", "")),
             contact=_contact(env.get("CONTACT", "")),
             oidc_providers=_providers(env),
+            clamd_socket=env.get("CLAMD_SOCKET", "").strip() or None,
+            file_max_bytes=_megabytes("FILE_MAX_MB", env, s.file_max_bytes),
+            image_max_bytes=_megabytes("IMAGE_MAX_MB", env, s.image_max_bytes),
+            files_member_quota_bytes=_megabytes(
+                "FILES_MEMBER_QUOTA_MB", env, s.files_member_quota_bytes
+            ),
+            files_conference_quota_bytes=_megabytes(
+                "FILES_CONFERENCE_QUOTA_MB", env, s.files_conference_quota_bytes
+            ),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -182,6 +205,16 @@ def _providers(env: dict[str, str]) -> tuple[Provider, ...]:
         return parse_providers(env.get("OIDC_PROVIDERS"), env)
     except ProviderConfigError as e:
         raise SettingError(str(e)) from None
+
+
+def _megabytes(name: str, env: dict[str, str], default: int) -> int:
+    """A size in whole megabytes (MiB); unset keeps the default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingError(f"{name} must be a whole number of megabytes, at least 1, not {raw!r}")
+    return int(raw) * 1024 * 1024
 
 
 def _networks(name: str, raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

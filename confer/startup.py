@@ -105,6 +105,7 @@ def setup_templates(app: web.Application) -> None:
     env.filters["day_name"] = timefmt.day_name
     env.filters["html_span"] = timefmt.html_span
     env.filters["zone_name"] = timefmt.zone_name
+    env.filters["megabytes"] = _megabytes  # a size for people (confer.files)
     env.filters["number"] = validate.number
     env.filters["duration"] = durations.duration
     env.globals["character_count_i18n"] = charcount.character_count_i18n
@@ -149,3 +150,9 @@ async def freeze_startup_heap(app: web.Application) -> None:
         gc.freeze()  # no collection first: that alone held the loop for ~100 ms
 
     app[heap_frozen_key] = asyncio.get_running_loop().create_task(freeze())
+
+
+def _megabytes(n: int) -> str:
+    from confer.files.service import megabytes
+
+    return megabytes(n)

@@ -28,6 +28,7 @@ PAGES: dict[str, str] = {
     "account_tokens": "/account/tokens",
     "account_token_revoke": "/account/tokens/{token_id}/revoke",
     "account_data": "/account/data",
+    "account_files": "/account/files",
     "account_delete": "/account/delete",
     "password_reset": "/account/reset",
     "password_reset_link": "/account/reset/{token}",
@@ -76,6 +77,12 @@ PAGES: dict[str, str] = {
     "edit_post": "/c/{slug}/posts/{post_id}/edit",
     "delete_post": "/c/{slug}/posts/{post_id}/delete",
     "undelete_post": "/c/{slug}/posts/{post_id}/undelete",
+    # Files (confer.files): papers and slides on sessions, attachments on posts.
+    "file": "/c/{slug}/files/{file_id}/{filename}",
+    "delete_file": "/c/{slug}/files/{file_id}/delete",
+    "session_files": "/c/{slug}/sessions/{session_id}/files",
+    "post_files": "/c/{slug}/posts/{post_id}/files",
+    "manage_files": "/c/{slug}/manage/files",
     # Moderation.
     "moderation": "/c/{slug}/moderation",
     "flag_post": "/c/{slug}/posts/{post_id}/flag",

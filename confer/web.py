@@ -534,6 +534,15 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[csrf_key] = _csrf_for(request, cookie)
     if request.method not in SAFE_METHODS and request[actor_key].via != "token":
         submitted = request.headers.get(CSRF_HEADER)
+        if (
+            submitted is None
+            and new_cookie is None
+            and request.content_type == "multipart/form-data"
+            and streams_upload(request)
+        ):
+            # A file upload is streamed (confer.files.views): its handler checks the token
+            # from the form's first fields (check_upload_csrf) before it reads the file.
+            return await handler(request)
         if submitted is None and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
@@ -541,14 +550,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             form = await read_form(request)
             submitted = form.get(CSRF_FIELD)
         if new_cookie is not None or not _csrf_ok(request, submitted):
-            message = _(
-                "This form has expired or was sent from another site. "
-                "Go back, reload the page and try again: your text is still in your browser."
-            )
-            if is_api(request):
-                response: web.StreamResponse = error_json("csrf", message, status=403)
-            else:
-                response = await error_page(request, 403, _("Please try again"), message)
+            response = await csrf_refused(request)
             if new_cookie:
                 _set_csrf_cookie(request, response, new_cookie)
             return response
@@ -556,6 +558,32 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if new_cookie and not response.prepared:
         _set_csrf_cookie(request, response, new_cookie)
     return response
+
+
+async def csrf_refused(request: web.Request) -> web.Response:
+    """The answer to a state change without a valid CSRF token."""
+    message = _(
+        "This form has expired or was sent from another site. "
+        "Go back, reload the page and try again: your text is still in your browser."
+    )
+    if is_api(request):
+        return error_json("csrf", message, status=403)
+    return await error_page(request, 403, _("Please try again"), message)
+
+
+def streams_upload(request: web.Request) -> bool:
+    """True for a route whose handler reads a multipart upload as a stream (marked with
+    `streams_upload = True`); the form is then never read whole by a middleware."""
+    return bool(getattr(request.match_info.handler, "streams_upload", False))
+
+
+def check_upload_csrf(request: web.Request, fields: dict[str, str]) -> bool:
+    """For a streamed upload: True if the request is authenticated by API token, or carries
+    the CSRF token in its header or in the form's fields read so far."""
+    if request[actor_key].via == "token":
+        return True
+    submitted = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
+    return _csrf_ok(request, submitted)
 
 
 def _set_csrf_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:

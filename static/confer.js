@@ -899,6 +899,71 @@ else conferenceHome();
 programmeBuilder();
 notifications();
 menuBadge();
+uploads();
+
+// --- file uploads with a progress bar (templates/files/*.html, forms marked data-upload) ---
+// Without JavaScript the form posts as it is. With it, the same form is sent by
+// XMLHttpRequest (fetch reports no upload progress) and a <progress> shows how much has gone;
+// the answer replaces the page as the browser would have shown it: the page it redirected to,
+// or the form again with its errors.
+
+function uploads() {
+  for (const form of document.querySelectorAll("form[data-upload]")) {
+    const status = el("p", { class: "govuk-body-s", role: "status" });
+    const bar = el("progress", { max: "100", value: "0", class: "confer-upload-progress" });
+    const box = el("div", { class: "confer-upload", hidden: "" }, bar, status);
+    bar.setAttribute("aria-label", gettext("Upload progress"));
+    form.append(box);
+    form.addEventListener("submit", (event) => {
+      const file = form.querySelector('input[type="file"]');
+      if (!file || !file.files.length) return; // nothing to show: the plain form goes
+      event.preventDefault();
+      const button = form.querySelector('button[type="submit"]');
+      if (button) button.disabled = true;
+      box.hidden = false;
+      status.textContent = gettext("Uploading your file…");
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.upload.addEventListener("progress", (e) => {
+        if (!e.lengthComputable) return;
+        const percent = Math.floor((e.loaded / e.total) * 100);
+        bar.value = percent;
+        status.textContent = gettext("Uploading: %(percent)s%% sent", { percent });
+      });
+      xhr.upload.addEventListener("load", () => {
+        bar.value = 100;
+        status.textContent = gettext("Uploaded. Checking the file…");
+      });
+      xhr.addEventListener("load", () => {
+        if (xhr.status < 400 && xhr.responseURL && xhr.responseURL !== form.action) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        // The form again, with what went wrong: the page as the server wrote it.
+        const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        const main = page.querySelector("main");
+        const here = document.querySelector("main");
+        if (main && here) {
+          here.replaceWith(document.importNode(main, true));
+          document.title = page.title;
+          const summary = document.querySelector(".govuk-error-summary");
+          if (summary) {
+            summary.setAttribute("tabindex", "-1");
+            summary.focus();
+          }
+        } else {
+          status.textContent = gettext("The file could not be uploaded. Try again.");
+          if (button) button.disabled = false;
+        }
+      });
+      xhr.addEventListener("error", () => {
+        status.textContent = gettext("The file could not be uploaded. Check your connection and try again.");
+        if (button) button.disabled = false;
+      });
+      xhr.send(new FormData(form));
+    });
+  }
+}
 
 // --- the Menu button's unread count (base.html [data-unread-badge]), for phones (#23) ------
 // A phone shows the Menu button with the list shut: its count follows every `notification`.

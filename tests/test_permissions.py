@@ -76,6 +76,7 @@ class Http:
     data: dict[str, Any] | None = None
     ok: int | None = None  # the success status; by default GET 200, form POST 303, API 200
     shows: str | None = None  # text an allowed reader must receive
+    file: bytes | None = None  # sent as a multipart upload's `file` part, after `data`
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class Row:
     # Tables a refusal may write: a refused form answered with the thread page again (422)
     # marks the thread read, as showing it does.
     may_touch: tuple[str, ...] = ()
-    # Change the scene first: "members_only", "draft", "locked" (thread 1), "hide_own" (the
+    # Change the scene first: "members_only", "draft", "locked" (thread 1), "post_files" (files
+    # in posts allowed), "hide_own" (the
     # actor's own post) or "hide_other" (the bystander's visible post in thread 1).
     setup: str | None = None
 
@@ -123,6 +125,7 @@ class Row:
 
 
 POST_BODY = "Permission test post"
+FILE_PDF = b"%PDF-1.4\n%%EOF\n"
 EDITED = "Edited by its author"
 HIDE = {"action": "hide", "reason": "Off-topic"}
 
@@ -372,6 +375,21 @@ TABLE: list[Row] = [
                   {"role_email": "{bystander_email}", "role_role": "observer"}),
         done="SELECT role = 'observer' FROM memberships WHERE conference_id = {conference}"
              " AND user_id = {bystander}"),
+    # --- files (issue #25): papers and slides on a session, files on one's own post ------------
+    Row("add-session-file",    "ok  ok  403 ok  403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/sessions/{panel}/files", {"title": "Slides"},
+                  file=FILE_PDF),
+        api=Http("POST", "/api/v1/sessions/{panel}/files", {"title": "Slides"}, ok=201,
+                 file=FILE_PDF),
+        done="SELECT EXISTS (SELECT 1 FROM files WHERE session_id = {panel}"
+             " AND uploader_id = {actor})"),
+    Row("add-file-to-own-post", "ok ok  ok  ok  ok  403 403 403 401 403",
+        setup="post_files",
+        html=Http("POST", "/c/{slug}/posts/{own_post}/files", {"title": "Paper"},
+                  file=FILE_PDF),
+        api=Http("POST", "/api/v1/posts/{own_post}/files", {"title": "Paper"}, ok=201,
+                 file=FILE_PDF),
+        done="SELECT EXISTS (SELECT 1 FROM files WHERE post_id = {own_post})"),
     Row("export-transcript",   "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/export", {"format": "md"}, ok=200, shows="{opening_text}"),
         api=Http("POST", "/api/v1/conferences/{slug}/exports", {"format": "json"},
@@ -689,6 +707,8 @@ async def build_scene(env: Env, actor: str, setup: str | None) -> Scene:
                 "UPDATE posts SET status = 'hidden', hidden_reason = 'Rude' WHERE id = $1",
                 ids["other_post"],
             )
+        elif setup == "post_files":
+            await con.execute("UPDATE conferences SET post_files_enabled = true WHERE id = $1", cid)
         else:
             assert setup in (None, "hide_own"), setup
     ids["bystander"] = users["bystander"]
@@ -748,7 +768,19 @@ async def run_http(env: Env, scene: Scene, spec: Http, api: bool, expected: str)
     headers = {"Cookie": "; ".join(cookies)}
     kwargs: dict[str, Any] = {}
     if spec.method != "GET":
-        if api:
+        if spec.file is not None:
+            # A multipart upload, fields first (the CSRF token in the form, as a browser
+            # sends it), the file last.
+            upload = aiohttp.FormData()
+            if not api:
+                upload.add_field("csrf_token", env.csrf_token)
+            for k, v in scene.fill(spec.data or {}).items():
+                upload.add_field(k, str(v))
+            upload.add_field("file", spec.file, filename="paper.pdf")
+            if api:
+                headers["X-CSRF-Token"] = env.csrf_token
+            kwargs["data"] = upload
+        elif api:
             headers["X-CSRF-Token"] = env.csrf_token
             kwargs["json"] = scene.fill(spec.data or {})
         else:

@@ -17,6 +17,7 @@ from confer.exports import queries as exports_q
 from confer.i18n import N_, _
 from confer.policy import FORMER_NAME, Actor
 from confer.registration import service as registration
+from confer.urls import url
 from confer.validate import Fields
 
 FORMER = FORMER_NAME
@@ -76,6 +77,14 @@ MY_DATA = {
     "linked_sign_ins": """
         SELECT provider, issuer, subject, email, tenant, created_at, last_used_at
         FROM sso_identities WHERE user_id = $1 ORDER BY created_at""",
+    # Their files (confer.files), each with the address it is downloaded from.
+    "files": """
+        SELECT f.id, c.slug AS conference, f.title, f.alt, f.filename, f.content_type, f.size,
+               f.scan_state, f.session_id, f.post_id, f.created_at
+        FROM files f
+        JOIN conferences c ON c.id = f.conference_id
+        WHERE f.uploader_id = $1 AND f.scan_state <> 'infected'
+        ORDER BY f.id""",
 }
 
 ERASE = [
@@ -104,6 +113,8 @@ ERASE = [
     "DELETE FROM post_revisions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",
     # The text of a post deleted moments ago, kept for its undo window (issue #23).
     "DELETE FROM post_deletions WHERE post_id IN (SELECT id FROM posts WHERE author_id = $1)",
+    # Their files, and with them their bytes (file_chunks cascades).
+    "DELETE FROM files WHERE uploader_id = $1",
 ]
 
 
@@ -127,6 +138,8 @@ async def my_data(ctx: Ctx, actor: Actor) -> dict[str, Any]:
         for name, sql in MY_DATA.items():
             data[name] = _jsonable(await con.fetch(sql, actor.user_id))
     data["profile"] = data["profile"][0] if data["profile"] else None
+    for f in data["files"]:  # each with the address it is downloaded from
+        f["url"] = url("file", slug=f["conference"], file_id=f["id"], filename=f["filename"])
     # By id only: a name in the append-only audit_log would outlive an erasure.
     await exports_q.insert_audit(
         ctx.pool, actor.user_id, "", None, actor.user_id, "data.download", {}

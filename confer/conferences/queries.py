@@ -26,6 +26,7 @@ c.code_of_conduct_html, c.timezone, c.starts_at, c.ends_at, c.visibility, c.regi
 c.capacity, c.published_at, c.created_at, c.updated_at, c.flag_threshold,
 c.premoderate_first_posts, c.facilitators_may_export, c.language, c.bilingual, c.translations,
 c.joining_reveal_minutes, c.sso_join_domains, c.sso_join_tenants,
+c.post_files_enabled, c.post_file_max_mb, c.post_files_max, c.post_file_kinds,
 {CONFERENCE_STATE} AS state, now() AS now
 """
 

@@ -11,6 +11,7 @@ from confer.calendars import service as calendars
 from confer.conferences import console, service
 from confer.conferences.service import KINDS
 from confer.errors import Invalid
+from confer.files import service as files
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
 from confer.registration import views as registration_views
@@ -61,6 +62,7 @@ async def show_programme(request: web.Request) -> dict:
         "days": service.by_day(sessions, place.tz),
         "speakers": speakers,
         "starred": starred,
+        "session_files": await files.for_sessions(ctx, place, [s["id"] for s in sessions]),
     }
 
 

@@ -12,6 +12,7 @@ client then reads it, so downloads that are never read cannot take the pool (iss
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -21,7 +22,9 @@ import asyncpg
 from confer import i18n, places
 from confer.errors import Forbidden, Invalid, NotFound, Unauthorized
 from confer.exports import queries as q
-from confer.exports.writers import EXTENSIONS, WRITERS, Writer
+from confer.exports.writers import EXTENSIONS, WRITERS, Writer, file_path
+from confer.files import queries as files_q
+from confer.files import storage
 from confer.i18n import _
 from confer.places import Place
 from confer.policy import Actor
@@ -41,6 +44,8 @@ class Request:
     # until start() settles it: the conference's).
     lang: str | None = None
     bilingual: bool = False  # the conference is: the file's name says which language
+    # A zip of the transcript with the files it names (confer.files) in a files/ folder.
+    bundle_files: bool = False
 
 
 def parse(data: dict[str, object]) -> Request:
@@ -70,6 +75,7 @@ def parse(data: dict[str, object]) -> Request:
         include_hidden=f.boolean(data.get("include_hidden")),
         moderation_log=f.boolean(data.get("moderation_log")),
         lang=str(lang) if lang else None,
+        bundle_files=f.boolean(data.get("bundle_files")),
     )
 
 
@@ -119,6 +125,7 @@ async def authorise(pool: asyncpg.Pool, place: Place, req: Request) -> Request:
         req.moderation_log,
         req.lang or offered[0],
         len(offered) > 1,
+        req.bundle_files,
     )
     if place.can("conference.manage"):
         return req
@@ -161,6 +168,7 @@ async def start(
             "include_hidden": req.include_hidden,
             "moderation_log": req.moderation_log,
             "lang": req.lang,
+            "bundle_files": req.bundle_files,
         },
     )
     return place, req
@@ -171,14 +179,23 @@ async def stream(
     place: Place,
     req: Request,
     progress: Callable[[int], None] | None = None,
+    named_files: list[Any] | None = None,
 ) -> AsyncIterator[str]:
+    """The transcript, chunk by chunk. `named_files`: filled with the files it names."""
     conference = await conference_languages(pool, place)
     lang = req.lang or export_languages(conference)[0]
-    writer = _InLanguage(
-        WRITERS[req.format](conference, include_hidden=req.include_hidden, lang=lang), lang
-    )
+    own = WRITERS[req.format](conference, include_hidden=req.include_hidden, lang=lang)
+    writer = _InLanguage(own, lang)
     done = 0
     async with pool.acquire() as con, con.transaction(isolation="repeatable_read", readonly=True):
+        # Files' rows only (their bytes are read for a zip, after): what is served is named.
+        for f in await files_q.list_for_conference(con, place.id):
+            if f["scan_state"] not in ("clean", "unscanned"):
+                continue
+            if f["session_id"] is not None:
+                own.session_files.setdefault(f["session_id"], []).append(f)
+            else:
+                own.post_files.setdefault(f["post_id"], []).append(f)
         yield writer.start()
         for s in await q.list_sessions(con, place.id, req.session_id):
             yield writer.session(s)
@@ -203,6 +220,8 @@ async def stream(
         if req.moderation_log:
             yield writer.appendix(await q.list_moderation_log(con, place.id, req.session_id))
         yield writer.end()
+    if named_files is not None:
+        named_files.extend(own.named_files)
     if progress:
         progress(done)
 
@@ -244,6 +263,35 @@ async def spool(pool: asyncpg.Pool, place: Place, req: Request) -> IO[bytes]:
     return out
 
 
+async def spool_zip(pool: asyncpg.Pool, place: Place, req: Request) -> IO[bytes]:
+    """A zip (in a temporary file) of the transcript and, in files/, every file it names;
+    each file is copied from PostgreSQL chunk by chunk, never whole in memory."""
+    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+b")
+    named: list[Any] = []
+    try:
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
+            inner = zipfile.ZipInfo(filename(place, req, inner=True))
+            inner.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(inner, "w") as t:
+                async for chunk in stream(pool, place, req, named_files=named):
+                    if chunk:
+                        t.write(chunk.encode())
+            seen: set[int] = set()
+            for f in named:
+                if f["id"] in seen:
+                    continue
+                seen.add(f["id"])
+                # Stored, not deflated: PDFs, Office files and pictures are compressed already.
+                with zf.open(file_path(f), "w", force_zip64=True) as entry:
+                    async for chunk in storage.read(pool, f["id"], f["chunks"]):
+                        entry.write(chunk)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
 async def count_posts(pool: asyncpg.Pool, place: Place, req: Request) -> int:
     return await pool.fetchval(
         """
@@ -257,7 +305,9 @@ async def count_posts(pool: asyncpg.Pool, place: Place, req: Request) -> int:
     )
 
 
-def filename(place: Place, req: Request) -> str:
+def filename(place: Place, req: Request, *, inner: bool = False) -> str:
+    """The download's name; a zip's (`bundle_files`) ends in .zip, and `inner` is the name of
+    the transcript inside it."""
     scope = (
         f"-thread-{req.thread_id}"
         if req.thread_id
@@ -265,4 +315,7 @@ def filename(place: Place, req: Request) -> str:
     )
     # A bilingual conference's transcript in each language: one file name each.
     lang = f"-{req.lang}" if req.bilingual and req.lang else ""
-    return f"{place.conference['slug']}{scope}-transcript{lang}.{EXTENSIONS[req.format]}"
+    name = f"{place.conference['slug']}{scope}-transcript{lang}"
+    if req.bundle_files and not inner:
+        return f"{name}.zip"
+    return f"{name}.{EXTENSIONS[req.format]}"

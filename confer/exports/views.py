@@ -52,14 +52,19 @@ async def _download(request: web.Request, data: dict[str, object]) -> web.Stream
         )
     async with slots:
         place, req = await service.start(ctx.pool, request[actor_key], _slug(request), data)
-        spooled = await service.spool(ctx.pool, place, req)
+        if req.bundle_files:
+            spooled = await service.spool_zip(ctx.pool, place, req)
+        else:
+            spooled = await service.spool(ctx.pool, place, req)
     with spooled:
         spooled.seek(0, 2)
         size = spooled.tell()
         spooled.seek(0)
         response = web.StreamResponse(
             headers={
-                "Content-Type": f"{FORMATS[req.format]}; charset=utf-8",
+                "Content-Type": "application/zip"
+                if req.bundle_files
+                else f"{FORMATS[req.format]}; charset=utf-8",
                 "Content-Disposition": f'attachment; filename="{service.filename(place, req)}"',
                 "Cache-Control": "no-store",
             }
@@ -136,7 +141,9 @@ def setup(app: web.Application) -> None:
                            "lang": {"enum": ["en", "cy"], "description":
                                     "The transcript's language: the conference's (the "
                                     "default), or either language of a bilingual conference"},
-                           "moderation_log": {"type": "boolean"}}}),
+                           "moderation_log": {"type": "boolean"},
+                           "bundle_files": {"type": "boolean", "description":
+                                            "A zip of the transcript and the files it names"}}}),
         "responses": {"200": {
             "description": "The transcript, streamed; JSON follows docs/transcript.schema.json"},
             **ERRORS}})  # fmt: skip

@@ -199,6 +199,22 @@ def md_source(text: str) -> str:
     return out
 
 
+def file_path(f: Row) -> str:
+    """Where a file is in a transcript's zip, and how the transcript links to it."""
+    return f"files/{f['id']}-{f['filename']}"
+
+
+def file_note(f: Row) -> str:
+    """ "PDF, 1.2 MB": a file's type and size."""
+    from confer.files.service import megabytes
+
+    return f"{f['filename'].rsplit('.', 1)[-1].upper()}, {megabytes(f['size'])}"
+
+
+def files_heading() -> str:
+    return _("Files")
+
+
 def author_line(p: Row, prefix: str = "author") -> str:
     name = p[f"{prefix}_name"] or former()
     title = p.get(f"{prefix}_title") or ""
@@ -215,6 +231,24 @@ class Writer:
         self.tz = conference["timezone"]
         self.include_hidden = include_hidden
         self.lang = lang or conference.get("language") or i18n.DEFAULT
+        # Files (confer.files): set by confer.exports.service.stream; each file the transcript
+        # names is at `file_path(f)`, beside it in the zip when the export bundles files.
+        self.session_files: dict[int, list[Row]] = {}
+        self.post_files: dict[int, list[Row]] = {}
+        self.named_files: list[Row] = []
+
+    def files_of_session(self, s: Row) -> list[Row]:
+        found = self.session_files.get(s["id"], [])
+        self.named_files.extend(found)
+        return found
+
+    def files_of_post(self, p: Row) -> list[Row]:
+        """A post's files, when its text is in the transcript (hidden posts only with them)."""
+        if p["status"] == "deleted" or (p["status"] != "visible" and not self.include_hidden):
+            return []
+        found = self.post_files.get(p["id"], [])
+        self.named_files.extend(found)
+        return found
 
     def text(self, row: Row, name: str, *, session: bool = False) -> i18n.Localized:
         """A conference's (or, `session`, a session's) text in the export's language."""
@@ -267,7 +301,16 @@ class MarkdownWriter(Writer):
         return (
             f"\n## {md_text(self.text(s, 'title', session=True))}\n\n"
             f"*{kind_when(s['kind'], when)}*\n\n"
-        )
+        ) + self._md_files(self.files_of_session(s))
+
+    def _md_files(self, files: list[Row]) -> str:
+        if not files:
+            return ""
+        lines = []
+        for f in files:
+            image = f"![{md_text(f['alt'])}]({file_path(f)}) " if f["kind"] == "image" else ""
+            lines.append(f"- {image}[{md_text(f['title'])}]({file_path(f)}) ({file_note(f)})")
+        return f"**{md_text(files_heading())}**\n\n" + "\n".join(lines) + "\n\n"
 
     def thread(self, t: Row) -> str:
         out = f"### {md_text(t['title'])}\n\n"
@@ -297,7 +340,7 @@ class MarkdownWriter(Writer):
         head = f"**#{p['seq']} {who}**{f' ({extra})' if extra else ''}, {timefmt.short(p['created_at'], self.tz)}{reply}"
         if note:
             head += f" *[{md_text(note)}]*"
-        return f"{head}\n\n{body}\n\n"
+        return f"{head}\n\n{body}\n\n" + self._md_files(self.files_of_post(p))
 
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
         if not questions:
@@ -367,6 +410,25 @@ class HtmlWriter(Writer):
         return (
             f'<section class="session">\n<h2{_lang(title, self.lang)}>{e(title)}</h2>\n'
             f'<p class="meta">{e(meta)}</p>\n'
+        ) + self._html_files(self.files_of_session(s))
+
+    def _html_files(self, files: list[Row]) -> str:
+        """The files, each linked; images shown with their text alternative."""
+        if not files:
+            return ""
+        e = html.escape
+        items = []
+        for f in files:
+            path = e(file_path(f), quote=True)
+            image = ""
+            if f["kind"] == "image":
+                image = f'<img src="{path}" alt="{e(f["alt"], quote=True)}"><br>'
+            items.append(
+                f'<li>{image}<a href="{path}">{e(f["title"])}</a> ({e(file_note(f))})</li>'
+            )
+        heading = e(files_heading())
+        return (
+            f'<div class="files"><p><strong>{heading}</strong></p><ul>{"".join(items)}</ul></div>\n'
         )
 
     def thread(self, t: Row) -> str:
@@ -393,7 +455,8 @@ class HtmlWriter(Writer):
         return (
             f'<article class="post" id="post-{p["id"]}"><p class="meta"><strong>#{p["seq"]} '
             f"{e(author_line(p))}</strong>{' (' + e(extra) + ')' if extra else ''}, "
-            f"{e(timefmt.short(p['created_at'], self.tz))}{reply}{note_html}</p>{body}</article>\n"
+            f"{e(timefmt.short(p['created_at'], self.tz))}{reply}{note_html}</p>{body}"
+            f"{self._html_files(self.files_of_post(p))}</article>\n"
         )
 
     def questions(self, questions: list[Row], answers: dict[int, list[Row]]) -> str:
@@ -559,6 +622,7 @@ class JsonWriter(Writer):
             "title": self.text(s, "title", session=True),
             "starts_at": timefmt.iso(s["starts_at"]),
             "ends_at": timefmt.iso(s["ends_at"]),
+            "files": self._json_files(self.files_of_session(s)),
         }
         return sep + self._j(data)[:-1] + ',"threads":['
 
@@ -593,8 +657,18 @@ class JsonWriter(Writer):
             "status": p["status"],
             "text": text,
             "note": note,
+            "files": self._json_files(self.files_of_post(p)),
         }
         return sep + self._j(data)
+
+    @staticmethod
+    def _json_files(files: list[Row]) -> list[dict[str, Any]]:
+        return [
+            {"id": f["id"], "title": f["title"], "alt": f["alt"], "filename": f["filename"],
+             "content_type": f["content_type"].split(";")[0], "size": f["size"],
+             "path": file_path(f)}
+            for f in files
+        ]  # fmt: skip
 
     def thread_end(self) -> str:
         return "]}"

@@ -12,6 +12,7 @@ from confer.calendars import service as calendars
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.errors import ConferError, NotFound
+from confer.files import service as files
 from confer.keys import actor_key, ctx_key
 from confer.panels import service
 from confer.routing import Call, Reply, api, created, page
@@ -56,6 +57,7 @@ async def _panel_page(
             "joining": await calendars.joining_for_page(ctx, panel.place, panel.window),
             "errors": errors or {},
             "values": values or {"idempotency_key": str(uuid.uuid4())},
+            **await files.session_context(ctx, panel.place, panel.window),
         },
         status=status,
     )

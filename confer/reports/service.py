@@ -20,6 +20,7 @@ from babel.dates import format_date
 from confer import i18n, places
 from confer.conferences.service import ROLES
 from confer.context import Ctx
+from confer.files import queries as files_q
 from confer.i18n import N_, _, ngettext
 from confer.places import Place
 from confer.policy import FORMER_NAME, Actor
@@ -128,6 +129,7 @@ class ActionWords(NamedTuple):
 # Every action the moderation log records (confer.moderation, confer.panels,
 # confer.calendars), in words: the report's table and the moderation page's log.
 ACTION_NAMES = {
+    "file.infected": ActionWords(N_("File: refused, a virus found"), None),
     "thread.pin": ActionWords(
         N_("Thread: pin"), N_("%(actor)s pinned the thread “%(thread)s”")),
     "thread.unpin": ActionWords(
@@ -269,6 +271,12 @@ def log_sentence(row: Mapping[str, Any]) -> str:
             "%(actor)s asked for each member’s first %(num)d posts to be approved before they show",
             first,
         ) % {**values, "num": first}
+    if action == "file.infected":  # confer.files.service: the scanner refused an upload
+        return _("The virus scanner refused a file from %(actor)s: “%(title)s” (%(signature)s)") % {
+            "actor": values["actor"],
+            "title": details.get("title", ""),
+            "signature": details.get("signature", ""),
+        }
     if action == "thread.slow_mode" and not details.get("seconds"):
         return _("%(actor)s turned off slow mode in “%(thread)s”") % values
     words = ACTION_NAMES.get(action)
@@ -298,6 +306,7 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         summaries = await q.summaries(con, cid)
         as_of = await q.as_of(con)
         languages = await q.languages(con, cid)
+        files = await files_q.count_for_conference(con, cid)
     conference = dict(place.conference)
     conference["language"] = languages["language"] if languages else i18n.DEFAULT
     conference["bilingual"] = bool(languages and languages["bilingual"])
@@ -310,6 +319,10 @@ async def participation(ctx: Ctx, actor: Actor, slug: str) -> Report:
         "answered": sum(r["answered"] for r in questions),
         "dismissed": sum(r["dismissed"] for r in questions),
         "moderation": sum(r["actions"] for r in moderation),
+        # Files (confer.files): papers and slides on sessions, files in posts, their size.
+        "session_files": files["session_files"],
+        "post_files": files["post_files"],
+        "file_bytes": files["bytes"],
     }
     return Report(
         place=place,

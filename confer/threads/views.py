@@ -13,6 +13,7 @@ from confer import banners, places
 from confer.calendars import service as calendars
 from confer.conferences import service as conferences
 from confer.errors import Closed, ConferError, Conflict, Invalid, TooManyRequests
+from confer.files import service as files
 from confer.i18n import gettext
 from confer.keys import actor_key, ctx_key
 from confer.moderation import queries as moderation_q
@@ -38,6 +39,8 @@ async def _session_page(
     errors: dict | None = None,
     values: dict | None = None,
     status: int = 200,
+    file_errors: dict | None = None,
+    file_values: dict | None = None,
 ) -> web.Response:
     ctx = request.app[ctx_key]
     place = await places.load(ctx.pool, request[actor_key], _slug(request), "conference.see")
@@ -59,9 +62,14 @@ async def _session_page(
             "joining": await calendars.joining_for_page(ctx, place, session),
             "errors": errors or {},
             "values": values or {"idempotency_key": str(uuid.uuid4())},
+            **await files.session_context(ctx, place, session, file_errors, file_values),
         },
         status=status,
     )
+
+
+# The session page with the "Papers and slides" form's errors (confer.files.views).
+session_page = _session_page
 
 
 async def show_session(request: web.Request) -> web.Response:
@@ -120,6 +128,7 @@ async def _thread_page(
             mine = posts.present(place, row)
             if mine is not None and await posts.can_undo_delete(ctx, place, mine):
                 undo_post_id = done_post_id
+    await files.attach_to_posts(ctx, place, page.posts + pinned)
     tools = {}
     if can_moderate:
         tools = {

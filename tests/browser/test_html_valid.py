@@ -67,6 +67,7 @@ def report_of(files: dict[str, str], tmp_path: Path) -> list[str]:
 
 async def test_every_page_type_is_valid_html(world, new_page, server, tmp_path):
     s = await seed(world)
+    await _with_files(world, s)
     files: dict[str, str] = {}
     # Pages outside the pseudo-locale's seed (their text is not Confer's to translate): the
     # accessibility statement, rendered from docs/accessibility.md.
@@ -149,3 +150,33 @@ async def test_notices_confirmations_and_error_summaries_are_valid_html(
 
     report = report_of(files, tmp_path)
     assert not report, f"{len(report)} HTML errors:\n" + "\n".join(report)
+
+
+async def _with_files(world, s) -> None:
+    """Files (issue #25) on the seeded world: a picture and a paper on the panel, files in
+    posts allowed, and the page of files on the participant's post."""
+    pool, conf = world.pool, s["conf"]
+    await pool.execute("UPDATE conferences SET post_files_enabled = true WHERE id = $1", conf["id"])
+    panel = await pool.fetchval(
+        "SELECT id FROM sessions WHERE conference_id = $1 AND kind = 'panel'", conf["id"]
+    )
+    for title, alt, name, kind, ctype in (
+        ("Slides", "", "slides.pdf", "pdf", "application/pdf"),
+        ("Noticeboard", "A noticeboard", "board.png", "image", "image/png"),
+    ):
+        await pool.execute(
+            """
+            INSERT INTO files (conference_id, uploader_id, session_id, title, alt, filename,
+                               content_type, kind, size, chunks, sha256, scan_state)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, '', 'clean')
+            """,
+            conf["id"], s["participant"]["id"], panel, title, alt, name, kind and ctype, kind,
+        )  # fmt: skip
+    post = await pool.fetchval(
+        "SELECT id FROM posts WHERE author_id = $1 AND status = 'visible' ORDER BY id LIMIT 1",
+        s["participant"]["id"],
+    )
+    c = f"/c/{conf['slug']}"
+    for user, pages in s["pages"]:
+        if user is not None and user["id"] == s["participant"]["id"]:
+            pages.append(("files on your post", f"{c}/posts/{post}/files", 200))

@@ -1,0 +1,2 @@
+"""Files on sessions and posts: stored in PostgreSQL in chunks, scanned by ClamAV, served
+safely (issue #25)."""
