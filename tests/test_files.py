@@ -383,6 +383,30 @@ async def test_without_a_scanner_files_are_served_with_a_note_to_organisers(
     assert r.status == 403
 
 
+async def test_files_stored_without_a_scanner_are_scanned_once_one_is_configured(
+    world, pool, settings, scanned, aiohttp_server, clients
+):
+    """A site that starts without CLAMD_SOCKET (the demo) and configures it later: the files
+    stored unscanned are held, then scanned, and an infected one is refused after all."""
+    w = await _setup(world)
+    server = await _server(aiohttp_server, settings)  # no scanner
+    org = await clients(server, w["organiser"]["email"])
+    await org.upload(_files_path(w), PDF, "a.pdf", title="Agenda")
+    await org.upload(_files_path(w), EICAR, "b.txt", title="Notes")
+    good, bad = [r["id"] for r in await pool.fetch("SELECT id FROM files ORDER BY id")]
+    assert await pool.fetchval("SELECT count(*) FROM files WHERE scan_state = 'unscanned'") == 2
+    await server.close()
+
+    server = await _server(aiohttp_server, scanned)  # restarted with CLAMD_SOCKET
+    await _wait_state(pool, good, "clean")
+    await _wait_state(pool, bad, "infected")
+    reader = await clients(server)
+    r, body = await reader.get(f"/c/{w['c']['slug']}/files/{good}/a.pdf")
+    assert r.status == 200 and body == PDF
+    r, _ = await reader.get(f"/c/{w['c']['slug']}/files/{bad}/b.txt")
+    assert r.status == 404
+
+
 async def test_a_speaker_adds_slides_to_their_own_session_and_the_form_needs_its_token(
     world, pool, settings, aiohttp_server, clients
 ):

@@ -152,6 +152,15 @@ async def claim_file(con: Con, file_id: int) -> asyncpg.Record | None:
     return await con.fetchrow(CLAIM_FILE, file_id)
 
 
+# Files stored while no scanner was configured: once one is, they wait for it like any other.
+UNSCANNED_TO_PENDING = "UPDATE files SET scan_state = 'pending' WHERE scan_state = 'unscanned'"
+
+
+async def unscanned_to_pending(con: Con) -> int:
+    status = await con.execute(UNSCANNED_TO_PENDING)
+    return int(status.split()[-1])
+
+
 async def next_pending(con: Con, after_id: int) -> asyncpg.Record | None:
     return await con.fetchrow(NEXT_PENDING, after_id)
 

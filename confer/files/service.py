@@ -450,11 +450,17 @@ async def _rescan_loop(ctx: Ctx) -> None:
 
 async def rescan_ctx(app: web.Application) -> AsyncIterator[None]:
     """The background task (confer.tasks) that scans files left waiting while clamd was away;
-    only when a scanner is configured."""
+    only when a scanner is configured. Files stored before one was (`unscanned`, served with
+    a note to organisers) are then held like any waiting file until the scanner has passed
+    them: once there is a scanner, nothing unscanned is served."""
     ctx = app[ctx_key]
     if not ctx.settings.clamd_socket:
         yield
         return
+    async with ctx.pool.acquire() as con:
+        held = await q.unscanned_to_pending(con)
+    if held:
+        log.info("%s files stored without a scanner are held until clamd has checked them", held)
     async with running(_rescan_loop(ctx), name="files-rescan"):
         yield
 
