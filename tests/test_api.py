@@ -38,7 +38,8 @@ async def test_join_start_thread_post_read_edit_delete_with_a_token(world, brows
     token = await _token(pool, u)
     b = await browser_factory()
     status, body = await b.api("POST", f"/api/v1/conferences/{c['slug']}/join", {}, token=token)
-    assert status == 422 and "accept_code_of_conduct" in body["error"]["fields"]
+    assert status == 400 and "accept_code_of_conduct" in body["error"]["fields"]
+    assert body["error"]["code"] == "invalid"
     status, body = await b.api(
         "POST",
         f"/api/v1/conferences/{c['slug']}/join",

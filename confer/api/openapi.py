@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 import confer
+from confer.api.contract import Setting, resolve
 from confer.keys import settings_key
 from confer.routing import declared
 
@@ -36,7 +37,12 @@ ERRORS = {
 
 
 def id_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    }
 
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -169,7 +175,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["body"],
         "properties": {
-            "body": {"type": "string", "maxLength": 20000, "description": "Markdown"},
+            "body": {
+                "type": "string",
+                "maxLength": Setting("post_max_chars"),
+                "description": "Markdown",
+            },
             "reply_to": {"type": ["integer", "null"]},
             "idempotency_key": {
                 "type": "string",
@@ -261,7 +271,25 @@ def paths(app: web.Application) -> dict[str, Any]:
     return out
 
 
+def _retry_later(description: str) -> dict[str, Any]:
+    return {
+        **returns(ref("Error"), description),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        },
+    }
+
+
 def openapi_document(app: web.Application) -> dict[str, Any]:
+    """The document, its limits filled in from the application's settings."""
+    return resolve(_document(app), app[settings_key])
+
+
+def _document(app: web.Application) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -274,7 +302,11 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
         "servers": [{"url": app[settings_key].base_url}],
         "components": {
             "schemas": SCHEMAS,
-            "responses": {"Error": returns(ref("Error"), "An error, naming the fields at fault")},
+            "responses": {
+                "Error": returns(ref("Error"), "An error, naming the fields at fault"),
+                "Limited": _retry_later("Past a rate limit (docs/api.md)"),
+                "Unavailable": _retry_later("The database cannot be reached for a moment"),
+            },
             "securitySchemes": {
                 "token": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "confer_session"},

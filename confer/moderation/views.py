@@ -12,7 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from confer import banners, timefmt
-from confer.api.openapi import ACTION_BODY, ERRORS, SLUG, STR, id_param, ref, request_body, returns
+from confer.api.openapi import ACTION_BODY, ERROR, ERRORS, SLUG, STR, id_param, ref, request_body, returns
 from confer.banners import QUERY_KEYS
 from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
@@ -319,14 +319,14 @@ def setup(app: web.Application) -> None:
         "requestBody": request_body({
             "type": "object", "required": ["reason"],
             "properties": {"reason": STR, "note": STR}}),
-        "responses": {"201": returns({"type": "object"}), **ERRORS}})
+        "responses": {"201": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "POST", "/posts/{post_id}/flags/resolve", api_resolve_flags, doc={
         "summary": "Resolve a post's reports: outcome keep, or hide with a reason",
         "parameters": [id_param("post_id")],
         "requestBody": request_body({
             "type": "object", "required": ["outcome"],
             "properties": {"outcome": {"enum": ["keep", "hide"]}, "reason": STR}}),
-        "responses": {"200": returns(ref("Post")), **ERRORS}})
+        "responses": {"200": returns(ref("Post")), "409": ERROR, **ERRORS}})
     api(app, "POST", "/threads/{thread_id}/moderation", api_moderate_thread, doc={
         "summary": "pin, unpin, lock (reason), unlock, close, reopen, premoderate, "
                    "unpremoderate, slow_mode (seconds, until), summarise (summary)",

@@ -7,7 +7,7 @@ import uuid
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer.api.openapi import ACTION_BODY, ERRORS, INT, STR, TIME, id_param, request_body, returns
+from confer.api.openapi import ACTION_BODY, ERROR, ERRORS, INT, STR, TIME, id_param, request_body, returns
 from confer.calendars import service as calendars
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
@@ -206,10 +206,10 @@ def setup(app: web.Application) -> None:
                       **ERRORS}})
     api(app, "POST", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
         "summary": "Vote for a question (once)", "parameters": question,
-        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+        "responses": {"200": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "DELETE", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
         "summary": "Withdraw your vote", "parameters": question,
-        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+        "responses": {"200": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "POST", "/questions/{question_id}/state", api_state, doc={
         "summary": "approve, answering, answered, dismiss (reason), merge (into), reopen",
         "parameters": question, "requestBody": ACTION_BODY,
@@ -218,5 +218,5 @@ def setup(app: web.Application) -> None:
         "summary": "A speaker answers (body, Markdown)", "parameters": question,
         "requestBody": request_body({
             "type": "object", "required": ["body"], "properties": {"body": STR}}),
-        "responses": {"201": returns(_QUESTION), **ERRORS}})
+        "responses": {"201": returns(_QUESTION), "409": ERROR, **ERRORS}})
 # fmt: on
