@@ -13,9 +13,10 @@ middleware's lookup (`limits_key`) and the OpenAPI document's `paths` (confer.ap
 built, so neither is a second list that can drift from the routes.
 
 A JSON API handler is written one way: `async def h(call: Call) -> Any`, given the actor, the
-context, the request's checked parameters and JSON object (checked by `api` against the
-operation's parameters and request body, confer.api.contract), calling one service function and returning what to answer: a JSON value (200),
-`Reply(value, status)` (see `created`), or a response of its own (a streamed download).
+context, and the request's parameters and JSON object, both checked by `api` against the
+operation's schemas first (confer.api.contract); it calls one service function and returns
+what to answer: a JSON value (200), `Reply(value, status)` (see `created`; 204: no body), or
+a response of its own (a streamed download).
 Errors are raised as confer.errors and answered by confer.web's error middleware as
 `{"error": {"code", "message", "fields"}}`.
 """
@@ -102,6 +103,8 @@ def json_handler(fn: JsonHandler, doc: dict[str, Any]) -> Handler:
         if isinstance(result, web.StreamResponse):
             return result
         if isinstance(result, Reply):
+            if result.status == 204:
+                return web.Response(status=204)
             return json_response(result.data, status=result.status)
         return json_response(result)
 

@@ -274,4 +274,3 @@ class Contract:
                 raise TooLarge(_("Some fields are longer than the API accepts."), fields=fields)
             raise SchemaInvalid(_("Some fields are not as the API documents them."), fields=fields)
         return data
-

@@ -50,6 +50,22 @@ SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "stri
 STR = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
 INT = {"type": "integer"}
+# A time that may not be there yet: "" (an edit time before any edit, a thread with no post).
+MAYBE_TIME = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}],
+}
+NULL_STR = {"type": ["string", "null"]}
+
+
+def obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object the API sends: every property is `required` (always there, maybe null) but
+    the `optional` ones. Clients must ignore properties they do not know (docs/api.md)."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+    }
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -67,9 +83,8 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
-    "Session": {
-        "type": "object",
-        "properties": {
+    "Session": obj(
+        {
             "id": INT,
             "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
             "title": STR,
@@ -85,11 +100,10 @@ SCHEMAS: dict[str, Any] = {
             "posting_window": {"enum": ["session", "conference"]},
             "participants_start_threads": {"type": "boolean"},
             "url": STR,
-        },
-    },
-    "Conference": {
-        "type": "object",
-        "properties": {
+        }
+    ),
+    "Conference": obj(
+        {
             "id": INT,
             "slug": STR,
             "title": STR,
@@ -116,13 +130,38 @@ SCHEMAS: dict[str, Any] = {
                 "shown to members",
             },
             "url": STR,
-            "sessions": {"type": "array", "items": ref("Session")},
-            "membership": {"type": ["object", "null"]},
+            "sessions": {
+                "type": "array",
+                "items": ref("Session"),
+                "description": "The programme (one conference, not the list)",
+            },
+            "membership": {
+                "description": "The caller's place (one conference, not the list)",
+                "anyOf": [
+                    {"type": "null"},
+                    obj(
+                        {
+                            "role": {
+                                "enum": [
+                                    "organiser",
+                                    "facilitator",
+                                    "speaker",
+                                    "participant",
+                                    "observer",
+                                ]
+                            },
+                            "status": {
+                                "enum": ["active", "pending", "waitlisted", "declined", "removed"]
+                            },
+                        }
+                    ),
+                ],
+            },
         },
-    },
-    "Thread": {
-        "type": "object",
-        "properties": {
+        optional=("sessions", "membership"),
+    ),
+    "Thread": obj(
+        {
             "id": INT,
             "session_id": INT,
             "title": STR,
@@ -132,45 +171,65 @@ SCHEMAS: dict[str, Any] = {
                 "type": "integer",
                 "description": "Its posts' newest change number (docs/live.md)",
             },
-            "last_post_at": STR,
+            "last_post_at": MAYBE_TIME,
             "created_at": TIME,
             "posting_state": {"enum": ["draft", "upcoming", "open", "closed"]},
+            "pinned": {"type": "boolean"},
+            "locked": {"type": "boolean"},
+            "lock_reason": NULL_STR,
+            "summary_html": {"type": "string", "description": "A facilitator's summary (HTML)"},
             "opens_at": TIME,
             "closes_at": TIME,
             "url": STR,
-        },
-    },
-    "Post": {
-        "type": "object",
-        "properties": {
+        }
+    ),
+    "Post": obj(
+        {
             "id": INT,
             "thread_id": INT,
             "seq": INT,
-            "author": {
-                "type": "object",
-                "properties": {
+            "author": obj(
+                {
                     "id": {"type": ["integer", "null"]},
                     "name": STR,
                     "title": STR,
                     "organisation": STR,
                     "role": STR,
-                },
+                }
+            ),
+            "reply_to": {
+                "anyOf": [
+                    {"type": "null"},
+                    obj({"id": INT, "seq": INT, "author": NULL_STR}),
+                ]
             },
-            "reply_to": {"type": ["object", "null"]},
             "html": {"type": "string", "description": "Sanitised HTML, safe to insert"},
             "lang": {"enum": ["en", "cy"], "description": "The language it was written in"},
-            "placeholder": {"type": ["string", "null"]},
+            "placeholder": NULL_STR,
             "status": {"enum": ["visible", "pending", "hidden", "deleted"]},
+            "hidden_reason": {
+                **NULL_STR,
+                "description": "Why a facilitator hid it (its author and moderators see it)",
+            },
             "created_at": TIME,
-            "edited_at": STR,
+            "created_at_text": {
+                "type": "string",
+                "description": "created_at as the pages write it, in the conference's time zone",
+            },
+            "created_at_texts": {
+                "type": "object",
+                "additionalProperties": STR,
+                "description": "created_at_text in each language, by language code",
+            },
+            "edited_at": MAYBE_TIME,
             "pinned": {"type": "boolean", "description": "Pinned by a facilitator"},
             "change_seq": {
                 "type": "integer",
                 "description": "Its thread's change number when it last changed (0: never)",
             },
             "url": STR,
-        },
-    },
+        }
+    ),
     "NewPost": {
         "type": "object",
         "required": ["body"],
@@ -214,9 +273,8 @@ ACTION_BODY = request_body(
 )
 
 
-SCHEMAS["Notification"] = {
-    "type": "object",
-    "properties": {
+SCHEMAS["Notification"] = obj(
+    {
         "id": INT,
         "kind": {
             "enum": [
@@ -239,11 +297,11 @@ SCHEMAS["Notification"] = {
         "post_id": {"type": ["integer", "null"], "description": "null for a reminder"},
         "thread_id": {"type": ["integer", "null"], "description": "null for a reminder"},
         "thread_title": {"type": ["string", "null"]},
-        "session_id": {**INT, "description": "reminder: the starred session"},
+        "session_id": {"type": ["integer", "null"], "description": "reminder: the starred session"},
         "session_title": {**STR, "description": "reminder: in the reader's language"},
         "starts_at": {**TIME, "description": "reminder: when the session starts"},
-        "conference": {"type": "object", "properties": {"slug": STR, "title": STR}},
-        "actor": {"type": "object", "properties": {"name": STR}},
+        "conference": obj({"slug": STR, "title": STR}),
+        "actor": obj({"name": STR}),
         "excerpt": {**STR, "description": "the start of the post, as written (Markdown)"},
         "newer_posts": {**INT, "description": "followed_post: later visible posts in the thread"},
         "question_id": {"type": ["integer", "null"], "description": "a question's notice"},
@@ -259,7 +317,16 @@ SCHEMAS["Notification"] = {
             "description": "a page that marks it read, then goes to url",
         },
     },
-}
+    optional=(
+        "session_id",
+        "session_title",
+        "starts_at",
+        "question_id",
+        "answer_id",
+        "reason",
+        "until",
+    ),
+)
 
 
 def paths(app: web.Application) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from confer.api.openapi import (
     SLUG,
     STR,
     id_param,
+    obj,
     openapi_document,
     ref,
     request_body,
@@ -30,11 +31,11 @@ from confer.i18n import _
 from confer.notifications import service as notifications
 from confer.places import Place
 from confer.posts import service as posts
-from confer.routing import API, Call, api, created, page
+from confer.routing import API, Call, Reply, api, created, page
 from confer.threads import service as threads
 from confer.urls import url
 from confer.validate import parse_id
-from confer.web import json_response, query_int
+from confer.web import json_response
 
 
 def conference_json(c: object, *, sessions: list | None = None) -> dict:
@@ -57,6 +58,7 @@ def conference_json(c: object, *, sessions: list | None = None) -> dict:
         "bilingual": c["bilingual"],  # type: ignore[index]
         "translations": _translations(c, ("title", "summary_html", "code_of_conduct_html")),
         "joining_reveal_minutes": c["joining_reveal_minutes"],  # type: ignore[index]
+        "capacity": c["capacity"],  # type: ignore[index]
         "url": url("conference", slug=c["slug"]),  # type: ignore[index]
     }
     if sessions is not None:
@@ -99,6 +101,55 @@ async def update_conference(call: Call) -> dict:
     return conference_json(place.conference)
 
 
+async def patch_conference(call: Call) -> dict:
+    """Change some of a conference's details: the others stay as they are (the same service
+    as the settings form, given the form's current values with the changes)."""
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    data = {**conferences.conference_form_values(place.conference), **call.body}
+    await conferences.update_conference(call.ctx, call.actor, call.slug, data)
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    return conference_json(place.conference)
+
+
+async def publish_conference(call: Call) -> dict:
+    """PUT {"published": true} to publish a draft, false to make it a draft again."""
+    await conferences.set_published(call.ctx, call.actor, call.slug, call.body["published"])
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    return conference_json(place.conference)
+
+
+async def list_members(call: Call) -> dict:
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    rows = await conferences.members(call.ctx, place)
+    speaks: dict[int, list[int]] = {}
+    for session_id, speakers in (await conferences.speakers_by_session(call.ctx, place)).items():
+        for sp in speakers:
+            speaks.setdefault(sp["user_id"], []).append(session_id)
+    return {"members": [member_json(r, speaks.get(r["user_id"], [])) for r in rows]}
+
+
+def member_json(r: object, panels: list[int]) -> dict:
+    """A member; `session_ids`: a facilitator's sessions, or a speaker's panels."""
+    sessions = panels if r["role"] == "speaker" else r["session_ids"]  # type: ignore[index]
+    return {
+        "user_id": r["user_id"],  # type: ignore[index]
+        "name": r["name"],  # type: ignore[index]
+        "email": r["email"],  # type: ignore[index]
+        "title": r["title"],  # type: ignore[index]
+        "organisation": r["organisation"],  # type: ignore[index]
+        "role": r["role"],  # type: ignore[index]
+        "status": r["status"],  # type: ignore[index]
+        "facilitates": r["facilitates"],  # type: ignore[index]
+        "session_ids": sorted(sessions),
+    }
+
+
+async def assign_role(call: Call) -> dict:
+    """The people form's action: a member's role changes at once; anyone else is invited."""
+    outcome = await conferences.assign_role(call.ctx, call.actor, call.slug, call.body)
+    return {"outcome": outcome, "email": call.body["email"].strip(), "role": call.body["role"]}
+
+
 async def create_session(call: Call) -> object:
     session_id = await conferences.save_session(call.ctx, call.actor, call.slug, None, call.body)
     place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
@@ -113,6 +164,23 @@ async def update_session(call: Call) -> dict:
     )
     session = await places.fetch_session(call.ctx.pool, place, session_id)
     return session_json(place.conference, session)
+
+
+async def patch_session(call: Call) -> dict:
+    """Change some of a session's details, e.g. move it (starts_at, ends_at)."""
+    place, session_id = await _place_of_session(call)
+    place.require("conference.manage")
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
+    data = {**conferences.session_form_values(place.conference, session), **call.body}
+    await conferences.save_session(call.ctx, call.actor, place.conference["slug"], session_id, data)
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
+    return session_json(place.conference, session)
+
+
+async def delete_session(call: Call) -> Reply:
+    place, session_id = await _place_of_session(call)
+    await conferences.delete_session(call.ctx, call.actor, place.conference["slug"], session_id)
+    return Reply(None, 204)
 
 
 async def list_conferences(call: Call) -> dict:
@@ -184,8 +252,8 @@ async def show_thread(call: Call) -> dict:
 async def list_posts(call: Call) -> dict:
     place, thread_id = await _place_of_thread(call)
     await places.fetch_thread(call.ctx.pool, place, thread_id)
-    after = query_int(call.request, "after", 0, lo=0, hi=2**31 - 1)
-    limit = query_int(call.request, "limit", 100, lo=1, hi=500)
+    after = call.params.get("after", 0)
+    limit = call.params.get("limit", 100)
     listing = await posts.list_after(call.ctx.pool, place, thread_id, after, limit)
     last = after if listing.last_seq is None else listing.last_seq
     return {"posts": listing.posts, "last_seq": last, "more": listing.read == limit}
@@ -218,9 +286,9 @@ async def undelete_post(call: Call) -> dict:
 
 
 async def list_notifications(call: Call) -> dict:
-    before = query_int(call.request, "before", 0, lo=0, hi=2**62)
-    limit = query_int(call.request, "limit", 50, lo=1, hi=200)
-    unread_only = call.request.query.get("unread", "") in ("1", "true", "yes")
+    before = call.params.get("before", 0)
+    limit = call.params.get("limit", 50)
+    unread_only = call.params.get("unread", False)
     rows = await notifications.list_notifications(
         call.ctx, call.actor, before=before or None, limit=limit + 1, unread_only=unread_only
     )
@@ -337,6 +405,52 @@ _SESSION_INPUT = {
         "translations": _TRANSLATIONS_INPUT,
     },
 }
+_PATCH_CONFERENCE = {
+    **_CONFERENCE_INPUT,
+    "required": [],
+    "description": "Any fields of the conference's details; those left out stay as they are",
+}
+_PATCH_SESSION = {
+    **_SESSION_INPUT,
+    "required": [],
+    "description": "Any fields of the session; those left out stay as they are",
+}
+_ROLES = ["organiser", "facilitator", "speaker", "participant", "observer"]
+_MEMBER = obj(
+    {
+        "user_id": INT,
+        "name": STR,
+        "email": STR,
+        "title": STR,
+        "organisation": STR,
+        "role": {"enum": _ROLES},
+        "status": {"enum": ["active", "pending", "waitlisted", "declined", "removed"]},
+        "facilitates": {
+            "enum": ["conference", "sessions"],
+            "description": "a facilitator of the whole conference, or only of session_ids",
+        },
+        "session_ids": {
+            "type": "array",
+            "items": INT,
+            "description": "a facilitator's or a speaker's sessions (a speaker: the panels)",
+        },
+    }
+)
+_ROLE_INPUT = {
+    "type": "object",
+    "required": ["email", "role"],
+    "properties": {
+        "email": {"type": "string", "maxLength": 254},
+        "role": {"enum": _ROLES},
+        "sessions": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "maxItems": 500,
+            "description": "facilitator: only these sessions (none: the whole conference); "
+            "speaker: the panels they speak on",
+        },
+    },
+}
 _NOTE_ID = id_param("notification_id")
 _THREAD_ID = id_param("thread_id")
 _FOLLOWING = returns({"type": "object", "properties": {"following": {"type": "boolean"}}})
@@ -375,6 +489,36 @@ def setup(app: web.Application) -> None:
         "parameters": [SLUG],
         "requestBody": request_body(_CONFERENCE_INPUT),
         "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "PATCH", "/conferences/{slug}", patch_conference, doc={
+        "summary": "Change some of a conference's details (organisers)",
+        "description": "The fields of PUT, any of them: registration settings "
+        "({\"registration\": \"approval\", \"capacity\": 120}), dates, texts.",
+        "parameters": [SLUG],
+        "requestBody": request_body(_PATCH_CONFERENCE),
+        "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "PUT", "/conferences/{slug}/published", publish_conference, doc={
+        "summary": "Publish a draft conference, or make it a draft again (organisers)",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "required": ["published"],
+            "properties": {"published": {"type": "boolean"}}}),
+        "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "GET", "/conferences/{slug}/members", list_members, doc={
+        "summary": "Members with their roles and sessions (organisers)",
+        "parameters": [SLUG],
+        "responses": {"200": returns(obj({"members": {"type": "array", "items": _MEMBER}})),
+                      **ERRORS}})
+    api(app, "POST", "/conferences/{slug}/roles", assign_role, limit="invite", doc={
+        "summary": "Give a role (organisers): organiser, facilitator (of the whole conference "
+        "or of some sessions), speaker (on panels), participant or observer",
+        "description": "An active member's role changes at once (`assigned`); anyone else is "
+        "sent an invitation carrying the role (`invited`), whether or not they have an "
+        "account. A panel's speakers are its members with the speaker role and that session.",
+        "parameters": [SLUG],
+        "requestBody": request_body(_ROLE_INPUT),
+        "responses": {"200": returns(obj({
+            "outcome": {"enum": ["assigned", "invited"]}, "email": STR,
+            "role": {"enum": _ROLES}})), **ERRORS}})
     api(app, "POST", "/conferences/{slug}/sessions", create_session, doc={
         "summary": "Add a session to the programme (organisers)",
         "description": "A bilingual conference's session gives its title and description "
@@ -388,6 +532,19 @@ def setup(app: web.Application) -> None:
         "parameters": [id_param("session_id")],
         "requestBody": request_body(_SESSION_INPUT),
         "responses": {"200": returns(ref("Session")), **ERRORS}})
+    api(app, "PATCH", "/sessions/{session_id}", patch_session, doc={
+        "summary": "Change some of a session's details, e.g. move it (organisers)",
+        "description": "Any fields of PUT: {\"starts_at\": \"2030-06-02T10:00\", "
+        "\"ends_at\": \"2030-06-02T11:00\"} moves it (local time in the conference's "
+        "time zone).",
+        "parameters": [id_param("session_id")],
+        "requestBody": request_body(_PATCH_SESSION),
+        "responses": {"200": returns(ref("Session")), **ERRORS}})
+    api(app, "DELETE", "/sessions/{session_id}", delete_session, doc={
+        "summary": "Delete a session with its threads (organisers); calendars that imported "
+        "it mark it cancelled",
+        "parameters": [id_param("session_id")],
+        "responses": {"204": {"description": "Deleted"}, **ERRORS}})
     api(app, "POST", "/conferences/{slug}/join", join, limit="register", doc={
         "summary": "Join, accepting the code of conduct",
         "parameters": [SLUG],
@@ -418,7 +575,8 @@ def setup(app: web.Application) -> None:
         "summary": "Posts in seq order after a seq",
         "parameters": [
             _THREAD_ID,
-            {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "after", "in": "query",
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
             {"name": "limit", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
         "responses": {"200": returns({"type": "object", "properties": {
@@ -459,9 +617,10 @@ def setup(app: web.Application) -> None:
         "parameters": [
             {"name": "unread", "in": "query", "schema": {"type": "boolean"},
              "description": "only unread ones"},
-            {"name": "before", "in": "query", "schema": INT,
+            {"name": "before", "in": "query",
+             "schema": {**INT, "minimum": 0, "maximum": 2**62},
              "description": "only those with a smaller id (the next page)"},
-            {"name": "limit", "in": "query", "schema": {**INT, "maximum": 200}}],
+            {"name": "limit", "in": "query", "schema": {**INT, "minimum": 1, "maximum": 200}}],
         "responses": {"200": returns({"type": "object", "properties": {
             "notifications": {"type": "array", "items": ref("Notification")},
             "unread": {**INT, "description": "unread count, at most 100"},

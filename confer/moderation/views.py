@@ -12,7 +12,17 @@ import asyncpg
 from aiohttp import web
 
 from confer import banners, timefmt
-from confer.api.openapi import ACTION_BODY, ERROR, ERRORS, SLUG, STR, id_param, ref, request_body, returns
+from confer.api.openapi import (
+    ACTION_BODY,
+    ERROR,
+    ERRORS,
+    SLUG,
+    STR,
+    id_param,
+    ref,
+    request_body,
+    returns,
+)
 from confer.banners import QUERY_KEYS
 from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound

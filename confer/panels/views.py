@@ -7,7 +7,18 @@ import uuid
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer.api.openapi import ACTION_BODY, ERROR, ERRORS, INT, STR, TIME, id_param, request_body, returns
+from confer.api.openapi import (
+    ACTION_BODY,
+    ERROR,
+    ERRORS,
+    INT,
+    STR,
+    TIME,
+    id_param,
+    obj,
+    request_body,
+    returns,
+)
 from confer.calendars import service as calendars
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
@@ -129,7 +140,7 @@ async def _api_panel(call: Call) -> service.Panel:
 
 async def api_list(call: Call) -> dict:
     panel = await _api_panel(call)
-    sort = "new" if call.request.query.get("sort") == "new" else "votes"
+    sort = call.params.get("sort", "votes")
     w = panel.window
     return {
         "questions": await service.questions(call.ctx, panel, sort),
@@ -163,9 +174,25 @@ async def api_answer(call: Call) -> Reply:
     return created(await service.answer(call.ctx, call.actor, call.id("question_id"), call.body))
 
 
-_QUESTION = {
+_PERSON = obj({"id": {"type": ["integer", "null"]}, "name": STR, "title": STR, "organisation": STR})
+_TEXTS = {
     "type": "object",
-    "properties": {
+    "additionalProperties": STR,
+    "description": "created_at_text in each language, by language code",
+}
+_ANSWER = obj(
+    {
+        "id": INT,
+        "question_id": INT,
+        "html": STR,
+        "speaker": _PERSON,
+        "created_at": TIME,
+        "created_at_text": STR,
+        "created_at_texts": _TEXTS,
+    }
+)
+_QUESTION = obj(
+    {
         "id": INT,
         "session_id": INT,
         "html": STR,
@@ -173,13 +200,25 @@ _QUESTION = {
         "status": {"enum": ["pending", "open", "answering", "answered", "dismissed"]},
         "dismiss_reason": {"type": ["string", "null"]},
         "merged_into_id": {"type": ["integer", "null"]},
-        "author": {"type": "object"},
-        "answers": {"type": "array"},
+        "author": _PERSON,
+        "answers": {"type": "array", "items": _ANSWER},
         "voted": {"type": "boolean"},
         "created_at": TIME,
+        "created_at_text": STR,
+        "created_at_texts": _TEXTS,
+        "change_seq": INT,
         "url": STR,
     },
-}
+    optional=("answers", "voted"),
+)
+_QUESTIONS = obj(
+    {
+        "questions": {"type": "array", "items": _QUESTION},
+        "asking_open": {"type": "boolean"},
+        "answering_open": {"type": "boolean"},
+        "state": STR,
+    }
+)
 
 
 # fmt: off
@@ -195,7 +234,7 @@ def setup(app: web.Application) -> None:
         "summary": "A panel's questions (sort=votes or new), with answers",
         "parameters": [*session, {"name": "sort", "in": "query",
                                   "schema": {"enum": ["votes", "new"]}}],
-        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+        "responses": {"200": returns(_QUESTIONS), **ERRORS}})
     api(app, "POST", "/panels/{session_id}/questions", api_ask, limit="post", doc={
         "summary": "Ask a question (body up to 500 characters, idempotency_key)",
         "parameters": session,
@@ -218,5 +257,5 @@ def setup(app: web.Application) -> None:
         "summary": "A speaker answers (body, Markdown)", "parameters": question,
         "requestBody": request_body({
             "type": "object", "required": ["body"], "properties": {"body": STR}}),
-        "responses": {"201": returns(_QUESTION), "409": ERROR, **ERRORS}})
+        "responses": {"201": returns(_ANSWERED, "Created"), "409": ERROR, **ERRORS}})
 # fmt: on
