@@ -211,6 +211,11 @@ _QUESTION = obj(
     },
     optional=("answers", "voted"),
 )
+# A speaker's answer: the question as it now is, and the new answer's id.
+_ANSWERED = obj(
+    {**_QUESTION["properties"], "answer_id": {**INT, "description": "the new answer"}},
+    optional=("answers", "voted"),
+)
 _QUESTIONS = obj(
     {
         "questions": {"type": "array", "items": _QUESTION},
