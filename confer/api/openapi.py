@@ -16,6 +16,7 @@ import confer
 from confer.api.contract import Setting, resolve
 from confer.keys import settings_key
 from confer.routing import declared
+from confer.urls import API
 
 
 def ref(name: str) -> dict[str, str]:
@@ -128,6 +129,10 @@ SCHEMAS: dict[str, Any] = {
                 "maximum": 1440,
                 "description": "From how many minutes before a session its joining link is "
                 "shown to members",
+            },
+            "capacity": {
+                "type": ["integer", "null"],
+                "description": "Places (null: no limit)",
             },
             "url": STR,
             "sessions": {
@@ -248,6 +253,24 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+def link(method: str, path: str, description: str = "", **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation `method` `path` (under /api/v1), its parameters taken
+    from this response: link("GET", "/threads/{thread_id}", thread_id="$response.body#/id")."""
+    pointer = (API + path).replace("~", "~0").replace("/", "~1")
+    out: dict[str, Any] = {
+        "operationRef": f"#/paths/{pointer}/{method.lower()}",
+        "parameters": parameters,
+    }
+    if description:
+        out["description"] = description
+    return out
+
+
+def linked(response: dict[str, Any], **links: dict[str, Any]) -> dict[str, Any]:
+    """A response with links to the operations its answer leads to."""
+    return {**response, "links": links}
 
 
 # A 409 or 429 answered by an operation: the same error shape.

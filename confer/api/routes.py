@@ -18,6 +18,8 @@ from confer.api.openapi import (
     SLUG,
     STR,
     id_param,
+    link,
+    linked,
     obj,
     openapi_document,
     ref,
@@ -478,7 +480,15 @@ def setup(app: web.Application) -> None:
         "gives them in the other language too: {\"translations\": {\"cy\": {\"title\": …, "
         "\"summary\": …, \"code_of_conduct\": …}}}.",
         "requestBody": request_body(_CONFERENCE_INPUT),
-        "responses": {"201": returns(ref("Conference"), "Created"), **ERRORS}})
+        "responses": {"201": linked(
+            returns(ref("Conference"), "Created"),
+            Show=link("GET", "/conferences/{slug}", slug="$response.body#/slug"),
+            Change=link("PATCH", "/conferences/{slug}", slug="$response.body#/slug"),
+            Publish=link("PUT", "/conferences/{slug}/published", slug="$response.body#/slug"),
+            AddSession=link("POST", "/conferences/{slug}/sessions",
+                            slug="$response.body#/slug"),
+            GiveRole=link("POST", "/conferences/{slug}/roles", slug="$response.body#/slug"),
+        ), **ERRORS}})
     api(app, "GET", "/conferences/{slug}", show_conference, doc={
         "summary": "One conference with its programme",
         "parameters": [SLUG],
@@ -526,7 +536,15 @@ def setup(app: web.Application) -> None:
         "\"description\": …}}}.",
         "parameters": [SLUG],
         "requestBody": request_body(_SESSION_INPUT),
-        "responses": {"201": returns(ref("Session"), "Created"), **ERRORS}})
+        "responses": {"201": linked(
+            returns(ref("Session"), "Created"),
+            Threads=link("GET", "/sessions/{session_id}/threads", session_id="$response.body#/id"),
+            StartThread=link("POST", "/sessions/{session_id}/threads",
+                             session_id="$response.body#/id"),
+            Move=link("PATCH", "/sessions/{session_id}", session_id="$response.body#/id"),
+            Replace=link("PUT", "/sessions/{session_id}", session_id="$response.body#/id"),
+            Delete=link("DELETE", "/sessions/{session_id}", session_id="$response.body#/id"),
+        ), **ERRORS}})
     api(app, "PUT", "/sessions/{session_id}", update_session, doc={
         "summary": "Replace a session's details (organisers)",
         "parameters": [id_param("session_id")],
@@ -564,7 +582,17 @@ def setup(app: web.Application) -> None:
             "type": "object", "required": ["title", "body"],
             "properties": {"title": STR, "body": STR, "idempotency_key": STR}}),
         "responses": {
-            "201": returns(ref("Thread"), "Created"),
+            "201": linked(
+                returns(ref("Thread"), "Created"),
+                Show=link("GET", "/threads/{thread_id}", thread_id="$response.body#/id"),
+                Posts=link("GET", "/threads/{thread_id}/posts", thread_id="$response.body#/id"),
+                Reply=link("POST", "/threads/{thread_id}/posts",
+                           thread_id="$response.body#/id"),
+                Follow=link("PUT", "/threads/{thread_id}/follow",
+                            thread_id="$response.body#/id"),
+                Moderate=link("POST", "/threads/{thread_id}/moderation",
+                              thread_id="$response.body#/id"),
+            ),
             "200": returns(ref("Thread"), "Already made with this key"),
             **ERRORS}})
     api(app, "GET", "/threads/{thread_id}", show_thread, doc={
@@ -587,7 +615,15 @@ def setup(app: web.Application) -> None:
         "parameters": [_THREAD_ID],
         "requestBody": request_body(ref("NewPost")),
         "responses": {
-            "201": returns(ref("Post"), "Created"),
+            "201": linked(
+                returns(ref("Post"), "Created"),
+                Show=link("GET", "/posts/{post_id}", post_id="$response.body#/id"),
+                Edit=link("PATCH", "/posts/{post_id}", post_id="$response.body#/id"),
+                Delete=link("DELETE", "/posts/{post_id}", post_id="$response.body#/id"),
+                Report=link("POST", "/posts/{post_id}/flags", post_id="$response.body#/id"),
+                Moderate=link("POST", "/posts/{post_id}/moderation",
+                              post_id="$response.body#/id"),
+            ),
             "200": returns(ref("Post"), "The post this idempotency key already made"),
             **ERRORS}})
     api(app, "GET", "/posts/{post_id}", show_post, doc={
@@ -607,7 +643,10 @@ def setup(app: web.Application) -> None:
     api(app, "DELETE", "/posts/{post_id}", delete_post, doc={
         "summary": "Delete your post (a placeholder stays; undo within the undo window)",
         "parameters": [id_param("post_id")],
-        "responses": {"200": returns(ref("Post")), **ERRORS}})
+        "responses": {"200": linked(
+            returns(ref("Post")),
+            Undelete=link("POST", "/posts/{post_id}/undelete", post_id="$response.body#/id"),
+        ), **ERRORS}})
     api(app, "POST", "/posts/{post_id}/undelete", undelete_post, doc={
         "summary": "Undo the deletion of your post, within the undo window (10 minutes)",
         "parameters": [id_param("post_id")],

@@ -15,6 +15,8 @@ from confer.api.openapi import (
     STR,
     TIME,
     id_param,
+    link,
+    linked,
     obj,
     request_body,
     returns,
@@ -246,7 +248,14 @@ def setup(app: web.Application) -> None:
         "requestBody": request_body({
             "type": "object", "required": ["body"],
             "properties": {"body": STR, "idempotency_key": STR}}),
-        "responses": {"201": returns(_QUESTION, "Created"), "200": returns(_QUESTION),
+        "responses": {"201": linked(
+            returns(_QUESTION, "Created"),
+            Vote=link("POST", "/questions/{question_id}/vote", question_id="$response.body#/id"),
+            Answer=link("POST", "/questions/{question_id}/answers",
+                        question_id="$response.body#/id"),
+            State=link("POST", "/questions/{question_id}/state",
+                       question_id="$response.body#/id"),
+        ), "200": returns(_QUESTION),
                       **ERRORS}})
     api(app, "POST", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
         "summary": "Vote for a question (once)", "parameters": question,
