@@ -241,6 +241,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "body": {
                 "type": "string",
+                "minLength": 1,
                 "maxLength": Setting("post_max_chars"),
                 "description": "Markdown",
             },
@@ -285,7 +286,20 @@ def request_body(schema: dict[str, Any], *, required: bool | None = True) -> dic
     return body if required is None else {"required": required, **body}
 
 
-# The body of an action on something (moderation, a question's state).
+def action_body(actions: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The body of an action on something (moderation, a question's state): `action`, one of
+    `actions`, with the fields that action takes beside it (see the operation's summary)."""
+    return request_body(
+        {
+            "type": "object",
+            "required": ["action"],
+            "properties": {"action": {"enum": list(actions)}, "reason": STR},
+            "additionalProperties": True,
+        }
+    )
+
+
+# The body of an action on something, whatever the action (prefer `action_body`).
 ACTION_BODY = request_body(
     {
         "type": "object",

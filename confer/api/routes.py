@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from confer import places, timefmt
+from confer.api.contract import Setting
 from confer.api.openapi import (
     ERROR,
     ERRORS,
@@ -33,6 +34,7 @@ from confer.i18n import _
 from confer.notifications import service as notifications
 from confer.places import Place
 from confer.posts import service as posts
+from confer.registration import service as registration
 from confer.routing import API, Call, Reply, api, created, page
 from confer.threads import service as threads
 from confer.urls import url
@@ -372,20 +374,35 @@ _REVEAL = {
     "description": "From how many minutes before a session its joining link is shown to "
     "members (left out on update: unchanged)",
 }
+# A local time in the conference's time zone, as the forms take it: 2030-06-01T09:00.
+_LOCAL_TIME = {
+    "type": "string",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+    r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?$",
+    "description": "local time in the conference's time zone, like 2030-06-01T09:00 (with an "
+    "offset, like 2030-06-01T09:00+01:00, that instant)",
+}
+_TITLE = {"type": "string", "minLength": 1, "maxLength": conferences.TITLE_MAX}
+_TEXT = {"type": "string", "maxLength": conferences.TEXT_MAX, "description": "Markdown"}
 _CONFERENCE_INPUT = {
     "type": "object",
     "required": ["title", "starts_at", "ends_at"],
     "properties": {
-        "slug": STR,
-        "title": STR,
-        "summary": STR,
-        "code_of_conduct": STR,
-        "timezone": STR,
-        "starts_at": {**STR, "description": "local time in `timezone`, 2030-06-01T09:00"},
-        "ends_at": STR,
+        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"},
+        "title": _TITLE,
+        "summary": _TEXT,
+        "code_of_conduct": _TEXT,
+        "timezone": {"type": "string", "maxLength": 100, "description": "Europe/London"},
+        "starts_at": _LOCAL_TIME,
+        "ends_at": _LOCAL_TIME,
         "visibility": {"enum": ["public", "members"]},
-        "registration": {"enum": ["open", "approval", "invite"]},
-        "capacity": INT,
+        "registration": {"enum": list(registration.MODES)},
+        "capacity": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": registration.MAX_CAPACITY,
+            "description": "places (null or left out: no limit)",
+        },
         "organisers": STR,
         "language": {"enum": ["en", "cy"]},
         "bilingual": {"type": "boolean"},
@@ -397,11 +414,11 @@ _SESSION_INPUT = {
     "type": "object",
     "required": ["kind", "title", "starts_at", "ends_at"],
     "properties": {
-        "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
-        "title": STR,
-        "description": STR,
-        "starts_at": STR,
-        "ends_at": STR,
+        "kind": {"enum": list(conferences.KINDS)},
+        "title": _TITLE,
+        "description": _TEXT,
+        "starts_at": _LOCAL_TIME,
+        "ends_at": _LOCAL_TIME,
         "posting_window": {"enum": ["session", "conference"]},
         "participants_start_threads": {"type": "boolean"},
         "translations": _TRANSLATIONS_INPUT,
@@ -580,7 +597,12 @@ def setup(app: web.Application) -> None:
         "parameters": [id_param("session_id")],
         "requestBody": request_body({
             "type": "object", "required": ["title", "body"],
-            "properties": {"title": STR, "body": STR, "idempotency_key": STR}}),
+            "properties": {
+                "title": {"type": "string", "minLength": 1,
+                          "maxLength": Setting("title_max_chars")},
+                "body": {"type": "string", "minLength": 1,
+                         "maxLength": Setting("post_max_chars"), "description": "Markdown"},
+                "idempotency_key": {"type": "string", "maxLength": 100}}}),
         "responses": {
             "201": linked(
                 returns(ref("Thread"), "Created"),
@@ -637,8 +659,9 @@ def setup(app: web.Application) -> None:
         "author's edit awaits approval again (`status: pending`). 409: the post was "
         "hidden or deleted meanwhile.",
         "parameters": [id_param("post_id")],
-        "requestBody": request_body(
-            {"type": "object", "required": ["body"], "properties": {"body": STR}}),
+        "requestBody": request_body({"type": "object", "required": ["body"], "properties": {
+            "body": {"type": "string", "minLength": 1, "maxLength": Setting("post_max_chars"),
+                     "description": "Markdown"}}}),
         "responses": {"200": returns(ref("Post")), "409": ERROR, "429": ERROR, **ERRORS}})
     api(app, "DELETE", "/posts/{post_id}", delete_post, doc={
         "summary": "Delete your post (a placeholder stays; undo within the undo window)",

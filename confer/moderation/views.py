@@ -13,11 +13,11 @@ from aiohttp import web
 
 from confer import banners, timefmt
 from confer.api.openapi import (
-    ACTION_BODY,
     ERROR,
     ERRORS,
     SLUG,
     STR,
+    action_body,
     id_param,
     ref,
     request_body,
@@ -315,12 +315,13 @@ def setup(app: web.Application) -> None:
     api(app, "POST", "/conferences/{slug}/members/{user_id}/moderation", api_moderate_member,
         doc={
         "summary": "mute (minutes, reason), unmute, premoderate, unpremoderate, remove (reason)",
-        "parameters": [SLUG, id_param("user_id")], "requestBody": ACTION_BODY,
+        "parameters": [SLUG, id_param("user_id")],
+        "requestBody": action_body(service.MEMBER_ACTIONS),
         "responses": {"200": returns({"type": "object"}), **ERRORS}})
     api(app, "POST", "/posts/{post_id}/moderation", api_moderate_post, doc={
         "summary": "hide (reason), restore, approve, reject (reason), pin, unpin, "
                    "move (to_thread_id)",
-        "parameters": [id_param("post_id")], "requestBody": ACTION_BODY,
+        "parameters": [id_param("post_id")], "requestBody": action_body(service.POST_ACTIONS),
         "responses": {"200": returns(ref("Post")), **ERRORS}})
     api(app, "POST", "/posts/{post_id}/flags", api_flag, doc={
         "summary": "Report a post once: reason (off_topic, disrespectful, personal_information, "
@@ -328,7 +329,8 @@ def setup(app: web.Application) -> None:
         "parameters": [id_param("post_id")],
         "requestBody": request_body({
             "type": "object", "required": ["reason"],
-            "properties": {"reason": STR, "note": STR}}),
+            "properties": {"reason": {"enum": list(service.FLAG_REASONS)},
+                           "note": {"type": "string", "maxLength": service.FLAG_NOTE_MAX}}}),
         "responses": {"201": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "POST", "/posts/{post_id}/flags/resolve", api_resolve_flags, doc={
         "summary": "Resolve a post's reports: outcome keep, or hide with a reason",
@@ -340,6 +342,7 @@ def setup(app: web.Application) -> None:
     api(app, "POST", "/threads/{thread_id}/moderation", api_moderate_thread, doc={
         "summary": "pin, unpin, lock (reason), unlock, close, reopen, premoderate, "
                    "unpremoderate, slow_mode (seconds, until), summarise (summary)",
-        "parameters": [id_param("thread_id")], "requestBody": ACTION_BODY,
+        "parameters": [id_param("thread_id")],
+        "requestBody": action_body(service.THREAD_ACTIONS),
         "responses": {"200": returns(ref("Thread")), **ERRORS}})
 # fmt: on

@@ -8,12 +8,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from confer.api.openapi import (
-    ACTION_BODY,
     ERROR,
     ERRORS,
     INT,
     STR,
     TIME,
+    action_body,
     id_param,
     link,
     linked,
@@ -247,7 +247,9 @@ def setup(app: web.Application) -> None:
         "parameters": session,
         "requestBody": request_body({
             "type": "object", "required": ["body"],
-            "properties": {"body": STR, "idempotency_key": STR}}),
+            "properties": {
+                "body": {"type": "string", "minLength": 1, "maxLength": service.QUESTION_MAX},
+                "idempotency_key": {"type": "string", "maxLength": 100}}}),
         "responses": {"201": linked(
             returns(_QUESTION, "Created"),
             Vote=link("POST", "/questions/{question_id}/vote", question_id="$response.body#/id"),
@@ -265,11 +267,12 @@ def setup(app: web.Application) -> None:
         "responses": {"200": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "POST", "/questions/{question_id}/state", api_state, doc={
         "summary": "approve, answering, answered, dismiss (reason), merge (into), reopen",
-        "parameters": question, "requestBody": ACTION_BODY,
+        "parameters": question, "requestBody": action_body(service.STATE_ACTIONS),
         "responses": {"200": returns(_QUESTION), **ERRORS}})
     api(app, "POST", "/questions/{question_id}/answers", api_answer, limit="post", doc={
         "summary": "A speaker answers (body, Markdown)", "parameters": question,
         "requestBody": request_body({
-            "type": "object", "required": ["body"], "properties": {"body": STR}}),
+            "type": "object", "required": ["body"], "properties": {
+                "body": {"type": "string", "minLength": 1, "maxLength": service.ANSWER_MAX}}}),
         "responses": {"201": returns(_ANSWERED, "Created"), "409": ERROR, **ERRORS}})
 # fmt: on
