@@ -15,10 +15,13 @@ from confer import banners, timefmt
 from confer.api.openapi import (
     ERROR,
     ERRORS,
+    INT,
+    SCHEMAS,
     SLUG,
     STR,
     action_body,
     id_param,
+    obj,
     ref,
     request_body,
     returns,
@@ -300,6 +303,16 @@ async def api_queue(call: Call) -> dict:
     }
 
 
+# The thread as it now is, as its live `thread:updated` event carries it (docs/live.md).
+_MODERATED_THREAD = obj(
+    {
+        **SCHEMAS["Thread"]["properties"],
+        "thread_id": INT,
+        "change": {"enum": list(service.THREAD_ACTIONS), "description": "the action done"},
+    }
+)
+
+
 # fmt: off
 def setup(app: web.Application) -> None:
     page(app, "GET", "moderation", show_moderation)
@@ -344,5 +357,5 @@ def setup(app: web.Application) -> None:
                    "unpremoderate, slow_mode (seconds, until), summarise (summary)",
         "parameters": [id_param("thread_id")],
         "requestBody": action_body(service.THREAD_ACTIONS),
-        "responses": {"200": returns(ref("Thread")), **ERRORS}})
+        "responses": {"200": returns(_MODERATED_THREAD), **ERRORS}})
 # fmt: on
