@@ -8,8 +8,8 @@ accepts are one declaration and cannot drift.
 - A body is JSON (415 for another content type, 400 if it cannot be read, 413 past
   REQUEST_MAX_BYTES), and is checked against its schema with jsonschema (JSON Schema 2020-12,
   which OpenAPI 3.1 uses): a 400 `{"error": {"code": "invalid", "message", "fields"}}` naming
-  each field at fault ("translations.cy.title"), or 413 when the only fault is a text longer
-  than its `maxLength`.
+  each field at fault ("translations.cy.title"). Lengths (`minLength`, `maxLength`) are left
+  to the services, which check each with a message of its own (SERVICE_CHECKED).
 
 Limits that come from the settings are written in the declarations as `Setting("name")` and
 filled in from the application's settings, in the document and in the checks alike.
@@ -30,7 +30,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from confer.errors import ConferError, NotFound, TooLarge
+from confer.errors import ConferError, NotFound
 from confer.i18n import _
 from confer.settings import Settings
 from confer.web import read_json
@@ -173,19 +173,26 @@ def _field(prefix: str, error: ValidationError) -> list[str]:
     return [f"{prefix}.{name}" if prefix and name else (prefix or name)]
 
 
-def fields_of(errors: list[ValidationError], prefix: str = "") -> tuple[dict[str, str], bool]:
-    """{field: message} for every error, and whether every fault is a text too long."""
+# Left to the services, which check every documented length with a message of their own
+# ("Your post is 1,000 characters too long…", 413 or 422): the same limits, from the same
+# constants and settings as the document (tests/test_api_contract.py proves each is enforced).
+SERVICE_CHECKED = frozenset({"minLength", "maxLength"})
+
+
+def contract_errors(validator: Draft202012Validator, value: Any) -> list[ValidationError]:
+    return [e for e in validator.iter_errors(value) if e.validator not in SERVICE_CHECKED]
+
+
+def fields_of(errors: list[ValidationError], prefix: str = "") -> dict[str, str]:
+    """{field: message} for every error (anyOf / oneOf: its first deepest reason)."""
     fields: dict[str, str] = {}
-    too_long = True
     for e in sorted(errors, key=lambda e: list(e.absolute_path)):
-        leaves = [e]
-        if e.context:  # anyOf / oneOf: the deepest reasons
-            leaves = [c for c in e.context if not c.context] or leaves
-        for leaf in leaves[:1] if e.context else leaves:
-            for name in _field(prefix, leaf):
-                fields.setdefault(name or "body", message(leaf))
-            too_long = too_long and leaf.validator == "maxLength"
-    return fields, too_long and bool(fields)
+        leaf = e
+        if e.context:
+            leaf = next((c for c in e.context if not c.context), e.context[0])
+        for name in _field(prefix, leaf):
+            fields.setdefault(name or "body", message(leaf))
+    return fields
 
 
 _INT = re.compile(r"-?[0-9]{1,18}")
@@ -241,7 +248,7 @@ class Contract:
                     continue
                 raw = got
             value = _read(raw, param.get("schema", {}))
-            errors = list(validator.iter_errors(value))
+            errors = contract_errors(validator, value)
             if not errors:
                 values[name] = value
             elif where == "path":
@@ -267,10 +274,9 @@ class Contract:
             if request.content_type != "application/json":
                 raise UnsupportedMediaType(_("Send the request body as application/json."))
             data = await read_json(request)
-        errors = list(self.body.iter_errors(data))
+        errors = contract_errors(self.body, data)
         if errors:
-            fields, too_long = fields_of(errors)
-            if too_long:
-                raise TooLarge(_("Some fields are longer than the API accepts."), fields=fields)
-            raise SchemaInvalid(_("Some fields are not as the API documents them."), fields=fields)
+            raise SchemaInvalid(
+                _("Some fields are not as the API documents them."), fields=fields_of(errors)
+            )
         return data
