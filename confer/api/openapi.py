@@ -156,7 +156,14 @@ SCHEMAS: dict[str, Any] = {
                                 ]
                             },
                             "status": {
-                                "enum": ["active", "pending", "waitlisted", "declined", "removed"]
+                                "enum": [
+                                    "active",
+                                    "pending",
+                                    "waitlisted",
+                                    "declined",
+                                    "removed",
+                                    "left",
+                                ]
                             },
                         }
                     ),

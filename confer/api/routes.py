@@ -443,7 +443,7 @@ _MEMBER = obj(
         "title": STR,
         "organisation": STR,
         "role": {"enum": _ROLES},
-        "status": {"enum": ["active", "pending", "waitlisted", "declined", "removed"]},
+        "status": {"enum": ["active", "pending", "waitlisted", "declined", "removed", "left"]},
         "facilitates": {
             "enum": ["conference", "sessions"],
             "description": "a facilitator of the whole conference, or only of session_ids",
