@@ -32,6 +32,8 @@ redis_key: web.AppKey[Any] = web.AppKey("redis")
 # (method, canonical path) -> limit name (confer.ratelimit).
 routes_key: web.AppKey[list[Route]] = web.AppKey("routes")
 limits_key: web.AppKey[dict[tuple[str, str], str]] = web.AppKey("route_limits")
+# Each API operation's compiled checks (confer.api.contract), by id of its declaration.
+contracts_key: web.AppKey[dict[int, Any]] = web.AppKey("contracts")
 limiter_key: web.AppKey[Limiter] = web.AppKey("limiter")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 # The networks that may read /metrics (METRICS_ALLOW, parsed).

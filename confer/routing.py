@@ -13,9 +13,10 @@ middleware's lookup (`limits_key`) and the OpenAPI document's `paths` (confer.ap
 built, so neither is a second list that can drift from the routes.
 
 A JSON API handler is written one way: `async def h(call: Call) -> Any`, given the actor, the
-context and the request's JSON object (read and checked by `api` when the operation documents a
-request body), calling one service function and returning what to answer: a JSON value (200),
-`Reply(value, status)` (see `created`), or a response of its own (a streamed download).
+context, and the request's parameters and JSON object, both checked by `api` against the
+operation's schemas first (confer.api.contract); it calls one service function and returns
+what to answer: a JSON value (200), `Reply(value, status)` (see `created`; 204: no body), or
+a response of its own (a streamed download).
 Errors are raised as confer.errors and answered by confer.web's error middleware as
 `{"error": {"code", "message", "fields"}}`.
 """
@@ -29,12 +30,13 @@ from typing import Any
 
 from aiohttp import web
 
+from confer.api.contract import Contract, complete
 from confer.context import Ctx
-from confer.keys import actor_key, ctx_key, limits_key, routes_key
+from confer.keys import actor_key, contracts_key, ctx_key, limits_key, routes_key, settings_key
 from confer.policy import Actor
 from confer.ratelimit import DEFAULTS
 from confer.urls import API, PAGES
-from confer.web import int_param, json_response, read_json
+from confer.web import int_param, json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -57,6 +59,9 @@ class Call:
     ctx: Ctx
     actor: Actor
     body: dict[str, Any]
+    # The path and query parameters the operation documents, read as their schemas' types
+    # and checked (confer.api.contract); an optional one that was not sent is absent.
+    params: dict[str, Any]
 
     def id(self, name: str) -> int:
         """A numeric path segment (anything else is a 404)."""
@@ -85,25 +90,43 @@ def created(data: Any, new: bool = True) -> Reply:
 JsonHandler = Callable[[Call], Awaitable[Any]]
 
 
-def json_handler(fn: JsonHandler, *, body: bool) -> Handler:
-    """An aiohttp handler around `fn`: reads the JSON object first when `body`, answers JSON."""
+def json_handler(fn: JsonHandler, doc: dict[str, Any]) -> Handler:
+    """An aiohttp handler around `fn`: checks the request against its operation `doc` first
+    (confer.api.contract: parameters, and the JSON body when it documents one), answers JSON."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        data = await read_json(request) if body else {}
-        result = await fn(Call(request, request.app[ctx_key], request[actor_key], data))
+        contract = _contract(request.app, doc)
+        params = contract.query(request)
+        data = await contract.read_body(request)
+        call = Call(request, request.app[ctx_key], request[actor_key], data, params)
+        result = await fn(call)
         if isinstance(result, web.StreamResponse):
             return result
         if isinstance(result, Reply):
+            if result.status == 204:
+                return web.Response(status=204)
             return json_response(result.data, status=result.status)
         return json_response(result)
 
     return functools.update_wrapper(handle, fn)
 
 
+def _contract(app: web.Application, doc: dict[str, Any]) -> Contract:
+    """The operation's checks, compiled once per application (its settings fill the limits)."""
+    cache = app[contracts_key]
+    found = cache.get(id(doc))
+    if found is None:
+        from confer.api.openapi import SCHEMAS  # the shared schemas, declared after routing
+
+        found = cache[id(doc)] = Contract(doc, SCHEMAS, app[settings_key])
+    return found
+
+
 def _table(app: web.Application) -> list[Route]:
     if routes_key not in app:
         app[routes_key] = []
         app[limits_key] = {}
+        app[contracts_key] = {}
     return app[routes_key]
 
 
@@ -156,11 +179,11 @@ def api(
     limit: str | None = None,
     name: str | None = None,
 ) -> web.AbstractRoute:
-    """A JSON API route at API + `path`, documented by the OpenAPI operation `doc`. The request's
-    JSON object is read (a 400 if it is not one) exactly when `doc` has a JSON requestBody."""
-    # A multipart upload (confer.files.api) documents its body too, and reads it itself.
-    content = doc.get("requestBody", {}).get("content", {})
-    wrapped = json_handler(handler, body="application/json" in content)
+    """A JSON API route at API + `path`, documented by the OpenAPI operation `doc`: each request
+    is checked against it before `handler` runs (confer.api.contract), and the error responses
+    the route can give are added to it from what it declares (`limit`, a body, parameters)."""
+    doc = complete(method, doc, limit)
+    wrapped = json_handler(handler, doc)
     return add(app, method, API + path, wrapped, name=name, limit=limit, doc=doc)
 
 

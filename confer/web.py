@@ -180,6 +180,8 @@ async def read_form(request: web.Request) -> dict[str, str]:
         form = await request.post()
     except (UnicodeDecodeError, LookupError):  # LookupError: a charset Python does not know
         raise BadRequest(_("The form could not be read: it is not valid UTF-8.")) from None
+    except ValueError:  # a multipart body without its boundary, or otherwise malformed
+        raise BadRequest() from None
     data: dict[str, str] = {}
     for key, value in form.items():
         if not isinstance(value, str):

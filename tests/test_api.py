@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import aiohttp
 import pytest
 
 from confer.accounts import service as accounts
+from confer.app import create_app
 from confer.policy import Actor
 
 
@@ -38,7 +42,8 @@ async def test_join_start_thread_post_read_edit_delete_with_a_token(world, brows
     token = await _token(pool, u)
     b = await browser_factory()
     status, body = await b.api("POST", f"/api/v1/conferences/{c['slug']}/join", {}, token=token)
-    assert status == 422 and "accept_code_of_conduct" in body["error"]["fields"]
+    assert status == 400 and "accept_code_of_conduct" in body["error"]["fields"]
+    assert body["error"]["code"] == "invalid"
     status, body = await b.api(
         "POST",
         f"/api/v1/conferences/{c['slug']}/join",
@@ -185,3 +190,192 @@ async def test_openapi_documents_every_api_route_and_only_those(server, browser_
                 continue
             routed.add((path, route.method))
     assert documented == routed
+
+
+# --- the contract: each request is checked against its OpenAPI operation (confer.api.contract)
+
+
+async def _member_with_token(world, pool):
+    c = await world.conference()
+    s = await world.session(c, open_threads=True)
+    u = await world.user()
+    await world.member(c, u, "participant")
+    t = await world.thread(s, u)
+    return c, s, t, u, await _token(pool, u)
+
+
+async def test_wrongly_typed_fields_answer_400_naming_them_not_500(world, browser_factory, pool):
+    """The report of issue #21: a report whose note and reason are not text was a 500."""
+    c, s, t, u, token = await _member_with_token(world, pool)
+    other = await world.user()
+    await world.member(c, other, "participant")
+    async with pool.acquire() as con:
+        post_id = await con.fetchval("SELECT id FROM posts WHERE thread_id = $1", t["id"])
+    b = await browser_factory()
+    status, body = await b.api(
+        "POST",
+        f"/api/v1/posts/{post_id}/flags",
+        {"note": True, "reason": {"": [[True], -5029]}},
+        token=await _token(pool, other),
+    )
+    assert status == 400
+    assert body["error"]["code"] == "invalid"
+    fields = body["error"]["fields"]
+    assert fields["note"] == "Must be text"
+    assert fields["reason"].startswith('Must be one of: "off_topic", "disrespectful"')
+    assert await pool.fetchval("SELECT count(*) FROM flags") == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=501", "limit"),
+        ("limit=0", "limit"),
+        ("limit=ten", "limit"),
+        ("after=-1", "after"),
+        ("after=1&after=2", "after"),
+    ],
+)
+async def test_query_parameters_outside_the_document_are_refused(
+    world, browser_factory, pool, query, field
+):
+    c, s, t, u, token = await _member_with_token(world, pool)
+    b = await browser_factory()
+    status, body = await b.api("GET", f"/api/v1/threads/{t['id']}/posts?{query}", token=token)
+    assert status == 400 and body["error"]["code"] == "invalid"
+    assert list(body["error"]["fields"]) == [field]
+
+
+async def test_enums_and_booleans_in_the_query_are_as_documented(world, browser_factory, pool):
+    c, s, t, u, token = await _member_with_token(world, pool)
+    panel = await world.session(c, kind="panel")
+    b = await browser_factory()
+    status, body = await b.api("GET", f"/api/v1/panels/{panel['id']}/questions?sort=oldest")
+    assert status == 400 and body["error"]["fields"] == {"sort": 'Must be one of: "votes", "new"'}
+    status, body = await b.api("GET", f"/api/v1/panels/{panel['id']}/questions?sort=new")
+    assert status == 200
+    status, body = await b.api("GET", "/api/v1/notifications?unread=yes", token=token)
+    assert status == 400 and body["error"]["fields"] == {"unread": "Must be true or false"}
+    status, body = await b.api("GET", "/api/v1/notifications?unread=true", token=token)
+    assert status == 200
+
+
+async def test_bodies_are_json_objects_as_documented(world, browser_factory, pool):
+    c, s, t, u, token = await _member_with_token(world, pool)
+    b = await browser_factory()
+    join = f"/api/v1/conferences/{c['slug']}/join"
+    # A required body that is missing.
+    status, body = await b.api("POST", join, token=token)
+    assert status == 400 and body["error"]["fields"] == {"body": "Send a JSON object"}
+    # Random bytes, sent as what they are: 415.
+    status, body = await b.api(
+        "POST",
+        "/api/v1/notifications/read",
+        data=b"\x8f\x00\xffrandom",
+        token=token,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    # Random bytes, called JSON: 400.
+    status, body = await b.api(
+        "POST",
+        "/api/v1/notifications/read",
+        data=b"\x8f\x00\xffrandom",
+        token=token,
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 400
+    # An array is not the documented object.
+    status, body = await b.api("POST", join, [True], token=token)
+    assert status == 400
+    # A field outside its enum, and a value that is not the constant `true`.
+    status, body = await b.api(
+        "POST", f"/api/v1/conferences/{c['slug']}/invitations", {"role": "king"}, token=token
+    )
+    assert status == 400 and "role" in body["error"]["fields"]
+    status, body = await b.api("POST", join, {"accept_code_of_conduct": "yes"}, token=token)
+    assert status == 400 and body["error"]["fields"] == {"accept_code_of_conduct": "Must be true"}
+    # Nothing was written by any of them.
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 0
+
+
+async def test_a_body_past_the_request_limit_answers_413(world, pool, settings, aiohttp_server):
+    c, s, t, u, token = await _member_with_token(world, pool)
+    server = await aiohttp_server(
+        create_app(replace(settings, request_max_bytes=4096)), host="127.0.0.1"
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            server.make_url(f"/api/v1/threads/{t['id']}/posts"),
+            data=b'{"body": "' + b"x" * 5000 + b'"}',
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        ) as r:
+            body = await r.json()
+    assert r.status == 413 and body["error"]["code"] == "request_entity_too_large"
+
+
+async def test_field_errors_are_in_the_readers_language(world, browser_factory, pool):
+    c, s, t, u, token = await _member_with_token(world, pool)
+    b = await browser_factory()
+    status, body = await b.api(
+        "GET",
+        "/api/v1/notifications?limit=1000",
+        token=token,
+        headers={"Accept-Language": "cy"},
+    )
+    assert status == 400
+    assert body["error"]["fields"] == {"limit": "Rhaid iddo fod yn 200 neu lai"}
+
+
+async def test_the_document_lists_every_status_the_route_can_give(browser_factory):
+    b = await browser_factory()
+    status, doc = await b.api("GET", "/api/v1/openapi.json")
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            codes = set(op["responses"])
+            assert {"401", "503"} <= codes, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413", "415"} <= codes, (method, path)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if method != "get":
+                assert "403" in codes, (method, path)
+    # A rate-limited operation: 429 with Retry-After.
+    post = doc["paths"]["/api/v1/threads/{thread_id}/posts"]["post"]
+    assert post["responses"]["429"] == {"$ref": "#/components/responses/Limited"}
+    limited = doc["components"]["responses"]["Limited"]
+    assert limited["headers"]["Retry-After"]["required"] is True
+    assert "Retry-After" in doc["components"]["responses"]["Unavailable"]["headers"]
+
+
+async def test_limits_in_the_document_come_from_the_settings(settings, aiohttp_server):
+    server = await aiohttp_server(
+        create_app(replace(settings, post_max_chars=500)), host="127.0.0.1"
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.make_url("/api/v1/openapi.json")) as r:
+            doc = await r.json()
+    assert doc["components"]["schemas"]["NewPost"]["properties"]["body"]["maxLength"] == 500
+
+
+async def test_response_schemas_require_what_is_always_sent(browser_factory):
+    b = await browser_factory()
+    status, doc = await b.api("GET", "/api/v1/openapi.json")
+    post = doc["components"]["schemas"]["Post"]
+    assert {"hidden_reason", "created_at_text"} <= set(post["properties"])
+    assert set(post["required"]) == set(post["properties"])
+
+
+async def test_a_multipart_body_without_its_boundary_is_a_400_not_a_500(world, browser_factory):
+    """Found by Schemathesis: the CSRF check read such a form and failed with a 500."""
+    c = await world.conference()
+    s = await world.session(c)
+    b = await browser_factory()
+    status, body = await b.api(
+        "POST",
+        f"/api/v1/sessions/{s['id']}/threads",
+        data=b'{"title": "", "body": ""}',
+        csrf=False,
+        headers={"Content-Type": "multipart/form-data"},
+    )
+    assert status == 400 and body["error"]["code"] == "bad_request"

@@ -363,16 +363,36 @@ TABLE: list[Row] = [
                   {"title": "Renamed", "summary": "", "code_of_conduct": "",
                    "timezone": "Europe/London", "starts_at": "{starts_local}",
                    "ends_at": "{ends_local}", "visibility": "public"}),
+        api=Http("PATCH", "/api/v1/conferences/{slug}", {"title": "Renamed"}),
         done="SELECT title = 'Renamed' FROM conferences WHERE id = {conference}"),
+    Row("unpublish-conference", "ok 403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/publish", {"published": "no"}),
+        api=Http("PUT", "/api/v1/conferences/{slug}/published", {"published": False}),
+        done="SELECT published_at IS NULL FROM conferences WHERE id = {conference}"),
     Row("add-session",         "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/manage/sessions",
                   {"session_kind": "discussion", "session_title": "Added session",
                    "session_starts_at": "{day2_local}", "session_ends_at": "{day2_end_local}"}),
+        api=Http("POST", "/api/v1/conferences/{slug}/sessions",
+                 {"kind": "discussion", "title": "Added session",
+                  "starts_at": "{day2_local}", "ends_at": "{day2_end_local}"}, ok=201),
         done="SELECT EXISTS (SELECT 1 FROM sessions WHERE conference_id = {conference}"
              " AND title = 'Added session')"),
+    Row("move-session",        "ok  403 403 403 403 403 403 403 401 403",
+        api=Http("PATCH", "/api/v1/sessions/{session2}",
+                 {"starts_at": "{day2_local}", "ends_at": "{day2_end_local}"}),
+        done="SELECT starts_at > now() FROM sessions WHERE id = {session2}"),
+    Row("delete-session",      "ok  403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/sessions/{session2}/delete"),
+        api=Http("DELETE", "/api/v1/sessions/{session2}", ok=204),
+        done="SELECT NOT EXISTS (SELECT 1 FROM sessions WHERE id = {session2})"),
+    Row("members",             "ok  403 403 403 403 403 403 403 401 403",
+        api=Http("GET", "/api/v1/conferences/{slug}/members", shows="{bystander_email}")),
     Row("assign-role",         "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/manage/roles",
                   {"role_email": "{bystander_email}", "role_role": "observer"}),
+        api=Http("POST", "/api/v1/conferences/{slug}/roles",
+                 {"email": "{bystander_email}", "role": "observer"}),
         done="SELECT role = 'observer' FROM memberships WHERE conference_id = {conference}"
              " AND user_id = {bystander}"),
     # --- files (issue #25): papers and slides on a session, files on one's own post ------------
@@ -390,6 +410,14 @@ TABLE: list[Row] = [
         api=Http("POST", "/api/v1/posts/{own_post}/files", {"title": "Paper"}, ok=201,
                  file=FILE_PDF),
         done="SELECT EXISTS (SELECT 1 FROM files WHERE post_id = {own_post})"),
+    Row("assign-panel-speaker", "ok 403 403 403 403 403 403 403 401 403",
+        html=Http("POST", "/c/{slug}/manage/roles",
+                  {"role_email": "{bystander_email}", "role_role": "speaker",
+                   "sessions": "{panel}"}),
+        api=Http("POST", "/api/v1/conferences/{slug}/roles",
+                 {"email": "{bystander_email}", "role": "speaker", "sessions": ["{panel}"]}),
+        done="SELECT EXISTS (SELECT 1 FROM session_speakers WHERE session_id = {panel}"
+             " AND user_id = {bystander})"),
     Row("export-transcript",   "ok  403 403 403 403 403 403 403 401 403",
         html=Http("POST", "/c/{slug}/export", {"format": "md"}, ok=200, shows="{opening_text}"),
         api=Http("POST", "/api/v1/conferences/{slug}/exports", {"format": "json"},
@@ -529,6 +557,8 @@ class Scene:
             return value.format_map(self.ids)
         if isinstance(value, dict):
             return {k: self.fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.fill(v) for v in value]
         return value
 
     def sql(self, query: str) -> str:

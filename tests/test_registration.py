@@ -411,7 +411,7 @@ async def test_registration_over_the_api_reports_status_and_position(world, pool
     status, body = await b.api("GET", base, token=first["token"])
     assert (status, body["status"]) == (200, None)
     status, body = await b.api("POST", base, {}, token=first["token"])
-    assert status == 422 and "accept_code_of_conduct" in body["error"]["fields"]
+    assert status == 400 and "accept_code_of_conduct" in body["error"]["fields"]
     status, body = await b.api("POST", base, {"accept_code_of_conduct": True}, token=first["token"])
     assert (status, body["status"], body["role"]) == (200, "active", "participant")
     status, body = await b.api(

@@ -13,8 +13,10 @@ from typing import Any
 from aiohttp import web
 
 import confer
+from confer.api.contract import Setting, resolve
 from confer.keys import settings_key
 from confer.routing import declared
+from confer.urls import API
 
 
 def ref(name: str) -> dict[str, str]:
@@ -36,7 +38,12 @@ ERRORS = {
 
 
 def id_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    }
 
 
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -44,6 +51,22 @@ SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "stri
 STR = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
 INT = {"type": "integer"}
+# A time that may not be there yet: "" (an edit time before any edit, a thread with no post).
+MAYBE_TIME = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}],
+}
+NULL_STR = {"type": ["string", "null"]}
+
+
+def obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An object the API sends: every property is `required` (always there, maybe null) but
+    the `optional` ones. Clients must ignore properties they do not know (docs/api.md)."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+    }
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -61,9 +84,8 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
-    "Session": {
-        "type": "object",
-        "properties": {
+    "Session": obj(
+        {
             "id": INT,
             "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
             "title": STR,
@@ -79,11 +101,10 @@ SCHEMAS: dict[str, Any] = {
             "posting_window": {"enum": ["session", "conference"]},
             "participants_start_threads": {"type": "boolean"},
             "url": STR,
-        },
-    },
-    "Conference": {
-        "type": "object",
-        "properties": {
+        }
+    ),
+    "Conference": obj(
+        {
             "id": INT,
             "slug": STR,
             "title": STR,
@@ -109,14 +130,50 @@ SCHEMAS: dict[str, Any] = {
                 "description": "From how many minutes before a session its joining link is "
                 "shown to members",
             },
+            "capacity": {
+                "type": ["integer", "null"],
+                "description": "Places (null: no limit)",
+            },
             "url": STR,
-            "sessions": {"type": "array", "items": ref("Session")},
-            "membership": {"type": ["object", "null"]},
+            "sessions": {
+                "type": "array",
+                "items": ref("Session"),
+                "description": "The programme (one conference, not the list)",
+            },
+            "membership": {
+                "description": "The caller's place (one conference, not the list)",
+                "anyOf": [
+                    {"type": "null"},
+                    obj(
+                        {
+                            "role": {
+                                "enum": [
+                                    "organiser",
+                                    "facilitator",
+                                    "speaker",
+                                    "participant",
+                                    "observer",
+                                ]
+                            },
+                            "status": {
+                                "enum": [
+                                    "active",
+                                    "pending",
+                                    "waitlisted",
+                                    "declined",
+                                    "removed",
+                                    "left",
+                                ]
+                            },
+                        }
+                    ),
+                ],
+            },
         },
-    },
-    "Thread": {
-        "type": "object",
-        "properties": {
+        optional=("sessions", "membership"),
+    ),
+    "Thread": obj(
+        {
             "id": INT,
             "session_id": INT,
             "title": STR,
@@ -126,50 +183,75 @@ SCHEMAS: dict[str, Any] = {
                 "type": "integer",
                 "description": "Its posts' newest change number (docs/live.md)",
             },
-            "last_post_at": STR,
+            "last_post_at": MAYBE_TIME,
             "created_at": TIME,
             "posting_state": {"enum": ["draft", "upcoming", "open", "closed"]},
+            "pinned": {"type": "boolean"},
+            "locked": {"type": "boolean"},
+            "lock_reason": NULL_STR,
+            "summary_html": {"type": "string", "description": "A facilitator's summary (HTML)"},
             "opens_at": TIME,
             "closes_at": TIME,
             "url": STR,
-        },
-    },
-    "Post": {
-        "type": "object",
-        "properties": {
+        }
+    ),
+    "Post": obj(
+        {
             "id": INT,
             "thread_id": INT,
             "seq": INT,
-            "author": {
-                "type": "object",
-                "properties": {
+            "author": obj(
+                {
                     "id": {"type": ["integer", "null"]},
                     "name": STR,
                     "title": STR,
                     "organisation": STR,
                     "role": STR,
-                },
+                }
+            ),
+            "reply_to": {
+                "anyOf": [
+                    {"type": "null"},
+                    obj({"id": INT, "seq": INT, "author": NULL_STR}),
+                ]
             },
-            "reply_to": {"type": ["object", "null"]},
             "html": {"type": "string", "description": "Sanitised HTML, safe to insert"},
             "lang": {"enum": ["en", "cy"], "description": "The language it was written in"},
-            "placeholder": {"type": ["string", "null"]},
+            "placeholder": NULL_STR,
             "status": {"enum": ["visible", "pending", "hidden", "deleted"]},
+            "hidden_reason": {
+                **NULL_STR,
+                "description": "Why a facilitator hid it (its author and moderators see it)",
+            },
             "created_at": TIME,
-            "edited_at": STR,
+            "created_at_text": {
+                "type": "string",
+                "description": "created_at as the pages write it, in the conference's time zone",
+            },
+            "created_at_texts": {
+                "type": "object",
+                "additionalProperties": STR,
+                "description": "created_at_text in each language, by language code",
+            },
+            "edited_at": MAYBE_TIME,
             "pinned": {"type": "boolean", "description": "Pinned by a facilitator"},
             "change_seq": {
                 "type": "integer",
                 "description": "Its thread's change number when it last changed (0: never)",
             },
             "url": STR,
-        },
-    },
+        }
+    ),
     "NewPost": {
         "type": "object",
         "required": ["body"],
         "properties": {
-            "body": {"type": "string", "maxLength": 20000, "description": "Markdown"},
+            "body": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": Setting("post_max_chars"),
+                "description": "Markdown",
+            },
             "reply_to": {"type": ["integer", "null"]},
             "idempotency_key": {
                 "type": "string",
@@ -179,6 +261,24 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+def link(method: str, path: str, description: str = "", **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation `method` `path` (under /api/v1), its parameters taken
+    from this response: link("GET", "/threads/{thread_id}", thread_id="$response.body#/id")."""
+    pointer = (API + path).replace("~", "~0").replace("/", "~1")
+    out: dict[str, Any] = {
+        "operationRef": f"#/paths/{pointer}/{method.lower()}",
+        "parameters": parameters,
+    }
+    if description:
+        out["description"] = description
+    return out
+
+
+def linked(response: dict[str, Any], **links: dict[str, Any]) -> dict[str, Any]:
+    """A response with links to the operations its answer leads to."""
+    return {**response, "links": links}
 
 
 # A 409 or 429 answered by an operation: the same error shape.
@@ -193,7 +293,20 @@ def request_body(schema: dict[str, Any], *, required: bool | None = True) -> dic
     return body if required is None else {"required": required, **body}
 
 
-# The body of an action on something (moderation, a question's state).
+def action_body(actions: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The body of an action on something (moderation, a question's state): `action`, one of
+    `actions`, with the fields that action takes beside it (see the operation's summary)."""
+    return request_body(
+        {
+            "type": "object",
+            "required": ["action"],
+            "properties": {"action": {"enum": list(actions)}, "reason": STR},
+            "additionalProperties": True,
+        }
+    )
+
+
+# The body of an action on something, whatever the action (prefer `action_body`).
 ACTION_BODY = request_body(
     {
         "type": "object",
@@ -204,9 +317,8 @@ ACTION_BODY = request_body(
 )
 
 
-SCHEMAS["Notification"] = {
-    "type": "object",
-    "properties": {
+SCHEMAS["Notification"] = obj(
+    {
         "id": INT,
         "kind": {
             "enum": [
@@ -229,11 +341,11 @@ SCHEMAS["Notification"] = {
         "post_id": {"type": ["integer", "null"], "description": "null for a reminder"},
         "thread_id": {"type": ["integer", "null"], "description": "null for a reminder"},
         "thread_title": {"type": ["string", "null"]},
-        "session_id": {**INT, "description": "reminder: the starred session"},
+        "session_id": {"type": ["integer", "null"], "description": "reminder: the starred session"},
         "session_title": {**STR, "description": "reminder: in the reader's language"},
         "starts_at": {**TIME, "description": "reminder: when the session starts"},
-        "conference": {"type": "object", "properties": {"slug": STR, "title": STR}},
-        "actor": {"type": "object", "properties": {"name": STR}},
+        "conference": obj({"slug": STR, "title": STR}),
+        "actor": obj({"name": STR}),
         "excerpt": {**STR, "description": "the start of the post, as written (Markdown)"},
         "newer_posts": {**INT, "description": "followed_post: later visible posts in the thread"},
         "question_id": {"type": ["integer", "null"], "description": "a question's notice"},
@@ -249,7 +361,16 @@ SCHEMAS["Notification"] = {
             "description": "a page that marks it read, then goes to url",
         },
     },
-}
+    optional=(
+        "session_id",
+        "session_title",
+        "starts_at",
+        "question_id",
+        "answer_id",
+        "reason",
+        "until",
+    ),
+)
 
 
 def paths(app: web.Application) -> dict[str, Any]:
@@ -261,7 +382,25 @@ def paths(app: web.Application) -> dict[str, Any]:
     return out
 
 
+def _retry_later(description: str) -> dict[str, Any]:
+    return {
+        **returns(ref("Error"), description),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        },
+    }
+
+
 def openapi_document(app: web.Application) -> dict[str, Any]:
+    """The document, its limits filled in from the application's settings."""
+    return resolve(_document(app), app[settings_key])
+
+
+def _document(app: web.Application) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -274,7 +413,11 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
         "servers": [{"url": app[settings_key].base_url}],
         "components": {
             "schemas": SCHEMAS,
-            "responses": {"Error": returns(ref("Error"), "An error, naming the fields at fault")},
+            "responses": {
+                "Error": returns(ref("Error"), "An error, naming the fields at fault"),
+                "Limited": _retry_later("Past a rate limit (docs/api.md)"),
+                "Unavailable": _retry_later("The database cannot be reached for a moment"),
+            },
             "securitySchemes": {
                 "token": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "confer_session"},

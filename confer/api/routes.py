@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from confer import places, timefmt
+from confer.api.contract import Setting
 from confer.api.openapi import (
     ERROR,
     ERRORS,
@@ -18,6 +19,9 @@ from confer.api.openapi import (
     SLUG,
     STR,
     id_param,
+    link,
+    linked,
+    obj,
     openapi_document,
     ref,
     request_body,
@@ -30,11 +34,12 @@ from confer.i18n import _
 from confer.notifications import service as notifications
 from confer.places import Place
 from confer.posts import service as posts
-from confer.routing import API, Call, api, created, page
+from confer.registration import service as registration
+from confer.routing import API, Call, Reply, api, created, page
 from confer.threads import service as threads
 from confer.urls import url
 from confer.validate import parse_id
-from confer.web import json_response, query_int
+from confer.web import json_response
 
 
 def conference_json(c: object, *, sessions: list | None = None) -> dict:
@@ -57,6 +62,7 @@ def conference_json(c: object, *, sessions: list | None = None) -> dict:
         "bilingual": c["bilingual"],  # type: ignore[index]
         "translations": _translations(c, ("title", "summary_html", "code_of_conduct_html")),
         "joining_reveal_minutes": c["joining_reveal_minutes"],  # type: ignore[index]
+        "capacity": c["capacity"],  # type: ignore[index]
         "url": url("conference", slug=c["slug"]),  # type: ignore[index]
     }
     if sessions is not None:
@@ -99,6 +105,55 @@ async def update_conference(call: Call) -> dict:
     return conference_json(place.conference)
 
 
+async def patch_conference(call: Call) -> dict:
+    """Change some of a conference's details: the others stay as they are (the same service
+    as the settings form, given the form's current values with the changes)."""
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    data = {**conferences.conference_form_values(place.conference), **call.body}
+    await conferences.update_conference(call.ctx, call.actor, call.slug, data)
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    return conference_json(place.conference)
+
+
+async def publish_conference(call: Call) -> dict:
+    """PUT {"published": true} to publish a draft, false to make it a draft again."""
+    await conferences.set_published(call.ctx, call.actor, call.slug, call.body["published"])
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    return conference_json(place.conference)
+
+
+async def list_members(call: Call) -> dict:
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    rows = await conferences.members(call.ctx, place)
+    speaks: dict[int, list[int]] = {}
+    for session_id, speakers in (await conferences.speakers_by_session(call.ctx, place)).items():
+        for sp in speakers:
+            speaks.setdefault(sp["user_id"], []).append(session_id)
+    return {"members": [member_json(r, speaks.get(r["user_id"], [])) for r in rows]}
+
+
+def member_json(r: object, panels: list[int]) -> dict:
+    """A member; `session_ids`: a facilitator's sessions, or a speaker's panels."""
+    sessions = panels if r["role"] == "speaker" else r["session_ids"]  # type: ignore[index]
+    return {
+        "user_id": r["user_id"],  # type: ignore[index]
+        "name": r["name"],  # type: ignore[index]
+        "email": r["email"],  # type: ignore[index]
+        "title": r["title"],  # type: ignore[index]
+        "organisation": r["organisation"],  # type: ignore[index]
+        "role": r["role"],  # type: ignore[index]
+        "status": r["status"],  # type: ignore[index]
+        "facilitates": r["facilitates"],  # type: ignore[index]
+        "session_ids": sorted(sessions),
+    }
+
+
+async def assign_role(call: Call) -> dict:
+    """The people form's action: a member's role changes at once; anyone else is invited."""
+    outcome = await conferences.assign_role(call.ctx, call.actor, call.slug, call.body)
+    return {"outcome": outcome, "email": call.body["email"].strip(), "role": call.body["role"]}
+
+
 async def create_session(call: Call) -> object:
     session_id = await conferences.save_session(call.ctx, call.actor, call.slug, None, call.body)
     place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
@@ -113,6 +168,23 @@ async def update_session(call: Call) -> dict:
     )
     session = await places.fetch_session(call.ctx.pool, place, session_id)
     return session_json(place.conference, session)
+
+
+async def patch_session(call: Call) -> dict:
+    """Change some of a session's details, e.g. move it (starts_at, ends_at)."""
+    place, session_id = await _place_of_session(call)
+    place.require("conference.manage")
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
+    data = {**conferences.session_form_values(place.conference, session), **call.body}
+    await conferences.save_session(call.ctx, call.actor, place.conference["slug"], session_id, data)
+    session = await places.fetch_session(call.ctx.pool, place, session_id)
+    return session_json(place.conference, session)
+
+
+async def delete_session(call: Call) -> Reply:
+    place, session_id = await _place_of_session(call)
+    await conferences.delete_session(call.ctx, call.actor, place.conference["slug"], session_id)
+    return Reply(None, 204)
 
 
 async def list_conferences(call: Call) -> dict:
@@ -184,8 +256,8 @@ async def show_thread(call: Call) -> dict:
 async def list_posts(call: Call) -> dict:
     place, thread_id = await _place_of_thread(call)
     await places.fetch_thread(call.ctx.pool, place, thread_id)
-    after = query_int(call.request, "after", 0, lo=0, hi=2**31 - 1)
-    limit = query_int(call.request, "limit", 100, lo=1, hi=500)
+    after = call.params.get("after", 0)
+    limit = call.params.get("limit", 100)
     listing = await posts.list_after(call.ctx.pool, place, thread_id, after, limit)
     last = after if listing.last_seq is None else listing.last_seq
     return {"posts": listing.posts, "last_seq": last, "more": listing.read == limit}
@@ -218,9 +290,9 @@ async def undelete_post(call: Call) -> dict:
 
 
 async def list_notifications(call: Call) -> dict:
-    before = query_int(call.request, "before", 0, lo=0, hi=2**62)
-    limit = query_int(call.request, "limit", 50, lo=1, hi=200)
-    unread_only = call.request.query.get("unread", "") in ("1", "true", "yes")
+    before = call.params.get("before", 0)
+    limit = call.params.get("limit", 50)
+    unread_only = call.params.get("unread", False)
     rows = await notifications.list_notifications(
         call.ctx, call.actor, before=before or None, limit=limit + 1, unread_only=unread_only
     )
@@ -302,20 +374,35 @@ _REVEAL = {
     "description": "From how many minutes before a session its joining link is shown to "
     "members (left out on update: unchanged)",
 }
+# A local time in the conference's time zone, as the forms take it: 2030-06-01T09:00.
+_LOCAL_TIME = {
+    "type": "string",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+    r"(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?$",
+    "description": "local time in the conference's time zone, like 2030-06-01T09:00 (with an "
+    "offset, like 2030-06-01T09:00+01:00, that instant)",
+}
+_TITLE = {"type": "string", "minLength": 1, "maxLength": conferences.TITLE_MAX}
+_TEXT = {"type": "string", "maxLength": conferences.TEXT_MAX, "description": "Markdown"}
 _CONFERENCE_INPUT = {
     "type": "object",
     "required": ["title", "starts_at", "ends_at"],
     "properties": {
-        "slug": STR,
-        "title": STR,
-        "summary": STR,
-        "code_of_conduct": STR,
-        "timezone": STR,
-        "starts_at": {**STR, "description": "local time in `timezone`, 2030-06-01T09:00"},
-        "ends_at": STR,
+        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"},
+        "title": _TITLE,
+        "summary": _TEXT,
+        "code_of_conduct": _TEXT,
+        "timezone": {"type": "string", "maxLength": 100, "description": "Europe/London"},
+        "starts_at": _LOCAL_TIME,
+        "ends_at": _LOCAL_TIME,
         "visibility": {"enum": ["public", "members"]},
-        "registration": {"enum": ["open", "approval", "invite"]},
-        "capacity": INT,
+        "registration": {"enum": list(registration.MODES)},
+        "capacity": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": registration.MAX_CAPACITY,
+            "description": "places (null or left out: no limit)",
+        },
         "organisers": STR,
         "language": {"enum": ["en", "cy"]},
         "bilingual": {"type": "boolean"},
@@ -327,14 +414,60 @@ _SESSION_INPUT = {
     "type": "object",
     "required": ["kind", "title", "starts_at", "ends_at"],
     "properties": {
-        "kind": {"enum": ["discussion", "panel", "keynote", "break"]},
-        "title": STR,
-        "description": STR,
-        "starts_at": STR,
-        "ends_at": STR,
+        "kind": {"enum": list(conferences.KINDS)},
+        "title": _TITLE,
+        "description": _TEXT,
+        "starts_at": _LOCAL_TIME,
+        "ends_at": _LOCAL_TIME,
         "posting_window": {"enum": ["session", "conference"]},
         "participants_start_threads": {"type": "boolean"},
         "translations": _TRANSLATIONS_INPUT,
+    },
+}
+_PATCH_CONFERENCE = {
+    **_CONFERENCE_INPUT,
+    "required": [],
+    "description": "Any fields of the conference's details; those left out stay as they are",
+}
+_PATCH_SESSION = {
+    **_SESSION_INPUT,
+    "required": [],
+    "description": "Any fields of the session; those left out stay as they are",
+}
+_ROLES = ["organiser", "facilitator", "speaker", "participant", "observer"]
+_MEMBER = obj(
+    {
+        "user_id": INT,
+        "name": STR,
+        "email": STR,
+        "title": STR,
+        "organisation": STR,
+        "role": {"enum": _ROLES},
+        "status": {"enum": ["active", "pending", "waitlisted", "declined", "removed", "left"]},
+        "facilitates": {
+            "enum": ["conference", "sessions"],
+            "description": "a facilitator of the whole conference, or only of session_ids",
+        },
+        "session_ids": {
+            "type": "array",
+            "items": INT,
+            "description": "a facilitator's or a speaker's sessions (a speaker: the panels)",
+        },
+    }
+)
+_ROLE_INPUT = {
+    "type": "object",
+    "required": ["email", "role"],
+    "properties": {
+        "email": {"type": "string", "maxLength": 254},
+        "role": {"enum": _ROLES},
+        "sessions": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "maxItems": 500,
+            "description": "facilitator: only these sessions (none: the whole conference); "
+            "speaker: the panels they speak on",
+        },
     },
 }
 _NOTE_ID = id_param("notification_id")
@@ -364,7 +497,15 @@ def setup(app: web.Application) -> None:
         "gives them in the other language too: {\"translations\": {\"cy\": {\"title\": …, "
         "\"summary\": …, \"code_of_conduct\": …}}}.",
         "requestBody": request_body(_CONFERENCE_INPUT),
-        "responses": {"201": returns(ref("Conference"), "Created"), **ERRORS}})
+        "responses": {"201": linked(
+            returns(ref("Conference"), "Created"),
+            Show=link("GET", "/conferences/{slug}", slug="$response.body#/slug"),
+            Change=link("PATCH", "/conferences/{slug}", slug="$response.body#/slug"),
+            Publish=link("PUT", "/conferences/{slug}/published", slug="$response.body#/slug"),
+            AddSession=link("POST", "/conferences/{slug}/sessions",
+                            slug="$response.body#/slug"),
+            GiveRole=link("POST", "/conferences/{slug}/roles", slug="$response.body#/slug"),
+        ), **ERRORS}})
     api(app, "GET", "/conferences/{slug}", show_conference, doc={
         "summary": "One conference with its programme",
         "parameters": [SLUG],
@@ -375,6 +516,36 @@ def setup(app: web.Application) -> None:
         "parameters": [SLUG],
         "requestBody": request_body(_CONFERENCE_INPUT),
         "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "PATCH", "/conferences/{slug}", patch_conference, doc={
+        "summary": "Change some of a conference's details (organisers)",
+        "description": "The fields of PUT, any of them: registration settings "
+        "({\"registration\": \"approval\", \"capacity\": 120}), dates, texts.",
+        "parameters": [SLUG],
+        "requestBody": request_body(_PATCH_CONFERENCE),
+        "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "PUT", "/conferences/{slug}/published", publish_conference, doc={
+        "summary": "Publish a draft conference, or make it a draft again (organisers)",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "required": ["published"],
+            "properties": {"published": {"type": "boolean"}}}),
+        "responses": {"200": returns(ref("Conference")), **ERRORS}})
+    api(app, "GET", "/conferences/{slug}/members", list_members, doc={
+        "summary": "Members with their roles and sessions (organisers)",
+        "parameters": [SLUG],
+        "responses": {"200": returns(obj({"members": {"type": "array", "items": _MEMBER}})),
+                      **ERRORS}})
+    api(app, "POST", "/conferences/{slug}/roles", assign_role, limit="invite", doc={
+        "summary": "Give a role (organisers): organiser, facilitator (of the whole conference "
+        "or of some sessions), speaker (on panels), participant or observer",
+        "description": "An active member's role changes at once (`assigned`); anyone else is "
+        "sent an invitation carrying the role (`invited`), whether or not they have an "
+        "account. A panel's speakers are its members with the speaker role and that session.",
+        "parameters": [SLUG],
+        "requestBody": request_body(_ROLE_INPUT),
+        "responses": {"200": returns(obj({
+            "outcome": {"enum": ["assigned", "invited"]}, "email": STR,
+            "role": {"enum": _ROLES}})), **ERRORS}})
     api(app, "POST", "/conferences/{slug}/sessions", create_session, doc={
         "summary": "Add a session to the programme (organisers)",
         "description": "A bilingual conference's session gives its title and description "
@@ -382,12 +553,33 @@ def setup(app: web.Application) -> None:
         "\"description\": …}}}.",
         "parameters": [SLUG],
         "requestBody": request_body(_SESSION_INPUT),
-        "responses": {"201": returns(ref("Session"), "Created"), **ERRORS}})
+        "responses": {"201": linked(
+            returns(ref("Session"), "Created"),
+            Threads=link("GET", "/sessions/{session_id}/threads", session_id="$response.body#/id"),
+            StartThread=link("POST", "/sessions/{session_id}/threads",
+                             session_id="$response.body#/id"),
+            Move=link("PATCH", "/sessions/{session_id}", session_id="$response.body#/id"),
+            Replace=link("PUT", "/sessions/{session_id}", session_id="$response.body#/id"),
+            Delete=link("DELETE", "/sessions/{session_id}", session_id="$response.body#/id"),
+        ), **ERRORS}})
     api(app, "PUT", "/sessions/{session_id}", update_session, doc={
         "summary": "Replace a session's details (organisers)",
         "parameters": [id_param("session_id")],
         "requestBody": request_body(_SESSION_INPUT),
         "responses": {"200": returns(ref("Session")), **ERRORS}})
+    api(app, "PATCH", "/sessions/{session_id}", patch_session, doc={
+        "summary": "Change some of a session's details, e.g. move it (organisers)",
+        "description": "Any fields of PUT: {\"starts_at\": \"2030-06-02T10:00\", "
+        "\"ends_at\": \"2030-06-02T11:00\"} moves it (local time in the conference's "
+        "time zone).",
+        "parameters": [id_param("session_id")],
+        "requestBody": request_body(_PATCH_SESSION),
+        "responses": {"200": returns(ref("Session")), **ERRORS}})
+    api(app, "DELETE", "/sessions/{session_id}", delete_session, doc={
+        "summary": "Delete a session with its threads (organisers); calendars that imported "
+        "it mark it cancelled",
+        "parameters": [id_param("session_id")],
+        "responses": {"204": {"description": "Deleted"}, **ERRORS}})
     api(app, "POST", "/conferences/{slug}/join", join, limit="register", doc={
         "summary": "Join, accepting the code of conduct",
         "parameters": [SLUG],
@@ -405,9 +597,24 @@ def setup(app: web.Application) -> None:
         "parameters": [id_param("session_id")],
         "requestBody": request_body({
             "type": "object", "required": ["title", "body"],
-            "properties": {"title": STR, "body": STR, "idempotency_key": STR}}),
+            "properties": {
+                "title": {"type": "string", "minLength": 1,
+                          "maxLength": Setting("title_max_chars")},
+                "body": {"type": "string", "minLength": 1,
+                         "maxLength": Setting("post_max_chars"), "description": "Markdown"},
+                "idempotency_key": {"type": "string", "maxLength": 100}}}),
         "responses": {
-            "201": returns(ref("Thread"), "Created"),
+            "201": linked(
+                returns(ref("Thread"), "Created"),
+                Show=link("GET", "/threads/{thread_id}", thread_id="$response.body#/id"),
+                Posts=link("GET", "/threads/{thread_id}/posts", thread_id="$response.body#/id"),
+                Reply=link("POST", "/threads/{thread_id}/posts",
+                           thread_id="$response.body#/id"),
+                Follow=link("PUT", "/threads/{thread_id}/follow",
+                            thread_id="$response.body#/id"),
+                Moderate=link("POST", "/threads/{thread_id}/moderation",
+                              thread_id="$response.body#/id"),
+            ),
             "200": returns(ref("Thread"), "Already made with this key"),
             **ERRORS}})
     api(app, "GET", "/threads/{thread_id}", show_thread, doc={
@@ -418,7 +625,8 @@ def setup(app: web.Application) -> None:
         "summary": "Posts in seq order after a seq",
         "parameters": [
             _THREAD_ID,
-            {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "after", "in": "query",
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
             {"name": "limit", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
         "responses": {"200": returns({"type": "object", "properties": {
@@ -429,7 +637,15 @@ def setup(app: web.Application) -> None:
         "parameters": [_THREAD_ID],
         "requestBody": request_body(ref("NewPost")),
         "responses": {
-            "201": returns(ref("Post"), "Created"),
+            "201": linked(
+                returns(ref("Post"), "Created"),
+                Show=link("GET", "/posts/{post_id}", post_id="$response.body#/id"),
+                Edit=link("PATCH", "/posts/{post_id}", post_id="$response.body#/id"),
+                Delete=link("DELETE", "/posts/{post_id}", post_id="$response.body#/id"),
+                Report=link("POST", "/posts/{post_id}/flags", post_id="$response.body#/id"),
+                Moderate=link("POST", "/posts/{post_id}/moderation",
+                              post_id="$response.body#/id"),
+            ),
             "200": returns(ref("Post"), "The post this idempotency key already made"),
             **ERRORS}})
     api(app, "GET", "/posts/{post_id}", show_post, doc={
@@ -443,13 +659,17 @@ def setup(app: web.Application) -> None:
         "author's edit awaits approval again (`status: pending`). 409: the post was "
         "hidden or deleted meanwhile.",
         "parameters": [id_param("post_id")],
-        "requestBody": request_body(
-            {"type": "object", "required": ["body"], "properties": {"body": STR}}),
+        "requestBody": request_body({"type": "object", "required": ["body"], "properties": {
+            "body": {"type": "string", "minLength": 1, "maxLength": Setting("post_max_chars"),
+                     "description": "Markdown"}}}),
         "responses": {"200": returns(ref("Post")), "409": ERROR, "429": ERROR, **ERRORS}})
     api(app, "DELETE", "/posts/{post_id}", delete_post, doc={
         "summary": "Delete your post (a placeholder stays; undo within the undo window)",
         "parameters": [id_param("post_id")],
-        "responses": {"200": returns(ref("Post")), **ERRORS}})
+        "responses": {"200": linked(
+            returns(ref("Post")),
+            Undelete=link("POST", "/posts/{post_id}/undelete", post_id="$response.body#/id"),
+        ), **ERRORS}})
     api(app, "POST", "/posts/{post_id}/undelete", undelete_post, doc={
         "summary": "Undo the deletion of your post, within the undo window (10 minutes)",
         "parameters": [id_param("post_id")],
@@ -459,9 +679,10 @@ def setup(app: web.Application) -> None:
         "parameters": [
             {"name": "unread", "in": "query", "schema": {"type": "boolean"},
              "description": "only unread ones"},
-            {"name": "before", "in": "query", "schema": INT,
+            {"name": "before", "in": "query",
+             "schema": {**INT, "minimum": 0, "maximum": 2**62},
              "description": "only those with a smaller id (the next page)"},
-            {"name": "limit", "in": "query", "schema": {**INT, "maximum": 200}}],
+            {"name": "limit", "in": "query", "schema": {**INT, "minimum": 1, "maximum": 200}}],
         "responses": {"200": returns({"type": "object", "properties": {
             "notifications": {"type": "array", "items": ref("Notification")},
             "unread": {**INT, "description": "unread count, at most 100"},

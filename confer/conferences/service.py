@@ -31,6 +31,10 @@ from confer.validate import Fields, parse_id
 
 ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
 KINDS = ("discussion", "panel", "keynote", "break")
+# A conference's or a session's title, and its longer texts (summary, description, code of
+# conduct), at most (the API's document says so too).
+TITLE_MAX = 200
+TEXT_MAX = 20_000
 
 
 async def list_visible(ctx: Ctx, actor: Actor) -> list[dict]:
@@ -78,7 +82,7 @@ class ConferenceInput:
 # (enter it, too long, not text)). Whole sentences: Welsh mutates and orders them its own way.
 _TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
     "title": (
-        200,
+        TITLE_MAX,
         True,
         {
             "cy": (
@@ -94,7 +98,7 @@ _TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
         },
     ),
     "summary": (
-        20_000,
+        TEXT_MAX,
         False,
         {
             "cy": (
@@ -110,7 +114,7 @@ _TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
         },
     ),
     "code_of_conduct": (
-        20_000,
+        TEXT_MAX,
         False,
         {
             "cy": (
@@ -128,7 +132,7 @@ _TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
 }
 _SESSION_TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]] = {
     "title": (
-        200,
+        TITLE_MAX,
         True,
         {
             "cy": (
@@ -144,7 +148,7 @@ _SESSION_TRANSLATED: dict[str, tuple[int, bool, dict[str, tuple[str, str, str]]]
         },
     ),
     "description": (
-        20_000,
+        TEXT_MAX,
         False,
         {
             "cy": (
@@ -303,21 +307,21 @@ def _check_conference(
         data.get("title"),
         required=N_("Enter title"),
         too_long=N_("Title must be %(max)s characters or fewer"),
-        max_len=200,
+        max_len=TITLE_MAX,
     )
     summary = f.text(
         "summary",
         data.get("summary"),
         required=None,
         too_long=N_("Summary must be %(max)s characters or fewer"),
-        max_len=20_000,
+        max_len=TEXT_MAX,
     )
     coc = f.text(
         "code_of_conduct",
         data.get("code_of_conduct"),
         required=None,
         too_long=N_("Code of conduct must be %(max)s characters or fewer"),
-        max_len=20_000,
+        max_len=TEXT_MAX,
     )
     tz = f.timezone("timezone", data.get("timezone") or "Europe/London")
     starts, ends = _start_end(f, data, tz)
@@ -640,14 +644,14 @@ async def check_session(ctx: Ctx, actor: Actor, slug: str, data: dict[str, objec
         data.get("title"),
         required=N_("Enter title"),
         too_long=N_("Title must be %(max)s characters or fewer"),
-        max_len=200,
+        max_len=TITLE_MAX,
     )
     description = f.text(
         "description",
         data.get("description"),
         required=None,
         too_long=N_("Description must be %(max)s characters or fewer"),
-        max_len=20_000,
+        max_len=TEXT_MAX,
     )
     starts, ends = _start_end(f, data, tz)
     window = f.choice(

@@ -71,6 +71,7 @@ THREAD_ACTIONS = (
 )
 POST_ACTIONS = ("hide", "restore", "approve", "reject", "pin", "unpin", "move")
 MEMBER_ACTIONS = ("mute", "unmute", "premoderate", "unpremoderate", "remove")
+FLAG_NOTE_MAX = 1000  # a report's note (the API's document says so too)
 
 # A member's role and status, as the moderation page names them (translated where shown).
 ROLE_NAMES = {
@@ -413,7 +414,7 @@ async def flag_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, Any]) 
         data.get("note"),
         required=N_("Enter note") if reason == "other" else None,
         too_long=N_("Note must be %(max)s characters or fewer"),
-        max_len=1000,
+        max_len=FLAG_NOTE_MAX,
     )
     f.raise_if_any()
     assert actor.user_id is not None

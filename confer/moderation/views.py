@@ -12,7 +12,20 @@ import asyncpg
 from aiohttp import web
 
 from confer import banners, timefmt
-from confer.api.openapi import ACTION_BODY, ERRORS, SLUG, STR, id_param, ref, request_body, returns
+from confer.api.openapi import (
+    ERROR,
+    ERRORS,
+    INT,
+    SCHEMAS,
+    SLUG,
+    STR,
+    action_body,
+    id_param,
+    obj,
+    ref,
+    request_body,
+    returns,
+)
 from confer.banners import QUERY_KEYS
 from confer.conferences import queries as conferences_q
 from confer.errors import ConferError, NotFound
@@ -288,6 +301,16 @@ async def api_queue(call: Call) -> dict:
     }
 
 
+# The thread as it now is, as its live `thread:updated` event carries it (docs/live.md).
+_MODERATED_THREAD = obj(
+    {
+        **SCHEMAS["Thread"]["properties"],
+        "thread_id": INT,
+        "change": {"enum": list(service.THREAD_ACTIONS), "description": "the action done"},
+    }
+)
+
+
 # fmt: off
 def setup(app: web.Application) -> None:
     page(app, "GET", "moderation", show_moderation)
@@ -303,12 +326,13 @@ def setup(app: web.Application) -> None:
     api(app, "POST", "/conferences/{slug}/members/{user_id}/moderation", api_moderate_member,
         doc={
         "summary": "mute (minutes, reason), unmute, premoderate, unpremoderate, remove (reason)",
-        "parameters": [SLUG, id_param("user_id")], "requestBody": ACTION_BODY,
+        "parameters": [SLUG, id_param("user_id")],
+        "requestBody": action_body(service.MEMBER_ACTIONS),
         "responses": {"200": returns({"type": "object"}), **ERRORS}})
     api(app, "POST", "/posts/{post_id}/moderation", api_moderate_post, doc={
         "summary": "hide (reason), restore, approve, reject (reason), pin, unpin, "
                    "move (to_thread_id)",
-        "parameters": [id_param("post_id")], "requestBody": ACTION_BODY,
+        "parameters": [id_param("post_id")], "requestBody": action_body(service.POST_ACTIONS),
         "responses": {"200": returns(ref("Post")), **ERRORS}})
     api(app, "POST", "/posts/{post_id}/flags", api_flag, doc={
         "summary": "Report a post once: reason (off_topic, disrespectful, personal_information, "
@@ -316,18 +340,20 @@ def setup(app: web.Application) -> None:
         "parameters": [id_param("post_id")],
         "requestBody": request_body({
             "type": "object", "required": ["reason"],
-            "properties": {"reason": STR, "note": STR}}),
-        "responses": {"201": returns({"type": "object"}), **ERRORS}})
+            "properties": {"reason": {"enum": list(service.FLAG_REASONS)},
+                           "note": {"type": "string", "maxLength": service.FLAG_NOTE_MAX}}}),
+        "responses": {"201": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "POST", "/posts/{post_id}/flags/resolve", api_resolve_flags, doc={
         "summary": "Resolve a post's reports: outcome keep, or hide with a reason",
         "parameters": [id_param("post_id")],
         "requestBody": request_body({
             "type": "object", "required": ["outcome"],
             "properties": {"outcome": {"enum": ["keep", "hide"]}, "reason": STR}}),
-        "responses": {"200": returns(ref("Post")), **ERRORS}})
+        "responses": {"200": returns(ref("Post")), "409": ERROR, **ERRORS}})
     api(app, "POST", "/threads/{thread_id}/moderation", api_moderate_thread, doc={
         "summary": "pin, unpin, lock (reason), unlock, close, reopen, premoderate, "
                    "unpremoderate, slow_mode (seconds, until), summarise (summary)",
-        "parameters": [id_param("thread_id")], "requestBody": ACTION_BODY,
-        "responses": {"200": returns(ref("Thread")), **ERRORS}})
+        "parameters": [id_param("thread_id")],
+        "requestBody": action_body(service.THREAD_ACTIONS),
+        "responses": {"200": returns(_MODERATED_THREAD), **ERRORS}})
 # fmt: on

@@ -24,6 +24,7 @@ from confer.urls import url
 from confer.validate import Fields, parse_id
 
 QUESTION_MAX = 500
+ANSWER_MAX = 20_000
 STATE_ACTIONS = ("approve", "answering", "answered", "dismiss", "merge", "reopen")
 PANEL_KINDS = ("panel", "keynote")
 
@@ -403,7 +404,7 @@ async def answer(ctx: Ctx, actor: Actor, question_id: int, data: dict[str, Any])
         data.get("body"),
         required=N_("Enter your answer"),
         too_long=N_("Your answer must be %(max)s characters or fewer"),
-        max_len=20_000,
+        max_len=ANSWER_MAX,
         too_large_is_413=True,
     )
     f.raise_if_any()

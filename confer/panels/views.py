@@ -7,7 +7,20 @@ import uuid
 import aiohttp_jinja2
 from aiohttp import web
 
-from confer.api.openapi import ACTION_BODY, ERRORS, INT, STR, TIME, id_param, request_body, returns
+from confer.api.openapi import (
+    ERROR,
+    ERRORS,
+    INT,
+    STR,
+    TIME,
+    action_body,
+    id_param,
+    link,
+    linked,
+    obj,
+    request_body,
+    returns,
+)
 from confer.calendars import service as calendars
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
@@ -131,7 +144,7 @@ async def _api_panel(call: Call) -> service.Panel:
 
 async def api_list(call: Call) -> dict:
     panel = await _api_panel(call)
-    sort = "new" if call.request.query.get("sort") == "new" else "votes"
+    sort = call.params.get("sort", "votes")
     w = panel.window
     return {
         "questions": await service.questions(call.ctx, panel, sort),
@@ -165,9 +178,25 @@ async def api_answer(call: Call) -> Reply:
     return created(await service.answer(call.ctx, call.actor, call.id("question_id"), call.body))
 
 
-_QUESTION = {
+_PERSON = obj({"id": {"type": ["integer", "null"]}, "name": STR, "title": STR, "organisation": STR})
+_TEXTS = {
     "type": "object",
-    "properties": {
+    "additionalProperties": STR,
+    "description": "created_at_text in each language, by language code",
+}
+_ANSWER = obj(
+    {
+        "id": INT,
+        "question_id": INT,
+        "html": STR,
+        "speaker": _PERSON,
+        "created_at": TIME,
+        "created_at_text": STR,
+        "created_at_texts": _TEXTS,
+    }
+)
+_QUESTION = obj(
+    {
         "id": INT,
         "session_id": INT,
         "html": STR,
@@ -175,13 +204,30 @@ _QUESTION = {
         "status": {"enum": ["pending", "open", "answering", "answered", "dismissed"]},
         "dismiss_reason": {"type": ["string", "null"]},
         "merged_into_id": {"type": ["integer", "null"]},
-        "author": {"type": "object"},
-        "answers": {"type": "array"},
+        "author": _PERSON,
+        "answers": {"type": "array", "items": _ANSWER},
         "voted": {"type": "boolean"},
         "created_at": TIME,
+        "created_at_text": STR,
+        "created_at_texts": _TEXTS,
+        "change_seq": INT,
         "url": STR,
     },
-}
+    optional=("answers", "voted"),
+)
+# A speaker's answer: the question as it now is, and the new answer's id.
+_ANSWERED = obj(
+    {**_QUESTION["properties"], "answer_id": {**INT, "description": "the new answer"}},
+    optional=("answers", "voted"),
+)
+_QUESTIONS = obj(
+    {
+        "questions": {"type": "array", "items": _QUESTION},
+        "asking_open": {"type": "boolean"},
+        "answering_open": {"type": "boolean"},
+        "state": STR,
+    }
+)
 
 
 # fmt: off
@@ -197,28 +243,38 @@ def setup(app: web.Application) -> None:
         "summary": "A panel's questions (sort=votes or new), with answers",
         "parameters": [*session, {"name": "sort", "in": "query",
                                   "schema": {"enum": ["votes", "new"]}}],
-        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+        "responses": {"200": returns(_QUESTIONS), **ERRORS}})
     api(app, "POST", "/panels/{session_id}/questions", api_ask, limit="post", doc={
         "summary": "Ask a question (body up to 500 characters, idempotency_key)",
         "parameters": session,
         "requestBody": request_body({
             "type": "object", "required": ["body"],
-            "properties": {"body": STR, "idempotency_key": STR}}),
-        "responses": {"201": returns(_QUESTION, "Created"), "200": returns(_QUESTION),
+            "properties": {
+                "body": {"type": "string", "minLength": 1, "maxLength": service.QUESTION_MAX},
+                "idempotency_key": {"type": "string", "maxLength": 100}}}),
+        "responses": {"201": linked(
+            returns(_QUESTION, "Created"),
+            Vote=link("POST", "/questions/{question_id}/vote", question_id="$response.body#/id"),
+            Answer=link("POST", "/questions/{question_id}/answers",
+                        question_id="$response.body#/id"),
+            State=link("POST", "/questions/{question_id}/state",
+                       question_id="$response.body#/id"),
+        ), "200": returns(_QUESTION),
                       **ERRORS}})
     api(app, "POST", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
         "summary": "Vote for a question (once)", "parameters": question,
-        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+        "responses": {"200": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "DELETE", "/questions/{question_id}/vote", api_vote, limit="vote", doc={
         "summary": "Withdraw your vote", "parameters": question,
-        "responses": {"200": returns({"type": "object"}), **ERRORS}})
+        "responses": {"200": returns({"type": "object"}), "409": ERROR, **ERRORS}})
     api(app, "POST", "/questions/{question_id}/state", api_state, doc={
         "summary": "approve, answering, answered, dismiss (reason), merge (into), reopen",
-        "parameters": question, "requestBody": ACTION_BODY,
+        "parameters": question, "requestBody": action_body(service.STATE_ACTIONS),
         "responses": {"200": returns(_QUESTION), **ERRORS}})
     api(app, "POST", "/questions/{question_id}/answers", api_answer, limit="post", doc={
         "summary": "A speaker answers (body, Markdown)", "parameters": question,
         "requestBody": request_body({
-            "type": "object", "required": ["body"], "properties": {"body": STR}}),
-        "responses": {"201": returns(_QUESTION), **ERRORS}})
+            "type": "object", "required": ["body"], "properties": {
+                "body": {"type": "string", "minLength": 1, "maxLength": service.ANSWER_MAX}}}),
+        "responses": {"201": returns(_ANSWERED, "Created"), "409": ERROR, **ERRORS}})
 # fmt: on
