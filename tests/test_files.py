@@ -312,6 +312,34 @@ async def test_an_upload_over_the_limit_is_refused_with_413_before_it_is_sent_wh
     assert await pool.fetchval("SELECT count(*) FROM files") == 0
 
 
+async def test_a_multipart_body_with_a_malformed_part_header_is_a_400(
+    world, pool, settings, aiohttp_server
+):
+    """Found by Schemathesis: a part whose header holds a control character made aiohttp's
+    multipart reader raise an HTTP parsing error, answered 500."""
+    w = await _setup(world)
+    server = await _server(aiohttp_server, settings)
+    token = await _token(pool, w["organiser"])
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="\x16\x11bad"\r\n\r\n1\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
+        + PDF
+        + b"\r\n--XyZ--\r\n"
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"http://127.0.0.1:{server.port}/api/v1/sessions/{w['s']['id']}/files",
+            data=body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "multipart/form-data; boundary=XyZ",
+            },
+        ) as r:
+            assert r.status == 400, await r.text()
+            assert (await r.json())["error"]["message"] == "The form could not be read."
+    assert await pool.fetchval("SELECT count(*) FROM files") == 0
+
+
 async def test_a_chunked_upload_is_stopped_at_the_limit(world, pool, settings, aiohttp_server):
     """Without Content-Length, the limit is kept while streaming: 413, nothing stored."""
     w = await _setup(world)
