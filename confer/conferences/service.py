@@ -27,7 +27,7 @@ from confer.registration import addresses, invitations
 from confer.registration import queries as registration_q
 from confer.registration import service as registration
 from confer.registration.addresses import Problem
-from confer.validate import EMAIL_FORMAT, Fields, parse_id
+from confer.validate import EMAIL_FORMAT, EMAIL_REQUIRED, Fields, parse_id
 
 ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
 KINDS = ("discussion", "panel", "keynote", "break")
@@ -779,7 +779,7 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
     pasted = f.text(
         "email",
         data.get("email"),
-        required=N_("Enter their email address"),
+        required=EMAIL_REQUIRED,
         too_long=N_("Email addresses must be %(max)s characters or fewer"),
         max_len=20_000,
     )
