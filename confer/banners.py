@@ -51,6 +51,10 @@ DONE: dict[str, dict[str, str]] = {
             "If the address can be reached, an invitation with that role is on "
             "its way. The role takes effect when they accept it."
         ),
+        "roles-given-and-invited": N_(
+            "The members among them have been given the role. Anyone else is being sent an "
+            "invitation with it, which takes effect when they accept it."
+        ),
         "anonymised": N_(
             "The member has been removed from this conference and their "
             "contributions to it anonymised."
@@ -67,6 +71,7 @@ DONE: dict[str, dict[str, str]] = {
     },
     "invitations": {
         "sent": N_("Invitations sent."),
+        "published-sent": N_("The conference is published and the invitations sent."),
         "resent": N_(
             "The invitation was sent again with a new link. The old link no longer works."
         ),

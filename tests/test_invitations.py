@@ -501,7 +501,7 @@ async def test_inviting_to_a_draft_conference_asks_first(world, pool, browser_fa
         f"/c/{c['slug']}/manage/roles", {"role_email": "cat@example.org", "role_role": "speaker"}
     )
     assert r.status == 422 and 'href="#role_confirm_draft"' in page
-    assert 'value="cat@example.org"' in page
+    assert ">cat@example.org</textarea>" in page
     r, _ = await ob.post(
         f"/c/{c['slug']}/manage/roles",
         {"role_email": "cat@example.org", "role_role": "speaker", "role_confirm_draft": "on"},
@@ -512,6 +512,44 @@ async def test_inviting_to_a_draft_conference_asks_first(world, pool, browser_fa
     )
     assert r.status == 303
     assert await pool.fetchval("SELECT count(*) FROM invitations") == 4
+
+
+async def test_publishing_a_draft_and_sending_its_invitations_in_one_go(
+    world, pool, browser_factory, mailbox
+):
+    """The draft's warning offers "Publish the conference and send": the publish service,
+    then the invitations; nothing is published while the invitations cannot be sent."""
+    c = await _march_2027(world, pool, published=False)
+    o = await organiser_of(world, c)
+    ob = await browser_factory(o["email"])
+    _, page = await ob.get(f"/c/{c['slug']}/invitations")
+    assert 'name="publish" value="yes">Publish the conference and send</button>' in page
+    # An empty box: nothing to send, so nothing is published either.
+    r, page = await invite(ob, c, emails="", publish="yes")
+    assert r.status == 422 and "Enter at least one email address" in page
+    assert (
+        await pool.fetchval("SELECT published_at FROM conferences WHERE id = $1", c["id"]) is None
+    )
+    r, page = await invite(ob, c, emails="ann@example.org\nbob@example.org", publish="yes")
+    assert r.status == 303 and r.headers["Location"].endswith("?done=published-sent&count=2")
+    assert await pool.fetchval("SELECT published_at FROM conferences WHERE id = $1", c["id"])
+    assert await pool.fetchval("SELECT count(*) FROM invitations") == 2
+    _, page = await ob.get(r.headers["Location"])
+    assert "The conference is published and the invitations sent." in page
+    assert "This conference is still a draft" not in page
+    await link_in_email(mailbox, "ann@example.org")
+    # The JSON API takes the same flag, through the same service.
+    d = await _march_2027(world, pool, published=False)
+    (organiser,) = await quick_users(pool, 1, prefix="pub")
+    await world.member(d, organiser, "organiser")
+    base = f"/api/v1/conferences/{d['slug']}/invitations"
+    status, body = await ob.api("POST", base, {"emails": ["cy@example.org"]},
+                                token=organiser["token"])  # fmt: skip
+    assert status == 422 and "confirm_draft" in body["error"]["fields"]
+    status, body = await ob.api("POST", base, {"emails": ["cy@example.org"], "publish": True},
+                                token=organiser["token"])  # fmt: skip
+    assert status == 201 and body["published"] is True and len(body["invited"]) == 1
+    assert await pool.fetchval("SELECT published_at FROM conferences WHERE id = $1", d["id"])
 
 
 async def test_a_role_invitation_accepted_grants_the_role_with_its_sessions(

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import asyncpg
+
 from confer import places, timefmt
 from confer.conferences import queries as q
 from confer.conferences import service
@@ -267,13 +269,32 @@ async def add_sessions(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object
         data.get("lines"),
         required=N_("Enter the sessions, one a line"),
         too_long=N_("The sessions must be %(max)s characters or fewer"),
-        max_len=20_000,
+        max_len=MAX_LINES_CHARS,
     )
     f.raise_if_any()
+    checked = await check_lines(ctx, actor, place, f, "lines", text)
+    f.raise_if_any()
+    rendered = [await service.render_session(c) for c in checked]
+    async with ctx.pool.acquire() as con, con.transaction():
+        made = await write_lines(con, checked, rendered)
+    await ctx.hub.publish([conference_updated_event(place.id)])
+    return made
+
+
+MAX_LINES_CHARS = 20_000
+
+
+async def check_lines(
+    ctx: Ctx, actor: Actor, place: Place, f: Fields, name: str, text: str
+) -> list[service.SessionInput]:
+    """The sessions of `text`'s lines, checked; what is wrong with any line goes on field
+    `name` of `f` (line by line). The programme page's paste box and a new conference's
+    "Programme" box (service.create_conference, with the conference loaded inside its
+    transaction) both read lines here."""
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     if len(lines) > MAX_LINES:
-        f.add("lines", _("Enter %(max)s sessions or fewer at once") % {"max": MAX_LINES})
-        f.raise_if_any()
+        f.add(name, _("Enter %(max)s sessions or fewer at once") % {"max": MAX_LINES})
+        return []
     days = days_of(place)
     checked: list[service.SessionInput] = []
     problems: list[str] = []
@@ -283,17 +304,23 @@ async def add_sessions(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object
             problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": values})
             continue
         try:
-            checked.append(await service.check_session(ctx, actor, slug, values))
+            slug = place.conference["slug"]
+            checked.append(await service.check_session(ctx, actor, slug, values, place=place))
         except Invalid as e:
             for message in dict.fromkeys(e.fields.values()):
                 problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": message})
     if problems:
-        f.add("lines", " ".join(problems[:10]))
-        f.raise_if_any()
-    rendered = [await service.render_session(c) for c in checked]
-    made: list[int] = []
-    async with ctx.pool.acquire() as con, con.transaction():
-        for c, r in zip(checked, rendered, strict=True):
-            made.append(await service.write_session(con, c, r, None, {}))
-    await ctx.hub.publish([conference_updated_event(place.id)])
-    return made
+        f.add(name, " ".join(problems[:10]))
+    return checked
+
+
+async def write_lines(
+    con: asyncpg.Connection,
+    checked: list[service.SessionInput],
+    rendered: list[tuple[tuple, dict]],
+) -> list[int]:
+    """Write checked lines' sessions in the caller's transaction."""
+    return [
+        await service.write_session(con, c, r, None, {})
+        for c, r in zip(checked, rendered, strict=True)
+    ]

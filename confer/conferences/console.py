@@ -21,7 +21,7 @@ from confer.accounts import rights
 from confer.conferences import builder, service, settings
 from confer.conferences.service import KINDS, ROLES
 from confer.errors import Invalid
-from confer.i18n import _
+from confer.i18n import _, ngettext
 from confer.keys import actor_key, ctx_key
 from confer.places import Place
 from confer.routing import page
@@ -273,6 +273,7 @@ async def show_people(
     *,
     errors: dict[str, str] | None = None,
     role_values: dict[str, Any] | None = None,
+    roles_given: service.RolesGiven | None = None,
     status: int = 200,
 ) -> web.Response:
     ctx = request.app[ctx_key]
@@ -287,6 +288,7 @@ async def show_people(
         sessions=await service.programme(ctx, place),
         members=await service.members(ctx, place),
         role_values=role_values or {},
+        roles_given=roles_given,
     )
 
 
@@ -296,12 +298,33 @@ async def assign_role(request: web.Request) -> web.StreamResponse:
     form = {k.removeprefix("role_"): v for k, v in (await read_form(request)).items()}
     data: dict[str, object] = dict(form)
     data["sessions"] = [v for v in post.getall("sessions", []) if isinstance(v, str)]
+    form["sessions"] = data["sessions"]
     try:
-        outcome = await service.assign_role(ctx, request[actor_key], _slug(request), data)
+        given = await service.assign_role(ctx, request[actor_key], _slug(request), data)
     except Invalid as e:
         errors = {f"role_{k}": v for k, v in e.fields.items()}
         return await show_people(request, errors=errors, role_values=form, status=e.status)
-    done = "role-assigned" if outcome == "assigned" else "role-invited"
+    if given.refused:
+        # The bad addresses go back in the box, with their reasons, to be corrected; the
+        # good ones have their role or an invitation with it.
+        errors = {
+            "role_email": ngettext(
+                "%(num)d address could not be read as an email address: correct it below",
+                "%(num)d addresses could not be read as email addresses: correct them below",
+                len(given.refused),
+            )
+            % {"num": len(given.refused)}
+        }
+        values = {**form, "email": given.refused_text()}
+        done = bool(given.assigned or given.invited)
+        return await show_people(
+            request, errors=errors, role_values=values, roles_given=given,
+            status=200 if done else 422,
+        )  # fmt: skip
+    if given.assigned and given.invited:
+        done = "roles-given-and-invited"
+    else:
+        done = "role-assigned" if given.assigned else "role-invited"
     raise _to(request, "manage_people", done, "#people")
 
 

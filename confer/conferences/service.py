@@ -5,7 +5,7 @@ Every function checks permission through confer.policy; times come from the data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import asyncpg
@@ -23,11 +23,12 @@ from confer.live.events import conference_updated_event
 from confer.notifications import service as notifications
 from confer.places import Place
 from confer.policy import Actor, Membership
-from confer.registration import invitations
+from confer.registration import addresses, invitations
 from confer.registration import queries as registration_q
 from confer.registration import service as registration
+from confer.registration.addresses import Problem
 from confer.sso import service as sso
-from confer.validate import Fields, parse_id
+from confer.validate import EMAIL_FORMAT, EMAIL_REQUIRED, Fields, parse_id
 
 ROLES = ("organiser", "facilitator", "speaker", "participant", "observer")
 KINDS = ("discussion", "panel", "keynote", "break")
@@ -412,12 +413,26 @@ def _check_slug(f: Fields, value: object) -> str:
 
 async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> str:
     """A site admin, or someone an admin allowed (policy "conference.create"), creates a draft
-    conference and names its organisers (emails; none: the creator)."""
+    conference and names its organisers (emails; none: the creator).
+
+    `programme` (optional) holds the programme page's paste-box lines ("Day 1 | 09:30-10:00 |
+    Keynote | Title"): they are read by the programme builder (builder.check_lines, against
+    the new conference's days, inside the same transaction) and written with it, so a bad
+    line creates nothing and comes back on the field."""
+    from confer.conferences import builder  # builder uses this module's session functions
+
     await require_create(ctx, actor)
     f = Fields()
     slug = _check_slug(f, data.get("slug"))
     c = _check_conference(f, data)
     organiser_emails = _emails(f, "organisers", data.get("organisers"))
+    programme_text = f.text(
+        "programme",
+        data.get("programme"),
+        required=None,
+        too_long=N_("The sessions must be %(max)s characters or fewer"),
+        max_len=builder.MAX_LINES_CHARS,
+    )
     f.raise_if_any()
     # Organisers with an account get the role now; any other address an invitation to be one.
     organiser_ids, to_invite = await _user_ids(ctx.pool, organiser_emails)
@@ -454,6 +469,12 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
         await registration.change_settings(
             con, ctx.settings, conference_id, c.registration, c.capacity
         )
+        if programme_text:
+            place = await places.load(con, actor, slug, "conference.manage")
+            checked = await builder.check_lines(ctx, actor, place, f, "programme", programme_text)
+            f.raise_if_any()  # rolls the conference back: nothing half-created
+            rendered = [await render_session(s) for s in checked]
+            await builder.write_lines(con, checked, rendered)
         if to_invite:
             conference = await registration_q.fetch_conference(con, conference_id)
             for email in to_invite:
@@ -633,9 +654,13 @@ class SessionInput:
     joining_url: str | None
 
 
-async def check_session(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> SessionInput:
-    """A session's fields checked (Invalid names every bad one), nothing written."""
-    place = await places.load(ctx.pool, actor, slug, "conference.manage")
+async def check_session(
+    ctx: Ctx, actor: Actor, slug: str, data: dict[str, object], *, place: Place | None = None
+) -> SessionInput:
+    """A session's fields checked (Invalid names every bad one), nothing written. `place`:
+    the conference already loaded (a new conference's programme, inside its transaction)."""
+    if place is None:
+        place = await places.load(ctx.pool, actor, slug, "conference.manage")
     tz = place.tz
     f = Fields()
     kind = f.choice("kind", data.get("kind"), KINDS, required=N_("Select kind of session"))
@@ -733,16 +758,42 @@ async def delete_session(ctx: Ctx, actor: Actor, slug: str, session_id: int) -> 
 # --- roles and joining ------------------------------------------------------------------
 
 
-async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> str:
-    """An organiser gives a role, with a facilitator's or speaker's sessions.
+MAX_ROLE_ADDRESSES = 200  # one transaction; invitations for more go through the invitations page
+
+
+@dataclass
+class RolesGiven:
+    """What one role submission did: the members given the role at once, the addresses sent
+    an invitation carrying it, and what could not be read as an address (with its reason)."""
+
+    assigned: list[str] = field(default_factory=list)
+    invited: list[str] = field(default_factory=list)
+    refused: list[Problem] = field(default_factory=list)
+
+    def refused_text(self) -> str:
+        """The refused entries, one a line: what goes back in the box to correct."""
+        return "\n".join(p.text for p in self.refused)
+
+
+async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> RolesGiven:
+    """An organiser gives a role, with a facilitator's or speaker's sessions, to one address
+    or several (`email`: pasted as the invitations form takes them, confer.registration.
+    addresses), all with the same role and sessions, in one transaction.
 
     An active member of the conference has their role changed at once ("assigned"). Anyone
     else is sent an invitation carrying the role, which they accept ("invited"): giving a
     role never enrols an account without its holder's consent, and the answer is the same
-    whether or not the address has an account."""
+    whether or not the address has an account. An entry that is no address is listed back
+    in `refused` with its reason and never stops the good ones."""
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
-    email = f.email("email", data.get("email"))
+    pasted = f.text(
+        "email",
+        data.get("email"),
+        required=EMAIL_REQUIRED,
+        too_long=N_("Email addresses must be %(max)s characters or fewer"),
+        max_len=20_000,
+    )
     role = f.choice("role", data.get("role"), ROLES, required=N_("Select role"))
     raw_sessions = data.get("sessions") or []
     if isinstance(raw_sessions, str):
@@ -752,23 +803,39 @@ async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]
         for s in raw_sessions  # type: ignore[union-attr]
         if (sid := parse_id(s)) is not None
     ]
-    f.raise_if_any()
-    async with ctx.pool.acquire() as con, con.transaction():
-        user = await accounts_q.fetch_user_by_email(con, email)
-        status = (
-            await q.fetch_membership_status_for_update(con, place.id, user["id"])
-            if user is not None
-            else None
+    people, bad = addresses.parse_pasted(pasted) if pasted else ([], [])
+    emails = list({p.email.lower(): p.email for p in people}.values())
+    if pasted and not emails and len(bad) == 1:
+        f.add("email", _(EMAIL_FORMAT))  # one address, as the form always said
+    if len(emails) > MAX_ROLE_ADDRESSES:
+        f.add(
+            "email",
+            _("Give a role to at most %(max)s addresses at a time") % {"max": MAX_ROLE_ADDRESSES},
         )
-        if status != "active":
-            await invitations.invite_with_role(
-                ctx, con, place, actor, email, role, session_ids, data
+    f.raise_if_any()
+    result = RolesGiven(refused=bad)
+    granted: list[int] = []
+    async with ctx.pool.acquire() as con, con.transaction():
+        for email in emails:
+            user = await accounts_q.fetch_user_by_email(con, email)
+            status = (
+                await q.fetch_membership_status_for_update(con, place.id, user["id"])
+                if user is not None
+                else None
             )
-            return "invited"
-        assert user is not None
-        await registration.grant_role(con, place.id, user["id"], role, session_ids)
-    await evict.member(ctx, user["id"], place.id)  # a demoted facilitator leaves moderation
-    return "assigned"
+            if status != "active":
+                await invitations.invite_with_role(
+                    ctx, con, place, actor, email, role, session_ids, data
+                )
+                result.invited.append(email)
+                continue
+            assert user is not None
+            await registration.grant_role(con, place.id, user["id"], role, session_ids)
+            result.assigned.append(email)
+            granted.append(user["id"])
+    for user_id in granted:
+        await evict.member(ctx, user_id, place.id)  # a demoted facilitator leaves moderation
+    return result
 
 
 async def join(

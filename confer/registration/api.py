@@ -184,18 +184,22 @@ def setup(app: web.Application) -> None:
                    "reported in `problems`. Links last until the conference ends, or "
                    "to the end of `expires_on` (YYYY-MM-DD, the conference's "
                    "timezone). For a draft conference `confirm_draft: true` is "
-                   "required (422 on `confirm_draft` without it).",
+                   "required (422 on `confirm_draft` without it), or `publish: true` "
+                   "publishes it first (organisers), once the addresses are read and "
+                   "someone is to be invited.",
         "parameters": [SLUG],
         "requestBody": request_body({
             "type": "object", "properties": {
                 "emails": {"type": ["string", "array"]}, "csv": STR,
                 "expires_on": STR, "confirm_draft": {"type": "boolean"},
+                "publish": {"type": "boolean"},
                 "role": {"enum": ["participant", "speaker", "facilitator",
                                   "organiser", "observer"]}}}),
         "responses": {
             "201": returns({"type": "object", "properties": {
                 "invited": {"type": "array", "items": _INVITATION},
-                "skipped": _PROBLEMS, "problems": _PROBLEMS, "refused": _PROBLEMS}},
+                "skipped": _PROBLEMS, "problems": _PROBLEMS, "refused": _PROBLEMS,
+                "published": {"type": "boolean"}}},
                 "Invitations sent"),
             "200": returns({"type": "object"}, "Nobody could be invited"),
             **ERRORS}})

@@ -5,8 +5,8 @@ A token is random (128 bits) and only its SHA-256 is stored; a resend replaces i
 link stops working. An invitation is single use and lasts until the conference ends, or the
 date the organiser chose (queries.DEFAULT_EXPIRY: INVITATION_DAYS after sending for a
 conference already over). Sending for a draft conference asks for a confirmation first
-(check_draft). Accepting admits the person whatever the capacity: an invitation is the
-organisers' explicit choice.
+(check_draft), or publishes it first when asked (`publish`). Accepting admits the person
+whatever the capacity: an invitation is the organisers' explicit choice.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class InviteResult:
     skipped: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # CSV rows that could not be read
     refused: list[Problem] = field(default_factory=list)  # pasted text that is no address
+    published: bool = False  # the draft conference was published first (`publish`)
 
     def json(self) -> dict[str, object]:
         def rows(items: list[Problem]) -> list[dict[str, str]]:
@@ -56,6 +57,7 @@ class InviteResult:
             "skipped": rows(self.skipped),
             "problems": rows(self.problems),
             "refused": rows(self.refused),
+            "published": self.published,
         }
 
     def refused_text(self) -> str:
@@ -76,7 +78,9 @@ async def invite(
     those back in the box to correct) and the good ones are invited; a bad CSV row is
     reported with its line number and the good rows are invited. An address listed twice is
     invited once; an active member is skipped; an address with an unused invitation gets a
-    fresh one (the old link stops working).
+    fresh one (the old link stops working). For a draft conference, `publish` (true) publishes
+    it first, through the publish service, once the addresses are read and someone is to be
+    invited; otherwise `confirm_draft` must say to send anyway (check_draft).
     """
     place = await registration.manage_place(ctx, actor, slug, "invite people")
     f = Fields()
@@ -94,7 +98,10 @@ async def invite(
         max_len=MAX_PASTED_CHARS,
     )
     expires_at = await check_expiry(ctx, f, data, place)
-    check_draft(f, data, place)
+    # "Publish the conference and send": the draft's warning answered by publishing it.
+    publish = place.conference["published_at"] is None and f.boolean(data.get("publish"))
+    if not publish:
+        check_draft(f, data, place)
     f.raise_if_any()
     people, bad = addresses.parse_pasted(pasted)
     # A bad pasted address never refuses the good ones: they are invited and the bad are
@@ -115,6 +122,13 @@ async def invite(
             _("Invite at most %(max)s people at a time") % {"max": f"{MAX_PER_BATCH:,}"},
         )
     f.raise_if_any()
+    if publish and people:
+        # Through the publish service (its permission check and live event), once the
+        # invitations are known to be good; then they are sent as for a published one.
+        from confer.conferences import service as conferences  # it imports this module
+
+        await conferences.set_published(ctx, actor, slug, True)
+        result.published = True
     unique: dict[str, Invitee] = {}
     for person in people:
         key = person.email.lower()

@@ -187,8 +187,9 @@ async def create_invitations(request: web.Request) -> web.StreamResponse:
     if result.skipped or result.problems:
         # Show what could not be done now: it is not kept anywhere to show after a redirect.
         return await _invitations_page(request, result=result)
+    done = "published-sent" if result.published else "sent"
     raise redirect(
-        f"{url('invitations', slug=_slug(request))}?done=sent&count={len(result.invited)}"
+        f"{url('invitations', slug=_slug(request))}?done={done}&count={len(result.invited)}"
     )
 
 
