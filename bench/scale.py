@@ -431,6 +431,7 @@ def live_ratios(cases: list[dict[str, Any]]) -> dict[str, Any]:
                 ),
                 "of_which_confer_vs_tls": _ratio(per["server"], tls_base),
                 "of_which_nginx_vs_tls": _ratio(per["nginx"], tls_base),
+                "of_which_redis_vs_tls": _ratio(per["redis"], tls_base),
                 "p99_vs_tls": _ratio(
                     c["latency_ms"]["p99"], direct_tls["latency_ms"]["p99"] if direct_tls else None
                 ),
@@ -497,7 +498,8 @@ def print_live(record: dict[str, Any]) -> None:
                 print(
                     f"{name} / direct TLS: CPU a delivery {v['cpu_per_delivery_vs_tls']}x "
                     f"(Confer {v['of_which_confer_vs_tls']}x + nginx "
-                    f"{v['of_which_nginx_vs_tls']}x + Redis), p99 {v['p99_vs_tls']}x"
+                    f"{v['of_which_nginx_vs_tls']}x + Redis {v['of_which_redis_vs_tls']}x), "
+                    f"p99 {v['p99_vs_tls']}x"
                 )
 
 
