@@ -102,8 +102,13 @@ async def _serve(
         if drain > 0:
             app[draining_key].set()
             await site.stop()  # no new connections
+            print(
+                f"Confer is stopping: refusing new connections, answering open ones with "
+                f"Connection: close for up to {drain:g} s"
+            )
             await _going_away(app)
             await _drained(runner, drain)
+        print("Confer is stopping: finishing the requests in flight")
     finally:
         await runner.cleanup()
 

@@ -227,7 +227,7 @@ def build_and_install(tmp: Path) -> Path:
         src,
         ignore=shutil.ignore_patterns(
             ".git", "var", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-            ".ruff_cache", "node_modules", ".node", "results",
+            ".ruff_cache", "node_modules", ".node", "results", ".vnu",
         ),
     )  # fmt: skip
     wheels = tmp / "wheels"
