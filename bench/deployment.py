@@ -80,6 +80,7 @@ class Stack:
         self.nginx: Nginx | None = None
         self.confers: list[Confer] = []
         self.base_url = ""
+        self._certificate: tuple[Path, Path] | None = None
         self.secret = "bench-" + uuid.uuid4().hex
         # As an operator's: fsync on; room for a 20-connection pool per process.
         self.pg.start("-c fsync=on -c full_page_writes=on -c max_connections=250")
@@ -137,22 +138,41 @@ class Stack:
             self.redis.start()
         return self.redis.url
 
-    def start_confers(self, n: int, *, behind_nginx: bool, redis: bool) -> list[Confer]:
+    def certificate(self) -> tuple[Path, Path]:
+        """One self-signed certificate for the run: nginx's and the direct-TLS case's."""
+        if self._certificate is None:
+            folder = self.tmp / "certificate"
+            folder.mkdir()
+            self._certificate = make_certificate(folder)
+        return self._certificate
+
+    def start_confers(
+        self, n: int, *, behind_nginx: bool, redis: bool, tls: bool = False
+    ) -> list[Confer]:
         """n `confer serve` processes (stopping any running); with `behind_nginx` they believe
-        nginx's X-Forwarded-* and know their https address (set by start_nginx)."""
+        nginx's X-Forwarded-* and know their https address (set by start_nginx); with `tls`
+        (and no nginx) each speaks HTTPS itself with the run's certificate
+        (bench/confer_tls.py)."""
         self.stop_confers()
+        command = None
+        if tls:
+            assert not behind_nginx, "TLS is nginx's behind nginx"
+            command = [sys.executable, "-m", "bench.confer_tls", *map(str, self.certificate())]
         extra = {"RATE_LIMITS": "off", "PYTHONUNBUFFERED": "1"}
         ports = [free_port() for _ in range(n)]
         https_port = free_port()
         if behind_nginx:
             self.base_url = f"https://127.0.0.1:{https_port}"
             extra.update(BASE_URL=self.base_url, TRUSTED_PROXIES="127.0.0.1")
+        elif tls:
+            extra.update(BASE_URL=f"https://127.0.0.1:{ports[0]}")
         for port in ports:
             c = Confer(
                 self.database_url,
                 port=port,
                 redis_url=self.start_redis() if redis else None,
                 env={"SECRET_KEY": self.secret, **extra},
+                command=command,
                 cwd=str(common.ROOT),
             )
             self.confers.append(c)
@@ -163,6 +183,8 @@ class Stack:
             self.start_nginx(https_port)
         else:
             self.base_url = self.confers[0].url
+            if tls:
+                self.base_url = self.base_url.replace("http://", "https://", 1)
         return self.confers
 
     def start_nginx(self, https_port: int) -> None:
@@ -170,7 +192,7 @@ class Stack:
         prefix = self.tmp / f"nginx-{https_port}"
         (prefix / "tmp").mkdir(parents=True)
         (prefix / "sites-enabled").mkdir()
-        cert, key = make_certificate(prefix)
+        cert, key = self.certificate()
         (prefix / "sites-enabled" / "confer").write_text(
             site_conf(
                 https_port=https_port, http_port=free_port(), cert=cert, key=key,

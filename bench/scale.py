@@ -7,6 +7,10 @@ load tool, one after another:
 - reference (live only, with --reference): a bare python-socketio server
   (bench/reference_server.py: no database, no rendering) under the same Node clients;
 - direct: one Confer process, no proxy, no Redis: what `python -m bench live` measures;
+- direct TLS (live, with --processes): the same process speaking HTTPS itself with aiohttp's
+  ssl_context and the run's certificate (bench/confer_tls.py), so that the cost of encryption
+  and the cost of the proxy and Redis are told apart: nginx+redis / direct TLS compares
+  like with like, TLS on both sides;
 - nginx+redis xN: nginx with the repository's site file (TLS, sticky sessions by cookie),
   python-socketio's Redis manager (REDIS_URL) and N Confer processes. Each client carries a
   sticky-session cookie of its own, as a browser gets from nginx, so clients spread over the
@@ -45,6 +49,8 @@ from bench.live import (
 )
 
 COMPONENTS = ("server", "nginx", "redis", "postgres")
+DIRECT = "direct (1 process)"
+DIRECT_TLS = "direct TLS (1 process, HTTPS itself)"
 TARGETS = {
     "reference_p99_ratio": 0.25,  # Confer's p99 / the bare server's, at most
     "deployed_cpu_per_delivery_ratio": 1.5,  # nginx+Redis+N processes / direct, at most
@@ -326,12 +332,13 @@ async def run_live_scale(
             common.stop_group(ref_proc.pid)
             ref_proc = None
 
-        for n in [0, *processes]:
-            deployed = n > 0
-            name = f"nginx+redis x{n}" if deployed else "direct (1 process)"
+        # n = 0: direct (plain HTTP); -1: direct over TLS; n > 0: nginx, Redis, n processes.
+        for n in [0, *([-1] if processes else []), *processes]:
+            deployed, tls = n > 0, n < 0
+            name = f"nginx+redis x{n}" if deployed else (DIRECT_TLS if tls else DIRECT)
             say(f"live: {name}")
             await asyncio.to_thread(
-                stack.start_confers, max(n, 1), behind_nginx=deployed, redis=deployed
+                stack.start_confers, max(n, 1), behind_nginx=deployed, redis=deployed, tls=tls
             )
             await asyncio.to_thread(wait_up, stack.base_url + "/healthz", 120)
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
@@ -339,6 +346,8 @@ async def run_live_scale(
             extra: dict[str, Any] = {}
             if deployed:
                 extra = {"insecure": True, "lbCookie": f"c{len(cases)}w"}
+            elif tls:
+                extra = {"insecure": True}
             target = Target(
                 name=name,
                 client_url=stack.base_url,
@@ -380,7 +389,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def live_ratios(cases: list[dict[str, Any]]) -> dict[str, Any]:
     by = {c["case"]: c for c in cases}
-    direct = by.get("direct (1 process)")
+    direct = by.get(DIRECT)
+    direct_tls = by.get(DIRECT_TLS)
     ref = next((c for c in cases if c["case"].startswith("reference")), None)
     out: dict[str, Any] = {}
     if direct and ref:
@@ -394,8 +404,16 @@ def live_ratios(cases: list[dict[str, Any]]) -> dict[str, Any]:
                 direct["cpu_us_per_delivery_total"], ref["cpu_us_per_delivery_total"]
             ),
         }
+    if direct and direct_tls:
+        out[DIRECT_TLS] = {
+            "cpu_per_delivery": _ratio(
+                direct_tls["cpu_us_per_delivery"]["server"], direct["cpu_us_per_delivery"]["server"]
+            ),
+            "p99": _ratio(direct_tls["latency_ms"]["p99"], direct["latency_ms"]["p99"]),
+        }
     if direct:
         base = direct["cpu_us_per_delivery"]["server"]
+        tls_base = direct_tls["cpu_us_per_delivery"]["server"] if direct_tls else None
         for c in cases:
             if not c["case"].startswith("nginx"):
                 continue
@@ -406,6 +424,17 @@ def live_ratios(cases: list[dict[str, Any]]) -> dict[str, Any]:
                 "of_which_nginx": _ratio(per["nginx"], base),
                 "of_which_redis": _ratio(per["redis"], base),
                 "p99": _ratio(c["latency_ms"]["p99"], direct["latency_ms"]["p99"]),
+                # The same, against one process encrypting itself: the proxy's and Redis's
+                # own cost, with TLS on both sides.
+                "cpu_per_delivery_vs_tls": _ratio(
+                    c["cpu_us_per_delivery_without_postgres"], tls_base
+                ),
+                "of_which_confer_vs_tls": _ratio(per["server"], tls_base),
+                "of_which_nginx_vs_tls": _ratio(per["nginx"], tls_base),
+                "of_which_redis_vs_tls": _ratio(per["redis"], tls_base),
+                "p99_vs_tls": _ratio(
+                    c["latency_ms"]["p99"], direct_tls["latency_ms"]["p99"] if direct_tls else None
+                ),
             }
     return out
 
@@ -451,6 +480,12 @@ def print_live(record: dict[str, Any]) -> None:
             f"{ref['p50']}x; server CPU a delivery {ref['cpu_per_delivery_server']}x "
             f"({ref['cpu_per_delivery_with_postgres']}x with PostgreSQL)"
         )
+    tls = ratios.get(DIRECT_TLS)
+    if tls:
+        print(
+            f"direct TLS / direct: CPU a delivery {tls['cpu_per_delivery']}x (encryption in "
+            f"Confer's own process), p99 {tls['p99']}x"
+        )
     for name, v in ratios.items():
         if name.startswith("nginx"):
             t = TARGETS["deployed_cpu_per_delivery_ratio"]
@@ -459,6 +494,13 @@ def print_live(record: dict[str, Any]) -> None:
                 f"Confer {v['of_which_confer']}x + nginx {v['of_which_nginx']}x + Redis "
                 f"{v['of_which_redis']}x), p99 {v['p99']}x"
             )
+            if v.get("cpu_per_delivery_vs_tls") is not None:
+                print(
+                    f"{name} / direct TLS: CPU a delivery {v['cpu_per_delivery_vs_tls']}x "
+                    f"(Confer {v['of_which_confer_vs_tls']}x + nginx "
+                    f"{v['of_which_nginx_vs_tls']}x + Redis {v['of_which_redis_vs_tls']}x), "
+                    f"p99 {v['p99_vs_tls']}x"
+                )
 
 
 # --- the writes run ---------------------------------------------------------------------------

@@ -18,6 +18,9 @@ from confer.errors import StartupError
 from confer.settings import SettingError, Settings
 from confer.urls import url
 
+# Seconds aiohttp waits for requests still in flight once a drain is over (confer.serving).
+SHUTDOWN_TIMEOUT = 10
+
 
 class Refused(Exception):
     """A command that must not go on, with the sentence that says why (exit code 2)."""
@@ -83,6 +86,7 @@ def _print_demo(created: bool, users: list, base_url: str) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
+    from confer import serving
     from confer.app import create_app
     from confer.keys import pool_key
     from confer.startup import freeze_startup_heap
@@ -113,13 +117,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     else:
         say = functools.partial(print, flush=True)
     say(f"Confer is starting on {settings.base_url}")
-    web.run_app(
+    serving.run(
         app,
         host=args.host,
         port=args.port,
+        drain=settings.shutdown_drain,
         access_log_class=AccessLog,
         print=say,
-        shutdown_timeout=10,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
     )
     return 0
 

@@ -44,6 +44,10 @@ class Settings:
     login_window_seconds: int = 15 * 60
     login_session_days: int = 30
     pool_max_size: int = 20
+    # SHUTDOWN_DRAIN (seconds, confer.serving): after SIGTERM, how long open connections are
+    # still served (each answer says `Connection: close`) before they are closed. Above
+    # nginx's upstream `keepalive_timeout` (4 s in docs/deploy/nginx-site.conf); 0: none.
+    shutdown_drain: float = 5.0
     # RATE_LIMITS (see confer.ratelimit): "" keeps the defaults, "off" turns them all off.
     rate_limits: str = ""
     # TRUSTED_PROXIES: addresses of reverse proxies whose X-Forwarded-For is believed.
@@ -123,6 +127,7 @@ class Settings:
             base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
             smtp_url=env.get("SMTP_URL") or None,
             rate_limits=env.get("RATE_LIMITS", ""),
+            shutdown_drain=_seconds("SHUTDOWN_DRAIN", env.get("SHUTDOWN_DRAIN", ""), 5.0),
             # Reset and sign-in links asked for, per email and per address (confer.accounts.links).
             email_link_max_per_email=int(env.get("EMAIL_LINK_MAX_PER_EMAIL", "3")),
             email_link_max_per_address=int(env.get("EMAIL_LINK_MAX_PER_ADDRESS", "20")),
@@ -165,6 +170,19 @@ def is_loopback_url(url: str) -> bool:
 
 class SettingError(ValueError):
     """A setting's value is not one Confer can use; the message names the setting."""
+
+
+def _seconds(name: str, raw: str, default: float) -> float:
+    """A number of seconds, 0 or more ("" keeps the default)."""
+    if not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a number of seconds, such as 5") from None
+    if not 0 <= value <= 600:
+        raise SettingError(f"{name} must be between 0 and 600 seconds")
+    return value
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -81,9 +81,9 @@ def test_smoke_variant_completes_and_writes_a_record(name: str) -> None:
 
 
 def test_live_reference_and_processes_smoke() -> None:
-    """`live --reference --processes 2,3`: the bare server, one process direct, and nginx +
-    Redis + 2 and 3 processes, in one run; every case's deliveries complete, with none lost
-    or duplicated, and the ratios printed."""
+    """`live --reference --processes 2,3`: the bare server, one process direct (plain HTTP,
+    then HTTPS by itself), and nginx + Redis + 2 and 3 processes, in one run; every case's
+    deliveries complete, with none lost or duplicated, and the ratios printed."""
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("needs node and npm")
     if lacking := missing(DEPLOYMENT):
@@ -97,6 +97,7 @@ def test_live_reference_and_processes_smoke() -> None:
     assert set(cases) == {
         "reference (bare python-socketio)",
         "direct (1 process)",
+        "direct TLS (1 process, HTTPS itself)",
         "nginx+redis x2",
         "nginx+redis x3",
     }
@@ -108,7 +109,13 @@ def test_live_reference_and_processes_smoke() -> None:
     assert len(cases["nginx+redis x3"]["spread"]) == 3
     assert all(n > 0 for n in cases["nginx+redis x3"]["spread"]), cases["nginx+redis x3"]
     ratios = record["results"]["ratios"]
-    assert set(ratios) == {"confer_vs_reference", "nginx+redis x2", "nginx+redis x3"}
+    assert set(ratios) == {
+        "confer_vs_reference",
+        "direct TLS (1 process, HTTPS itself)",
+        "nginx+redis x2",
+        "nginx+redis x3",
+    }
+    assert ratios["nginx+redis x2"]["cpu_per_delivery_vs_tls"] is not None
     assert re.search(r"^Confer / bare python-socketio: p99 ", out.stdout, re.MULTILINE)
 
 

@@ -227,7 +227,7 @@ def build_and_install(tmp: Path) -> Path:
         src,
         ignore=shutil.ignore_patterns(
             ".git", "var", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-            ".ruff_cache", "node_modules", ".node", "results",
+            ".ruff_cache", "node_modules", ".node", "results", ".vnu",
         ),
     )  # fmt: skip
     wheels = tmp / "wheels"
@@ -338,8 +338,9 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
             c = Confer(
                 database_url,
                 redis_url=redis.url,
-                # As confer@PORT runs it: only the environment file and PORT.
-                env={**ours, "RATE_LIMITS": "", "PYTHONPATH": ""},
+                # As confer@PORT runs it: only the environment file and PORT (and no limit on
+                # posts: the rolling restart below posts without a pause).
+                env={**ours, "RATE_LIMITS": "post=off,post@address=off", "PYTHONPATH": ""},
                 command=[str(venv / "bin" / "confer")],
                 cwd=str(tmp),
             )
@@ -697,7 +698,8 @@ async def test_an_upgrade_migrates_once_and_restarts_one_process_at_a_time(
 ) -> None:
     """docs/deploy.md step 9: the new version's files installed, `confer migrate` (here twice
     at once, as two units starting together would), then each process restarted in turn
-    while nginx sends its clients to the other."""
+    while nginx sends its clients to the other, and writers post through nginx (with its
+    upstream keepalive) all the while: no post gets a 5xx, none is lost or stored twice."""
     d = deployment
     t = time.monotonic()
     for c in d.confers:  # the previous test stopped one: systemd would have restarted it
@@ -751,16 +753,118 @@ async def test_an_upgrade_migrates_once_and_restarts_one_process_at_a_time(
         key_of.setdefault((await served_by(d, http, f"restart-{i}")).port, f"restart-{i}")
         if len(key_of) == len(d.confers):
             break
-    for c in d.confers:
-        assert await asyncio.to_thread(c.stop) == 0, c.output()[-3000:]
-        for key in key_of.values():
-            async with http.get(
-                d.base_url + "/readyz", headers={"Cookie": f"confer_lb={key}"}
-            ) as r:
-                assert r.status == 200, f"{r.status} from nginx while {c.port} restarts"
-        await asyncio.to_thread(c.start)
-        await wait_until(lambda c=c: ready(c, 200), f"process on {c.port} to be back")
-    phase("an upgrade: migrations once, then a rolling restart", t)
+    # Meanwhile writers post through nginx without a pause, half of them on each process's
+    # sticky key: nginx keeps its connections to Confer open between requests (upstream
+    # keepalive), and never passes a POST on to another process once it has sent it, so a
+    # stopping process must not close a connection nginx may be sending a request down
+    # (confer.serving's drain). Every post is answered, none with a 5xx, and each is stored
+    # once.
+    writers = await _restart_writers(d, http, list(key_of.values()))
+    try:
+        for c in d.confers:
+            await writers.wait_for_more("posts before the restart of " + str(c.port))
+            assert await asyncio.to_thread(c.stop) == 0, c.output()[-3000:]
+            await writers.wait_for_more(f"posts while {c.port} is stopped")
+            for key in key_of.values():
+                async with http.get(
+                    d.base_url + "/readyz", headers={"Cookie": f"confer_lb={key}"}
+                ) as r:
+                    assert r.status == 200, f"{r.status} from nginx while {c.port} restarts"
+            await asyncio.to_thread(c.start)
+            await wait_until(lambda c=c: ready(c, 200), f"process on {c.port} to be back")
+            await writers.wait_for_more(f"posts after {c.port} is back")
+    finally:
+        answers = await writers.stop()
+    bad = [a for a in answers if a[1] != 201]
+    assert not bad, f"{len(bad)} of {len(answers)} posts were not accepted: {bad[:5]}"
+    stored = await writers.stored()
+    sent = [key for key, _ in answers]
+    assert sorted(stored) == sorted(sent), "a post was lost or stored twice"
+    phase(f"an upgrade: migrations once, then a rolling restart ({len(sent)} posts meanwhile)", t)
+
+
+class _Writers:
+    """Writers posting through nginx's API without a pause until stopped; their answers."""
+
+    # Enough that, with the drain off (SHUTDOWN_DRAIN=0), nginx sent a POST down a closing
+    # connection (502) in each of two runs; with 3 a key, in one of two.
+    WRITERS_PER_KEY = 6
+
+    def __init__(
+        self, d: Deployment, http: aiohttp.ClientSession, keys: list[str], token: str, thread: int
+    ) -> None:
+        self.d, self.http, self.token, self.thread = d, http, token, thread
+        self.answers: list[tuple[str, int | str]] = []  # (idempotency key, status or error)
+        self.stopping = False
+        self.tasks = [
+            asyncio.create_task(self._write(f"{key}-{n}", key))
+            for key in keys
+            for n in range(self.WRITERS_PER_KEY)
+        ]
+
+    async def _write(self, name: str, lb: str) -> None:
+        n = 0
+        while not self.stopping:
+            n += 1
+            key = f"{name}-{n}"
+            try:
+                async with self.http.post(
+                    f"{self.d.base_url}/api/v1/threads/{self.thread}/posts",
+                    json={
+                        "body": f"Post {key} during the rolling restart.",
+                        "idempotency_key": key,
+                    },
+                    headers={"Authorization": f"Bearer {self.token}", "Cookie": f"confer_lb={lb}"},
+                ) as r:
+                    await r.read()
+                    self.answers.append((key, r.status))
+            except aiohttp.ClientError as e:
+                self.answers.append((key, repr(e)))
+
+    async def wait_for_more(self, what: str, count: int = 20) -> None:
+        """Until `count` more answers have come (the writers are running meanwhile)."""
+        target = len(self.answers) + count
+
+        async def enough() -> bool:
+            return len(self.answers) >= target
+
+        await wait_until(enough, what)
+
+    async def stop(self) -> list[tuple[str, int | str]]:
+        self.stopping = True
+        await asyncio.gather(*self.tasks)
+        return self.answers
+
+    async def stored(self) -> list[str]:
+        con = await asyncpg.connect(self.d.database_url)
+        try:
+            rows = await con.fetch(
+                "SELECT idempotency_key FROM posts WHERE thread_id = $1 AND idempotency_key LIKE 'restart-%'",
+                self.thread,
+            )
+        finally:
+            await con.close()
+        return [r["idempotency_key"] for r in rows]
+
+
+async def _restart_writers(d: Deployment, http: aiohttp.ClientSession, keys: list[str]) -> _Writers:
+    pool = await asyncpg.create_pool(d.database_url, min_size=1, max_size=2)
+    try:
+        world = World(pool)
+        writer = await world.user("Wyn Writer", organisation="Ceredigion County Council")
+        conf = await world.conference()
+        session = await world.session(conf, title="Rolling restarts")
+        await world.member(conf, writer)
+        thread = await world.thread(session, writer, title="Posts during a restart", posts=1)
+        from confer.accounts import service as accounts
+        from confer.policy import Actor
+
+        token, _ = await accounts.create_api_token(
+            pool, Actor(user_id=writer["id"], name=writer["name"], via="cli"), "restart"
+        )
+    finally:
+        await pool.close()
+    return _Writers(d, http, keys, token, thread["id"])
 
 
 @MODULE_LOOP

@@ -621,6 +621,57 @@ async def test_sigterm_under_load_finishes_in_flight_requests_and_clients_reconn
     assert_quiet_log(app.output())
 
 
+async def _http_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple:
+    """GET /healthz on an open HTTP/1.1 connection: (status line, headers in lower case)."""
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines if line)}
+    await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers
+
+
+async def test_sigterm_drains_open_connections_answering_with_connection_close(
+    fault_db: str, procs: list
+) -> None:
+    """A proxy that keeps idle connections (nginx's upstream keepalive) may send a request down
+    one just as the process stops. After SIGTERM Confer refuses new connections, but answers on
+    an open one, with `Connection: close`, and then closes it; it exits once none is open."""
+    app = Confer(fault_db, env={"SHUTDOWN_DRAIN": "120"})  # ends early: when none is open
+    procs.append(app)
+    app.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", app.port)
+    try:
+        status, headers = await _http_get(reader, writer)
+        assert status.startswith("HTTP/1.1 200"), status
+        assert headers.get("connection", "").lower() != "close"
+        app.signal(signal.SIGTERM)
+
+        async def refused() -> bool:
+            try:
+                _, w = await asyncio.open_connection("127.0.0.1", app.port)
+            except OSError:
+                return True
+            w.close()
+            return False
+
+        for _ in range(600):
+            if await refused():
+                break
+            await asyncio.sleep(0.05)
+        assert await refused(), "still listening after SIGTERM"
+        # The idle connection is still served, and told to close.
+        status, headers = await _http_get(reader, writer)
+        assert status.startswith("HTTP/1.1 200"), status
+        assert headers.get("connection", "").lower() == "close"
+        assert await asyncio.wait_for(reader.read(), 30) == b""  # then closed by Confer
+    finally:
+        writer.close()
+    assert await asyncio.to_thread(app.wait, 120) == 0  # a hang detector, not a speed test
+    assert_quiet_log(app.output())
+
+
 async def test_sigkill_and_restart_clients_reconnect_and_catch_up_by_seq(
     fault_db: str, fault_pool: asyncpg.Pool, procs: list
 ) -> None:

@@ -65,6 +65,14 @@ def test_footer_settings_are_read_from_the_environment_and_checked():
         Settings.from_env({"SECRET_KEY": "x", "PRIVACY_URL": "javascript:alert(1)"})
 
 
+def test_shutdown_drain_is_read_from_the_environment_and_checked():
+    assert Settings.from_env({"SECRET_KEY": "x"}).shutdown_drain == 5.0
+    assert Settings.from_env({"SECRET_KEY": "x", "SHUTDOWN_DRAIN": "0"}).shutdown_drain == 0.0
+    for bad in ("soon", "-1", "601"):
+        with pytest.raises(SettingError, match="SHUTDOWN_DRAIN"):
+            Settings.from_env({"SECRET_KEY": "x", "SHUTDOWN_DRAIN": bad})
+
+
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 

@@ -703,15 +703,16 @@ def setup(app: web.Application) -> socketio.AsyncServer:
         await namespace.presence.stop()
 
     app.cleanup_ctx.append(presence_ctx)
-    app.on_shutdown.append(_going_away)
+    app.on_shutdown.append(going_away)
     return sio
 
 
-async def _going_away(app: web.Application) -> None:
-    """On shutdown: close every socket as "going away" (websocket close code 1001), so that
-    clients reconnect by themselves — to another process, or to this one once it is back — and
-    catch up by seq. A socket.io DISCONNECT packet would tell them not to come back: the
-    socket.io client does not reconnect after "io server disconnect"."""
+async def going_away(app: web.Application) -> None:
+    """On shutdown, and when a drain starts (confer.serving): close every socket as "going
+    away" (websocket close code 1001), so that clients reconnect by themselves — to another
+    process, or to this one once it is back — and catch up by seq. A socket.io DISCONNECT
+    packet would tell them not to come back: the socket.io client does not reconnect after
+    "io server disconnect"."""
     await close_all(app[sio_key].eio, WSCloseCode.GOING_AWAY, b"Server restarting")
 
 
