@@ -150,8 +150,8 @@ def member_json(r: object, panels: list[int]) -> dict:
 
 async def assign_role(call: Call) -> dict:
     """The people form's action: a member's role changes at once; anyone else is invited."""
-    outcome = await conferences.assign_role(call.ctx, call.actor, call.slug, call.body)
-    return {"outcome": outcome, "email": call.body["email"].strip(), "role": call.body["role"]}
+    given = await conferences.assign_role(call.ctx, call.actor, call.slug, call.body)
+    return {**given.json(), "role": call.body["role"]}
 
 
 async def create_session(call: Call) -> object:
@@ -468,6 +468,11 @@ _ROLE_INPUT = {
             "description": "facilitator: only these sessions (none: the whole conference); "
             "speaker: the panels they speak on",
         },
+        "confirm_draft": {
+            "type": "boolean",
+            "description": "for a draft conference: send the invitations anyway (they can "
+            "accept, but see the conference only once it is published)",
+        },
     },
 }
 _NOTE_ID = id_param("notification_id")
@@ -538,13 +543,18 @@ def setup(app: web.Application) -> None:
     api(app, "POST", "/conferences/{slug}/roles", assign_role, limit="invite", doc={
         "summary": "Give a role (organisers): organiser, facilitator (of the whole conference "
         "or of some sessions), speaker (on panels), participant or observer",
-        "description": "An active member's role changes at once (`assigned`); anyone else is "
-        "sent an invitation carrying the role (`invited`), whether or not they have an "
-        "account. A panel's speakers are its members with the speaker role and that session.",
+        "description": "`email` takes one address or several (pasted as from an email "
+        "program). An active member's role changes at once (listed in `assigned`); anyone "
+        "else is sent an invitation carrying the role (`invited`), whether or not they have an "
+        "account; what is no address is listed in `refused` with its reason. A panel's "
+        "speakers are its members with the speaker role and that session.",
         "parameters": [SLUG],
         "requestBody": request_body(_ROLE_INPUT),
         "responses": {"200": returns(obj({
-            "outcome": {"enum": ["assigned", "invited"]}, "email": STR,
+            "assigned": {"type": "array", "items": STR},
+            "invited": {"type": "array", "items": STR},
+            "refused": {"type": "array", "items": obj({"where": STR, "text": STR,
+                                                        "reason": STR})},
             "role": {"enum": _ROLES}})), **ERRORS}})
     api(app, "POST", "/conferences/{slug}/sessions", create_session, doc={
         "summary": "Add a session to the programme (organisers)",

@@ -774,6 +774,16 @@ class RolesGiven:
         """The refused entries, one a line: what goes back in the box to correct."""
         return "\n".join(p.text for p in self.refused)
 
+    def json(self) -> dict[str, object]:
+        """As the JSON API answers it (confer.api.routes.assign_role)."""
+        return {
+            "assigned": self.assigned,
+            "invited": self.invited,
+            "refused": [
+                {"where": p.where, "text": p.text, "reason": p.reason} for p in self.refused
+            ],
+        }
+
 
 async def assign_role(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> RolesGiven:
     """An organiser gives a role, with a facilitator's or speaker's sessions, to one address
