@@ -382,6 +382,32 @@ async def test_a_multipart_body_without_its_boundary_is_a_400_not_a_500(world, b
     assert status == 400 and body["error"]["code"] == "bad_request"
 
 
+async def test_a_multipart_part_with_a_malformed_header_is_a_400_not_a_500(
+    world, browser_factory, pool
+):
+    """Found by Schemathesis: a part's Content-Disposition with a control character in it
+    made aiohttp's multipart reader raise InvalidHeader, answered 500."""
+    c = await world.conference()
+    s = await world.session(c)
+    org = await world.user()
+    await world.member(c, org, "organiser")
+    token = await _token(pool, org)
+    b = await browser_factory()
+    form = (
+        b'--xyz\r\nContent-Disposition: form-data; name="t\x01"\r\n\r\nx\r\n'
+        b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n\r\n'
+        b"--xyz--\r\n"
+    )
+    status, body = await b.api(
+        "POST",
+        f"/api/v1/sessions/{s['id']}/files",
+        data=form,
+        token=token,
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert status == 400 and body["error"]["code"] == "bad_request"
+
+
 # --- the console's settings over the API (the same services as the console's pages) -----------
 
 

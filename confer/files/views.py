@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from confer import places
 from confer.conferences import console
@@ -66,7 +67,7 @@ async def read_upload(request: web.Request) -> tuple[dict[str, str], service.Inc
                 fields.setdefault(part.name, text)
     except UnicodeDecodeError:
         raise BadRequest(_("The form could not be read: it is not valid UTF-8.")) from None
-    except ValueError:  # a malformed multipart body
+    except (ValueError, BadHttpMessage):  # a malformed multipart body, or a part's headers
         raise BadRequest(_("The form could not be read.")) from None
     return fields, None
 
