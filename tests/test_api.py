@@ -406,6 +406,15 @@ async def test_a_multipart_part_with_a_malformed_header_is_a_400_not_a_500(
         headers={"Content-Type": "multipart/form-data; boundary=xyz"},
     )
     assert status == 400 and body["error"]["code"] == "bad_request"
+    # Without a token, the CSRF check reads the form first: the same 400.
+    status, body = await b.api(
+        "POST",
+        f"/api/v1/sessions/{s['id']}/files",
+        data=form,
+        csrf=False,
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert status == 400 and body["error"]["code"] == "bad_request"
 
 
 # --- the console's settings over the API (the same services as the console's pages) -----------
