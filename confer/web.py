@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.http_exceptions import HttpProcessingError
 
 from confer import i18n, observe, statics
 from confer.accounts import service as accounts
@@ -181,7 +181,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
         form = await request.post()
     except (UnicodeDecodeError, LookupError):  # LookupError: a charset Python does not know
         raise BadRequest(_("The form could not be read: it is not valid UTF-8.")) from None
-    except (ValueError, BadHttpMessage):  # a multipart body without its boundary, a part's
+    except (ValueError, HttpProcessingError):  # a multipart body without its boundary, a part's
         raise BadRequest() from None  # headers that cannot be parsed, or otherwise malformed
     data: dict[str, str] = {}
     for key, value in form.items():

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.http_exceptions import HttpProcessingError
 
 from confer import places
 from confer.conferences import console
@@ -67,7 +67,7 @@ async def read_upload(request: web.Request) -> tuple[dict[str, str], service.Inc
                 fields.setdefault(part.name, text)
     except UnicodeDecodeError:
         raise BadRequest(_("The form could not be read: it is not valid UTF-8.")) from None
-    except (ValueError, BadHttpMessage):  # a malformed multipart body, or a part's headers
+    except (ValueError, HttpProcessingError):  # a malformed multipart body, or part headers
         raise BadRequest(_("The form could not be read.")) from None
     return fields, None
 
