@@ -107,6 +107,12 @@ class Settings:
     files_conference_quota_bytes: int = 5 * 1024 * 1024 * 1024
 
     @property
+    def post_file_max_mb_limit(self) -> int:
+        """The largest "largest file in a post" an organiser may choose, in MB (1 to 1000):
+        the site's file limit (FILE_MAX_MB)."""
+        return max(1, min(1000, self.file_max_bytes // (1024 * 1024)))
+
+    @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
 

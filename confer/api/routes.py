@@ -29,6 +29,7 @@ from confer.api.openapi import (
 )
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
+from confer.conferences import settings as console_settings
 from confer.errors import NotFound, Unauthorized
 from confer.i18n import _
 from confer.notifications import service as notifications
@@ -36,6 +37,7 @@ from confer.places import Place
 from confer.posts import service as posts
 from confer.registration import service as registration
 from confer.routing import API, Call, Reply, api, created, page
+from confer.sso import service as sso
 from confer.threads import service as threads
 from confer.urls import url
 from confer.validate import parse_id
@@ -185,6 +187,29 @@ async def delete_session(call: Call) -> Reply:
     place, session_id = await _place_of_session(call)
     await conferences.delete_session(call.ctx, call.actor, place.conference["slug"], session_id)
     return Reply(None, 204)
+
+
+# --- the console's settings (the same services as its pages: confer.conferences.settings) ---
+
+
+async def patch_moderation(call: Call) -> dict:
+    return await console_settings.save_moderation(call.ctx, call.actor, call.slug, call.body)
+
+
+async def patch_registration(call: Call) -> dict:
+    return await console_settings.save_registration(call.ctx, call.actor, call.slug, call.body)
+
+
+async def patch_exports(call: Call) -> dict:
+    return await console_settings.save_exports(call.ctx, call.actor, call.slug, call.body)
+
+
+async def patch_panel(call: Call) -> dict:
+    place, session_id = await _place_of_session(call)
+    saved = await console_settings.save_panel(
+        call.ctx, call.actor, place.conference["slug"], session_id, call.body
+    )
+    return {**saved, "answers_until": timefmt.iso(saved["answers_until"]) or None}
 
 
 async def list_conferences(call: Call) -> dict:
@@ -475,6 +500,76 @@ _ROLE_INPUT = {
         },
     },
 }
+_MODERATION_SETTINGS = {
+    "flag_threshold": {
+        "type": "integer",
+        "minimum": console_settings.FLAG_THRESHOLD[0],
+        "maximum": console_settings.FLAG_THRESHOLD[1],
+        "description": "how many members' reports hide a post until a facilitator reviews it",
+    },
+    "premoderate_first_posts": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": console_settings.FIRST_POSTS_MAX,
+        "description": "how many of each member's first posts wait for approval (0: none)",
+    },
+}
+_JOIN_RULE = {"type": "array", "maxItems": sso.MAX_RULES, "items": {"type": "string"}}
+_REGISTRATION_SETTINGS = {
+    "registration": {"enum": list(registration.MODES)},
+    "capacity": {
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "maximum": registration.MAX_CAPACITY,
+        "description": "places for participants and observers (null: no limit); raising it "
+        "gives places to the waitlist",
+    },
+    "sso_join_domains": {
+        **_JOIN_RULE,
+        "description": "with sign-in providers: email domains whose people join without "
+        "approval, like somecouncil.gov.uk",
+    },
+    "sso_join_tenants": {
+        **_JOIN_RULE,
+        "description": "with sign-in providers: Microsoft Entra tenant IDs whose people join "
+        "without approval",
+    },
+}
+_EXPORT_SETTINGS = {
+    "facilitators_may_export": {
+        "type": "boolean",
+        "description": "facilitators may download the transcript too",
+    },
+}
+_ANSWERS_UNTIL = {
+    **_LOCAL_TIME,
+    "type": ["string", "null"],
+    "description": "speakers may answer until then, after the panel ends (null: until the "
+    "panel ends); " + str(_LOCAL_TIME["description"]),
+}
+_PANEL_SETTINGS = {
+    "questions_premoderated": {
+        "type": "boolean",
+        "description": "a facilitator approves each question before others see it",
+    },
+    "questions_in_advance": {
+        "type": "boolean",
+        "description": "members may ask from the conference's start, before the panel",
+    },
+    "answers_until": _ANSWERS_UNTIL,
+}
+
+
+def _settings_patch(properties: dict) -> dict:
+    """A request body that changes any of the settings `properties` (left out: unchanged)."""
+    return request_body({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "description": "Any of the settings; those left out stay as they are",
+    })  # fmt: skip
+
+
 _NOTE_ID = id_param("notification_id")
 _THREAD_ID = id_param("thread_id")
 _FOLLOWING = returns({"type": "object", "properties": {"following": {"type": "boolean"}}})
@@ -590,6 +685,41 @@ def setup(app: web.Application) -> None:
         "it mark it cancelled",
         "parameters": [id_param("session_id")],
         "responses": {"204": {"description": "Deleted"}, **ERRORS}})
+    api(app, "PATCH", "/conferences/{slug}/settings/moderation", patch_moderation, doc={
+        "summary": "Change the conference's moderation settings (organisers)",
+        "description": "The console's moderation page: how many reports hide a post, and how "
+        "many of each member's first posts wait for approval. Each change is written to the "
+        "moderation log. Answers the saved settings ({} reads them).",
+        "parameters": [SLUG],
+        "requestBody": _settings_patch(_MODERATION_SETTINGS),
+        "responses": {"200": returns(obj(_MODERATION_SETTINGS)), **ERRORS}})
+    api(app, "PATCH", "/conferences/{slug}/settings/registration", patch_registration, doc={
+        "summary": "Change how people join, the capacity and the join rules (organisers)",
+        "description": "The console's registration page: `registration` (open, approval, "
+        "invite), `capacity` (null: no limit) and, where people sign in with a provider, the "
+        "email domains and tenants whose people join without approval (each list replaces "
+        "the one before). Answers the saved settings ({} reads them).",
+        "parameters": [SLUG],
+        "requestBody": _settings_patch(_REGISTRATION_SETTINGS),
+        "responses": {"200": returns(obj(_REGISTRATION_SETTINGS)), **ERRORS}})
+    api(app, "PATCH", "/conferences/{slug}/settings/exports", patch_exports, doc={
+        "summary": "Let facilitators download the transcript, or not (organisers)",
+        "parameters": [SLUG],
+        "requestBody": _settings_patch(_EXPORT_SETTINGS),
+        "responses": {"200": returns(obj(_EXPORT_SETTINGS)), **ERRORS}})
+    api(app, "PATCH", "/sessions/{session_id}/panel-settings", patch_panel, doc={
+        "summary": "Change a panel's question settings (organisers)",
+        "description": "The console's panel page: whether questions are approved first, "
+        "whether members may ask before the panel, and until when speakers may answer. "
+        "Another kind of session is a 404. Answers the saved settings ({} reads them).",
+        "parameters": [id_param("session_id")],
+        "requestBody": _settings_patch(_PANEL_SETTINGS),
+        "responses": {"200": returns(obj({
+            "session_id": INT,
+            **_PANEL_SETTINGS,
+            "answers_until": {"type": ["string", "null"], "format": "date-time",
+                              "description": "when answers close (null: when the panel ends)"},
+        })), **ERRORS}})
     api(app, "POST", "/conferences/{slug}/join", join, limit="register", doc={
         "summary": "Join, accepting the code of conduct",
         "parameters": [SLUG],

@@ -234,7 +234,13 @@ async def save_registration(
             *registration.promotion_events(place.id, promoted),
         ]
     )
-    return {"registration": mode, "capacity": capacity}
+    c = place.conference
+    return {
+        "registration": mode,
+        "capacity": capacity,
+        "sso_join_domains": list(join_rules.domains if join_rules else c["sso_join_domains"]),
+        "sso_join_tenants": list(join_rules.tenants if join_rules else c["sso_join_tenants"]),
+    }
 
 
 # --- exports ----------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from confer import places
-from confer.api.openapi import ERRORS, id_param, returns
+from confer.api.contract import Setting
+from confer.api.openapi import ERRORS, SLUG, id_param, obj, request_body, returns
 from confer.errors import NotFound
-from confer.files import service
+from confer.files import kinds, service
 from confer.files.views import read_upload
 from confer.routing import Call, api, created
 from confer.web import check_upload_csrf, csrf_refused
@@ -154,6 +155,45 @@ UPLOAD_DESCRIPTION = (
 )
 
 
+async def patch_settings(call: Call) -> dict[str, Any]:
+    """Files in posts: the console's form, given the current settings with the changes (the
+    form sends every field; an unticked box is absent)."""
+    place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
+    current = service.settings_of(place.conference)
+    merged = {**current, **call.body}
+    form: dict[str, object] = {
+        "post_files_enabled": merged["post_files_enabled"],
+        "post_file_max_mb": merged["post_file_max_mb"],
+        "post_files_max": merged["post_files_max"],
+        **{f"kind_{k}": k in merged["post_file_kinds"] for k in kinds.KINDS},
+    }
+    return await service.update_settings(call.ctx, call.actor, call.slug, form)
+
+
+FILES_SETTINGS = {
+    "post_files_enabled": {"type": "boolean", "description": "members may add files to posts"},
+    "post_file_max_mb": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": Setting("post_file_max_mb_limit"),
+        "description": "the largest file, in MB (at most the site's file limit)",
+    },
+    "post_files_max": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 20,
+        "description": "how many files one post can have",
+    },
+    "post_file_kinds": {
+        "type": "array",
+        "items": {"enum": list(kinds.KINDS)},
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "the kinds of file allowed",
+    },
+}
+
+
 def setup(app: web.Application) -> None:
     # fmt: off
     api(app, "GET", "/sessions/{session_id}/files", list_session_files, doc={
@@ -176,6 +216,16 @@ def setup(app: web.Application) -> None:
         "parameters": [id_param("post_id")],
         "requestBody": UPLOAD_BODY,
         "responses": {"201": returns(FILE_SCHEMA, "Created"), **ERRORS}})
+    api(app, "PATCH", "/conferences/{slug}/settings/files", patch_settings, doc={
+        "summary": "Change the settings for files in posts (organisers)",
+        "description": "The console's form for files in posts: on or off, the largest file, "
+        "how many on one post, and the kinds allowed (image, pdf, office, text). Answers the "
+        "saved settings ({} reads them).",
+        "parameters": [SLUG],
+        "requestBody": request_body({
+            "type": "object", "properties": FILES_SETTINGS, "additionalProperties": False,
+            "description": "Any of the settings; those left out stay as they are"}),
+        "responses": {"200": returns(obj(FILES_SETTINGS)), **ERRORS}})
     api(app, "DELETE", "/files/{file_id}", delete_file, doc={
         "summary": "Delete a file (its uploader, an organiser, or the session's speakers and "
         "facilitators)",

@@ -619,13 +619,17 @@ async def attach_to_posts(ctx: Ctx, place: Place, posts: list[dict[str, Any]]) -
         )
 
 
-async def update_settings(ctx: Ctx, actor: Actor, slug: str, data: Mapping[str, str]) -> None:
+async def update_settings(
+    ctx: Ctx, actor: Actor, slug: str, data: Mapping[str, object]
+) -> dict[str, Any]:
     """The conference's setting for files in posts (organisers): on or off, the largest file,
-    how many on one post, and the kinds allowed."""
+    how many on one post, and the kinds allowed; every field is read as the form sends it (an
+    unticked box is absent: off), so the JSON API gives the current values with its changes
+    (confer.files.api). Returns the saved settings."""
     place = await places.load(ctx.pool, actor, slug, "conference.manage")
     f = Fields()
     enabled = f.boolean(data.get("post_files_enabled"))
-    top = max(1, min(1000, ctx.settings.file_max_bytes // (1024 * 1024)))
+    top = ctx.settings.post_file_max_mb_limit
     max_mb = _whole(
         f, "post_file_max_mb", data.get("post_file_max_mb"), 1, top,
         _("Enter the largest file size as a whole number of megabytes, from 1 to %(max)s")
@@ -639,6 +643,7 @@ async def update_settings(ctx: Ctx, actor: Actor, slug: str, data: Mapping[str, 
     if enabled and not chosen:
         f.errors["kinds"] = _("Select at least one kind of file")
     f.raise_if_any()
+    saved_kinds = chosen or list(place.conference["post_file_kinds"])
     async with ctx.pool.acquire() as con, con.transaction():
         await con.execute(
             """
@@ -651,8 +656,22 @@ async def update_settings(ctx: Ctx, actor: Actor, slug: str, data: Mapping[str, 
             enabled,
             max_mb,
             count,
-            chosen or list(place.conference["post_file_kinds"]),
+            saved_kinds,
         )
+    return settings_of({
+        "post_files_enabled": enabled, "post_file_max_mb": max_mb, "post_files_max": count,
+        "post_file_kinds": saved_kinds,
+    })  # fmt: skip
+
+
+def settings_of(conference: Mapping[str, Any]) -> dict[str, Any]:
+    """A conference's files-in-posts settings (its row, or what was just saved)."""
+    return {
+        "post_files_enabled": conference["post_files_enabled"],
+        "post_file_max_mb": conference["post_file_max_mb"],
+        "post_files_max": conference["post_files_max"],
+        "post_file_kinds": [k for k in kinds.KINDS if k in conference["post_file_kinds"]],
+    }
 
 
 def _whole(f: Fields, name: str, raw: object, lo: int, hi: int, message: str) -> int:
