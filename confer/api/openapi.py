@@ -14,8 +14,7 @@ from aiohttp import web
 
 import confer
 from confer.api.contract import Setting, resolve
-from confer.keys import settings_key
-from confer.routing import declared
+from confer.keys import routes_key, settings_key
 from confer.urls import API
 
 
@@ -376,7 +375,7 @@ SCHEMAS["Notification"] = obj(
 def paths(app: web.Application) -> dict[str, Any]:
     """Every declared API operation (confer.routing.api), by path and method."""
     out: dict[str, Any] = {}
-    for route in declared(app):
+    for route in list(app.get(routes_key, [])):
         if route.doc is not None:
             out.setdefault(route.path, {})[route.method.lower()] = route.doc
     return out

@@ -27,6 +27,7 @@ from confer.api.openapi import (
     request_body,
     returns,
 )
+from confer.conferences import publishing
 from confer.conferences import queries as conferences_q
 from confer.conferences import service as conferences
 from confer.conferences import settings as console_settings
@@ -119,7 +120,7 @@ async def patch_conference(call: Call) -> dict:
 
 async def publish_conference(call: Call) -> dict:
     """PUT {"published": true} to publish a draft, false to make it a draft again."""
-    await conferences.set_published(call.ctx, call.actor, call.slug, call.body["published"])
+    await publishing.set_published(call.ctx, call.actor, call.slug, call.body["published"])
     place = await places.load(call.ctx.pool, call.actor, call.slug, "conference.manage")
     return conference_json(place.conference)
 

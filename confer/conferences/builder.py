@@ -11,15 +11,13 @@ a 09:30 session copied across a clock change still starts at 09:30.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-
-import asyncpg
+from datetime import date, datetime
 
 from confer import places, timefmt
 from confer.conferences import queries as q
 from confer.conferences import service
+from confer.conferences.lines import MAX_LINES_CHARS, days_of
 from confer.context import Ctx
 from confer.errors import ConferError, Invalid, NotFound
 from confer.i18n import N_, _
@@ -185,77 +183,7 @@ async def duplicate_day(ctx: Ctx, actor: Actor, slug: str, data: dict[str, objec
     return made
 
 
-def days_of(place: Place) -> list[date]:
-    """Every calendar day of the conference, in its zone (for the copy-a-day form)."""
-    first = timefmt.local(place.conference["starts_at"], place.tz).date()
-    last = timefmt.local(place.conference["ends_at"] - timedelta(microseconds=1), place.tz).date()
-    out, d = [], first
-    while d <= last and len(out) < 366:
-        out.append(d)
-        d += timedelta(days=1)
-    return out
-
-
 # --- several sessions at once ---------------------------------------------------------------
-
-MAX_LINES = 100
-# "Day 1 | 09:30-10:00 | Keynote | Opening keynote" or "2027-03-29 | 09:30 to 10:00 | …".
-DAY = r"(?:day|diwrnod)\s*\d{1,3}|\d{4}-\d{2}-\d{2}"
-LINE = re.compile(
-    rf"^\s*(?P<day>{DAY})\s*\|"
-    r"\s*(?P<start>\d{1,2}[:.]\d{2})\s*(?:-|–|to|i)\s*"
-    rf"(?:(?P<end_day>{DAY})\s+)?(?P<end>\d{{1,2}}[:.]\d{{2}})\s*\|"
-    r"\s*(?P<kind>[^|]+?)\s*\|\s*(?P<title>.*?)\s*$",
-    re.IGNORECASE,
-)
-# A session's kind as people write it, in either language.
-KIND_WORDS = {
-    "discussion": "discussion", "trafodaeth": "discussion",
-    "panel": "panel",
-    "keynote": "keynote", "prif anerchiad": "keynote", "anerchiad": "keynote",
-    "break": "break", "egwyl": "break",
-}  # fmt: skip
-
-
-def _line_values(place: Place, days: list[date], line: str) -> dict[str, object] | str:
-    """One line's session fields, as the add form gives them, or what is wrong with it."""
-    m = LINE.match(line)
-    if m is None:
-        return _("write it as: Day 1 | 09:30-10:00 | Discussion | Title")
-    day = _line_day(days, m["day"])
-    end_day = _line_day(days, m["end_day"]) if m["end_day"] else day
-    for d in (day, end_day):
-        if isinstance(d, str):
-            return d
-    kind = KIND_WORDS.get(" ".join(m["kind"].lower().split()))
-    if kind is None:
-        return _("the kind must be Discussion, Panel, Keynote or Break")
-
-    def at(d: date, text: str) -> str:
-        hours, minutes = re.split(r"[:.]", text)
-        return f"{d.isoformat()}T{int(hours):02d}:{minutes}"
-
-    assert isinstance(day, date) and isinstance(end_day, date)
-    return {
-        "kind": kind,
-        "title": m["title"],
-        "starts_at": at(day, m["start"]),
-        "ends_at": at(end_day, m["end"]),
-    }
-
-
-def _line_day(days: list[date], text: str) -> date | str:
-    """ "Day 2" (the conference's second day) or "2027-03-29"; or what is wrong with it."""
-    text = text.lower()
-    if text[0].isdigit():
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            return _("Enter a real date, like 2027-03-29")
-    number = int(re.sub(r"\D", "", text))
-    if not 1 <= number <= len(days):
-        return _("the conference has days 1 to %(last)s") % {"last": len(days)}
-    return days[number - 1]
 
 
 async def add_sessions(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object]) -> list[int]:
@@ -272,55 +200,13 @@ async def add_sessions(ctx: Ctx, actor: Actor, slug: str, data: dict[str, object
         max_len=MAX_LINES_CHARS,
     )
     f.raise_if_any()
-    checked = await check_lines(ctx, actor, place, f, "lines", text)
+    checked = await service.check_lines(ctx, actor, place, f, "lines", text)
     f.raise_if_any()
     rendered = [await service.render_session(c) for c in checked]
     async with ctx.pool.acquire() as con, con.transaction():
-        made = await write_lines(con, checked, rendered)
+        made = await service.write_lines(con, checked, rendered)
     await ctx.hub.publish([conference_updated_event(place.id)])
     return made
 
 
-MAX_LINES_CHARS = 20_000
-
-
-async def check_lines(
-    ctx: Ctx, actor: Actor, place: Place, f: Fields, name: str, text: str
-) -> list[service.SessionInput]:
-    """The sessions of `text`'s lines, checked; what is wrong with any line goes on field
-    `name` of `f` (line by line). The programme page's paste box and a new conference's
-    "Programme" box (service.create_conference, with the conference loaded inside its
-    transaction) both read lines here."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if len(lines) > MAX_LINES:
-        f.add(name, _("Enter %(max)s sessions or fewer at once") % {"max": MAX_LINES})
-        return []
-    days = days_of(place)
-    checked: list[service.SessionInput] = []
-    problems: list[str] = []
-    for n, line in lines:
-        values = _line_values(place, days, line)
-        if isinstance(values, str):
-            problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": values})
-            continue
-        try:
-            slug = place.conference["slug"]
-            checked.append(await service.check_session(ctx, actor, slug, values, place=place))
-        except Invalid as e:
-            for message in dict.fromkeys(e.fields.values()):
-                problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": message})
-    if problems:
-        f.add(name, " ".join(problems[:10]))
-    return checked
-
-
-async def write_lines(
-    con: asyncpg.Connection,
-    checked: list[service.SessionInput],
-    rendered: list[tuple[tuple, dict]],
-) -> list[int]:
-    """Write checked lines' sessions in the caller's transaction."""
-    return [
-        await service.write_session(con, c, r, None, {})
-        for c, r in zip(checked, rendered, strict=True)
-    ]
+__all__ = ["MAX_LINES_CHARS", "days_of"]  # also read by the console

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from confer import banners, places
 from confer.accounts import rights
-from confer.conferences import builder, service, settings
+from confer.conferences import builder, publishing, service, settings
 from confer.conferences.service import KINDS, ROLES
 from confer.errors import Invalid
 from confer.i18n import _, ngettext
@@ -118,7 +118,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
     ctx = request.app[ctx_key]
     form = await read_form(request)
     published = form.get("published") == "yes"
-    await service.set_published(ctx, request[actor_key], _slug(request), published)
+    await publishing.set_published(ctx, request[actor_key], _slug(request), published)
     raise _to(request, "manage", "published" if published else "unpublished")
 
 

@@ -14,6 +14,7 @@ from confer import markup, places, policy, timefmt
 from confer.accounts import queries as accounts_q
 from confer.calendars import queries as calendars_q
 from confer.calendars import service as calendars
+from confer.conferences import lines
 from confer.conferences import queries as q
 from confer.context import Ctx
 from confer.errors import Invalid, NotFound
@@ -416,11 +417,9 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
     conference and names its organisers (emails; none: the creator).
 
     `programme` (optional) holds the programme page's paste-box lines ("Day 1 | 09:30-10:00 |
-    Keynote | Title"): they are read by the programme builder (builder.check_lines, against
-    the new conference's days, inside the same transaction) and written with it, so a bad
+    Keynote | Title"): read as the programme page's paste box reads them (check_lines,
+    against the new conference's days, inside the same transaction) and written with it, so a bad
     line creates nothing and comes back on the field."""
-    from confer.conferences import builder  # builder uses this module's session functions
-
     await require_create(ctx, actor)
     f = Fields()
     slug = _check_slug(f, data.get("slug"))
@@ -431,7 +430,7 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
         data.get("programme"),
         required=None,
         too_long=N_("The sessions must be %(max)s characters or fewer"),
-        max_len=builder.MAX_LINES_CHARS,
+        max_len=lines.MAX_LINES_CHARS,
     )
     f.raise_if_any()
     # Organisers with an account get the role now; any other address an invitation to be one.
@@ -471,10 +470,10 @@ async def create_conference(ctx: Ctx, actor: Actor, data: dict[str, object]) -> 
         )
         if programme_text:
             place = await places.load(con, actor, slug, "conference.manage")
-            checked = await builder.check_lines(ctx, actor, place, f, "programme", programme_text)
+            checked = await check_lines(ctx, actor, place, f, "programme", programme_text)
             f.raise_if_any()  # rolls the conference back: nothing half-created
             rendered = [await render_session(s) for s in checked]
-            await builder.write_lines(con, checked, rendered)
+            await write_lines(con, checked, rendered)
         if to_invite:
             conference = await registration_q.fetch_conference(con, conference_id)
             for email in to_invite:
@@ -591,14 +590,6 @@ async def update_conference(ctx: Ctx, actor: Actor, slug: str, data: dict[str, o
             *registration.promotion_events(place.id, promoted),
         ]
     )
-
-
-async def set_published(ctx: Ctx, actor: Actor, slug: str, published: bool) -> None:
-    place = await places.load(ctx.pool, actor, slug, "conference.manage")
-    await q.set_published(ctx.pool, place.id, published)
-    if not published:
-        await evict.conference(ctx, place.id)  # a draft again: only organisers stay
-    await ctx.hub.publish([conference_updated_event(place.id)])
 
 
 # --- the programme ----------------------------------------------------------------------
@@ -877,3 +868,47 @@ async def join(
 async def members(ctx: Ctx, place: Place) -> list[asyncpg.Record]:
     place.require("conference.manage")
     return await q.list_members(ctx.pool, place.id)
+
+
+# --- a programme as lines of text (confer.conferences.lines) ------------------------------
+
+
+async def check_lines(
+    ctx: Ctx, actor: Actor, place: Place, f: Fields, name: str, text: str
+) -> list[SessionInput]:
+    """The sessions of `text`'s lines, checked; what is wrong with any line goes on field
+    `name` of `f` (line by line). The programme page's paste box and a new conference's
+    "Programme" box (create_conference, with the conference loaded inside its
+    transaction) both read lines here."""
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(numbered) > lines.MAX_LINES:
+        f.add(name, _("Enter %(max)s sessions or fewer at once") % {"max": lines.MAX_LINES})
+        return []
+    days = lines.days_of(place)
+    checked: list[SessionInput] = []
+    problems: list[str] = []
+    for n, line in numbered:
+        values = lines.line_values(place, days, line)
+        if isinstance(values, str):
+            problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": values})
+            continue
+        try:
+            slug = place.conference["slug"]
+            checked.append(await check_session(ctx, actor, slug, values, place=place))
+        except Invalid as e:
+            for message in dict.fromkeys(e.fields.values()):
+                problems.append(_("Line %(num)s: %(problem)s") % {"num": n, "problem": message})
+    if problems:
+        f.add(name, " ".join(problems[:10]))
+    return checked
+
+
+async def write_lines(
+    con: asyncpg.Connection,
+    checked: list[SessionInput],
+    rendered: list[tuple[tuple, dict]],
+) -> list[int]:
+    """Write checked lines' sessions in the caller's transaction."""
+    return [
+        await write_session(con, c, r, None, {}) for c, r in zip(checked, rendered, strict=True)
+    ]

@@ -20,6 +20,7 @@ import asyncpg
 from confer.accounts import passwords
 from confer.accounts import queries as accounts_q
 from confer.accounts.service import hash_token, new_token
+from confer.conferences import publishing
 from confer.context import Ctx
 from confer.errors import Conflict, Invalid, NotFound
 from confer.i18n import N_, _
@@ -125,9 +126,7 @@ async def invite(
     if publish and people:
         # Through the publish service (its permission check and live event), once the
         # invitations are known to be good; then they are sent as for a published one.
-        from confer.conferences import service as conferences  # it imports this module
-
-        await conferences.set_published(ctx, actor, slug, True)
+        await publishing.set_published(ctx, actor, slug, True)
         result.published = True
     unique: dict[str, Invitee] = {}
     for person in people:

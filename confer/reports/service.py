@@ -272,7 +272,7 @@ def log_sentence(row: Mapping[str, Any]) -> str:
             first,
         ) % {**values, "num": first}
     if action == "file.infected":  # confer.files.service: the scanner refused an upload
-        return _("The virus scanner refused a file from %(actor)s: “%(title)s” (%(signature)s)") % {
+        return _("The virus scanner refused “%(title)s”, a file from %(actor)s (%(signature)s)") % {
             "actor": values["actor"],
             "title": details.get("title", ""),
             "signature": details.get("signature", ""),
