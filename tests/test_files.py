@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,9 @@ from confer.accounts import service as accounts
 from confer.app import create_app
 from confer.policy import Actor
 from confer.settings import Settings
-from tests.clamd import EICAR, Clamd
+from tests.clamd import EICAR, PDF, Clamd
 
 SCHEMA = Path(__file__).parent.parent / "docs" / "transcript.schema.json"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def clamd() -> Iterator[Clamd]:
-    """A real clamd, started once for this module, with the EICAR signature only."""
-    daemon = Clamd()
-    daemon.start()
-    yield daemon
-    daemon.close()
 
 
 @pytest.fixture

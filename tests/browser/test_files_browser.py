@@ -5,7 +5,6 @@ adds a file to their post; a real clamd checks every file; axe on the pages that
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,19 +13,9 @@ from playwright.async_api import expect
 
 from confer.settings import Settings
 from tests.browser.helpers import SESSION_LOOP, Audits
-from tests.clamd import Clamd
+from tests.clamd import PDF, Clamd
 
 pytestmark = [pytest.mark.browser, SESSION_LOOP]
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def clamd() -> Iterator[Clamd]:
-    daemon = Clamd()
-    daemon.start()
-    yield daemon
-    daemon.close()
 
 
 @pytest.fixture
