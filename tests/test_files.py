@@ -528,6 +528,16 @@ async def test_files_in_posts_follow_the_conference_setting_and_hide_with_their_
     assert await pool.fetchval("SELECT title FROM files") == "policy.pdf"
     r, text = await ann.upload(path, PDF, "second.pdf", title="Second")
     assert r.status == 422 and "A post can have up to 1 file." in text
+    # A file changes the post: a locked thread refuses it as it refuses an edit (time box,
+    # locks, mute: confer.posts.service.check_change).
+    await pool.execute(
+        "UPDATE threads SET locked_at = now(), lock_reason = 'Agreed' WHERE id = $1", t["id"]
+    )
+    r, text = await ann.upload(path, PDF, "third.pdf", title="Third")
+    assert r.status == 403 and "locked this thread" in text, text[:2000]
+    await pool.execute(
+        "UPDATE threads SET locked_at = NULL, lock_reason = NULL WHERE id = $1", t["id"]
+    )
 
     rita = await clients(server, reader_user["email"])
     r, page = await rita.get(f"/c/{slug}/threads/{t['id']}")

@@ -43,6 +43,7 @@ from confer.moderation import queries as moderation_q
 from confer.places import Place
 from confer.policy import Actor
 from confer.posts import queries as posts_q
+from confer.posts import service as posts
 from confer.tasks import running
 from confer.urls import url
 from confer.validate import Fields, number
@@ -216,6 +217,8 @@ async def upload(
         assert post_id is not None
         post = await _post_target(pool, place, post_id)
         place.require("post.attach", post=post)
+        # A file changes the post: it passes what an edit passes (the time box, locks, mute).
+        await posts.check_change(ctx, actor, place, post, "post.attach")
         file_limit = min(settings.file_max_bytes, conference["post_file_max_mb"] * 1024 * 1024)
         allowed_kinds = tuple(conference["post_file_kinds"])
         session_of_file = post["session_id"]

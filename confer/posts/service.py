@@ -10,8 +10,9 @@ events, after the commit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -525,6 +526,24 @@ async def load_post(ctx: Ctx, actor: Actor, post_id: int) -> tuple[Place, dict]:
     return place, post
 
 
+async def check_change(
+    ctx: Ctx, actor: Actor, place: Place, post: Mapping[str, Any], action: str
+) -> tuple[Place, bool]:
+    """What a change to an author's own post passes, as a new post would (check_posting: the
+    right to post, mute, the time box, locks, slow mode), with `action` (confer.policy)
+    checked again against the membership read with the thread. For an edit, and for a file
+    added to a post (confer.files). Returns that place and whether the change waits for
+    approval."""
+    row = await q.fetch_posting_context(ctx.pool, post["thread_id"], actor.user_id, None, None)
+    if row is None:
+        raise NotFound()
+    _conference, thread, member, gate = q.split_context(row)
+    # The membership as read with the thread, a moment after the caller's.
+    place = Place(place.conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
+    place.require(action, post=post)
+    return place, check_posting(place, thread, gate, edited=post)
+
+
 async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object]) -> dict:
     """The author edits within the edit window; the previous text is kept as a revision.
 
@@ -539,14 +558,7 @@ async def edit_post(ctx: Ctx, actor: Actor, post_id: int, data: dict[str, object
     f = Fields()
     body = check_body(f, data.get("body"), ctx.settings.post_max_chars)
     f.raise_if_any()
-    row = await q.fetch_posting_context(ctx.pool, post["thread_id"], actor.user_id, None, None)
-    if row is None:
-        raise NotFound()
-    _conference, thread, member, gate = q.split_context(row)
-    # The membership as read with the thread, a moment after load_post's.
-    place = Place(place.conference, places.membership_from_row(member), actor)  # type: ignore[arg-type]
-    place.require("post.edit", post=post)
-    pending = check_posting(place, thread, gate, edited=post)
+    place, pending = await check_change(ctx, actor, place, post, "post.edit")
     window = ctx.settings.edit_window_seconds
     if not await q.in_edit_window(ctx.pool, post["created_at"], window):
         raise Closed(_edit_window_text(window))
